@@ -1,0 +1,156 @@
+//! Command-line interface: parses arguments and prints results; all the work happens in the core.
+
+use std::io::Write;
+use std::path::{Path, PathBuf};
+use std::process::ExitCode;
+use std::time::Instant;
+
+use anyhow::{Context, Result, bail};
+use cadenza::corpus::{self, Corpus, LoadProgress, Summary};
+use cadenza::stats::{PITCH_CLASS_NAMES, pitch_name};
+use cadenza::{demo, midi};
+use clap::{Parser, Subcommand};
+
+/// Cadenza: train an LSTM on piano MIDI files and compose new pieces in their style.
+#[derive(Debug, Parser)]
+#[command(name = "cadenza", version, about, long_about = None)]
+struct Cli {
+    #[command(subcommand)]
+    command: Option<Command>,
+}
+
+#[derive(Debug, Subcommand)]
+enum Command {
+    /// Show what a MIDI file or a folder of them (a corpus) contains.
+    Inspect {
+        /// A MIDI file, or a folder searched recursively for .mid/.midi files.
+        path: PathBuf,
+        /// Print one JSON object on stdout instead of text.
+        #[arg(long)]
+        json: bool,
+        /// Print the raw notes of a single file as CSV (pitch,start_s,end_s,velocity).
+        #[arg(long, conflicts_with = "json")]
+        notes: bool,
+    },
+    /// Write the built-in demo corpus (scales, arpeggios, cadences, Alberti bass) into a folder.
+    DemoCorpus {
+        /// Folder to create (or add to).
+        dir: PathBuf,
+    },
+}
+
+/// Runs the command line and turns errors into a one-line message and a non-zero exit.
+pub fn main() -> ExitCode {
+    let cli = Cli::parse();
+    let result = match cli.command {
+        Some(Command::Inspect { path, json, notes }) => inspect(&path, json, notes),
+        Some(Command::DemoCorpus { dir }) => demo_corpus(&dir),
+        None => {
+            use clap::CommandFactory;
+            let _ = Cli::command().print_help();
+            Ok(())
+        }
+    };
+    match result {
+        Ok(()) => ExitCode::SUCCESS,
+        Err(err) => {
+            eprintln!("error: {err:#}");
+            ExitCode::FAILURE
+        }
+    }
+}
+
+fn inspect(path: &Path, json: bool, notes: bool) -> Result<()> {
+    let started = Instant::now();
+    let corpus = if path.is_file() {
+        inspect_file(path, notes)?
+    } else if notes {
+        bail!("--notes needs a single MIDI file, and {} is a folder", path.display());
+    } else {
+        let progress = |p: LoadProgress| {
+            if !json && p.done.is_multiple_of(64) {
+                eprint!("\rparsing {}/{}", p.done, p.total);
+            }
+        };
+        let corpus = corpus::load_dir(path, &progress)?;
+        if !json {
+            eprint!("\r");
+        }
+        corpus
+    };
+    if notes {
+        return Ok(());
+    }
+    let summary = corpus.summary();
+    if json {
+        println!("{}", serde_json::to_string_pretty(&summary)?);
+    } else {
+        print_summary(path, &summary, started.elapsed().as_secs_f64());
+    }
+    if summary.parsed == 0 {
+        bail!("none of the {} MIDI files could be read", summary.files);
+    }
+    Ok(())
+}
+
+/// A single file is inspected as a one-piece corpus; unlike in a folder, a bad file is an error.
+fn inspect_file(path: &Path, print_notes: bool) -> Result<Corpus> {
+    let piece = midi::read_file(path).with_context(|| path.display().to_string())?;
+    if print_notes {
+        print_notes_csv(&piece.notes)?;
+    }
+    let root = path.parent().unwrap_or(Path::new(""));
+    let mut corpus = corpus::load_files(root, &[path.to_path_buf()], &|_| {});
+    for piece in &mut corpus.pieces {
+        piece.composer = None;
+    }
+    Ok(corpus)
+}
+
+fn print_notes_csv(notes: &[midi::Note]) -> Result<()> {
+    let mut out = std::io::BufWriter::new(std::io::stdout().lock());
+    writeln!(out, "pitch,start_s,end_s,velocity")?;
+    for n in notes {
+        writeln!(out, "{},{:.6},{:.6},{}", n.pitch, n.start_s, n.end_s, n.velocity)?;
+    }
+    out.flush()?;
+    Ok(())
+}
+
+fn print_summary(path: &Path, summary: &Summary, elapsed_s: f64) {
+    println!("{}", path.display());
+    println!("  files      {} ({} parsed, {} skipped)", summary.files, summary.parsed, summary.skipped.len());
+    println!("  notes      {}", summary.notes);
+    println!("  events     {}", summary.events);
+    println!("  duration   {}", format_duration(summary.duration_s));
+    if let (Some(low), Some(high)) = (summary.pitch_min, summary.pitch_max) {
+        println!("  range      {} ({low}) to {} ({high})", pitch_name(low), pitch_name(high));
+    }
+    let classes: Vec<String> = PITCH_CLASS_NAMES
+        .iter()
+        .zip(summary.pitch_class_histogram)
+        .map(|(name, share)| format!("{name} {:.1}%", share * 100.0))
+        .collect();
+    println!("  pitch classes  {}", classes.join("  "));
+    if !summary.composers.is_empty() {
+        let composers: Vec<String> =
+            summary.composers.iter().map(|(name, n)| format!("{name} ({n})")).collect();
+        println!("  composers  {}: {}", summary.composers.len(), composers.join(", "));
+    }
+    for skipped in &summary.skipped {
+        println!("  skipped    {}: {}", skipped.path.display(), skipped.reason);
+    }
+    println!("  read in    {elapsed_s:.2} s");
+}
+
+fn format_duration(seconds: f64) -> String {
+    let total = seconds.round() as u64;
+    let (h, m, s) = (total / 3600, total / 60 % 60, total % 60);
+    if h > 0 { format!("{h}h {m:02}m {s:02}s") } else { format!("{m}m {s:02}s") }
+}
+
+fn demo_corpus(dir: &Path) -> Result<()> {
+    let written = demo::write_demo_corpus(dir).with_context(|| format!("writing the demo corpus to {}", dir.display()))?;
+    println!("wrote {} demo pieces to {}", written.len(), dir.display());
+    Ok(())
+}

@@ -1,0 +1,302 @@
+//! A corpus: every MIDI file under a folder, parsed and encoded in parallel, split by piece into
+//! training and validation sets, with per-file errors kept instead of stopping the load.
+
+use std::collections::BTreeMap;
+use std::path::{Path, PathBuf};
+use std::sync::atomic::{AtomicUsize, Ordering};
+
+use rayon::prelude::*;
+use sha2::{Digest, Sha256};
+
+use crate::encoding::{self, EventId};
+use crate::midi::{self, Piece};
+use crate::stats::PitchCounts;
+
+/// Roughly one piece in this many goes to validation.
+const VALID_ONE_IN: u64 = 10;
+
+/// Whether a piece is trained on or held out to measure the model.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, serde::Serialize)]
+#[serde(rename_all = "lowercase")]
+pub enum Split {
+    /// Used for training.
+    Train,
+    /// Held out: scored for the validation loss, never trained on.
+    Valid,
+}
+
+/// One parsed and encoded file of a corpus.
+#[derive(Debug, Clone)]
+pub struct CorpusPiece {
+    /// Where the file is.
+    pub path: PathBuf,
+    /// Path relative to the corpus folder, with `/` separators: the piece's stable identity.
+    pub relative_path: String,
+    /// Name of the folder holding the file; `None` for files directly in the corpus folder.
+    pub composer: Option<String>,
+    /// The file's name without extension.
+    pub title: String,
+    /// Raw notes and pedal.
+    pub piece: Piece,
+    /// The piece encoded with the pedal applied.
+    pub events: Vec<EventId>,
+    /// Training or validation.
+    pub split: Split,
+}
+
+/// A file that could not be used, and why.
+#[derive(Debug, Clone, PartialEq, serde::Serialize)]
+pub struct Skipped {
+    /// The file.
+    pub path: PathBuf,
+    /// A one-line explanation for the composer.
+    pub reason: String,
+}
+
+/// Every usable piece of a folder, plus the files that were skipped.
+#[derive(Debug, Clone, Default)]
+pub struct Corpus {
+    /// The folder the corpus was loaded from (or the single file's folder).
+    pub root: PathBuf,
+    /// Parsed pieces, in path order.
+    pub pieces: Vec<CorpusPiece>,
+    /// Files that failed to read or parse.
+    pub skipped: Vec<Skipped>,
+}
+
+/// Why a corpus could not be loaded at all (single bad files are [`Skipped`] instead).
+#[derive(Debug, thiserror::Error)]
+pub enum CorpusError {
+    /// The path does not exist.
+    #[error("{0}: no such file or folder")]
+    NotFound(PathBuf),
+    /// The folder holds no `.mid` or `.midi` files.
+    #[error("{0}: no MIDI files (.mid, .midi) in this folder or below")]
+    NoMidiFiles(PathBuf),
+    /// The folder could not be listed.
+    #[error("{path}: {source}")]
+    Io {
+        /// What could not be read.
+        path: PathBuf,
+        /// The operating system's error.
+        source: std::io::Error,
+    },
+}
+
+/// Load progress: how many of the files are done.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct LoadProgress {
+    /// Files parsed (or skipped) so far.
+    pub done: usize,
+    /// Files to parse in all.
+    pub total: usize,
+}
+
+/// Lists the MIDI files under `dir`, recursively, sorted by path.
+pub fn find_midi_files(dir: &Path) -> Result<Vec<PathBuf>, CorpusError> {
+    if !dir.exists() {
+        return Err(CorpusError::NotFound(dir.to_path_buf()));
+    }
+    let mut files = Vec::new();
+    collect_midi_files(dir, &mut files)?;
+    files.sort();
+    Ok(files)
+}
+
+fn collect_midi_files(dir: &Path, files: &mut Vec<PathBuf>) -> Result<(), CorpusError> {
+    let io_error = |source| CorpusError::Io {
+        path: dir.to_path_buf(),
+        source,
+    };
+    for entry in std::fs::read_dir(dir).map_err(io_error)? {
+        let path = entry.map_err(io_error)?.path();
+        if path.is_dir() {
+            collect_midi_files(&path, files)?;
+        } else if is_midi_file(&path) {
+            files.push(path);
+        }
+    }
+    Ok(())
+}
+
+/// Whether a path has a MIDI file extension (`.mid` or `.midi`, any case).
+pub fn is_midi_file(path: &Path) -> bool {
+    path.extension()
+        .and_then(|e| e.to_str())
+        .is_some_and(|e| e.eq_ignore_ascii_case("mid") || e.eq_ignore_ascii_case("midi"))
+}
+
+/// Loads every MIDI file under `dir` (see [`load_files`]).
+pub fn load_dir(
+    dir: &Path,
+    progress: &(dyn Fn(LoadProgress) + Sync),
+) -> Result<Corpus, CorpusError> {
+    let files = find_midi_files(dir)?;
+    if files.is_empty() {
+        return Err(CorpusError::NoMidiFiles(dir.to_path_buf()));
+    }
+    Ok(load_files(dir, &files, progress))
+}
+
+/// Parses and encodes `files` in parallel. Composer and split are derived from each file's path
+/// relative to `root`. Files that fail are listed in [`Corpus::skipped`]; `progress` is called from
+/// worker threads as files complete.
+pub fn load_files(
+    root: &Path,
+    files: &[PathBuf],
+    progress: &(dyn Fn(LoadProgress) + Sync),
+) -> Corpus {
+    let done = AtomicUsize::new(0);
+    let total = files.len();
+    let results: Vec<Result<CorpusPiece, Skipped>> = files
+        .par_iter()
+        .map(|path| {
+            let result = load_piece(root, path);
+            let done = done.fetch_add(1, Ordering::Relaxed) + 1;
+            progress(LoadProgress { done, total });
+            result
+        })
+        .collect();
+    let mut corpus = Corpus {
+        root: root.to_path_buf(),
+        ..Corpus::default()
+    };
+    for result in results {
+        match result {
+            Ok(piece) => corpus.pieces.push(piece),
+            Err(skipped) => corpus.skipped.push(skipped),
+        }
+    }
+    ensure_validation_piece(&mut corpus.pieces);
+    corpus
+}
+
+fn load_piece(root: &Path, path: &Path) -> Result<CorpusPiece, Skipped> {
+    let piece = midi::read_file(path).map_err(|err| Skipped {
+        path: path.to_path_buf(),
+        reason: err.to_string(),
+    })?;
+    let relative = path.strip_prefix(root).unwrap_or(path);
+    let relative_path = relative
+        .components()
+        .map(|c| c.as_os_str().to_string_lossy())
+        .collect::<Vec<_>>()
+        .join("/");
+    let composer = relative
+        .parent()
+        .and_then(|p| p.file_name())
+        .map(|name| name.to_string_lossy().into_owned());
+    let title = path
+        .file_stem()
+        .map(|s| s.to_string_lossy().into_owned())
+        .unwrap_or_default();
+    Ok(CorpusPiece {
+        path: path.to_path_buf(),
+        split: split_of(&relative_path),
+        composer,
+        title,
+        events: encoding::encode_piece(&piece),
+        piece,
+        relative_path,
+    })
+}
+
+fn path_hash(relative_path: &str) -> u64 {
+    let digest = Sha256::digest(relative_path.as_bytes());
+    u64::from_be_bytes(digest[..8].try_into().unwrap_or_default())
+}
+
+/// The split of a piece: a hash of its path relative to the corpus folder, so it does not depend on
+/// where the corpus lives, on load order or on the platform.
+pub fn split_of(relative_path: &str) -> Split {
+    if path_hash(relative_path) % VALID_ONE_IN == 0 {
+        Split::Valid
+    } else {
+        Split::Train
+    }
+}
+
+/// With two or more pieces there must be at least one of each split: the hash decides which.
+fn ensure_validation_piece(pieces: &mut [CorpusPiece]) {
+    if pieces.len() < 2 {
+        return;
+    }
+    let by_hash = |split: Split, pieces: &mut [CorpusPiece]| {
+        let chosen = pieces
+            .iter()
+            .enumerate()
+            .filter(|(_, p)| p.split != split)
+            .min_by_key(|(_, p)| path_hash(&p.relative_path))
+            .map(|(i, _)| i);
+        if let Some(index) = chosen {
+            pieces[index].split = split;
+        }
+    };
+    if pieces.iter().all(|p| p.split == Split::Train) {
+        by_hash(Split::Valid, pieces);
+    } else if pieces.iter().all(|p| p.split == Split::Valid) {
+        by_hash(Split::Train, pieces);
+    }
+}
+
+/// What `cadenza inspect` reports for a file or a folder.
+#[derive(Debug, Clone, PartialEq, serde::Serialize)]
+pub struct Summary {
+    /// MIDI files found.
+    pub files: usize,
+    /// Files parsed successfully.
+    pub parsed: usize,
+    /// Files that failed, with reasons.
+    pub skipped: Vec<Skipped>,
+    /// Raw notes (as pretty_midi counts them).
+    pub notes: usize,
+    /// Encoded events (pedal applied).
+    pub events: usize,
+    /// Total length of the parsed pieces in seconds.
+    pub duration_s: f64,
+    /// Pieces per composer (files directly in the corpus folder have no composer).
+    pub composers: BTreeMap<String, usize>,
+    /// Lowest pitch played.
+    pub pitch_min: Option<u8>,
+    /// Highest pitch played.
+    pub pitch_max: Option<u8>,
+    /// Share of notes on each pitch class, C first; sums to 1.
+    pub pitch_class_histogram: [f64; 12],
+}
+
+impl Corpus {
+    /// Pieces of one split.
+    pub fn split(&self, split: Split) -> impl Iterator<Item = &CorpusPiece> {
+        self.pieces.iter().filter(move |p| p.split == split)
+    }
+
+    /// Pitch counts over all pieces.
+    pub fn pitch_counts(&self) -> PitchCounts {
+        let mut counts = PitchCounts::default();
+        for piece in &self.pieces {
+            counts.merge(&PitchCounts::of_notes(&piece.piece.notes));
+        }
+        counts
+    }
+
+    /// Statistics over the whole corpus.
+    pub fn summary(&self) -> Summary {
+        let pitches = self.pitch_counts();
+        let mut composers = BTreeMap::new();
+        for composer in self.pieces.iter().filter_map(|p| p.composer.clone()) {
+            *composers.entry(composer).or_insert(0) += 1;
+        }
+        Summary {
+            files: self.pieces.len() + self.skipped.len(),
+            parsed: self.pieces.len(),
+            skipped: self.skipped.clone(),
+            notes: self.pieces.iter().map(|p| p.piece.notes.len()).sum(),
+            events: self.pieces.iter().map(|p| p.events.len()).sum(),
+            duration_s: self.pieces.iter().map(|p| p.piece.duration_s()).sum(),
+            composers,
+            pitch_min: pitches.min(),
+            pitch_max: pitches.max(),
+            pitch_class_histogram: pitches.pitch_class_histogram(),
+        }
+    }
+}

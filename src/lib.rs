@@ -1,0 +1,9 @@
+//! Cadenza's headless core: MIDI files, the event encoding, corpora and (in later modules) the
+//! model, training, generation and sound. The desktop app and the command line both call into it;
+//! it never depends on the GUI.
+
+pub mod corpus;
+pub mod demo;
+pub mod encoding;
+pub mod midi;
+pub mod stats;

@@ -1,0 +1,756 @@
+//! Standard MIDI Files ↔ [`Piece`]: raw notes in seconds plus sustain-pedal intervals.
+//!
+//! Reading follows pretty_midi's rules exactly, because pretty_midi is the reference the notes are
+//! checked against (see `tests/midi_reference.rs`):
+//! - tempo changes are read from the first track only, starting from 120 bpm;
+//! - a note-off (or velocity-0 note-on) closes every open note of its channel and pitch, except notes
+//!   that started on the same tick; those stay open only if some older note was closed alongside them,
+//!   otherwise they are dropped;
+//! - notes never closed are dropped; channel 10 (drums) is ignored;
+//! - a file whose last event lies beyond 10⁷ ticks is refused as corrupt.
+//!
+//! Unlike midly on its own, the reader refuses truncated files, chunk lengths that overrun the file
+//! and malformed events, naming what is wrong.
+
+use std::path::Path;
+
+use midly::num::{u4, u7, u15, u28};
+use midly::{
+    EventIter, Format, Header, MetaMessage, MidiMessage, Smf, Timing, TrackEvent, TrackEventKind,
+};
+
+/// Ticks per quarter note in files Cadenza writes.
+pub const WRITE_TICKS_PER_QUARTER: u16 = 480;
+/// Tempo of files Cadenza writes, in microseconds per quarter note (120 bpm).
+const WRITE_TEMPO_US: u32 = 500_000;
+/// pretty_midi refuses files whose largest tick exceeds this: such files are almost always corrupt.
+const MAX_TICK: u64 = 10_000_000;
+/// MIDI channel 10, counted from zero.
+const DRUM_CHANNEL: u8 = 9;
+/// CC64 is the sustain (damper) pedal; values of 64 and above mean "down".
+const SUSTAIN_CONTROLLER: u8 = 64;
+
+/// One sounding note, with times in seconds from the start of the piece.
+#[derive(Debug, Clone, Copy, PartialEq, serde::Serialize, serde::Deserialize)]
+pub struct Note {
+    /// MIDI key number, 0–127 (60 = middle C).
+    pub pitch: u8,
+    /// Onset in seconds.
+    pub start_s: f64,
+    /// Release in seconds; always after `start_s` in notes Cadenza produces.
+    pub end_s: f64,
+    /// Key velocity, 1–127.
+    pub velocity: u8,
+}
+
+impl Note {
+    /// Length of the note in seconds.
+    pub fn duration_s(&self) -> f64 {
+        self.end_s - self.start_s
+    }
+}
+
+/// A span of time during which the sustain pedal is held down.
+#[derive(Debug, Clone, Copy, PartialEq, serde::Serialize, serde::Deserialize)]
+pub struct PedalInterval {
+    /// When the pedal goes down, in seconds.
+    pub start_s: f64,
+    /// When the pedal comes up, in seconds.
+    pub end_s: f64,
+}
+
+/// A piece of piano music as Cadenza works with it: notes sorted by onset, and the sustain pedal.
+#[derive(Debug, Clone, Default, PartialEq)]
+pub struct Piece {
+    /// Raw notes (keys as pressed and released, pedal not applied), sorted by onset, then pitch.
+    pub notes: Vec<Note>,
+    /// Sustain-pedal intervals, sorted and non-overlapping.
+    pub pedal: Vec<PedalInterval>,
+}
+
+impl Piece {
+    /// A piece with the given notes and no pedal; sorts the notes by onset.
+    pub fn from_notes(mut notes: Vec<Note>) -> Self {
+        sort_notes(&mut notes);
+        Self {
+            notes,
+            pedal: Vec::new(),
+        }
+    }
+
+    /// Time of the last release (of a key or of the pedal), in seconds.
+    pub fn duration_s(&self) -> f64 {
+        let notes_end = self.notes.iter().map(|n| n.end_s).fold(0.0, f64::max);
+        let pedal_end = self.pedal.iter().map(|p| p.end_s).fold(0.0, f64::max);
+        notes_end.max(pedal_end)
+    }
+}
+
+/// Why a MIDI file could not be read or written.
+#[derive(Debug, thiserror::Error)]
+pub enum MidiError {
+    /// The file could not be read from or written to disk.
+    #[error("{0}")]
+    Io(#[from] std::io::Error),
+    /// The data does not start with a MIDI header.
+    #[error("not a MIDI file (no MThd header)")]
+    NotMidi,
+    /// The file ends before a chunk it announces.
+    #[error("truncated file: {0}")]
+    Truncated(String),
+    /// A chunk's structure is wrong (length, type, header fields).
+    #[error("corrupt chunk: {0}")]
+    BadChunk(String),
+    /// An event inside a track cannot be decoded.
+    #[error("corrupt event in track {track} at byte {offset}: {reason}")]
+    BadEvent {
+        /// Index of the track, from 0.
+        track: usize,
+        /// Offset of the event within the track's data.
+        offset: usize,
+        /// What the event parser reported.
+        reason: String,
+    },
+    /// The header's time division is zero ticks.
+    #[error("time division is 0 ticks per quarter note")]
+    ZeroDivision,
+    /// A tempo event sets 0 microseconds per quarter note.
+    #[error("tempo of 0 µs per quarter note at tick {tick}")]
+    ZeroTempo {
+        /// Where the tempo event is.
+        tick: u64,
+    },
+    /// Events lie implausibly far in time: the file is almost certainly corrupt.
+    #[error("last event at tick {tick} (over {MAX_TICK}): the file is likely corrupt")]
+    TooLong {
+        /// The largest tick found.
+        tick: u64,
+    },
+}
+
+/// Reads a MIDI file from disk into a [`Piece`].
+pub fn read_file(path: &Path) -> Result<Piece, MidiError> {
+    read_bytes(&std::fs::read(path)?)
+}
+
+/// Parses the bytes of a Standard MIDI File (format 0, 1 or 2) into a [`Piece`].
+pub fn read_bytes(data: &[u8]) -> Result<Piece, MidiError> {
+    let (header, tracks) = split_chunks(data)?;
+    let tracks = tracks
+        .iter()
+        .enumerate()
+        .map(|(index, body)| parse_track(index, body))
+        .collect::<Result<Vec<_>, _>>()?;
+    let max_tick = tracks.iter().map(|t| t.end_tick).max().unwrap_or(0);
+    if max_tick + 1 > MAX_TICK {
+        return Err(MidiError::TooLong { tick: max_tick });
+    }
+    let clock = Clock::new(header.division, tracks.first())?;
+    Ok(assemble_piece(&tracks, &clock))
+}
+
+/// The header fields that matter for reading.
+struct FileHeader {
+    division: Division,
+}
+
+/// Walks the chunk structure: the header, then exactly as many `MTrk` chunks as the header declares
+/// (other chunk types are skipped, trailing data after the last track is ignored, as mido does).
+fn split_chunks(data: &[u8]) -> Result<(FileHeader, Vec<&[u8]>), MidiError> {
+    let mut rest = data;
+    let (kind, header) = next_chunk(&mut rest)?.ok_or(MidiError::NotMidi)?;
+    if kind != *b"MThd" {
+        return Err(MidiError::NotMidi);
+    }
+    if header.len() < 6 {
+        return Err(MidiError::BadChunk(format!(
+            "header is {} bytes long, needs 6",
+            header.len()
+        )));
+    }
+    let track_count = u16::from_be_bytes([header[2], header[3]]) as usize;
+    let division = Division::from_header_field(u16::from_be_bytes([header[4], header[5]]));
+    let mut tracks = Vec::with_capacity(track_count);
+    while tracks.len() < track_count {
+        match next_chunk(&mut rest)? {
+            Some((kind, body)) if kind == *b"MTrk" => tracks.push(body),
+            Some(_) => {} // Unknown chunk types are allowed by the standard and carry nothing we use.
+            None => {
+                return Err(MidiError::Truncated(format!(
+                    "the header announces {track_count} tracks but the file holds {}",
+                    tracks.len()
+                )));
+            }
+        }
+    }
+    Ok((FileHeader { division }, tracks))
+}
+
+/// Takes the next chunk (type and body) off `rest`; `None` at the end of the data.
+fn next_chunk<'a>(rest: &mut &'a [u8]) -> Result<Option<([u8; 4], &'a [u8])>, MidiError> {
+    if rest.is_empty() {
+        return Ok(None);
+    }
+    if rest.len() < 8 {
+        return Err(MidiError::Truncated(format!(
+            "a chunk header is cut off after {} of 8 bytes",
+            rest.len()
+        )));
+    }
+    let kind = [rest[0], rest[1], rest[2], rest[3]];
+    let declared = u32::from_be_bytes([rest[4], rest[5], rest[6], rest[7]]) as usize;
+    let available = rest.len() - 8;
+    if declared > available {
+        let name = String::from_utf8_lossy(&kind).into_owned();
+        return Err(MidiError::Truncated(format!(
+            "chunk {name:?} declares {declared} bytes but only {available} remain"
+        )));
+    }
+    let body = &rest[8..8 + declared];
+    *rest = &rest[8 + declared..];
+    Ok(Some((kind, body)))
+}
+
+/// The header's time division.
+#[derive(Clone, Copy)]
+enum Division {
+    /// Ticks per quarter note; seconds depend on the tempo map.
+    Metrical(u16),
+    /// SMPTE time: frames per second and ticks per frame; tempo events do not apply.
+    Timecode { frames_per_second: f64, ticks_per_frame: u8 },
+}
+
+impl Division {
+    fn from_header_field(raw: u16) -> Self {
+        if raw & 0x8000 == 0 {
+            return Division::Metrical(raw);
+        }
+        // The high byte is the negated frame rate; -29 means 29.97 drop-frame.
+        let frames_per_second = match (raw >> 8) as u8 as i8 {
+            -29 => 30_000.0 / 1001.0,
+            negated => -f64::from(negated),
+        };
+        Division::Timecode {
+            frames_per_second,
+            ticks_per_frame: raw as u8,
+        }
+    }
+}
+
+/// The events of one track that matter for notes, with absolute ticks.
+struct TrackEvents {
+    events: Vec<(u64, RawEvent)>,
+    /// Tick of the track's last event.
+    end_tick: u64,
+}
+
+#[derive(Clone, Copy)]
+enum RawEvent {
+    NoteOn { channel: u8, key: u8, velocity: u8 },
+    NoteOff { channel: u8, key: u8 },
+    Pedal { channel: u8, down: bool },
+    Tempo { us_per_quarter: u32 },
+}
+
+/// Decodes one track, refusing it at the first event midly cannot read.
+fn parse_track(index: usize, body: &[u8]) -> Result<TrackEvents, MidiError> {
+    let mut iter = EventIter::new(body);
+    let mut tick = 0u64;
+    let mut events = Vec::with_capacity(body.len() / 3);
+    loop {
+        let offset = body.len() - iter.unread().len();
+        let running_status = iter.running_status();
+        let event = match iter.next() {
+            Some(Ok(event)) => event,
+            Some(Err(err)) => return Err(bad_event(index, offset, &err)),
+            // Without midly's `strict` feature, a bad event ends the iteration silently: bytes left
+            // unread at that point mean the track is corrupt.
+            None if offset < body.len() => {
+                return Err(bad_event_at(index, offset, body, running_status));
+            }
+            None => break,
+        };
+        tick += u64::from(event.delta.as_int());
+        if matches!(event.kind, TrackEventKind::Meta(_)) {
+            // mido (and so pretty_midi) keeps running status across meta events; midly resets it.
+            *iter.running_status_mut() = running_status;
+        }
+        if let Some(raw) = relevant_event(&event) {
+            events.push((tick, raw));
+        }
+    }
+    Ok(TrackEvents {
+        events,
+        end_tick: tick,
+    })
+}
+
+fn bad_event(track: usize, offset: usize, err: &midly::Error) -> MidiError {
+    MidiError::BadEvent {
+        track,
+        offset,
+        reason: err.to_string(),
+    }
+}
+
+/// Re-reads the event that ended a track early, to say why midly stopped there (without its
+/// `strict` feature, midly does not report it).
+fn bad_event_at(track: usize, offset: usize, body: &[u8], running_status: Option<u8>) -> MidiError {
+    MidiError::BadEvent {
+        track,
+        offset,
+        reason: diagnose_event(&body[offset..], running_status).to_string(),
+    }
+}
+
+fn diagnose_event(bytes: &[u8], running_status: Option<u8>) -> &'static str {
+    let delta_len = bytes.iter().take(4).position(|b| b & 0x80 == 0);
+    let Some(delta_len) = delta_len else {
+        return if bytes.len() < 4 {
+            "the track ends inside a delta time"
+        } else {
+            "delta time longer than 4 bytes"
+        };
+    };
+    match bytes.get(delta_len + 1) {
+        None => "the track ends before the event's status byte",
+        Some(&status) if status < 0x80 && running_status.is_none() => {
+            "data byte without a status byte (running status with no previous status)"
+        }
+        Some(0xF1..=0xF6 | 0xF8..=0xFE) => "system common or real-time message inside a file",
+        Some(_) => "event cut off by the end of the track, or a data byte above 127",
+    }
+}
+
+fn relevant_event(event: &TrackEvent) -> Option<RawEvent> {
+    match event.kind {
+        TrackEventKind::Midi { channel, message } => {
+            let channel = channel.as_int();
+            match message {
+                MidiMessage::NoteOn { key, vel } if vel.as_int() > 0 => Some(RawEvent::NoteOn {
+                    channel,
+                    key: key.as_int(),
+                    velocity: vel.as_int(),
+                }),
+                MidiMessage::NoteOn { key, .. } | MidiMessage::NoteOff { key, .. } => {
+                    Some(RawEvent::NoteOff {
+                        channel,
+                        key: key.as_int(),
+                    })
+                }
+                MidiMessage::Controller { controller, value }
+                    if controller.as_int() == SUSTAIN_CONTROLLER =>
+                {
+                    Some(RawEvent::Pedal {
+                        channel,
+                        down: value.as_int() >= 64,
+                    })
+                }
+                _ => None,
+            }
+        }
+        TrackEventKind::Meta(MetaMessage::Tempo(us)) => Some(RawEvent::Tempo {
+            us_per_quarter: us.as_int(),
+        }),
+        _ => None,
+    }
+}
+
+/// Converts ticks to seconds: a piecewise-linear map built from the tempo changes.
+struct Clock {
+    /// (first tick, seconds at that tick, seconds per tick), sorted by tick; never empty.
+    segments: Vec<(u64, f64, f64)>,
+}
+
+impl Clock {
+    fn new(division: Division, first_track: Option<&TrackEvents>) -> Result<Self, MidiError> {
+        match division {
+            Division::Timecode {
+                frames_per_second,
+                ticks_per_frame,
+            } => {
+                if ticks_per_frame == 0 || frames_per_second <= 0.0 {
+                    return Err(MidiError::ZeroDivision);
+                }
+                let seconds_per_tick = 1.0 / (frames_per_second * f64::from(ticks_per_frame));
+                Ok(Self {
+                    segments: vec![(0, 0.0, seconds_per_tick)],
+                })
+            }
+            Division::Metrical(ticks_per_quarter) => {
+                let resolution = f64::from(ticks_per_quarter);
+                if resolution == 0.0 {
+                    return Err(MidiError::ZeroDivision);
+                }
+                let tempo_events = first_track.map_or(&[][..], |t| &t.events[..]);
+                Self::metrical(resolution, tempo_events)
+            }
+        }
+    }
+
+    /// Builds the tempo map exactly as pretty_midi's `_load_tempo_changes` does, so that times agree
+    /// to the last bit wherever possible.
+    fn metrical(resolution: f64, events: &[(u64, RawEvent)]) -> Result<Self, MidiError> {
+        let mut scales: Vec<(u64, f64)> = vec![(0, 60.0 / (120.0 * resolution))];
+        for &(tick, event) in events {
+            let RawEvent::Tempo { us_per_quarter } = event else {
+                continue;
+            };
+            if us_per_quarter == 0 {
+                return Err(MidiError::ZeroTempo { tick });
+            }
+            let scale = 60.0 / ((6e7 / f64::from(us_per_quarter)) * resolution);
+            if tick == 0 {
+                scales = vec![(0, scale)];
+            } else if scales.last().is_some_and(|&(_, last)| last != scale) {
+                scales.push((tick, scale));
+            }
+        }
+        let mut segments = Vec::with_capacity(scales.len());
+        let mut seconds = 0.0;
+        let mut previous: Option<(u64, f64)> = None;
+        for (tick, scale) in scales {
+            if let Some((previous_tick, previous_scale)) = previous {
+                seconds += (tick - previous_tick) as f64 * previous_scale;
+            }
+            segments.push((tick, seconds, scale));
+            previous = Some((tick, scale));
+        }
+        Ok(Self { segments })
+    }
+
+    fn seconds(&self, tick: u64) -> f64 {
+        let index = self.segments.partition_point(|&(start, _, _)| start <= tick) - 1;
+        let (start, seconds, scale) = self.segments[index];
+        seconds + (tick - start) as f64 * scale
+    }
+}
+
+/// Pairs note-ons with note-offs track by track (pretty_midi's rules) and collects the pedal.
+fn assemble_piece(tracks: &[TrackEvents], clock: &Clock) -> Piece {
+    let mut notes = Vec::new();
+    let mut pedal_changes = Vec::new();
+    let mut open: Vec<Vec<(u64, u8)>> = vec![Vec::new(); 16 * 128];
+    for track in tracks {
+        open.iter_mut().for_each(Vec::clear);
+        for &(tick, event) in &track.events {
+            match event {
+                RawEvent::NoteOn {
+                    channel,
+                    key,
+                    velocity,
+                } if channel != DRUM_CHANNEL => {
+                    open[usize::from(channel) * 128 + usize::from(key)].push((tick, velocity));
+                }
+                RawEvent::NoteOff { channel, key } if channel != DRUM_CHANNEL => {
+                    let slot = &mut open[usize::from(channel) * 128 + usize::from(key)];
+                    close_notes(slot, key, tick, clock, &mut notes);
+                }
+                RawEvent::Pedal { channel, down } if channel != DRUM_CHANNEL => {
+                    pedal_changes.push((clock.seconds(tick), down));
+                }
+                _ => {}
+            }
+        }
+    }
+    sort_notes(&mut notes);
+    let last_release = notes.iter().map(|n| n.end_s).fold(0.0, f64::max);
+    let pedal = pedal_intervals(pedal_changes, last_release);
+    Piece { notes, pedal }
+}
+
+/// A note-off at `tick` closes every open note of its key that began on an earlier tick. Notes that
+/// began on this very tick survive only when older notes were closed alongside them.
+fn close_notes(
+    slot: &mut Vec<(u64, u8)>,
+    key: u8,
+    tick: u64,
+    clock: &Clock,
+    notes: &mut Vec<Note>,
+) {
+    if slot.is_empty() {
+        return;
+    }
+    let end_s = clock.seconds(tick);
+    let before = slot.len();
+    slot.retain(|&(start_tick, velocity)| {
+        if start_tick == tick {
+            return true;
+        }
+        notes.push(Note {
+            pitch: key,
+            start_s: clock.seconds(start_tick),
+            end_s,
+            velocity,
+        });
+        false
+    });
+    let closed_any = slot.len() < before;
+    if !closed_any {
+        slot.clear();
+    }
+}
+
+/// Turns pedal down/up changes (from all channels, merged) into intervals; a pedal still down at the
+/// end is lifted at `piece_end_s`.
+fn pedal_intervals(mut changes: Vec<(f64, bool)>, piece_end_s: f64) -> Vec<PedalInterval> {
+    changes.sort_by(|a, b| a.0.total_cmp(&b.0));
+    let mut intervals = Vec::new();
+    let mut down_since: Option<f64> = None;
+    for (time, down) in changes {
+        match (down, down_since) {
+            (true, None) => down_since = Some(time),
+            (false, Some(start_s)) => {
+                push_interval(&mut intervals, start_s, time);
+                down_since = None;
+            }
+            _ => {}
+        }
+    }
+    if let Some(start_s) = down_since {
+        push_interval(&mut intervals, start_s, piece_end_s.max(start_s));
+    }
+    intervals
+}
+
+fn push_interval(intervals: &mut Vec<PedalInterval>, start_s: f64, end_s: f64) {
+    if end_s > start_s {
+        intervals.push(PedalInterval { start_s, end_s });
+    }
+}
+
+/// Sorts notes by onset, then pitch, then release (a total order, so results are reproducible).
+pub fn sort_notes(notes: &mut [Note]) {
+    notes.sort_by(|a, b| {
+        a.start_s
+            .total_cmp(&b.start_s)
+            .then(a.pitch.cmp(&b.pitch))
+            .then(a.end_s.total_cmp(&b.end_s))
+            .then(a.velocity.cmp(&b.velocity))
+    });
+}
+
+/// Applies the sustain pedal to the notes, as a listener hears them: a note released while the pedal
+/// is down sounds until the pedal lifts, and a key struck again ends its previous sounding instance.
+/// Notes left with no length (two strikes of one key at the same instant) are dropped.
+pub fn apply_sustain(piece: &Piece) -> Vec<Note> {
+    let mut notes: Vec<Note> = piece
+        .notes
+        .iter()
+        .map(|note| Note {
+            end_s: sustained_release(note.end_s, &piece.pedal),
+            ..*note
+        })
+        .collect();
+    end_overlapping_strikes(&mut notes);
+    notes.retain(|n| n.end_s > n.start_s);
+    sort_notes(&mut notes);
+    notes
+}
+
+/// The release time of a key released at `end_s`: the pedal lift if the pedal is down then.
+fn sustained_release(end_s: f64, pedal: &[PedalInterval]) -> f64 {
+    let index = pedal.partition_point(|p| p.start_s <= end_s);
+    match index.checked_sub(1).map(|i| pedal[i]) {
+        Some(interval) if end_s < interval.end_s => interval.end_s,
+        _ => end_s,
+    }
+}
+
+/// Cuts each note at the next onset of the same pitch. `notes` must be sorted by onset.
+pub fn end_overlapping_strikes(notes: &mut [Note]) {
+    let mut last_of_pitch: [Option<usize>; 128] = [None; 128];
+    for index in 0..notes.len() {
+        let pitch = usize::from(notes[index].pitch.min(127));
+        if let Some(previous) = last_of_pitch[pitch] {
+            let onset = notes[index].start_s;
+            if notes[previous].end_s > onset {
+                notes[previous].end_s = onset;
+            }
+        }
+        last_of_pitch[pitch] = Some(index);
+    }
+}
+
+/// Encodes a piece as a format-1 Standard MIDI File: a tempo track (120 bpm, 4/4, optional text
+/// such as generation settings) and one piano track at 480 ticks per quarter note. Notes keep their
+/// timing to within a millisecond; the pedal is written as CC64.
+pub fn write_bytes(piece: &Piece, text: Option<&str>) -> Vec<u8> {
+    let header = Header::new(
+        Format::Parallel,
+        Timing::Metrical(u15::new(WRITE_TICKS_PER_QUARTER)),
+    );
+    let mut smf = Smf::new(header);
+    smf.tracks.push(tempo_track(text));
+    smf.tracks.push(piano_track(piece));
+    let mut out = Vec::new();
+    // Writing to a Vec cannot fail; midly only reports errors of the underlying writer.
+    smf.write_std(&mut out)
+        .expect("writing MIDI to memory cannot fail");
+    out
+}
+
+/// Writes a piece to `path` as a MIDI file (see [`write_bytes`]), through a temporary file so a
+/// failed write never leaves a half-written file behind.
+pub fn write_file(piece: &Piece, path: &Path, text: Option<&str>) -> Result<(), MidiError> {
+    let bytes = write_bytes(piece, text);
+    let temporary = path.with_extension("mid.partial");
+    std::fs::write(&temporary, bytes)?;
+    std::fs::rename(&temporary, path).inspect_err(|_| {
+        let _ = std::fs::remove_file(&temporary);
+    })?;
+    Ok(())
+}
+
+fn tempo_track(text: Option<&str>) -> Vec<TrackEvent<'_>> {
+    let mut track = vec![
+        meta_at_start(MetaMessage::TrackName(b"Cadenza")),
+        meta_at_start(MetaMessage::Tempo(midly::num::u24::new(WRITE_TEMPO_US))),
+        meta_at_start(MetaMessage::TimeSignature(4, 2, 24, 8)),
+    ];
+    if let Some(text) = text {
+        track.push(meta_at_start(MetaMessage::Text(text.as_bytes())));
+    }
+    track.push(meta_at_start(MetaMessage::EndOfTrack));
+    track
+}
+
+fn meta_at_start(message: MetaMessage<'_>) -> TrackEvent<'_> {
+    TrackEvent {
+        delta: u28::new(0),
+        kind: TrackEventKind::Meta(message),
+    }
+}
+
+fn seconds_to_ticks(seconds: f64) -> u64 {
+    let ticks_per_second =
+        f64::from(WRITE_TICKS_PER_QUARTER) * 1_000_000.0 / f64::from(WRITE_TEMPO_US);
+    (seconds.max(0.0) * ticks_per_second).round() as u64
+}
+
+fn piano_track(piece: &Piece) -> Vec<TrackEvent<'static>> {
+    // (tick, order within the tick, message): releases before pedal changes before strikes, so a
+    // key released and struck again on one tick reads back as two notes.
+    let mut timed: Vec<(u64, u8, MidiMessage)> = Vec::with_capacity(piece.notes.len() * 2);
+    for (start, end, note) in note_ticks(&piece.notes) {
+        let key = u7::new(note.pitch.min(127));
+        let vel = u7::new(note.velocity.clamp(1, 127));
+        timed.push((start, 2, MidiMessage::NoteOn { key, vel }));
+        timed.push((end, 0, MidiMessage::NoteOff { key, vel: u7::new(0) }));
+    }
+    for interval in &piece.pedal {
+        for (time, value) in [(interval.start_s, 127), (interval.end_s, 0)] {
+            let controller = u7::new(SUSTAIN_CONTROLLER);
+            let value = u7::new(value);
+            timed.push((
+                seconds_to_ticks(time),
+                1,
+                MidiMessage::Controller { controller, value },
+            ));
+        }
+    }
+    timed.sort_by_key(|&(tick, order, _)| (tick, order));
+
+    let channel = u4::new(0);
+    let mut track = vec![
+        meta_at_start(MetaMessage::TrackName(b"Piano")),
+        TrackEvent {
+            delta: u28::new(0),
+            kind: TrackEventKind::Midi {
+                channel,
+                message: MidiMessage::ProgramChange { program: u7::new(0) },
+            },
+        },
+    ];
+    let mut previous = 0;
+    for (tick, _, message) in timed {
+        track.push(TrackEvent {
+            delta: u28::new((tick - previous).min(u64::from(u28::max_value().as_int())) as u32),
+            kind: TrackEventKind::Midi { channel, message },
+        });
+        previous = tick;
+    }
+    track.push(meta_at_start(MetaMessage::EndOfTrack));
+    track
+}
+
+/// Note onsets and releases in ticks, adjusted so every note reads back: at least one tick long, and
+/// released no later than the next strike of its key (a note-off closes every open note of a key).
+fn note_ticks(notes: &[Note]) -> Vec<(u64, u64, Note)> {
+    let mut sorted = notes.to_vec();
+    sort_notes(&mut sorted);
+    let mut ticks: Vec<(u64, u64, Note)> = sorted
+        .iter()
+        .map(|n| (seconds_to_ticks(n.start_s), seconds_to_ticks(n.end_s), *n))
+        .collect();
+    let mut next_strike: [Option<u64>; 128] = [None; 128];
+    for (start, end, note) in ticks.iter_mut().rev() {
+        let pitch = usize::from(note.pitch.min(127));
+        if let Some(next) = next_strike[pitch] {
+            *end = (*end).min(next);
+        }
+        *end = (*end).max(*start + 1);
+        next_strike[pitch] = Some(*start);
+    }
+    ticks
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn note(pitch: u8, start_s: f64, end_s: f64) -> Note {
+        Note {
+            pitch,
+            start_s,
+            end_s,
+            velocity: 80,
+        }
+    }
+
+    #[test]
+    fn sustain_extends_release_to_pedal_lift() {
+        let piece = Piece {
+            notes: vec![note(60, 0.0, 0.5), note(64, 0.0, 2.5)],
+            pedal: vec![PedalInterval {
+                start_s: 0.4,
+                end_s: 2.0,
+            }],
+        };
+        let sounding = apply_sustain(&piece);
+        assert_eq!(sounding[0].end_s, 2.0, "released under the pedal");
+        assert_eq!(sounding[1].end_s, 2.5, "released after the lift");
+    }
+
+    #[test]
+    fn restrike_under_pedal_ends_previous_instance() {
+        let piece = Piece {
+            notes: vec![note(60, 0.0, 0.2), note(60, 1.0, 1.2)],
+            pedal: vec![PedalInterval {
+                start_s: 0.0,
+                end_s: 3.0,
+            }],
+        };
+        let sounding = apply_sustain(&piece);
+        assert_eq!(sounding[0].end_s, 1.0);
+        assert_eq!(sounding[1].end_s, 3.0);
+    }
+
+    #[test]
+    fn pedal_intervals_close_at_piece_end() {
+        let intervals = pedal_intervals(vec![(1.0, true), (1.5, true), (2.0, false), (3.0, true)], 4.0);
+        assert_eq!(
+            intervals,
+            vec![
+                PedalInterval {
+                    start_s: 1.0,
+                    end_s: 2.0
+                },
+                PedalInterval {
+                    start_s: 3.0,
+                    end_s: 4.0
+                }
+            ]
+        );
+    }
+}

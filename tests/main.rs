@@ -1,0 +1,8 @@
+//! Cadenza's integration tests, in one binary so that libtorch and the GUI stack link once.
+
+mod cli;
+mod corpus_load;
+mod encoding_props;
+mod midi_read;
+mod midi_reference;
+mod support;

@@ -1,0 +1,93 @@
+//! Helpers shared by the integration tests: MIDI fixtures built in code, and the optional corpus.
+
+#![allow(dead_code)]
+
+use std::path::PathBuf;
+
+/// The shared piano-midi.de corpus, if it is present beside the repository; prints why a test skips
+/// otherwise.
+pub fn shared_corpus(test: &str) -> Option<PathBuf> {
+    let dir = PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../shared/corpus/piano-midi-de");
+    if dir.is_dir() {
+        Some(dir)
+    } else {
+        println!("SKIP {test}: the shared corpus is not at {}", dir.display());
+        None
+    }
+}
+
+/// Encodes a MIDI variable-length quantity.
+pub fn varlen(mut value: u32) -> Vec<u8> {
+    let mut bytes = vec![(value & 0x7f) as u8];
+    value >>= 7;
+    while value > 0 {
+        bytes.push((value & 0x7f) as u8 | 0x80);
+        value >>= 7;
+    }
+    bytes.reverse();
+    bytes
+}
+
+/// A chunk: 4-byte type, big-endian length, body.
+pub fn chunk(kind: &[u8; 4], body: &[u8]) -> Vec<u8> {
+    let mut out = kind.to_vec();
+    out.extend((body.len() as u32).to_be_bytes());
+    out.extend(body);
+    out
+}
+
+/// An `MThd` chunk.
+pub fn header(format: u16, tracks: u16, division: u16) -> Vec<u8> {
+    let mut body = Vec::new();
+    for field in [format, tracks, division] {
+        body.extend(field.to_be_bytes());
+    }
+    chunk(b"MThd", &body)
+}
+
+/// Track body from (delta ticks, raw event bytes) pairs, closed with End of Track.
+pub fn track(events: &[(u32, Vec<u8>)]) -> Vec<u8> {
+    let mut body = Vec::new();
+    for (delta, bytes) in events {
+        body.extend(varlen(*delta));
+        body.extend(bytes);
+    }
+    body.extend([0x00, 0xff, 0x2f, 0x00]);
+    chunk(b"MTrk", &body)
+}
+
+pub fn note_on(channel: u8, key: u8, velocity: u8) -> Vec<u8> {
+    vec![0x90 | channel, key, velocity]
+}
+
+pub fn note_off(channel: u8, key: u8) -> Vec<u8> {
+    vec![0x80 | channel, key, 0]
+}
+
+pub fn tempo(us_per_quarter: u32) -> Vec<u8> {
+    let b = us_per_quarter.to_be_bytes();
+    vec![0xff, 0x51, 0x03, b[1], b[2], b[3]]
+}
+
+pub fn pedal(channel: u8, down: bool) -> Vec<u8> {
+    vec![0xb0 | channel, 64, if down { 127 } else { 0 }]
+}
+
+/// A whole format-1 file at `division` ticks per quarter from a tempo track and note tracks.
+pub fn smf(division: u16, tracks: &[Vec<(u32, Vec<u8>)>]) -> Vec<u8> {
+    let mut out = header(1, tracks.len() as u16, division);
+    for events in tracks {
+        out.extend(track(events));
+    }
+    out
+}
+
+/// A small valid file: C major arpeggio at 120 bpm, 480 ticks per quarter.
+pub fn arpeggio() -> Vec<u8> {
+    let mut events = vec![(0, tempo(500_000))];
+    for key in [60, 64, 67, 72] {
+        events.push((0, note_on(0, key, 90)));
+        events.push((480, note_off(0, key)));
+    }
+    smf(480, &[events])
+}
