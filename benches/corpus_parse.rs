@@ -12,7 +12,10 @@ const RUNS: usize = 5;
 fn main() {
     let dir = Path::new(env!("CARGO_MANIFEST_DIR")).join("../shared/corpus/piano-midi-de");
     if !dir.is_dir() {
-        println!("SKIP corpus_parse: the shared corpus is not at {}", dir.display());
+        println!(
+            "SKIP corpus_parse: the shared corpus is not at {}",
+            dir.display()
+        );
         return;
     }
     let threads = rayon::current_num_threads();
@@ -28,7 +31,11 @@ fn main() {
     times.sort_by(f64::total_cmp);
     println!(
         "cadenza    parse+encode {} files, {} notes, {} events: best {:.3} s, median {:.3} s ({threads} threads)",
-        summary.parsed, summary.notes, summary.events, times[0], times[RUNS / 2]
+        summary.parsed,
+        summary.notes,
+        summary.events,
+        times[0],
+        times[RUNS / 2]
     );
     match pretty_midi_seconds(&dir) {
         Ok(seconds) => println!(

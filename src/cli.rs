@@ -65,7 +65,10 @@ fn inspect(path: &Path, json: bool, notes: bool) -> Result<()> {
     let corpus = if path.is_file() {
         inspect_file(path, notes)?
     } else if notes {
-        bail!("--notes needs a single MIDI file, and {} is a folder", path.display());
+        bail!(
+            "--notes needs a single MIDI file, and {} is a folder",
+            path.display()
+        );
     } else {
         let progress = |p: LoadProgress| {
             if !json && p.done.is_multiple_of(64) {
@@ -111,7 +114,11 @@ fn print_notes_csv(notes: &[midi::Note]) -> Result<()> {
     let mut out = std::io::BufWriter::new(std::io::stdout().lock());
     writeln!(out, "pitch,start_s,end_s,velocity")?;
     for n in notes {
-        writeln!(out, "{},{:.6},{:.6},{}", n.pitch, n.start_s, n.end_s, n.velocity)?;
+        writeln!(
+            out,
+            "{},{:.6},{:.6},{}",
+            n.pitch, n.start_s, n.end_s, n.velocity
+        )?;
     }
     out.flush()?;
     Ok(())
@@ -119,12 +126,21 @@ fn print_notes_csv(notes: &[midi::Note]) -> Result<()> {
 
 fn print_summary(path: &Path, summary: &Summary, elapsed_s: f64) {
     println!("{}", path.display());
-    println!("  files      {} ({} parsed, {} skipped)", summary.files, summary.parsed, summary.skipped.len());
+    println!(
+        "  files      {} ({} parsed, {} skipped)",
+        summary.files,
+        summary.parsed,
+        summary.skipped.len()
+    );
     println!("  notes      {}", summary.notes);
     println!("  events     {}", summary.events);
     println!("  duration   {}", format_duration(summary.duration_s));
     if let (Some(low), Some(high)) = (summary.pitch_min, summary.pitch_max) {
-        println!("  range      {} ({low}) to {} ({high})", pitch_name(low), pitch_name(high));
+        println!(
+            "  range      {} ({low}) to {} ({high})",
+            pitch_name(low),
+            pitch_name(high)
+        );
     }
     let classes: Vec<String> = PITCH_CLASS_NAMES
         .iter()
@@ -133,12 +149,23 @@ fn print_summary(path: &Path, summary: &Summary, elapsed_s: f64) {
         .collect();
     println!("  pitch classes  {}", classes.join("  "));
     if !summary.composers.is_empty() {
-        let composers: Vec<String> =
-            summary.composers.iter().map(|(name, n)| format!("{name} ({n})")).collect();
-        println!("  composers  {}: {}", summary.composers.len(), composers.join(", "));
+        let composers: Vec<String> = summary
+            .composers
+            .iter()
+            .map(|(name, n)| format!("{name} ({n})"))
+            .collect();
+        println!(
+            "  composers  {}: {}",
+            summary.composers.len(),
+            composers.join(", ")
+        );
     }
     for skipped in &summary.skipped {
-        println!("  skipped    {}: {}", skipped.path.display(), skipped.reason);
+        println!(
+            "  skipped    {}: {}",
+            skipped.path.display(),
+            skipped.reason
+        );
     }
     println!("  read in    {elapsed_s:.2} s");
 }
@@ -146,11 +173,16 @@ fn print_summary(path: &Path, summary: &Summary, elapsed_s: f64) {
 fn format_duration(seconds: f64) -> String {
     let total = seconds.round() as u64;
     let (h, m, s) = (total / 3600, total / 60 % 60, total % 60);
-    if h > 0 { format!("{h}h {m:02}m {s:02}s") } else { format!("{m}m {s:02}s") }
+    if h > 0 {
+        format!("{h}h {m:02}m {s:02}s")
+    } else {
+        format!("{m}m {s:02}s")
+    }
 }
 
 fn demo_corpus(dir: &Path) -> Result<()> {
-    let written = demo::write_demo_corpus(dir).with_context(|| format!("writing the demo corpus to {}", dir.display()))?;
+    let written = demo::write_demo_corpus(dir)
+        .with_context(|| format!("writing the demo corpus to {}", dir.display()))?;
     println!("wrote {} demo pieces to {}", written.len(), dir.display());
     Ok(())
 }

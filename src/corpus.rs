@@ -209,7 +209,7 @@ fn path_hash(relative_path: &str) -> u64 {
 /// The split of a piece: a hash of its path relative to the corpus folder, so it does not depend on
 /// where the corpus lives, on load order or on the platform.
 pub fn split_of(relative_path: &str) -> Split {
-    if path_hash(relative_path) % VALID_ONE_IN == 0 {
+    if path_hash(relative_path).is_multiple_of(VALID_ONE_IN) {
         Split::Valid
     } else {
         Split::Train

@@ -108,16 +108,30 @@ fn scales(rng: &mut StdRng, key: Key) -> Piece {
     for repeat in 0..3 {
         let base = 48 + 12 * (repeat % 2);
         let ascent: Vec<i32> = (0..=7 * octaves).collect();
-        let run: Vec<i32> = ascent.iter().chain(ascent.iter().rev().skip(1)).copied().collect();
+        let run: Vec<i32> = ascent
+            .iter()
+            .chain(ascent.iter().rev().skip(1))
+            .copied()
+            .collect();
         let step = 1.0 / subdivision;
         for (i, &degree) in run.iter().enumerate() {
             let shape = i as f64 / run.len() as f64;
             // Accent the start of each beat a little, as a player would.
-            let accent = if (i as f64 * step).fract() < 1e-9 { 8.0 } else { 0.0 };
+            let accent = if (i as f64 * step).fract() < 1e-9 {
+                8.0
+            } else {
+                0.0
+            };
             let velocity = dynamic(rng, 52.0 + accent, 40.0, shape);
             score.note(key.pitch(base, degree), beat, step, velocity, 0.95);
             // The left hand doubles two octaves lower.
-            score.note(key.pitch(base - 12, degree), beat, step, velocity.saturating_sub(10), 0.95);
+            score.note(
+                key.pitch(base - 12, degree),
+                beat,
+                step,
+                velocity.saturating_sub(10),
+                0.95,
+            );
             beat += step;
         }
         for degree in Key::triad(0) {
@@ -140,16 +154,29 @@ fn arpeggios(rng: &mut StdRng, key: Key) -> Piece {
             let mut figure: Vec<i32> = (0..2).flat_map(|o| chord.map(|d| d + 7 * o)).collect();
             figure.push(root + 14);
             if pattern_up_down {
-                let down: Vec<i32> = figure.iter().rev().skip(1).take(figure.len() - 2).copied().collect();
+                let down: Vec<i32> = figure
+                    .iter()
+                    .rev()
+                    .skip(1)
+                    .take(figure.len() - 2)
+                    .copied()
+                    .collect();
                 figure.extend(down);
             }
             let step = 4.0 / figure.len() as f64;
             score.pedal(beat + 0.05, 3.9);
             score.note(key.pitch(36, root), beat, 4.0, 60, 1.0);
             for (i, &degree) in figure.iter().enumerate() {
-                let shape = (bar as f64 + i as f64 / figure.len() as f64) / progression.len() as f64;
+                let shape =
+                    (bar as f64 + i as f64 / figure.len() as f64) / progression.len() as f64;
                 let velocity = dynamic(rng, 48.0 + 8.0 * pass as f64, 36.0, shape);
-                score.note(key.pitch(60, degree - 7), beat + i as f64 * step, step, velocity, 0.9);
+                score.note(
+                    key.pitch(60, degree - 7),
+                    beat + i as f64 * step,
+                    step,
+                    velocity,
+                    0.9,
+                );
             }
             beat += 4.0;
         }
@@ -166,9 +193,14 @@ fn cadences(rng: &mut StdRng, key: Key) -> Piece {
     let mut score = Score::new(rng.random_range(60.0..96.0));
     let mut beat = 0.0;
     for phrase in 0..3 {
-        let progression = PROGRESSIONS[(phrase + rng.random_range(0..PROGRESSIONS.len())) % PROGRESSIONS.len()];
+        let progression =
+            PROGRESSIONS[(phrase + rng.random_range(0..PROGRESSIONS.len())) % PROGRESSIONS.len()];
         // Half-note or dotted rhythms per chord.
-        let lengths: &[f64] = if rng.random_bool(0.5) { &[2.0] } else { &[3.0, 1.0] };
+        let lengths: &[f64] = if rng.random_bool(0.5) {
+            &[2.0]
+        } else {
+            &[3.0, 1.0]
+        };
         for (i, &root) in progression.iter().enumerate() {
             let beats = lengths[i % lengths.len()];
             let shape = i as f64 / progression.len() as f64;
@@ -176,7 +208,13 @@ fn cadences(rng: &mut StdRng, key: Key) -> Piece {
             score.pedal(beat + 0.1, beats - 0.15);
             score.note(key.pitch(36, root), beat, beats, velocity, 1.0);
             for degree in Key::triad(root) {
-                score.note(key.pitch(60, degree), beat, beats, velocity.saturating_sub(8), 1.0);
+                score.note(
+                    key.pitch(60, degree),
+                    beat,
+                    beats,
+                    velocity.saturating_sub(8),
+                    1.0,
+                );
             }
             // Melody: a chord tone on top, moving by step towards the next chord.
             let top = key.pitch(72, root + 2 * rng.random_range(0..3));
@@ -206,10 +244,17 @@ fn alberti(rng: &mut StdRng, key: Key) -> Piece {
             // Melody in the right hand: chord tones and neighbours, varied rhythm.
             let mut melody_beat = 0.0;
             while melody_beat < 8.0 {
-                let beats = [0.5, 1.0, 1.0, 1.5, 2.0][rng.random_range(0..5)].min(8.0 - melody_beat);
+                let beats =
+                    [0.5f64, 1.0, 1.0, 1.5, 2.0][rng.random_range(0..5)].min(8.0 - melody_beat);
                 let degree = root + [0, 2, 4, 1, 3, 5][rng.random_range(0..6)];
                 let velocity = dynamic(rng, 62.0 + 6.0 * pass as f64, 24.0, melody_beat / 8.0);
-                score.note(key.pitch(72, degree), beat + melody_beat, beats, velocity, 0.92);
+                score.note(
+                    key.pitch(72, degree),
+                    beat + melody_beat,
+                    beats,
+                    velocity,
+                    0.92,
+                );
                 melody_beat += beats;
             }
             beat += 8.0;
@@ -221,6 +266,9 @@ fn alberti(rng: &mut StdRng, key: Key) -> Piece {
     score.note(key.pitch(36, 0), beat, 4.0, 60, 1.0);
     score.finish()
 }
+
+/// Composes one étude of a style in a key.
+type Composer = fn(&mut StdRng, Key) -> Piece;
 
 /// One piece of the demo corpus.
 #[derive(Debug, Clone)]
@@ -236,9 +284,18 @@ pub struct DemoPiece {
 /// Composes the whole demo corpus: four styles in eight keys (32 pieces).
 pub fn demo_pieces() -> Vec<DemoPiece> {
     let mut rng = StdRng::seed_from_u64(SEED);
-    let keys = [(0, false), (7, false), (2, false), (5, false), (9, true), (4, true), (2, true), (7, true)]
-        .map(|(tonic, minor)| Key { tonic, minor });
-    let styles: [(&str, fn(&mut StdRng, Key) -> Piece); 4] = [
+    let keys = [
+        (0, false),
+        (7, false),
+        (2, false),
+        (5, false),
+        (9, true),
+        (4, true),
+        (2, true),
+        (7, true),
+    ]
+    .map(|(tonic, minor)| Key { tonic, minor });
+    let styles: [(&str, Composer); 4] = [
         ("Scales", scales),
         ("Arpeggios", arpeggios),
         ("Cadences", cadences),

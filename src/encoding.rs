@@ -237,7 +237,9 @@ pub fn transpose(events: &[EventId], semitones: i8) -> Option<Vec<EventId>> {
     events
         .iter()
         .map(|&id| match Event::from_id(id) {
-            Some(Event::NoteOn(pitch)) => shift_pitch(pitch, semitones).map(|p| Event::NoteOn(p).id()),
+            Some(Event::NoteOn(pitch)) => {
+                shift_pitch(pitch, semitones).map(|p| Event::NoteOn(p).id())
+            }
             Some(Event::NoteOff(pitch)) => {
                 shift_pitch(pitch, semitones).map(|p| Event::NoteOff(p).id())
             }

@@ -157,11 +157,11 @@ struct FileHeader {
 /// Walks the chunk structure: the header, then exactly as many `MTrk` chunks as the header declares
 /// (other chunk types are skipped, trailing data after the last track is ignored, as mido does).
 fn split_chunks(data: &[u8]) -> Result<(FileHeader, Vec<&[u8]>), MidiError> {
-    let mut rest = data;
-    let (kind, header) = next_chunk(&mut rest)?.ok_or(MidiError::NotMidi)?;
-    if kind != *b"MThd" {
+    if !data.starts_with(b"MThd") {
         return Err(MidiError::NotMidi);
     }
+    let mut rest = data;
+    let header = next_chunk(&mut rest)?.ok_or(MidiError::NotMidi)?.body;
     if header.len() < 6 {
         return Err(MidiError::BadChunk(format!(
             "header is {} bytes long, needs 6",
@@ -173,7 +173,7 @@ fn split_chunks(data: &[u8]) -> Result<(FileHeader, Vec<&[u8]>), MidiError> {
     let mut tracks = Vec::with_capacity(track_count);
     while tracks.len() < track_count {
         match next_chunk(&mut rest)? {
-            Some((kind, body)) if kind == *b"MTrk" => tracks.push(body),
+            Some(Chunk { kind, body }) if kind == *b"MTrk" => tracks.push(body),
             Some(_) => {} // Unknown chunk types are allowed by the standard and carry nothing we use.
             None => {
                 return Err(MidiError::Truncated(format!(
@@ -186,8 +186,14 @@ fn split_chunks(data: &[u8]) -> Result<(FileHeader, Vec<&[u8]>), MidiError> {
     Ok((FileHeader { division }, tracks))
 }
 
-/// Takes the next chunk (type and body) off `rest`; `None` at the end of the data.
-fn next_chunk<'a>(rest: &mut &'a [u8]) -> Result<Option<([u8; 4], &'a [u8])>, MidiError> {
+/// A chunk of a MIDI file: its four-letter type and its body.
+struct Chunk<'a> {
+    kind: [u8; 4],
+    body: &'a [u8],
+}
+
+/// Takes the next chunk off `rest`; `None` at the end of the data.
+fn next_chunk<'a>(rest: &mut &'a [u8]) -> Result<Option<Chunk<'a>>, MidiError> {
     if rest.is_empty() {
         return Ok(None);
     }
@@ -208,7 +214,7 @@ fn next_chunk<'a>(rest: &mut &'a [u8]) -> Result<Option<([u8; 4], &'a [u8])>, Mi
     }
     let body = &rest[8..8 + declared];
     *rest = &rest[8 + declared..];
-    Ok(Some((kind, body)))
+    Ok(Some(Chunk { kind, body }))
 }
 
 /// The header's time division.
@@ -217,7 +223,10 @@ enum Division {
     /// Ticks per quarter note; seconds depend on the tempo map.
     Metrical(u16),
     /// SMPTE time: frames per second and ticks per frame; tempo events do not apply.
-    Timecode { frames_per_second: f64, ticks_per_frame: u8 },
+    Timecode {
+        frames_per_second: f64,
+        ticks_per_frame: u8,
+    },
 }
 
 impl Division {
@@ -420,7 +429,10 @@ impl Clock {
     }
 
     fn seconds(&self, tick: u64) -> f64 {
-        let index = self.segments.partition_point(|&(start, _, _)| start <= tick) - 1;
+        let index = self
+            .segments
+            .partition_point(|&(start, _, _)| start <= tick)
+            - 1;
         let (start, seconds, scale) = self.segments[index];
         seconds + (tick - start) as f64 * scale
     }
@@ -636,7 +648,14 @@ fn piano_track(piece: &Piece) -> Vec<TrackEvent<'static>> {
         let key = u7::new(note.pitch.min(127));
         let vel = u7::new(note.velocity.clamp(1, 127));
         timed.push((start, 2, MidiMessage::NoteOn { key, vel }));
-        timed.push((end, 0, MidiMessage::NoteOff { key, vel: u7::new(0) }));
+        timed.push((
+            end,
+            0,
+            MidiMessage::NoteOff {
+                key,
+                vel: u7::new(0),
+            },
+        ));
     }
     for interval in &piece.pedal {
         for (time, value) in [(interval.start_s, 127), (interval.end_s, 0)] {
@@ -658,7 +677,9 @@ fn piano_track(piece: &Piece) -> Vec<TrackEvent<'static>> {
             delta: u28::new(0),
             kind: TrackEventKind::Midi {
                 channel,
-                message: MidiMessage::ProgramChange { program: u7::new(0) },
+                message: MidiMessage::ProgramChange {
+                    program: u7::new(0),
+                },
             },
         },
     ];
@@ -738,7 +759,10 @@ mod tests {
 
     #[test]
     fn pedal_intervals_close_at_piece_end() {
-        let intervals = pedal_intervals(vec![(1.0, true), (1.5, true), (2.0, false), (3.0, true)], 4.0);
+        let intervals = pedal_intervals(
+            vec![(1.0, true), (1.5, true), (2.0, false), (3.0, true)],
+            4.0,
+        );
         assert_eq!(
             intervals,
             vec![

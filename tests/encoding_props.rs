@@ -10,7 +10,10 @@ use crate::support::shared_corpus;
 /// Random notes that the vocabulary can express: each at least 20 ms long and at least 20 ms after
 /// the previous note of the same key (one pitch cannot sound twice at once).
 fn playable_notes() -> impl Strategy<Value = Vec<Note>> {
-    let key_line = (21u8..=108, proptest::collection::vec((0.02f64..3.0, 0.02f64..4.0, 1u8..=127), 1..12));
+    let key_line = (
+        21u8..=108,
+        proptest::collection::vec((0.02f64..3.0, 0.02f64..4.0, 1u8..=127), 1..12),
+    );
     proptest::collection::vec(key_line, 1..10).prop_map(|lines| {
         let mut notes = Vec::new();
         let mut used = [false; 128];
@@ -21,7 +24,12 @@ fn playable_notes() -> impl Strategy<Value = Vec<Note>> {
             let mut time = 0.0;
             for (gap, length, velocity) in spans {
                 let start_s = time + gap;
-                notes.push(Note { pitch, start_s, end_s: start_s + length, velocity });
+                notes.push(Note {
+                    pitch,
+                    start_s,
+                    end_s: start_s + length,
+                    velocity,
+                });
                 time = start_s + length;
             }
         }
@@ -77,7 +85,12 @@ proptest! {
 
 #[test]
 fn stretching_changes_the_number_of_time_shifts() {
-    let notes = vec![Note { pitch: 60, start_s: 1.0, end_s: 1.5, velocity: 80 }];
+    let notes = vec![Note {
+        pitch: 60,
+        start_s: 1.0,
+        end_s: 1.5,
+        velocity: 80,
+    }];
     let piece = midi::Piece::from_notes(notes);
     let shifts = |factor| {
         let events = encoding::encode_piece(&encoding::stretch(&piece, factor));
@@ -104,7 +117,9 @@ fn corpus_round_trip_keeps_the_sounding_notes() {
         // Walk both lists per pitch; notes of one key closer than a step apart merge when quantised.
         let mut j = 0;
         for note in &sounding {
-            while j < decoded.len() && (decoded[j].pitch, decoded[j].start_s) < (note.pitch, note.start_s - 0.0101) {
+            while j < decoded.len()
+                && (decoded[j].pitch, decoded[j].start_s) < (note.pitch, note.start_s - 0.0101)
+            {
                 j += 1;
             }
             if decoded.get(j).is_some_and(|d| same_to_the_step(note, d)) {
@@ -114,6 +129,9 @@ fn corpus_round_trip_keeps_the_sounding_notes() {
         }
     }
     let share = kept as f64 / total as f64;
-    println!("corpus round trip: {kept} of {total} sounding notes within 10 ms ({:.4}%)", share * 100.0);
+    println!(
+        "corpus round trip: {kept} of {total} sounding notes within 10 ms ({:.4}%)",
+        share * 100.0
+    );
     assert!(share > 0.999, "only {:.4}% of notes survive", share * 100.0);
 }

@@ -64,7 +64,12 @@ fn note_off_closes_every_open_note_of_the_key() {
     ];
     let piece = read(&smf(480, &[events]));
     assert_eq!(piece.notes.len(), 2);
-    assert!(piece.notes.iter().all(|n| (n.end_s - 200.0 / 960.0).abs() < 1e-9));
+    assert!(
+        piece
+            .notes
+            .iter()
+            .all(|n| (n.end_s - 200.0 / 960.0).abs() < 1e-9)
+    );
 }
 
 #[test]
@@ -80,7 +85,11 @@ fn note_off_on_the_onset_tick_drops_a_lone_note_but_keeps_a_restrike() {
         (480, note_off(0, 62)),
     ];
     let piece = read(&smf(480, &[restrike]));
-    let spans: Vec<(f64, f64, u8)> = piece.notes.iter().map(|n| (n.start_s, n.end_s, n.velocity)).collect();
+    let spans: Vec<(f64, f64, u8)> = piece
+        .notes
+        .iter()
+        .map(|n| (n.start_s, n.end_s, n.velocity))
+        .collect();
     assert_eq!(spans, [(0.0, 0.5, 80), (0.5, 1.0, 70)]);
 }
 
@@ -94,7 +103,10 @@ fn unclosed_notes_and_drums_are_dropped() {
         (470, note_off(0, 60)),
     ];
     let piece = read(&smf(480, &[events]));
-    assert_eq!(piece.notes.iter().map(|n| n.pitch).collect::<Vec<_>>(), [60]);
+    assert_eq!(
+        piece.notes.iter().map(|n| n.pitch).collect::<Vec<_>>(),
+        [60]
+    );
 }
 
 #[test]
@@ -133,24 +145,53 @@ fn written_and_read_back(notes: Vec<Note>, pedal: Vec<PedalInterval>) -> Piece {
 #[test]
 fn written_file_keeps_pitch_onset_release_velocity_and_pedal() {
     let notes = vec![
-        Note { pitch: 60, start_s: 0.0, end_s: 0.5, velocity: 64 },
-        Note { pitch: 60, start_s: 0.5, end_s: 0.9, velocity: 100 },
-        Note { pitch: 72, start_s: 0.123, end_s: 2.718, velocity: 1 },
+        Note {
+            pitch: 60,
+            start_s: 0.0,
+            end_s: 0.5,
+            velocity: 64,
+        },
+        Note {
+            pitch: 72,
+            start_s: 0.123,
+            end_s: 2.75,
+            velocity: 1,
+        },
+        Note {
+            pitch: 60,
+            start_s: 0.5,
+            end_s: 0.9,
+            velocity: 100,
+        },
     ];
-    let pedal = vec![PedalInterval { start_s: 0.25, end_s: 1.75 }];
+    let pedal = vec![PedalInterval {
+        start_s: 0.25,
+        end_s: 1.75,
+    }];
     let back = written_and_read_back(notes.clone(), pedal.clone());
     assert_eq!(back.notes.len(), 3);
     for (a, b) in notes.iter().zip(&back.notes) {
         assert_eq!((a.pitch, a.velocity), (b.pitch, b.velocity));
         assert!((a.start_s - b.start_s).abs() < 1e-3 && (a.end_s - b.end_s).abs() < 1e-3);
     }
-    assert!((back.pedal[0].start_s - 0.25).abs() < 1e-3 && (back.pedal[0].end_s - 1.75).abs() < 1e-3);
+    assert!(
+        (back.pedal[0].start_s - 0.25).abs() < 1e-3 && (back.pedal[0].end_s - 1.75).abs() < 1e-3
+    );
 }
 
 #[test]
 fn write_file_reports_an_unwritable_path() {
-    let piece = Piece::from_notes(vec![Note { pitch: 60, start_s: 0.0, end_s: 1.0, velocity: 80 }]);
-    let err = midi::write_file(&piece, std::path::Path::new("/nonexistent-dir/out.mid"), None);
+    let piece = Piece::from_notes(vec![Note {
+        pitch: 60,
+        start_s: 0.0,
+        end_s: 1.0,
+        velocity: 80,
+    }]);
+    let err = midi::write_file(
+        &piece,
+        std::path::Path::new("/nonexistent-dir/out.mid"),
+        None,
+    );
     assert!(matches!(err, Err(MidiError::Io(_))));
 }
 
@@ -187,7 +228,10 @@ fn chunk_length_too_short_cuts_an_event_and_is_refused() {
     let mut bytes = arpeggio();
     bytes[14 + 7] -= 2;
     let message = error_of(&bytes);
-    assert!(message.contains("corrupt event") || message.contains("truncated"), "{message}");
+    assert!(
+        message.contains("corrupt event") || message.contains("truncated"),
+        "{message}"
+    );
 }
 
 #[test]
@@ -212,7 +256,11 @@ fn huge_delta_times_are_refused() {
 
 #[test]
 fn zero_tempo_and_zero_division_are_refused() {
-    let events = vec![(0, tempo(0)), (0, note_on(0, 60, 80)), (10, note_off(0, 60))];
+    let events = vec![
+        (0, tempo(0)),
+        (0, note_on(0, 60, 80)),
+        (10, note_off(0, 60)),
+    ];
     assert!(error_of(&smf(480, &[events])).contains("tempo of 0"));
     let events = vec![(0, note_on(0, 60, 80)), (10, note_off(0, 60))];
     assert!(error_of(&smf(0, &[events])).contains("division"));
@@ -220,9 +268,17 @@ fn zero_tempo_and_zero_division_are_refused() {
 
 #[test]
 fn zero_length_notes_parse_and_are_dropped() {
-    let events = vec![(0, note_on(0, 60, 80)), (0, note_off(0, 60)), (0, note_on(0, 62, 80)), (10, note_off(0, 62))];
+    let events = vec![
+        (0, note_on(0, 60, 80)),
+        (0, note_off(0, 60)),
+        (0, note_on(0, 62, 80)),
+        (10, note_off(0, 62)),
+    ];
     let piece = read(&smf(480, &[events]));
-    assert_eq!(piece.notes.iter().map(|n| n.pitch).collect::<Vec<_>>(), [62]);
+    assert_eq!(
+        piece.notes.iter().map(|n| n.pitch).collect::<Vec<_>>(),
+        [62]
+    );
 }
 
 #[test]

@@ -44,7 +44,12 @@ fn pretty_midi_notes(files: &[PathBuf]) -> Vec<Reference> {
 
 /// Sort key with times rounded to microseconds, so float noise cannot reorder equal notes.
 fn key(pitch: u8, start: f64, end: f64, velocity: u8) -> (u8, i64, i64, u8) {
-    (pitch, (start * 1e6).round() as i64, (end * 1e6).round() as i64, velocity)
+    (
+        pitch,
+        (start * 1e6).round() as i64,
+        (end * 1e6).round() as i64,
+        velocity,
+    )
 }
 
 fn compare(reference: &Reference) -> Result<usize, String> {
@@ -53,13 +58,26 @@ fn compare(reference: &Reference) -> Result<usize, String> {
         (Ok(piece), None) => (piece, &reference.notes),
         (Err(_), Some(_)) => return Ok(0), // both refuse it
         (Err(err), None) => return Err(format!("pretty_midi reads it but we refuse: {err}")),
-        (Ok(_), Some(theirs)) => return Err(format!("we read it but pretty_midi refuses: {theirs}")),
+        (Ok(_), Some(theirs)) => {
+            return Err(format!("we read it but pretty_midi refuses: {theirs}"));
+        }
     };
     if ours.notes.len() != expected.len() {
-        return Err(format!("{} notes, pretty_midi has {}", ours.notes.len(), expected.len()));
+        return Err(format!(
+            "{} notes, pretty_midi has {}",
+            ours.notes.len(),
+            expected.len()
+        ));
     }
-    let mut ours: Vec<_> = ours.notes.iter().map(|n| (key(n.pitch, n.start_s, n.end_s, n.velocity), *n)).collect();
-    let mut theirs: Vec<_> = expected.iter().map(|&(p, s, e, v)| (key(p, s, e, v), (p, s, e, v))).collect();
+    let mut ours: Vec<_> = ours
+        .notes
+        .iter()
+        .map(|n| (key(n.pitch, n.start_s, n.end_s, n.velocity), *n))
+        .collect();
+    let mut theirs: Vec<_> = expected
+        .iter()
+        .map(|&(p, s, e, v)| (key(p, s, e, v), (p, s, e, v)))
+        .collect();
     ours.sort_by_key(|(k, _)| *k);
     theirs.sort_by_key(|(k, _)| *k);
     for ((_, a), (_, (pitch, start, end, velocity))) in ours.iter().zip(&theirs) {
@@ -68,7 +86,9 @@ fn compare(reference: &Reference) -> Result<usize, String> {
             && (a.start_s - start).abs() < 1e-3
             && (a.end_s - end).abs() < 1e-3;
         if !same {
-            return Err(format!("note {a:?} vs pretty_midi ({pitch}, {start}, {end}, {velocity})"));
+            return Err(format!(
+                "note {a:?} vs pretty_midi ({pitch}, {start}, {end}, {velocity})"
+            ));
         }
     }
     Ok(ours.len())
@@ -90,7 +110,15 @@ fn raw_notes_match_pretty_midi_on_the_shared_corpus() {
             Err(why) => failures.push(format!("{}: {why}", reference.path)),
         }
     }
-    println!("compared {compared_notes} notes in {} files with pretty_midi", files.len());
-    assert!(failures.is_empty(), "{} files differ:\n{}", failures.len(), failures.join("\n"));
+    println!(
+        "compared {compared_notes} notes in {} files with pretty_midi",
+        files.len()
+    );
+    assert!(
+        failures.is_empty(),
+        "{} files differ:\n{}",
+        failures.len(),
+        failures.join("\n")
+    );
     assert!(compared_notes > 700_000);
 }
