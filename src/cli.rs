@@ -1,6 +1,6 @@
 //! Command-line interface: parses arguments and prints results; all the work happens in the core.
 
-use std::io::Write;
+use std::io::{IsTerminal, Write};
 use std::path::{Path, PathBuf};
 use std::process::ExitCode;
 use std::time::Instant;
@@ -70,14 +70,15 @@ fn inspect(path: &Path, json: bool, notes: bool) -> Result<()> {
             path.display()
         );
     } else {
+        let show_progress = std::io::stderr().is_terminal();
         let progress = |p: LoadProgress| {
-            if !json && p.done.is_multiple_of(64) {
+            if show_progress && p.done.is_multiple_of(16) {
                 eprint!("\rparsing {}/{}", p.done, p.total);
             }
         };
         let corpus = corpus::load_dir(path, &progress)?;
-        if !json {
-            eprint!("\r");
+        if show_progress {
+            eprint!("\r\x1b[K"); // clear the progress line
         }
         corpus
     };

@@ -729,30 +729,25 @@ mod tests {
         }
     }
 
+    /// The notes as heard with the pedal held from `down` to `up`.
+    fn sounding_with_pedal(notes: Vec<Note>, down: f64, up: f64) -> Vec<Note> {
+        let pedal = vec![PedalInterval {
+            start_s: down,
+            end_s: up,
+        }];
+        apply_sustain(&Piece { notes, pedal })
+    }
+
     #[test]
     fn sustain_extends_release_to_pedal_lift() {
-        let piece = Piece {
-            notes: vec![note(60, 0.0, 0.5), note(64, 0.0, 2.5)],
-            pedal: vec![PedalInterval {
-                start_s: 0.4,
-                end_s: 2.0,
-            }],
-        };
-        let sounding = apply_sustain(&piece);
+        let sounding = sounding_with_pedal(vec![note(60, 0.0, 0.5), note(64, 0.0, 2.5)], 0.4, 2.0);
         assert_eq!(sounding[0].end_s, 2.0, "released under the pedal");
         assert_eq!(sounding[1].end_s, 2.5, "released after the lift");
     }
 
     #[test]
     fn restrike_under_pedal_ends_previous_instance() {
-        let piece = Piece {
-            notes: vec![note(60, 0.0, 0.2), note(60, 1.0, 1.2)],
-            pedal: vec![PedalInterval {
-                start_s: 0.0,
-                end_s: 3.0,
-            }],
-        };
-        let sounding = apply_sustain(&piece);
+        let sounding = sounding_with_pedal(vec![note(60, 0.0, 0.2), note(60, 1.0, 1.2)], 0.0, 3.0);
         assert_eq!(sounding[0].end_s, 1.0);
         assert_eq!(sounding[1].end_s, 3.0);
     }
