@@ -37,6 +37,10 @@ enum Command {
         /// Folder to create (or add to).
         dir: PathBuf,
     },
+    /// Train an LSTM on a corpus (or continue training a checkpoint).
+    Train(Box<crate::train_cmd::TrainArgs>),
+    /// Measure how well a checkpoint predicts pieces (negative log-likelihood per event).
+    Eval(crate::eval_cmd::EvalArgs),
 }
 
 /// Runs the command line and turns errors into a one-line message and a non-zero exit.
@@ -45,6 +49,8 @@ pub fn main() -> ExitCode {
     let result = match cli.command {
         Some(Command::Inspect { path, json, notes }) => inspect(&path, json, notes),
         Some(Command::DemoCorpus { dir }) => demo_corpus(&dir),
+        Some(Command::Train(args)) => crate::train_cmd::run(&args),
+        Some(Command::Eval(args)) => crate::eval_cmd::run(&args),
         None => {
             use clap::CommandFactory;
             let _ = Cli::command().print_help();
@@ -71,16 +77,7 @@ fn inspect(path: &Path, json: bool, notes: bool) -> Result<()> {
         );
     } else {
         let show_progress = std::io::stderr().is_terminal();
-        let progress = |p: LoadProgress| {
-            if show_progress && p.done.is_multiple_of(16) {
-                eprint!("\rparsing {}/{}", p.done, p.total);
-            }
-        };
-        let corpus = corpus::load_dir(path, &progress)?;
-        if show_progress {
-            eprint!("\r\x1b[K"); // clear the progress line
-        }
-        corpus
+        load_corpus_with_progress(path, show_progress)?
     };
     if notes {
         return Ok(());
@@ -95,6 +92,20 @@ fn inspect(path: &Path, json: bool, notes: bool) -> Result<()> {
         bail!("none of the {} MIDI files could be read", summary.files);
     }
     Ok(())
+}
+
+/// Loads a corpus folder, showing a progress line on a terminal.
+pub fn load_corpus_with_progress(path: &Path, show_progress: bool) -> Result<Corpus> {
+    let progress = |p: LoadProgress| {
+        if show_progress && p.done.is_multiple_of(16) {
+            eprint!("\rparsing {}/{}", p.done, p.total);
+        }
+    };
+    let corpus = corpus::load_dir(path, &progress)?;
+    if show_progress {
+        eprint!("\r\x1b[K"); // clear the progress line
+    }
+    Ok(corpus)
 }
 
 /// A single file is inspected as a one-piece corpus; unlike in a folder, a bad file is an error.

@@ -2,8 +2,12 @@
 //! model, training, generation and sound. The desktop app and the command line both call into it;
 //! it never depends on the GUI.
 
+pub mod checkpoint;
 pub mod corpus;
 pub mod demo;
 pub mod encoding;
+pub mod eval;
 pub mod midi;
+pub mod model;
 pub mod stats;
+pub mod train;

@@ -1,6 +1,8 @@
 //! The `cadenza` executable: the desktop app, and the same features headless from the command line.
 
 mod cli;
+mod eval_cmd;
+mod train_cmd;
 
 fn main() -> std::process::ExitCode {
     cli::main()

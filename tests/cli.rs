@@ -2,7 +2,7 @@
 
 use std::process::{Command, Output};
 
-use crate::support::{arpeggio, shared_corpus};
+use crate::support::{arpeggio, pattern_corpus, shared_corpus, torch_lock};
 
 fn cadenza(args: &[&str]) -> Output {
     Command::new(env!("CARGO_BIN_EXE_cadenza"))
@@ -137,4 +137,129 @@ fn inspect_shared_corpus_reports_every_file() {
     ]));
     assert_eq!(summary["parsed"], 337);
     assert_eq!(summary["skipped"].as_array().map(Vec::len), Some(0));
+}
+
+#[test]
+fn train_json_then_eval_reproduces_the_validation_loss() {
+    let _torch = torch_lock();
+    let dir = tempfile::tempdir().expect("temp dir");
+    let corpus = dir.path().join("corpus");
+    pattern_corpus(&corpus, 3, 20);
+    let (corpus, model) = (corpus.to_str().expect("utf-8"), dir.path().join("model"));
+    let model = model.to_str().expect("utf-8");
+    let small = [
+        "--layers",
+        "1",
+        "--hidden",
+        "64",
+        "--embed",
+        "32",
+        "--seq-len",
+        "32",
+        "--batch",
+        "8",
+    ];
+    let mut args = vec![
+        "train",
+        "--corpus",
+        corpus,
+        "--out",
+        model,
+        "--steps",
+        "30",
+        "--valid-every",
+        "10",
+    ];
+    args.extend(small);
+    args.extend(["--device", "cpu", "--threads", "1", "--json"]);
+    let output = cadenza(&args);
+    assert!(
+        output.status.success(),
+        "{}",
+        String::from_utf8_lossy(&output.stderr)
+    );
+    let lines: Vec<serde_json::Value> = String::from_utf8_lossy(&output.stdout)
+        .lines()
+        .map(|line| serde_json::from_str(line).expect("every stdout line is JSON"))
+        .collect();
+    let of_kind = |kind: &str| {
+        lines
+            .iter()
+            .filter(|l| l["event"] == kind)
+            .collect::<Vec<_>>()
+    };
+    let progress = of_kind("progress");
+    assert!(!progress.is_empty());
+    for field in [
+        "step",
+        "epoch",
+        "train_loss",
+        "train_loss_smoothed",
+        "tokens_per_s",
+        "eta_s",
+        "device",
+    ] {
+        assert!(progress[0].get(field).is_some(), "progress lacks {field}");
+    }
+    assert_eq!(progress[0]["device"], "cpu");
+    assert!(of_kind("valid").iter().any(|v| v["full"] == true));
+    assert_eq!(
+        of_kind("checkpoint").last().map(|c| c["step"].clone()),
+        Some(30.into())
+    );
+    assert_eq!(of_kind("done")[0]["reason"], "steps");
+
+    let recorded: serde_json::Value =
+        serde_json::from_str(&std::fs::read_to_string(format!("{model}.json")).expect("json"))
+            .expect("valid json");
+    let checkpoint = format!("{model}.safetensors");
+    let eval = stdout_json(&cadenza(&[
+        "eval",
+        "--checkpoint",
+        &checkpoint,
+        "--corpus",
+        corpus,
+        "--split",
+        "valid",
+        "--json",
+        "--per-piece",
+        "--device",
+        "cpu",
+        "--threads",
+        "1",
+    ]));
+    let (ours, theirs) = (
+        eval["nll_per_event"].as_f64().expect("nll"),
+        recorded["valid_nll"].as_f64().expect("nll"),
+    );
+    assert!(
+        (ours - theirs).abs() < 1e-6,
+        "eval {ours} vs checkpoint {theirs}"
+    );
+    assert_eq!(eval["pieces"], 1);
+    assert_eq!(eval["per_piece"].as_array().map(Vec::len), Some(1));
+    assert!((eval["perplexity"].as_f64().expect("ppl") - ours.exp()).abs() < 1e-9);
+}
+
+#[test]
+fn eval_lists_unreadable_files_and_refuses_a_missing_checkpoint() {
+    let dir = tempfile::tempdir().expect("temp dir");
+    let bad = dir.path().join("bad.mid");
+    std::fs::write(&bad, "nope").expect("write");
+    let output = cadenza(&[
+        "eval",
+        "--checkpoint",
+        "/nonexistent/model",
+        bad.to_str().expect("utf-8"),
+    ]);
+    assert_clean_error(&output, "nothing to score");
+    let good = dir.path().join("good.mid");
+    std::fs::write(&good, arpeggio()).expect("write");
+    let output = cadenza(&[
+        "eval",
+        "--checkpoint",
+        "/nonexistent/model",
+        good.to_str().expect("utf-8"),
+    ]);
+    assert_clean_error(&output, "/nonexistent/model.json");
 }

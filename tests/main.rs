@@ -6,3 +6,4 @@ mod encoding_props;
 mod midi_read;
 mod midi_reference;
 mod support;
+mod training;

@@ -91,3 +91,38 @@ pub fn arpeggio() -> Vec<u8> {
     }
     smf(480, &[events])
 }
+
+/// Serialises tests that train: libtorch's random seed and thread count are process-wide, so two
+/// trainings at once would make each other's results depend on timing.
+pub static TORCH: std::sync::Mutex<()> = std::sync::Mutex::new(());
+
+/// Takes [`TORCH`], even after another test panicked while holding it.
+pub fn torch_lock() -> std::sync::MutexGuard<'static, ()> {
+    TORCH
+        .lock()
+        .unwrap_or_else(|poisoned| poisoned.into_inner())
+}
+
+/// A tiny corpus written into `dir`: `pieces` files, each a broken-chord pattern in its own key,
+/// repeated `repeats` times (easy to learn by heart).
+pub fn pattern_corpus(dir: &std::path::Path, pieces: u8, repeats: usize) {
+    use cadenza::midi::{self, Note, Piece};
+    for index in 0..pieces {
+        let root = 55 + 2 * index;
+        let mut notes = Vec::new();
+        for bar in 0..repeats {
+            for (step, interval) in [0u8, 4, 7, 12, 7, 4].iter().enumerate() {
+                let start_s = (bar * 6 + step) as f64 * 0.15;
+                notes.push(Note {
+                    pitch: root + interval,
+                    start_s,
+                    end_s: start_s + 0.12,
+                    velocity: 80,
+                });
+            }
+        }
+        let path = dir.join(format!("Patterns/pattern{index}.mid"));
+        std::fs::create_dir_all(path.parent().expect("folder")).expect("mkdir");
+        midi::write_file(&Piece::from_notes(notes), &path, None).expect("fixture written");
+    }
+}

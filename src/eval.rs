@@ -1,0 +1,154 @@
+//! How well a model fits whole pieces: negative log-likelihood per event, in nats.
+//!
+//! The one scoring function behind the trainer's validation loss, `cadenza eval` and the app. Each
+//! piece is read in windows of the training sequence length with the LSTM state carried from window
+//! to window, so every event after the first is predicted with all that came before; the first event
+//! of each piece has no context and is not scored. Pieces are scored several at a time (a batch,
+//! padded and masked), which changes nothing in the result but the speed.
+
+use tch::{Device, Kind, Tensor};
+
+use crate::encoding::EventId;
+use crate::model::EventLstm;
+
+/// Pieces scored together in one batch.
+const BATCH_PIECES: usize = 16;
+
+/// The score of one piece.
+#[derive(Debug, Clone, Copy, PartialEq, serde::Serialize)]
+pub struct PieceScore {
+    /// Events scored (all but the first).
+    pub events: usize,
+    /// Summed negative log-likelihood in nats.
+    pub nll_sum: f64,
+}
+
+impl PieceScore {
+    /// Mean NLL per scored event (nats); 0 for a piece with nothing to score.
+    pub fn nll_per_event(&self) -> f64 {
+        if self.events == 0 {
+            0.0
+        } else {
+            self.nll_sum / self.events as f64
+        }
+    }
+}
+
+/// The score of a set of pieces, with each piece's own.
+#[derive(Debug, Clone, PartialEq, serde::Serialize)]
+pub struct Score {
+    /// Per piece, in the order given.
+    pub pieces: Vec<PieceScore>,
+}
+
+impl Score {
+    /// Events scored over all pieces.
+    pub fn events(&self) -> usize {
+        self.pieces.iter().map(|p| p.events).sum()
+    }
+
+    /// NLL per event over all pieces (each event weighs the same).
+    pub fn nll_per_event(&self) -> f64 {
+        let events = self.events();
+        if events == 0 {
+            return f64::NAN;
+        }
+        self.pieces.iter().map(|p| p.nll_sum).sum::<f64>() / events as f64
+    }
+
+    /// e^(NLL per event): how many events the model hesitates between, on average.
+    pub fn perplexity(&self) -> f64 {
+        self.nll_per_event().exp()
+    }
+}
+
+/// Scores `pieces` (event ids) with `model`, in windows of `window` events, on `device`.
+pub fn score_pieces(
+    model: &EventLstm,
+    pieces: &[&[EventId]],
+    window: usize,
+    device: Device,
+) -> Score {
+    let _no_grad = tch::no_grad_guard();
+    let mut scores = vec![
+        PieceScore {
+            events: 0,
+            nll_sum: 0.0
+        };
+        pieces.len()
+    ];
+    // Longest first, so each batch pads little.
+    let mut order: Vec<usize> = (0..pieces.len()).collect();
+    order.sort_by_key(|&i| std::cmp::Reverse(pieces[i].len()));
+    for batch in order.chunks(BATCH_PIECES) {
+        let batch_pieces: Vec<&[EventId]> = batch.iter().map(|&i| pieces[i]).collect();
+        let sums = score_batch(model, &batch_pieces, window.max(1), device);
+        for (&index, nll_sum) in batch.iter().zip(sums) {
+            scores[index] = PieceScore {
+                events: pieces[index].len().saturating_sub(1),
+                nll_sum,
+            };
+        }
+    }
+    Score { pieces: scores }
+}
+
+/// Summed NLL of each piece of a batch; inputs are events 0..n-1, targets 1..n.
+fn score_batch(
+    model: &EventLstm,
+    pieces: &[&[EventId]],
+    window: usize,
+    device: Device,
+) -> Vec<f64> {
+    let longest = pieces.iter().map(|p| p.len()).max().unwrap_or(0);
+    let batch = pieces.len() as i64;
+    let mut state = model.zero_state(batch, device);
+    let mut sums = Tensor::zeros([batch], (Kind::Double, device));
+    let mut start = 0;
+    while start + 1 < longest {
+        let end = (start + window).min(longest - 1);
+        let (inputs, targets, mask) = window_tensors(pieces, start, end, device);
+        let (logits, next_state) = model.forward(&inputs, &state, false);
+        let log_probs = logits.log_softmax(-1, Kind::Float);
+        let picked = log_probs
+            .gather(2, &targets.unsqueeze(-1), false)
+            .squeeze_dim(-1);
+        let nll = -(picked * &mask);
+        sums += nll.sum_dim_intlist(1, false, Kind::Double);
+        state = next_state;
+        start = end;
+    }
+    Vec::<f64>::try_from(sums.to_device(Device::Cpu))
+        .unwrap_or_else(|_| vec![f64::NAN; pieces.len()])
+}
+
+/// Inputs `[batch, end-start]` (events start..end), targets (events start+1..end+1) and a mask
+/// that is 1 where a piece really has that target. Padding uses event 0 and is masked out.
+fn window_tensors(
+    pieces: &[&[EventId]],
+    start: usize,
+    end: usize,
+    device: Device,
+) -> (Tensor, Tensor, Tensor) {
+    let width = end - start;
+    let mut inputs = vec![0i64; pieces.len() * width];
+    let mut targets = vec![0i64; pieces.len() * width];
+    let mut mask = vec![0f32; pieces.len() * width];
+    for (row, piece) in pieces.iter().enumerate() {
+        for t in 0..width {
+            let position = start + t;
+            if position + 1 < piece.len() {
+                let at = row * width + t;
+                inputs[at] = i64::from(piece[position]);
+                targets[at] = i64::from(piece[position + 1]);
+                mask[at] = 1.0;
+            }
+        }
+    }
+    let shape = [pieces.len() as i64, width as i64];
+    (
+        Tensor::from_slice(&inputs).view(shape).to_device(device),
+        Tensor::from_slice(&targets).view(shape).to_device(device),
+        Tensor::from_slice(&mask).view(shape).to_device(device),
+    )
+}

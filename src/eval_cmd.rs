@@ -1,0 +1,169 @@
+//! `cadenza eval`: how well a checkpoint predicts a corpus split or given MIDI files.
+
+use std::path::PathBuf;
+
+use anyhow::{Context, Result, bail};
+use cadenza::checkpoint;
+use cadenza::corpus::{Skipped, Split};
+use cadenza::encoding::{self, EventId};
+use cadenza::eval;
+use cadenza::midi;
+use cadenza::model::{self, DeviceChoice};
+use clap::{Args, ValueEnum};
+
+/// Which pieces of a corpus to score.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
+pub enum SplitChoice {
+    /// Every piece.
+    All,
+    /// The training pieces.
+    Train,
+    /// The validation pieces (reproduces the checkpoint's validation loss on its own corpus).
+    Valid,
+}
+
+/// Arguments of `cadenza eval`.
+#[derive(Debug, Args)]
+pub struct EvalArgs {
+    /// Checkpoint to score with (stem or either file).
+    #[arg(long)]
+    checkpoint: PathBuf,
+    /// Score the pieces of this corpus folder.
+    #[arg(long, conflicts_with = "files")]
+    corpus: Option<PathBuf>,
+    /// With --corpus: which split.
+    #[arg(long, value_enum, default_value = "all", requires = "corpus")]
+    split: SplitChoice,
+    /// MIDI files to score.
+    files: Vec<PathBuf>,
+    /// Print one JSON object on stdout.
+    #[arg(long)]
+    json: bool,
+    /// Also report each piece.
+    #[arg(long)]
+    per_piece: bool,
+    /// Where to run the model.
+    #[arg(long, default_value = "auto")]
+    device: DeviceChoice,
+    /// CPU threads for libtorch.
+    #[arg(long)]
+    threads: Option<usize>,
+}
+
+#[derive(serde::Serialize)]
+struct PieceReport {
+    path: String,
+    events: usize,
+    nll_per_event: f64,
+}
+
+#[derive(serde::Serialize)]
+struct Report {
+    nll_per_event: f64,
+    perplexity: f64,
+    events: usize,
+    pieces: usize,
+    skipped: Vec<Skipped>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    per_piece: Option<Vec<PieceReport>>,
+}
+
+/// Runs `cadenza eval`.
+pub fn run(args: &EvalArgs) -> Result<()> {
+    let (paths, pieces, skipped) = gather_pieces(args)?;
+    if pieces.is_empty() {
+        bail!("nothing to score: no readable piece was given");
+    }
+    if let Some(threads) = args.threads {
+        model::set_threads(threads);
+    }
+    let device = model::resolve_device(args.device).map_err(anyhow::Error::msg)?;
+    let loaded = checkpoint::load_model(&args.checkpoint, device.device)?;
+    let slices: Vec<&[EventId]> = pieces.iter().map(Vec::as_slice).collect();
+    let score = eval::score_pieces(
+        &loaded.model,
+        &slices,
+        loaded.meta.train.seq_len,
+        device.device,
+    );
+    let report = Report {
+        nll_per_event: score.nll_per_event(),
+        perplexity: score.perplexity(),
+        events: score.events(),
+        pieces: pieces.len(),
+        skipped,
+        per_piece: args.per_piece.then(|| {
+            paths
+                .iter()
+                .zip(&score.pieces)
+                .map(|(path, piece)| PieceReport {
+                    path: path.clone(),
+                    events: piece.events,
+                    nll_per_event: piece.nll_per_event(),
+                })
+                .collect()
+        }),
+    };
+    if args.json {
+        println!("{}", serde_json::to_string_pretty(&report)?);
+    } else {
+        print_report(&report);
+    }
+    Ok(())
+}
+
+type Gathered = (Vec<String>, Vec<Vec<EventId>>, Vec<Skipped>);
+
+/// The pieces to score, encoded as training encodes them (pedal applied, no augmentation).
+fn gather_pieces(args: &EvalArgs) -> Result<Gathered> {
+    if let Some(dir) = &args.corpus {
+        let corpus = cadenza::corpus::load_dir(dir, &|_| {})?;
+        let wanted = |split: Split| match args.split {
+            SplitChoice::All => true,
+            SplitChoice::Train => split == Split::Train,
+            SplitChoice::Valid => split == Split::Valid,
+        };
+        let chosen: Vec<_> = corpus.pieces.iter().filter(|p| wanted(p.split)).collect();
+        return Ok((
+            chosen
+                .iter()
+                .map(|p| p.path.display().to_string())
+                .collect(),
+            chosen.iter().map(|p| p.events.clone()).collect(),
+            corpus.skipped,
+        ));
+    }
+    if args.files.is_empty() {
+        bail!("give --corpus DIR or one or more MIDI files");
+    }
+    let (mut paths, mut pieces, mut skipped) = (Vec::new(), Vec::new(), Vec::new());
+    for path in &args.files {
+        match midi::read_file(path).with_context(|| path.display().to_string()) {
+            Ok(piece) => {
+                paths.push(path.display().to_string());
+                pieces.push(encoding::encode_piece(&piece));
+            }
+            Err(err) => skipped.push(Skipped {
+                path: path.clone(),
+                reason: format!("{err:#}"),
+            }),
+        }
+    }
+    Ok((paths, pieces, skipped))
+}
+
+fn print_report(report: &Report) {
+    println!(
+        "{:.4} nats/event (perplexity {:.2}) over {} events in {} pieces",
+        report.nll_per_event, report.perplexity, report.events, report.pieces
+    );
+    for piece in report.per_piece.iter().flatten() {
+        println!(
+            "  {:.4}  {:>8} events  {}",
+            piece.nll_per_event, piece.events, piece.path
+        );
+    }
+    for skipped in &report.skipped {
+        println!("  skipped {}: {}", skipped.path.display(), skipped.reason);
+    }
+}

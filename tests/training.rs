@@ -1,0 +1,333 @@
+//! Training, checkpoints, resume and the trainer's command protocol, on tiny corpora made in code.
+
+use std::path::Path;
+use std::sync::Arc;
+use std::time::Duration;
+
+use cadenza::checkpoint::{self, CheckpointError, TrainSettings};
+use cadenza::corpus;
+use cadenza::encoding::{self, VOCAB_SIZE};
+use cadenza::eval;
+use cadenza::model::{DeviceChoice, EventLstm, ModelConfig};
+use cadenza::train::{self, Command, Limits, Progress, StopReason, TrainData, TrainOptions};
+use tch::{Device, Tensor, nn};
+
+use crate::support::{pattern_corpus, torch_lock};
+
+const TINY: ModelConfig = ModelConfig {
+    embed: 32,
+    layers: 1,
+    hidden: 96,
+    dropout: 0.0,
+};
+const TINY_SETTINGS: TrainSettings = TrainSettings {
+    seq_len: 48,
+    batch: 16,
+    lr: 1e-2,
+    clip: 3.0,
+    lr_decay: 1.0,
+    seed: 7,
+};
+
+fn tiny_data(dir: &Path) -> Arc<TrainData> {
+    pattern_corpus(dir, 4, 40);
+    let corpus = corpus::load_dir(dir, &|_| {}).expect("corpus loads");
+    Arc::new(TrainData::from_corpus(&corpus))
+}
+
+fn options(out: &Path, steps: Option<u64>) -> TrainOptions {
+    TrainOptions {
+        model: TINY,
+        settings: TINY_SETTINGS,
+        limits: Limits {
+            steps,
+            ..Limits::default()
+        },
+        device: DeviceChoice::Cpu,
+        threads: Some(2),
+        out: out.to_path_buf(),
+        resume: None,
+        autosave_minutes: 60.0,
+        valid_every: 50,
+    }
+}
+
+/// Runs training to the end and returns every progress event.
+fn train_to_end(data: Arc<TrainData>, options: TrainOptions) -> Vec<Progress> {
+    let trainer = train::spawn(data, options, Arc::new(|| {}));
+    let events: Vec<Progress> = trainer.progress.iter().collect();
+    trainer.join();
+    events
+}
+
+fn done_reason(events: &[Progress]) -> Option<StopReason> {
+    events.iter().find_map(|e| match e {
+        Progress::Done { reason, .. } => Some(*reason),
+        _ => None,
+    })
+}
+
+#[test]
+fn overfitting_a_tiny_corpus_drives_the_loss_down() {
+    let _torch = torch_lock();
+    let dir = tempfile::tempdir().expect("temp dir");
+    let out = dir.path().join("model");
+    let events = train_to_end(
+        tiny_data(&dir.path().join("corpus")),
+        options(&out, Some(300)),
+    );
+    assert_eq!(done_reason(&events), Some(StopReason::Steps), "{events:?}");
+    let meta = checkpoint::load_meta(&out).expect("checkpoint written");
+    let losses: Vec<f64> = meta.history.train.iter().map(|&(_, loss)| loss).collect();
+    let first = losses[0];
+    let last: f64 = losses[losses.len() - 20..].iter().sum::<f64>() / 20.0;
+    println!(
+        "training loss {first:.3} -> {last:.3} nats/event in {} steps",
+        losses.len()
+    );
+    assert!(first > 4.0, "starts near ln(388) = 5.96: {first}");
+    assert!(last < 0.3, "mean of the last 20 losses is {last}");
+    let valid = meta.valid_nll.expect("full validation at stop");
+    assert!(valid < 0.6, "validation loss {valid}");
+    assert!(
+        events
+            .iter()
+            .any(|e| matches!(e, Progress::Valid { full: false, .. }))
+    );
+}
+
+#[test]
+fn same_seed_gives_the_same_loss_curve() {
+    let _torch = torch_lock();
+    let dir = tempfile::tempdir().expect("temp dir");
+    let data = tiny_data(&dir.path().join("corpus"));
+    let mut curves = Vec::new();
+    for run in 0..2 {
+        let out = dir.path().join(format!("run{run}"));
+        let mut options = options(&out, Some(15));
+        options.model.dropout = 0.2;
+        options.model.layers = 2;
+        train_to_end(data.clone(), options);
+        curves.push(checkpoint::load_meta(&out).expect("saved").history.train);
+    }
+    assert_eq!(curves[0], curves[1]);
+}
+
+#[test]
+fn resume_continues_step_count_and_history() {
+    let _torch = torch_lock();
+    let dir = tempfile::tempdir().expect("temp dir");
+    let data = tiny_data(&dir.path().join("corpus"));
+    let first = dir.path().join("first");
+    train_to_end(data.clone(), options(&first, Some(20)));
+    let before = checkpoint::load_meta(&first).expect("saved");
+    assert_eq!(before.step, 20);
+
+    let second = dir.path().join("second");
+    let mut resumed = options(&second, Some(10));
+    resumed.resume = Some(checkpoint::weights_path(&first));
+    let events = train_to_end(data, resumed);
+    assert!(
+        matches!(events[0], Progress::Started { step: 20, .. }),
+        "{:?}",
+        events[0]
+    );
+    let after = checkpoint::load_meta(&second).expect("saved");
+    assert_eq!(after.step, 30);
+    assert_eq!(after.history.train.len(), 30);
+    assert_eq!(after.history.train[..20], before.history.train[..]);
+    assert_eq!(after.history.train[20].0, 21);
+}
+
+#[test]
+fn pause_resume_and_stop_work_from_another_thread() {
+    let _torch = torch_lock();
+    let dir = tempfile::tempdir().expect("temp dir");
+    let out = dir.path().join("model");
+    let trainer = train::spawn(
+        tiny_data(&dir.path().join("corpus")),
+        options(&out, None),
+        Arc::new(|| {}),
+    );
+    let wait_for = |wanted: &dyn Fn(&Progress) -> bool| loop {
+        let event = trainer
+            .progress
+            .recv_timeout(Duration::from_secs(60))
+            .expect("trainer reports");
+        if wanted(&event) {
+            return event;
+        }
+    };
+    wait_for(&|e| matches!(e, Progress::Progress { .. }));
+    trainer.send(Command::Pause);
+    let Progress::Paused { step: paused_at } = wait_for(&|e| matches!(e, Progress::Paused { .. }))
+    else {
+        unreachable!()
+    };
+    std::thread::sleep(Duration::from_millis(400));
+    assert!(
+        trainer
+            .progress
+            .try_iter()
+            .all(|e| !matches!(e, Progress::Progress { .. })),
+        "no steps while paused"
+    );
+    trainer.send(Command::SaveNow);
+    wait_for(&|e| matches!(e, Progress::Checkpoint { .. }));
+    assert_eq!(
+        checkpoint::load_meta(&out)
+            .expect("saved while paused")
+            .step,
+        paused_at
+    );
+    trainer.send(Command::Resume);
+    wait_for(&|e| matches!(e, Progress::Resumed { .. }));
+    wait_for(&|e| matches!(e, Progress::Progress { step, .. } if *step > paused_at));
+    trainer.send(Command::Stop);
+    let done = wait_for(&|e| matches!(e, Progress::Done { .. }));
+    assert!(matches!(
+        done,
+        Progress::Done {
+            reason: StopReason::Stopped,
+            ..
+        }
+    ));
+    trainer.join();
+    assert!(checkpoint::load_meta(&out).expect("saved at stop").step > paused_at);
+}
+
+#[test]
+fn divergence_stops_with_an_error_and_writes_no_checkpoint() {
+    let _torch = torch_lock();
+    let dir = tempfile::tempdir().expect("temp dir");
+    let out = dir.path().join("model");
+    let mut options = options(&out, Some(200));
+    // Every update turns the weights into infinities and NaNs.
+    options.settings.lr = f64::INFINITY;
+    let events = train_to_end(tiny_data(&dir.path().join("corpus")), options);
+    let error = events.iter().find_map(|e| match e {
+        Progress::Error { message } => Some(message.clone()),
+        _ => None,
+    });
+    assert!(error.is_some_and(|m| m.contains("diverged")), "{events:?}");
+    assert!(events.iter().any(|e| matches!(e, Progress::Warning { .. })));
+    assert!(!checkpoint::weights_path(&out).exists());
+}
+
+fn tiny_model() -> (nn::VarStore, EventLstm) {
+    let vars = nn::VarStore::new(Device::Cpu);
+    let model = EventLstm::new(&vars.root(), TINY);
+    (vars, model)
+}
+
+fn logits(model: &EventLstm, events: &[i64]) -> Tensor {
+    let input = Tensor::from_slice(events).view([1, events.len() as i64]);
+    let _no_grad = tch::no_grad_guard();
+    model
+        .forward(&input, &model.zero_state(1, Device::Cpu), false)
+        .0
+}
+
+fn saved_tiny_checkpoint(dir: &Path) -> (std::path::PathBuf, Tensor) {
+    let (vars, model) = tiny_model();
+    let stem = dir.join("ckpt");
+    let mut meta = checkpoint::CheckpointMeta {
+        format_version: 0,
+        encoding: String::new(),
+        model: TINY,
+        train: TINY_SETTINGS,
+        step: 3,
+        epoch: 0.5,
+        corpus: Default::default(),
+        valid_nll: None,
+        history: Default::default(),
+        weights_sha256: String::new(),
+    };
+    checkpoint::save(&stem, &vars, &mut meta).expect("saves");
+    (stem, logits(&model, &[1, 300, 129, 5]))
+}
+
+#[test]
+fn save_then_load_gives_the_same_logits() {
+    let _torch = torch_lock();
+    let dir = tempfile::tempdir().expect("temp dir");
+    let (stem, expected) = saved_tiny_checkpoint(dir.path());
+    for given in [
+        stem.clone(),
+        checkpoint::weights_path(&stem),
+        checkpoint::meta_path(&stem),
+    ] {
+        let loaded = checkpoint::load_model(&given, Device::Cpu).expect("loads");
+        let actual = logits(&loaded.model, &[1, 300, 129, 5]);
+        assert_eq!(actual.size(), [1, 4, VOCAB_SIZE as i64]);
+        assert!(actual.allclose(&expected, 0.0, 0.0, false));
+        assert_eq!(loaded.meta.step, 3);
+    }
+}
+
+#[test]
+fn checkpoints_from_another_version_or_damaged_are_refused() {
+    let _torch = torch_lock();
+    let dir = tempfile::tempdir().expect("temp dir");
+    let (stem, _) = saved_tiny_checkpoint(dir.path());
+    let json_path = checkpoint::meta_path(&stem);
+    let original = std::fs::read_to_string(&json_path).expect("json");
+
+    let other_encoding = original.replace(encoding::ENCODING_ID, "performance-rnn-388/v0");
+    std::fs::write(&json_path, other_encoding).expect("write");
+    let err = checkpoint::load_model(&stem, Device::Cpu).expect_err("refused");
+    assert!(matches!(err, CheckpointError::Encoding { .. }));
+    assert!(err.to_string().contains("encoding"), "{err}");
+
+    let other_format = original.replace("\"format_version\": 1", "\"format_version\": 99");
+    std::fs::write(&json_path, other_format).expect("write");
+    assert!(matches!(
+        checkpoint::load_model(&stem, Device::Cpu),
+        Err(CheckpointError::FormatVersion { found: 99, .. })
+    ));
+
+    std::fs::write(&json_path, &original).expect("write");
+    let weights = checkpoint::weights_path(&stem);
+    let bytes = std::fs::read(&weights).expect("weights");
+    std::fs::write(&weights, &bytes[..bytes.len() / 2]).expect("truncate");
+    assert!(matches!(
+        checkpoint::load_model(&stem, Device::Cpu),
+        Err(CheckpointError::HashMismatch { .. })
+    ));
+
+    std::fs::remove_file(&weights).expect("remove");
+    assert!(matches!(
+        checkpoint::load_model(&stem, Device::Cpu),
+        Err(CheckpointError::Io { .. })
+    ));
+}
+
+#[test]
+fn eval_of_the_learned_piece_is_far_lower_than_of_an_unrelated_one() {
+    let _torch = torch_lock();
+    let dir = tempfile::tempdir().expect("temp dir");
+    let corpus_dir = dir.path().join("corpus");
+    let out = dir.path().join("model");
+    train_to_end(tiny_data(&corpus_dir), options(&out, Some(200)));
+    let loaded = checkpoint::load_model(&out, Device::Cpu).expect("loads");
+    let corpus = corpus::load_dir(&corpus_dir, &|_| {}).expect("loads");
+    let learned = corpus.pieces[0].events.clone();
+    let demo = cadenza::demo::demo_pieces();
+    let unrelated = encoding::encode_piece(&demo[20].piece);
+    let score = |events: &[u16]| {
+        eval::score_pieces(&loaded.model, &[events], 48, Device::Cpu).nll_per_event()
+    };
+    let (fit, misfit) = (score(&learned), score(&unrelated));
+    println!("eval: learned piece {fit:.3}, unrelated piece {misfit:.3} nats/event");
+    assert!(
+        fit < 0.5 && misfit > 3.0 * fit,
+        "learned {fit}, unrelated {misfit}"
+    );
+    assert_eq!(score(&learned), fit, "identical on a second run");
+
+    // Scoring several pieces at once (padded batch) gives each piece the score it gets alone.
+    let both = eval::score_pieces(&loaded.model, &[&learned, &unrelated], 48, Device::Cpu);
+    assert!((both.pieces[0].nll_per_event() - fit).abs() < 1e-4);
+    assert!((both.pieces[1].nll_per_event() - misfit).abs() < 1e-4);
+    assert_eq!(both.events(), learned.len() + unrelated.len() - 2);
+}
