@@ -265,6 +265,11 @@ impl TrainData {
         }
     }
 
+    /// Each training piece's encodings, one per time-stretch factor (the first unstretched).
+    pub fn train_variants(&self) -> impl Iterator<Item = &[Vec<EventId>]> {
+        self.train.iter().map(|piece| piece.variants.as_slice())
+    }
+
     /// Validation pieces' events.
     pub fn valid_pieces(&self) -> Vec<&[EventId]> {
         self.valid.iter().map(Vec::as_slice).collect()

@@ -1,0 +1,245 @@
+//! Training benchmarks on the shared corpus, Cadenza beside a PyTorch script of the same model,
+//! recipe and data (`benches/reference/train_reference.py`) in the same run. Release build:
+//!
+//!   cargo bench --bench training               # throughput (tokens/s), quick and standard presets
+//!   cargo bench --bench training -- quality    # validation NLL after 10 minutes of quick training
+//!
+//! `CADENZA_BENCH_MINUTES` changes the 10 minutes; `CADENZA_BENCH_THREADS` the 2 CPU threads.
+
+use std::io::Write;
+use std::path::{Path, PathBuf};
+use std::process::Command;
+use std::sync::Arc;
+
+use cadenza::checkpoint::{self, TrainSettings};
+use cadenza::corpus;
+use cadenza::model::{DeviceChoice, ModelConfig};
+use cadenza::train::{self, Limits, Progress, TrainData, TrainOptions};
+
+fn main() {
+    let dir = Path::new(env!("CARGO_MANIFEST_DIR")).join("../shared/corpus/piano-midi-de");
+    if !dir.is_dir() {
+        println!(
+            "SKIP training benchmark: the shared corpus is not at {}",
+            dir.display()
+        );
+        return;
+    }
+    let threads: usize = env_number("CADENZA_BENCH_THREADS", 2.0) as usize;
+    let corpus = corpus::load_dir(&dir, &|_| {}).expect("corpus loads");
+    let data = Arc::new(TrainData::from_corpus(&corpus));
+    let scratch = tempfile::tempdir().expect("temp dir");
+    let exported = scratch.path().join("data");
+    export_for_reference(&data, &exported).expect("data exported");
+    println!(
+        "corpus: {} training pieces ({} events), {} validation pieces ({} events); {threads} threads",
+        data.corpus.train_pieces,
+        data.corpus.train_events,
+        data.corpus.valid_pieces,
+        data.corpus.valid_events
+    );
+    if std::env::args().any(|a| a == "quality") {
+        quality(&data, &exported, scratch.path(), threads);
+    } else {
+        throughput(&data, &exported, scratch.path(), threads);
+    }
+}
+
+fn env_number(name: &str, default: f64) -> f64 {
+    std::env::var(name)
+        .ok()
+        .and_then(|v| v.parse().ok())
+        .unwrap_or(default)
+}
+
+fn throughput(data: &Arc<TrainData>, exported: &Path, scratch: &Path, threads: usize) {
+    println!("| preset | model | batch × seq | Cadenza tokens/s | PyTorch tokens/s | ratio |");
+    println!("|---|---|---|---|---|---|");
+    for (name, model, settings, steps) in [
+        ("quick", ModelConfig::QUICK, TrainSettings::QUICK, 40),
+        (
+            "standard",
+            ModelConfig::STANDARD,
+            TrainSettings::STANDARD,
+            6,
+        ),
+    ] {
+        let limits = Limits {
+            steps: Some(steps),
+            ..Limits::default()
+        };
+        let (ours, _) = run_cadenza(data, model, settings, limits, &scratch.join(name), threads);
+        let theirs = run_reference(
+            exported,
+            model,
+            settings,
+            &format!("--steps={steps}"),
+            threads,
+            false,
+        );
+        println!(
+            "| {name} | {}×{} | {} × {} | {ours:.0} | {:.0} | {:.2} |",
+            model.layers,
+            model.hidden,
+            settings.batch,
+            settings.seq_len,
+            theirs.tokens_per_s,
+            ours / theirs.tokens_per_s
+        );
+    }
+}
+
+fn quality(data: &Arc<TrainData>, exported: &Path, scratch: &Path, threads: usize) {
+    let minutes = env_number("CADENZA_BENCH_MINUTES", 10.0);
+    let (model, settings) = (ModelConfig::QUICK, TrainSettings::QUICK);
+    let limits = Limits {
+        minutes: Some(minutes),
+        ..Limits::default()
+    };
+    let (ours_rate, ours_valid) = run_cadenza(
+        data,
+        model,
+        settings,
+        limits,
+        &scratch.join("quality"),
+        threads,
+    );
+    let theirs = run_reference(
+        exported,
+        model,
+        settings,
+        &format!("--minutes={minutes}"),
+        threads,
+        true,
+    );
+    println!("| {minutes} min, quick preset | tokens/s | validation NLL (nats/event) |");
+    println!("|---|---|---|");
+    println!("| Cadenza | {ours_rate:.0} | {ours_valid:.4} |");
+    println!(
+        "| PyTorch | {:.0} | {:.4} |",
+        theirs.tokens_per_s,
+        theirs.valid_nll.unwrap_or(f64::NAN)
+    );
+}
+
+/// Trains with Cadenza; returns the last reported tokens/s and the final validation NLL.
+fn run_cadenza(
+    data: &Arc<TrainData>,
+    model: ModelConfig,
+    settings: TrainSettings,
+    limits: Limits,
+    out: &Path,
+    threads: usize,
+) -> (f64, f64) {
+    let options = TrainOptions {
+        model,
+        settings,
+        limits,
+        device: DeviceChoice::Cpu,
+        threads: Some(threads),
+        out: out.to_path_buf(),
+        resume: None,
+        autosave_minutes: 1e9,
+        valid_every: 100,
+    };
+    let trainer = train::spawn(data.clone(), options, Arc::new(|| {}));
+    let mut tokens_per_s = f64::NAN;
+    for event in trainer.progress.iter() {
+        match event {
+            Progress::Progress {
+                tokens_per_s: rate, ..
+            } => tokens_per_s = rate,
+            Progress::Error { message } => panic!("training failed: {message}"),
+            _ => {}
+        }
+    }
+    trainer.join();
+    let valid = checkpoint::load_meta(out)
+        .ok()
+        .and_then(|m| m.valid_nll)
+        .unwrap_or(f64::NAN);
+    (tokens_per_s, valid)
+}
+
+#[derive(serde::Deserialize)]
+struct ReferenceResult {
+    tokens_per_s: f64,
+    valid_nll: Option<f64>,
+}
+
+fn run_reference(
+    exported: &Path,
+    model: ModelConfig,
+    settings: TrainSettings,
+    limit: &str,
+    threads: usize,
+    validate: bool,
+) -> ReferenceResult {
+    let pydeps = std::env::var_os("CADENZA_PYDEPS")
+        .map(PathBuf::from)
+        .unwrap_or_else(|| Path::new(env!("CARGO_MANIFEST_DIR")).join(".pydeps"));
+    let script = Path::new(env!("CARGO_MANIFEST_DIR")).join("benches/reference/train_reference.py");
+    let mut command = Command::new("python3");
+    command
+        .arg(script)
+        .arg("--data")
+        .arg(exported)
+        .env("PYTHONPATH", pydeps);
+    for (flag, value) in [
+        ("--embed", model.embed.to_string()),
+        ("--layers", model.layers.to_string()),
+        ("--hidden", model.hidden.to_string()),
+        ("--dropout", model.dropout.to_string()),
+        ("--seq-len", settings.seq_len.to_string()),
+        ("--batch", settings.batch.to_string()),
+        ("--lr", settings.lr.to_string()),
+        ("--clip", settings.clip.to_string()),
+        ("--seed", settings.seed.to_string()),
+        ("--threads", threads.to_string()),
+    ] {
+        command.arg(flag).arg(value);
+    }
+    command.arg(limit);
+    if validate {
+        command.arg("--validate");
+    }
+    let output = command.output().expect("python3 runs");
+    assert!(
+        output.status.success(),
+        "reference failed: {}",
+        String::from_utf8_lossy(&output.stderr)
+    );
+    serde_json::from_slice(&output.stdout).expect("reference prints JSON")
+}
+
+/// Writes the training and validation events as `DATA.bin` + `DATA.json` (see the reference script).
+fn export_for_reference(data: &TrainData, stem: &Path) -> std::io::Result<()> {
+    let mut events = std::io::BufWriter::new(std::fs::File::create(stem.with_extension("bin"))?);
+    let mut offset = 0usize;
+    let mut write_piece = |piece: &[u16]| -> std::io::Result<(usize, usize)> {
+        for id in piece {
+            events.write_all(&id.to_le_bytes())?;
+        }
+        let span = (offset, piece.len());
+        offset += piece.len();
+        Ok(span)
+    };
+    let mut train = Vec::new();
+    for variants in data.train_variants() {
+        train.push(
+            variants
+                .iter()
+                .map(|v| write_piece(v))
+                .collect::<std::io::Result<Vec<_>>>()?,
+        );
+    }
+    let valid = data
+        .valid_pieces()
+        .into_iter()
+        .map(&mut write_piece)
+        .collect::<std::io::Result<Vec<_>>>()?;
+    drop(write_piece);
+    events.flush()?;
+    let index = serde_json::json!({ "train": train, "valid": valid });
+    std::fs::write(stem.with_extension("json"), index.to_string())
+}
