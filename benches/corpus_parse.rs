@@ -1,8 +1,9 @@
 //! Parse + encode time for the shared piano-midi.de corpus, beside pretty_midi reading the same
 //! files in the same run. `cargo bench --bench corpus_parse` (release build).
 
-use std::path::{Path, PathBuf};
-use std::process::Command;
+mod common;
+
+use std::path::Path;
 use std::time::Instant;
 
 use cadenza::corpus;
@@ -48,9 +49,6 @@ fn main() {
 }
 
 fn pretty_midi_seconds(dir: &Path) -> Result<f64, String> {
-    let pydeps = std::env::var_os("CADENZA_PYDEPS")
-        .map(PathBuf::from)
-        .unwrap_or_else(|| Path::new(env!("CARGO_MANIFEST_DIR")).join(".pydeps"));
     let script = r#"
 import sys, time, glob, warnings
 warnings.simplefilter("ignore")
@@ -60,10 +58,9 @@ t = time.perf_counter()
 notes = sum(len(i.notes) for f in files for i in pretty_midi.PrettyMIDI(f).instruments)
 print(time.perf_counter() - t, notes)
 "#;
-    let output = Command::new("python3")
+    let output = common::python()
         .args(["-c", script])
         .arg(dir)
-        .env("PYTHONPATH", pydeps)
         .output()
         .map_err(|e| e.to_string())?;
     if !output.status.success() {

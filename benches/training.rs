@@ -6,9 +6,10 @@
 //!
 //! `CADENZA_BENCH_MINUTES` changes the 10 minutes; `CADENZA_BENCH_THREADS` the 2 CPU threads.
 
+mod common;
+
 use std::io::Write;
-use std::path::{Path, PathBuf};
-use std::process::Command;
+use std::path::Path;
 use std::sync::Arc;
 
 use cadenza::checkpoint::{self, TrainSettings};
@@ -175,16 +176,9 @@ fn run_reference(
     threads: usize,
     validate: bool,
 ) -> ReferenceResult {
-    let pydeps = std::env::var_os("CADENZA_PYDEPS")
-        .map(PathBuf::from)
-        .unwrap_or_else(|| Path::new(env!("CARGO_MANIFEST_DIR")).join(".pydeps"));
     let script = Path::new(env!("CARGO_MANIFEST_DIR")).join("benches/reference/train_reference.py");
-    let mut command = Command::new("python3");
-    command
-        .arg(script)
-        .arg("--data")
-        .arg(exported)
-        .env("PYTHONPATH", pydeps);
+    let mut command = common::python();
+    command.arg(script).arg("--data").arg(exported);
     for (flag, value) in [
         ("--embed", model.embed.to_string()),
         ("--layers", model.layers.to_string()),

@@ -516,10 +516,7 @@ impl<'a> Trainer<'a> {
         let model_config = resumed
             .as_ref()
             .map_or(options.model, |(_, meta)| meta.model);
-        let settings = TrainSettings {
-            seed: options.settings.seed,
-            ..options.settings
-        };
+        let settings = options.settings;
         tch::manual_seed(settings.seed as i64);
         let mut vars = nn::VarStore::new(device.device);
         let model = EventLstm::new(&vars.root(), model_config);
