@@ -8,7 +8,6 @@
 
 mod common;
 
-use std::io::Write;
 use std::path::Path;
 use std::sync::Arc;
 
@@ -206,34 +205,35 @@ fn run_reference(
     serde_json::from_slice(&output.stdout).expect("reference prints JSON")
 }
 
+/// Event ids laid end to end, remembering where each piece is.
+#[derive(Default)]
+struct PackedEvents {
+    bytes: Vec<u8>,
+}
+
+impl PackedEvents {
+    /// Appends a piece; returns its (offset, length) in events.
+    fn push(&mut self, piece: &[u16]) -> (usize, usize) {
+        let span = (self.bytes.len() / 2, piece.len());
+        self.bytes
+            .extend(piece.iter().flat_map(|id| id.to_le_bytes()));
+        span
+    }
+}
+
 /// Writes the training and validation events as `DATA.bin` + `DATA.json` (see the reference script).
 fn export_for_reference(data: &TrainData, stem: &Path) -> std::io::Result<()> {
-    let mut events = std::io::BufWriter::new(std::fs::File::create(stem.with_extension("bin"))?);
-    let mut offset = 0usize;
-    let mut write_piece = |piece: &[u16]| -> std::io::Result<(usize, usize)> {
-        for id in piece {
-            events.write_all(&id.to_le_bytes())?;
-        }
-        let span = (offset, piece.len());
-        offset += piece.len();
-        Ok(span)
-    };
-    let mut train = Vec::new();
-    for variants in data.train_variants() {
-        train.push(
-            variants
-                .iter()
-                .map(|v| write_piece(v))
-                .collect::<std::io::Result<Vec<_>>>()?,
-        );
-    }
-    let valid = data
+    let mut packed = PackedEvents::default();
+    let train: Vec<Vec<(usize, usize)>> = data
+        .train_variants()
+        .map(|variants| variants.iter().map(|v| packed.push(v)).collect())
+        .collect();
+    let valid: Vec<(usize, usize)> = data
         .valid_pieces()
         .into_iter()
-        .map(&mut write_piece)
-        .collect::<std::io::Result<Vec<_>>>()?;
-    drop(write_piece);
-    events.flush()?;
+        .map(|p| packed.push(p))
+        .collect();
+    std::fs::write(stem.with_extension("bin"), &packed.bytes)?;
     let index = serde_json::json!({ "train": train, "valid": valid });
     std::fs::write(stem.with_extension("json"), index.to_string())
 }
