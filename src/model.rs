@@ -206,10 +206,7 @@ fn cuda_availability() -> Result<(), String> {
     if tch::Cuda::is_available() {
         Ok(())
     } else {
-        Err(
-            "no CUDA device found (no NVIDIA GPU, or its driver is too old for CUDA 13)"
-                .to_string(),
-        )
+        Err("no CUDA device found: no NVIDIA GPU, or a driver too old for CUDA 13".to_string())
     }
 }
 

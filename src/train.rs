@@ -803,8 +803,9 @@ impl<'a> Trainer<'a> {
 
     /// Regular work after a step: validation, epoch ends, autosave. Returns a reason to stop early.
     fn after_step(&mut self) -> Result<Option<StopReason>, TrainError> {
-        let epoch_ended = (self.meta.epoch - self.run.first_epoch).floor()
-            > (self.meta.epoch - self.run.first_epoch - self.tokens_per_step_in_epochs()).floor();
+        // Epochs count across runs, so a resumed run validates where the epoch really ends.
+        let epoch_ended =
+            self.meta.epoch.floor() > (self.meta.epoch - self.tokens_per_step_in_epochs()).floor();
         let mut stop = None;
         if epoch_ended {
             let loss = self.validate(true);

@@ -202,15 +202,58 @@ fn print_json_lines(progress: &crossbeam_channel::Receiver<Progress>) -> Result<
     Ok(())
 }
 
+/// How often a status line is printed when there is no terminal to draw a bar on.
+const LOG_INTERVAL: std::time::Duration = std::time::Duration::from_secs(10);
+
+/// A bar on a terminal; plain lines (a status line every few seconds) in a log.
+struct Display {
+    bar: ProgressBar,
+    last_status: Option<std::time::Instant>,
+}
+
+impl Display {
+    fn new() -> Self {
+        let bar = ProgressBar::new(1000);
+        bar.set_style(
+            ProgressStyle::with_template("{bar:30} {percent:>3}% {msg}")
+                .unwrap_or_else(|_| ProgressStyle::default_bar()),
+        );
+        Self {
+            bar,
+            last_status: None,
+        }
+    }
+
+    /// A line that stays: above the bar, or on its own in a log.
+    fn line(&self, text: String) {
+        if self.bar.is_hidden() {
+            eprintln!("{text}");
+        } else {
+            self.bar.println(text);
+        }
+    }
+
+    fn status(&mut self, fraction: f64, text: String) {
+        self.bar.set_position((fraction * 1000.0) as u64);
+        if self.bar.is_hidden() {
+            if self
+                .last_status
+                .is_none_or(|at| at.elapsed() >= LOG_INTERVAL)
+            {
+                self.last_status = Some(std::time::Instant::now());
+                eprintln!("{text}");
+            }
+        } else {
+            self.bar.set_message(text);
+        }
+    }
+}
+
 fn show_progress_bar(
     progress: &crossbeam_channel::Receiver<Progress>,
     limits: &Limits,
 ) -> Result<()> {
-    let bar = ProgressBar::new(1000);
-    bar.set_style(
-        ProgressStyle::with_template("{bar:30} {percent:>3}% {msg}")
-            .unwrap_or_else(|_| ProgressStyle::default_bar()),
-    );
+    let mut display = Display::new();
     let mut valid = String::from("-");
     let mut first = None;
     let started = std::time::Instant::now();
@@ -223,7 +266,7 @@ fn show_progress_bar(
                 ..
             } => {
                 first = Some(step);
-                bar.println(format!(
+                display.line(format!(
                     "training {parameters} parameters on {device_description}, from step {step}"
                 ));
             }
@@ -237,12 +280,13 @@ fn show_progress_bar(
             } => {
                 let elapsed = started.elapsed().as_secs_f64();
                 let done = fraction_done(limits, step - first.unwrap_or(0), elapsed, eta_s);
-                bar.set_position((done * 1000.0) as u64);
-                bar.set_message(format!(
-                    "step {step} | epoch {epoch:.2} | loss {train_loss_smoothed:.3} | valid {valid} | {:.0} tok/s | ETA {}",
-                    tokens_per_s,
-                    eta_s.map_or("-".to_string(), format_seconds)
-                ));
+                display.status(
+                    done,
+                    format!(
+                        "step {step} | epoch {epoch:.2} | loss {train_loss_smoothed:.3} | valid {valid} | {tokens_per_s:.0} tok/s | ETA {}",
+                        eta_s.map_or("-".to_string(), format_seconds)
+                    ),
+                );
             }
             Progress::Valid {
                 step,
@@ -252,23 +296,23 @@ fn show_progress_bar(
             } => {
                 valid = format!("{valid_loss:.3}");
                 if full {
-                    bar.println(format!(
+                    display.line(format!(
                         "step {step}: validation loss {valid_loss:.4} nats/event (all pieces)"
                     ));
                 }
             }
             Progress::Checkpoint { step, path } => {
-                bar.println(format!("step {step}: saved {path}"))
+                display.line(format!("step {step}: saved {path}"))
             }
             Progress::Paused { .. } | Progress::Resumed { .. } => {}
-            Progress::Warning { message } => bar.println(format!("warning: {message}")),
+            Progress::Warning { message } => display.line(format!("warning: {message}")),
             Progress::Error { message } => {
-                bar.abandon();
+                display.bar.abandon();
                 bail!(message);
             }
             Progress::Done { step, reason } => {
-                bar.finish();
-                eprintln!("done at step {step} ({reason:?})");
+                display.bar.finish();
+                display.line(format!("done at step {step} ({reason:?})"));
             }
         }
     }
