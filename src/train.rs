@@ -447,6 +447,22 @@ struct Trainer<'a> {
     run: RunClock,
 }
 
+/// The description of a model that has not been trained yet.
+fn fresh_meta(model: ModelConfig, settings: TrainSettings, corpus: &CorpusInfo) -> CheckpointMeta {
+    CheckpointMeta {
+        format_version: checkpoint::FORMAT_VERSION,
+        encoding: encoding::ENCODING_ID.to_string(),
+        model,
+        train: settings,
+        step: 0,
+        epoch: 0.0,
+        corpus: corpus.clone(),
+        valid_nll: None,
+        history: History::default(),
+        weights_sha256: String::new(),
+    }
+}
+
 /// Counters for this run (limits and rates are per run; step and epoch continue across runs).
 struct RunClock {
     first_step: u64,
@@ -506,37 +522,23 @@ impl<'a> Trainer<'a> {
             model::set_threads(threads);
         }
         let device = model::resolve_device(options.device).map_err(TrainError::Device)?;
-        let resumed = match &options.resume {
-            Some(path) => Some((
-                checkpoint::stem(path),
-                checkpoint::load_meta(&checkpoint::stem(path))?,
-            )),
+        let resumed = match options.resume.as_deref().map(checkpoint::stem) {
+            Some(stem) => Some((checkpoint::load_meta(&stem)?, stem)),
             None => None,
         };
         let model_config = resumed
             .as_ref()
-            .map_or(options.model, |(_, meta)| meta.model);
+            .map_or(options.model, |(meta, _)| meta.model);
         let settings = options.settings;
         tch::manual_seed(settings.seed as i64);
         let mut vars = nn::VarStore::new(device.device);
         let model = EventLstm::new(&vars.root(), model_config);
         let meta = match resumed {
-            Some((stem, meta)) => {
+            Some((meta, stem)) => {
                 checkpoint::load_weights(&stem, &meta, &mut vars)?;
                 meta
             }
-            None => CheckpointMeta {
-                format_version: checkpoint::FORMAT_VERSION,
-                encoding: encoding::ENCODING_ID.to_string(),
-                model: model_config,
-                train: settings,
-                step: 0,
-                epoch: 0.0,
-                corpus: data.corpus.clone(),
-                valid_nll: None,
-                history: History::default(),
-                weights_sha256: String::new(),
-            },
+            None => fresh_meta(model_config, settings, &data.corpus),
         };
         let optimizer = nn::Adam::default().build(&vars, settings.lr)?;
         let good_weights = vars

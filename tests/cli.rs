@@ -263,3 +263,31 @@ fn eval_lists_unreadable_files_and_refuses_a_missing_checkpoint() {
     ]);
     assert_clean_error(&output, "/nonexistent/model.json");
 }
+
+#[test]
+fn train_refuses_bad_input_with_one_line() {
+    let dir = tempfile::tempdir().expect("temp dir");
+    let single = dir.path().join("single");
+    std::fs::create_dir(&single).expect("mkdir");
+    std::fs::write(single.join("only.mid"), arpeggio()).expect("write");
+    let single = single.to_str().expect("utf-8");
+    let out = dir.path().join("model");
+    let out = out.to_str().expect("utf-8");
+    let several = dir.path().join("several");
+    pattern_corpus(&several, 3, 4);
+    let several = several.to_str().expect("utf-8");
+    let train = |corpus: &str, extra: &[&str]| {
+        let mut args = vec![
+            "train", "--corpus", corpus, "--out", out, "--steps", "1", "--device", "cpu",
+        ];
+        args.extend(extra);
+        cadenza(&args)
+    };
+    assert_clean_error(&train(single, &[]), "no validation piece");
+    assert_clean_error(
+        &train(several, &["--resume", "/nonexistent/ckpt"]),
+        "/nonexistent/ckpt.json",
+    );
+    assert_clean_error(&train(several, &["--lr", "0"]), "--lr");
+    assert!(!std::path::Path::new(&format!("{out}.json")).exists());
+}
