@@ -110,30 +110,38 @@ pub fn load_corpus_with_progress(path: &Path, show_progress: bool) -> Result<Cor
 
 /// A single file is inspected as a one-piece corpus; unlike in a folder, a bad file is an error.
 fn inspect_file(path: &Path, print_notes: bool) -> Result<Corpus> {
-    let piece = midi::read_file(path).with_context(|| path.display().to_string())?;
-    if print_notes {
-        print_notes_csv(&piece.notes)?;
-    }
     let root = path.parent().unwrap_or(Path::new(""));
     let mut corpus = corpus::load_files(root, &[path.to_path_buf()], &|_| {});
+    if let Some(skipped) = corpus.skipped.first() {
+        bail!("{}: {}", skipped.path.display(), skipped.reason);
+    }
     for piece in &mut corpus.pieces {
         piece.composer = None;
+        if print_notes {
+            print_notes_csv(&piece.piece.notes)?;
+        }
     }
     Ok(corpus)
 }
 
 fn print_notes_csv(notes: &[midi::Note]) -> Result<()> {
-    let mut out = std::io::BufWriter::new(std::io::stdout().lock());
-    writeln!(out, "pitch,start_s,end_s,velocity")?;
-    for n in notes {
-        writeln!(
-            out,
-            "{},{:.6},{:.6},{}",
-            n.pitch, n.start_s, n.end_s, n.velocity
-        )?;
+    let write = || -> std::io::Result<()> {
+        let mut out = std::io::BufWriter::new(std::io::stdout().lock());
+        writeln!(out, "pitch,start_s,end_s,velocity")?;
+        for n in notes {
+            writeln!(
+                out,
+                "{},{:.6},{:.6},{}",
+                n.pitch, n.start_s, n.end_s, n.velocity
+            )?;
+        }
+        out.flush()
+    };
+    match write() {
+        // The reader went away (`| head`): not an error for a command-line filter.
+        Err(err) if err.kind() == std::io::ErrorKind::BrokenPipe => Ok(()),
+        result => Ok(result?),
     }
-    out.flush()?;
-    Ok(())
 }
 
 fn print_summary(path: &Path, summary: &Summary, elapsed_s: f64) {
