@@ -597,7 +597,16 @@ impl<'a> Trainer<'a> {
                 break reason;
             }
         };
-        self.validate(true);
+        // A run that stops at an epoch end (an epoch limit, an early stop) has just scored everything.
+        let scored_now = self
+            .meta
+            .history
+            .valid
+            .last()
+            .is_some_and(|v| v.full && v.step == self.meta.step);
+        if !scored_now {
+            self.validate(true);
+        }
         self.save()?;
         Ok((self.meta.step, reason))
     }

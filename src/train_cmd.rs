@@ -94,11 +94,16 @@ pub struct TrainArgs {
 }
 
 impl TrainArgs {
+    /// The preset's network and recipe, before any flag overrides them.
+    fn preset(&self) -> (ModelConfig, TrainSettings) {
+        match self.preset {
+            Preset::Quick => (ModelConfig::QUICK, TrainSettings::QUICK),
+            Preset::Standard => (ModelConfig::STANDARD, TrainSettings::STANDARD),
+        }
+    }
+
     fn model(&self) -> ModelConfig {
-        let preset = match self.preset {
-            Preset::Quick => ModelConfig::QUICK,
-            Preset::Standard => ModelConfig::STANDARD,
-        };
+        let (preset, _) = self.preset();
         ModelConfig {
             embed: self.embed.unwrap_or(preset.embed),
             layers: self.layers.unwrap_or(preset.layers),
@@ -108,10 +113,7 @@ impl TrainArgs {
     }
 
     fn settings(&self) -> TrainSettings {
-        let preset = match self.preset {
-            Preset::Quick => TrainSettings::QUICK,
-            Preset::Standard => TrainSettings::STANDARD,
-        };
+        let (_, preset) = self.preset();
         TrainSettings {
             seq_len: self.seq_len.unwrap_or(preset.seq_len),
             batch: self.batch.unwrap_or(preset.batch),
