@@ -7,7 +7,7 @@ use std::time::Instant;
 
 use anyhow::{Context, Result, bail};
 use cadenza::corpus::{self, Corpus, LoadProgress, Summary};
-use cadenza::stats::{PITCH_CLASS_NAMES, pitch_name};
+use cadenza::stats::{CorpusComparison, CorpusProfile, MusicStats, PITCH_CLASS_NAMES, pitch_name};
 use cadenza::{demo, midi};
 use clap::{Parser, Subcommand};
 
@@ -31,6 +31,9 @@ enum Command {
         /// Print the raw notes of a single file as CSV (pitch,start_s,end_s,velocity).
         #[arg(long, conflicts_with = "json")]
         notes: bool,
+        /// For a single file: compare its pitch classes and note density with this corpus folder.
+        #[arg(long, value_name = "DIR")]
+        compare_corpus: Option<PathBuf>,
     },
     /// Write the built-in demo corpus (scales, arpeggios, cadences, Alberti bass) into a folder.
     DemoCorpus {
@@ -41,16 +44,24 @@ enum Command {
     Train(Box<crate::train_cmd::TrainArgs>),
     /// Measure how well a checkpoint predicts pieces (negative log-likelihood per event).
     Eval(crate::eval_cmd::EvalArgs),
+    /// Compose new pieces with a trained checkpoint and write them as MIDI files.
+    Generate(crate::generate_cmd::GenerateArgs),
 }
 
 /// Runs the command line and turns errors into a one-line message and a non-zero exit.
 pub fn main() -> ExitCode {
     let cli = Cli::parse();
     let result = match cli.command {
-        Some(Command::Inspect { path, json, notes }) => inspect(&path, json, notes),
+        Some(Command::Inspect {
+            path,
+            json,
+            notes,
+            compare_corpus,
+        }) => inspect(&path, json, notes, compare_corpus.as_deref()),
         Some(Command::DemoCorpus { dir }) => demo_corpus(&dir),
         Some(Command::Train(args)) => crate::train_cmd::run(&args),
         Some(Command::Eval(args)) => crate::eval_cmd::run(&args),
+        Some(Command::Generate(args)) => crate::generate_cmd::run(&args),
         None => {
             use clap::CommandFactory;
             let _ = Cli::command().print_help();
@@ -66,13 +77,13 @@ pub fn main() -> ExitCode {
     }
 }
 
-fn inspect(path: &Path, json: bool, notes: bool) -> Result<()> {
+fn inspect(path: &Path, json: bool, notes: bool, compare_corpus: Option<&Path>) -> Result<()> {
     let started = Instant::now();
     let corpus = if path.is_file() {
         inspect_file(path, notes)?
-    } else if notes {
+    } else if notes || compare_corpus.is_some() {
         bail!(
-            "--notes needs a single MIDI file, and {} is a folder",
+            "--notes and --compare-corpus need a single MIDI file, and {} is a folder",
             path.display()
         );
     } else {
@@ -83,10 +94,32 @@ fn inspect(path: &Path, json: bool, notes: bool) -> Result<()> {
         return Ok(());
     }
     let summary = corpus.summary();
+    let music = match (path.is_file(), corpus.pieces.first()) {
+        (true, Some(piece)) => Some(music_report(&piece.piece, compare_corpus)?),
+        _ => None,
+    };
     if json {
-        println!("{}", serde_json::to_string_pretty(&summary)?);
+        let mut object = serde_json::to_value(&summary)?;
+        if let (Some(fields), Some(music)) = (object.as_object_mut(), &music) {
+            fields.extend(
+                serde_json::to_value(&music.stats)?
+                    .as_object()
+                    .cloned()
+                    .unwrap_or_default(),
+            );
+            if let Some(comparison) = &music.comparison {
+                fields.insert(
+                    "compare_corpus".to_string(),
+                    serde_json::to_value(comparison)?,
+                );
+            }
+        }
+        println!("{}", serde_json::to_string_pretty(&object)?);
     } else {
         print_summary(path, &summary, started.elapsed().as_secs_f64());
+        if let Some(music) = &music {
+            print_music(music);
+        }
     }
     if summary.parsed == 0 {
         bail!("none of the {} MIDI files could be read", summary.files);
@@ -188,6 +221,55 @@ fn print_summary(path: &Path, summary: &Summary, elapsed_s: f64) {
         );
     }
     println!("  read in    {elapsed_s:.2} s");
+}
+
+/// The musical statistics of one file, and how it compares with a corpus.
+struct MusicReport {
+    stats: MusicStats,
+    comparison: Option<CorpusComparison>,
+}
+
+fn music_report(piece: &midi::Piece, compare_corpus: Option<&Path>) -> Result<MusicReport> {
+    let stats = MusicStats::of_piece(piece);
+    let comparison = match compare_corpus {
+        Some(dir) => {
+            let corpus = load_corpus_with_progress(dir, std::io::stderr().is_terminal())?;
+            let profile = CorpusProfile::of_pieces(corpus.pieces.iter().map(|p| &p.piece));
+            let Some(comparison) = profile.compare(&stats) else {
+                bail!("no MIDI file in {} could be read", dir.display());
+            };
+            Some(comparison)
+        }
+        None => None,
+    };
+    Ok(MusicReport { stats, comparison })
+}
+
+fn print_music(music: &MusicReport) {
+    let stats = &music.stats;
+    println!("  density    {:.2} notes/s", stats.notes_per_s);
+    println!(
+        "  polyphony  {:.2} notes sounding on average",
+        stats.mean_polyphony
+    );
+    println!(
+        "  velocity   {:.1} mean, {:.1} standard deviation",
+        stats.velocity_mean, stats.velocity_std
+    );
+    if let Some(c) = &music.comparison {
+        println!(
+            "  vs corpus  pitch classes {:.3} bits apart (Jensen-Shannon; 0 = identical)",
+            c.pitch_class_js_divergence
+        );
+        println!(
+            "             density {:.2} notes/s: denser than {:.0}% of the corpus (min {:.2}, median {:.2}, max {:.2})",
+            c.notes_per_s,
+            c.notes_per_s_percentile * 100.0,
+            c.corpus_notes_per_s_min,
+            c.corpus_notes_per_s_median,
+            c.corpus_notes_per_s_max
+        );
+    }
 }
 
 fn format_duration(seconds: f64) -> String {

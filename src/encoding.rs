@@ -139,6 +139,21 @@ pub fn encode_notes(notes: &[Note]) -> Vec<EventId> {
     events
 }
 
+/// Encodes notes like [`encode_notes`], then adds time shifts up to `end_s`, so that a primer cut
+/// at `end_s` hands over to the model at the cut even when its last note ends earlier.
+pub fn encode_notes_until(notes: &[Note], end_s: f64) -> Vec<EventId> {
+    let mut events = encode_notes(notes);
+    let encoded_steps: u64 = events
+        .iter()
+        .filter_map(|&id| match Event::from_id(id) {
+            Some(Event::TimeShift(steps)) => Some(u64::from(steps)),
+            _ => None,
+        })
+        .sum();
+    push_time_shifts(&mut events, to_step(end_s).saturating_sub(encoded_steps));
+    events
+}
+
 fn push_time_shifts(events: &mut Vec<EventId>, mut steps: u64) {
     while steps > 0 {
         let shift = steps.min(u64::from(MAX_SHIFT_STEPS));
@@ -217,6 +232,26 @@ impl Decoder {
         notes
     }
 
+    /// Releases notes that have sounded for `max_s` or longer (a model may never release a key).
+    pub fn release_held_longer_than(&mut self, max_s: f64) {
+        let max_steps = to_step(max_s).max(1);
+        for pitch in 0..128u8 {
+            if let Some((start, _)) = self.sounding[usize::from(pitch)]
+                && self.step >= start + max_steps
+            {
+                self.release(pitch, start + max_steps);
+            }
+        }
+    }
+
+    /// Notes sounding now, as (pitch, onset in seconds, velocity), for drawing unfinished notes.
+    pub fn sounding(&self) -> impl Iterator<Item = (u8, f64, u8)> + '_ {
+        (0..128u8).filter_map(|pitch| {
+            self.sounding[usize::from(pitch)]
+                .map(|(start, velocity)| (pitch, start as f64 * STEP_S, velocity))
+        })
+    }
+
     fn release(&mut self, pitch: u8, step: u64) {
         let Some((start, velocity)) = self.sounding[usize::from(pitch)].take() else {
             return;
@@ -289,6 +324,21 @@ mod tests {
             assert_eq!(event.id(), id);
         }
         assert_eq!(Event::from_id(VOCAB_SIZE as EventId), None);
+    }
+
+    #[test]
+    fn a_note_never_released_ends_after_the_maximum_length() {
+        let mut decoder = Decoder::default();
+        decoder.push(Event::NoteOn(60).id());
+        for _ in 0..8 {
+            decoder.push(Event::TimeShift(100).id());
+            decoder.release_held_longer_than(5.0);
+        }
+        let notes = decoder.take_finished();
+        assert_eq!(notes.len(), 1);
+        assert!((notes[0].end_s - 5.0).abs() < 1e-9, "{notes:?}");
+        decoder.push(Event::NoteOff(60).id()); // a late release is ignored
+        assert!(decoder.finish().is_empty());
     }
 
     #[test]

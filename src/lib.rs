@@ -7,6 +7,7 @@ pub mod corpus;
 pub mod demo;
 pub mod encoding;
 pub mod eval;
+pub mod generate;
 pub mod midi;
 pub mod model;
 pub mod stats;

@@ -90,7 +90,7 @@ impl Piece {
 #[derive(Debug, thiserror::Error)]
 pub enum MidiError {
     /// The file could not be read from or written to disk.
-    #[error("{0}")]
+    #[error(transparent)]
     Io(#[from] std::io::Error),
     /// The data does not start with a MIDI header.
     #[error("not a MIDI file (no MThd header)")]

@@ -55,6 +55,34 @@ impl LstmState {
     }
 }
 
+/// The LSTM state split per layer (`[batch, hidden]` tensors), as [`LstmStepper`] updates it.
+#[derive(Debug)]
+pub struct StepState {
+    h: Vec<Tensor>,
+    c: Vec<Tensor>,
+}
+
+impl From<LstmState> for StepState {
+    fn from(state: LstmState) -> Self {
+        let layers = state.h.size()[0];
+        Self {
+            h: (0..layers).map(|l| state.h.get(l)).collect(),
+            c: (0..layers).map(|l| state.c.get(l)).collect(),
+        }
+    }
+}
+
+impl StepState {
+    /// Repeats each sequence's state `times` times along the batch (a primer shared by variations).
+    pub fn repeat_batch(&self, times: i64) -> Self {
+        let repeat = |ts: &[Tensor]| ts.iter().map(|t| t.repeat([times, 1])).collect();
+        Self {
+            h: repeat(&self.h),
+            c: repeat(&self.c),
+        }
+    }
+}
+
 /// Embedding → LSTM → Linear. Dropout is chosen per call, so one set of weights serves training
 /// (dropout on) and scoring or sampling (dropout off).
 #[derive(Debug)]
@@ -133,6 +161,110 @@ impl EventLstm {
             true,
         );
         (output.apply(&self.head), LstmState { h, c })
+    }
+}
+
+/// The network rearranged for sampling one event at a time, far cheaper per step than the fused
+/// sequence op: per layer one matrix product of `[x; h]` with the stacked gate weights. The
+/// embedding is folded into the first layer's input weights (a row lookup per event instead of a
+/// matrix product), and the cell-gate rows are doubled so that one sigmoid serves all four gates
+/// (tanh(z) = 2·σ(2z) − 1).
+#[derive(Debug)]
+pub struct LstmStepper {
+    /// `[vocab, 4·hidden]`: embedding · W_ih(layer 0)ᵀ + both biases of layer 0.
+    first_input_gates: Tensor,
+    /// `[hidden, 4·hidden]`: W_hh(layer 0)ᵀ.
+    first_recurrent: Tensor,
+    /// Layers above the first: `[2·hidden, 4·hidden]` weights over `[x; h]`, and the bias.
+    upper: Vec<(Tensor, Tensor)>,
+    head_weight: Tensor,
+    head_bias: Tensor,
+    hidden: i64,
+}
+
+impl LstmStepper {
+    /// Builds the stepper from a model's current weights (a copy: later training does not affect it).
+    pub fn new(model: &EventLstm) -> Self {
+        let _guard = tch::no_grad_guard();
+        let hidden = model.config.hidden;
+        let layer = |l: usize| &model.lstm_weights[4 * l..4 * l + 4];
+        let double_cell_gate = |t: &Tensor| {
+            let mut scale = vec![1f32; (4 * hidden) as usize];
+            scale[(2 * hidden) as usize..(3 * hidden) as usize].fill(2.0);
+            let scale = Tensor::from_slice(&scale).to_device(t.device());
+            if t.dim() == 1 {
+                t * scale
+            } else {
+                t * scale.unsqueeze(1)
+            }
+        };
+        let first = layer(0);
+        let first_input_gates = model
+            .embedding
+            .ws
+            .matmul(&double_cell_gate(&first[0]).transpose(0, 1))
+            + double_cell_gate(&(&first[2] + &first[3]));
+        let first_recurrent = double_cell_gate(&first[1]).transpose(0, 1).contiguous();
+        let upper = (1..model.config.layers as usize)
+            .map(|l| {
+                let [w_ih, w_hh, b_ih, b_hh] = layer(l) else {
+                    unreachable!("four tensors per layer")
+                };
+                let weight = Tensor::cat(&[w_ih, w_hh], 1);
+                (
+                    double_cell_gate(&weight).transpose(0, 1).contiguous(),
+                    double_cell_gate(&(b_ih + b_hh)),
+                )
+            })
+            .collect();
+        Self {
+            first_input_gates: first_input_gates.contiguous(),
+            first_recurrent,
+            upper,
+            head_weight: model.head.ws.transpose(0, 1).contiguous(),
+            head_bias: match &model.head.bs {
+                Some(bias) => bias.copy(),
+                None => Tensor::zeros([VOCAB_SIZE as i64], (Kind::Float, model.head.ws.device())),
+            },
+            hidden,
+        }
+    }
+
+    /// Feeds one event per sequence (`events`: `[batch]` int64) and returns the logits over the
+    /// next event (`[batch, vocab]`), updating `state`.
+    pub fn step(&self, events: &Tensor, state: &mut StepState) -> Tensor {
+        let _guard = tch::no_grad_guard();
+        let mut input: Option<Tensor> = None;
+        for (layer, (h, c)) in state.h.iter_mut().zip(state.c.iter_mut()).enumerate() {
+            let gates = match &input {
+                None => self
+                    .first_input_gates
+                    .index_select(0, events)
+                    .addmm(h, &self.first_recurrent),
+                Some(x) => {
+                    let (weight, bias) = &self.upper[layer - 1];
+                    bias.addmm(&Tensor::cat(&[x, &*h], 1), weight)
+                }
+            };
+            let (new_h, new_c) = self.cell(&gates, c);
+            input = Some(new_h.shallow_clone());
+            *h = new_h;
+            *c = new_c;
+        }
+        let top = input.expect("a model has at least one layer");
+        self.head_bias.addmm(&top, &self.head_weight)
+    }
+
+    fn cell(&self, gates: &Tensor, c: &Tensor) -> (Tensor, Tensor) {
+        let squashed = gates.sigmoid();
+        let parts = squashed.split(self.hidden, 1);
+        let [input_gate, forget_gate, cell_gate, output_gate] = &parts[..] else {
+            unreachable!("four gates")
+        };
+        let candidate = cell_gate * 2.0 - 1.0;
+        let c = (forget_gate * c).addcmul(input_gate, &candidate);
+        let h = output_gate * c.tanh();
+        (h, c)
     }
 }
 

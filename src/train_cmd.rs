@@ -3,12 +3,12 @@
 use std::path::PathBuf;
 use std::sync::Arc;
 
+use crate::console::{Display, console_attached};
 use anyhow::{Result, bail};
 use cadenza::checkpoint::TrainSettings;
 use cadenza::model::{DeviceChoice, ModelConfig};
 use cadenza::train::{self, Command, Limits, Progress, TrainData, TrainOptions};
 use clap::{Args, ValueEnum};
-use indicatif::{ProgressBar, ProgressStyle};
 
 /// Model and training presets.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
@@ -189,11 +189,6 @@ pub fn run(args: &TrainArgs) -> Result<()> {
     outcome
 }
 
-fn console_attached() -> bool {
-    use std::io::IsTerminal;
-    std::io::stderr().is_terminal()
-}
-
 fn print_json_lines(progress: &crossbeam_channel::Receiver<Progress>) -> Result<()> {
     for event in progress {
         println!("{}", serde_json::to_string(&event)?);
@@ -202,53 +197,6 @@ fn print_json_lines(progress: &crossbeam_channel::Receiver<Progress>) -> Result<
         }
     }
     Ok(())
-}
-
-/// How often a status line is printed when there is no terminal to draw a bar on.
-const LOG_INTERVAL: std::time::Duration = std::time::Duration::from_secs(10);
-
-/// A bar on a terminal; plain lines (a status line every few seconds) in a log.
-struct Display {
-    bar: ProgressBar,
-    last_status: Option<std::time::Instant>,
-}
-
-impl Display {
-    fn new() -> Self {
-        let bar = ProgressBar::new(1000);
-        bar.set_style(
-            ProgressStyle::with_template("{bar:30} {percent:>3}% {msg}")
-                .unwrap_or_else(|_| ProgressStyle::default_bar()),
-        );
-        Self {
-            bar,
-            last_status: None,
-        }
-    }
-
-    /// A line that stays: above the bar, or on its own in a log.
-    fn line(&self, text: String) {
-        if self.bar.is_hidden() {
-            eprintln!("{text}");
-        } else {
-            self.bar.println(text);
-        }
-    }
-
-    fn status(&mut self, fraction: f64, text: String) {
-        self.bar.set_position((fraction * 1000.0) as u64);
-        if self.bar.is_hidden() {
-            if self
-                .last_status
-                .is_none_or(|at| at.elapsed() >= LOG_INTERVAL)
-            {
-                self.last_status = Some(std::time::Instant::now());
-                eprintln!("{text}");
-            }
-        } else {
-            self.bar.set_message(text);
-        }
-    }
 }
 
 fn show_progress_bar(

@@ -3,6 +3,7 @@
 mod cli;
 mod corpus_load;
 mod encoding_props;
+mod generation;
 mod midi_read;
 mod midi_reference;
 mod support;

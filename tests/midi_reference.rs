@@ -9,21 +9,30 @@ use cadenza::{corpus, midi};
 use crate::support::shared_corpus;
 
 #[derive(serde::Deserialize)]
-struct Reference {
+pub struct Reference {
     path: String,
     #[serde(default)]
     notes: Vec<(u8, f64, f64, u8)>,
     error: Option<String>,
 }
 
-fn python_deps() -> PathBuf {
+pub fn python_deps() -> PathBuf {
     std::env::var_os("CADENZA_PYDEPS")
         .map(PathBuf::from)
         .unwrap_or_else(|| Path::new(env!("CARGO_MANIFEST_DIR")).join(".pydeps"))
 }
 
+/// Whether pretty_midi is installed (by `bash .ci/setup`); prints why a check is skipped if not.
+pub fn pretty_midi_available(test: &str) -> bool {
+    let available = python_deps().join("pretty_midi").is_dir();
+    if !available {
+        println!("SKIP the pretty_midi part of {test}: run `bash .ci/setup` to install it");
+    }
+    available
+}
+
 /// Runs pretty_midi (installed by `bash .ci/setup`) over `files`.
-fn pretty_midi_notes(files: &[PathBuf]) -> Vec<Reference> {
+pub fn pretty_midi_notes(files: &[PathBuf]) -> Vec<Reference> {
     let script = Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/reference/pretty_midi_notes.py");
     let output = Command::new("python3")
         .arg(script)
@@ -52,7 +61,7 @@ fn key(pitch: u8, start: f64, end: f64, velocity: u8) -> (u8, i64, i64, u8) {
     )
 }
 
-fn compare(reference: &Reference) -> Result<usize, String> {
+pub fn compare(reference: &Reference) -> Result<usize, String> {
     let ours = midi::read_file(Path::new(&reference.path));
     let (ours, expected) = match (ours, &reference.error) {
         (Ok(piece), None) => (piece, &reference.notes),

@@ -4,61 +4,17 @@ use std::path::Path;
 use std::sync::Arc;
 use std::time::Duration;
 
-use cadenza::checkpoint::{self, CheckpointError, TrainSettings};
+use cadenza::checkpoint::{self, CheckpointError};
 use cadenza::corpus;
 use cadenza::encoding::{self, VOCAB_SIZE};
 use cadenza::eval;
-use cadenza::model::{DeviceChoice, EventLstm, ModelConfig};
-use cadenza::train::{self, Command, Limits, Progress, StopReason, TrainData, TrainOptions};
+use cadenza::model::EventLstm;
+use cadenza::train::{self, Command, Progress, StopReason};
 use tch::{Device, Tensor, nn};
 
-use crate::support::{pattern_corpus, torch_lock};
-
-const TINY: ModelConfig = ModelConfig {
-    embed: 32,
-    layers: 1,
-    hidden: 96,
-    dropout: 0.0,
+use crate::support::{
+    TINY, TINY_SETTINGS, options, overfitted_tiny_model, tiny_data, torch_lock, train_to_end,
 };
-const TINY_SETTINGS: TrainSettings = TrainSettings {
-    seq_len: 48,
-    batch: 16,
-    lr: 1e-2,
-    clip: 3.0,
-    lr_decay: 1.0,
-    seed: 7,
-};
-
-fn tiny_data(dir: &Path) -> Arc<TrainData> {
-    pattern_corpus(dir, 4, 40);
-    let corpus = corpus::load_dir(dir, &|_| {}).expect("corpus loads");
-    Arc::new(TrainData::from_corpus(&corpus))
-}
-
-fn options(out: &Path, steps: Option<u64>) -> TrainOptions {
-    TrainOptions {
-        model: TINY,
-        settings: TINY_SETTINGS,
-        limits: Limits {
-            steps,
-            ..Limits::default()
-        },
-        device: DeviceChoice::Cpu,
-        threads: Some(2),
-        out: out.to_path_buf(),
-        resume: None,
-        autosave_minutes: 60.0,
-        valid_every: 50,
-    }
-}
-
-/// Runs training to the end and returns every progress event.
-fn train_to_end(data: Arc<TrainData>, options: TrainOptions) -> Vec<Progress> {
-    let trainer = train::spawn(data, options, Arc::new(|| {}));
-    let events: Vec<Progress> = trainer.progress.iter().collect();
-    trainer.join();
-    events
-}
 
 fn done_reason(events: &[Progress]) -> Option<StopReason> {
     events.iter().find_map(|e| match e {
@@ -304,13 +260,10 @@ fn checkpoints_from_another_version_or_damaged_are_refused() {
 
 #[test]
 fn eval_of_the_learned_piece_is_far_lower_than_of_an_unrelated_one() {
+    let (corpus_dir, out) = overfitted_tiny_model();
     let _torch = torch_lock();
-    let dir = tempfile::tempdir().expect("temp dir");
-    let corpus_dir = dir.path().join("corpus");
-    let out = dir.path().join("model");
-    train_to_end(tiny_data(&corpus_dir), options(&out, Some(200)));
-    let loaded = checkpoint::load_model(&out, Device::Cpu).expect("loads");
-    let corpus = corpus::load_dir(&corpus_dir, &|_| {}).expect("loads");
+    let loaded = checkpoint::load_model(out, Device::Cpu).expect("loads");
+    let corpus = corpus::load_dir(corpus_dir, &|_| {}).expect("loads");
     let learned = corpus.pieces[0].events.clone();
     let demo = cadenza::demo::demo_pieces();
     let unrelated = encoding::encode_piece(&demo[20].piece);

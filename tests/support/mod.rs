@@ -2,7 +2,13 @@
 
 #![allow(dead_code)]
 
-use std::path::PathBuf;
+use std::path::{Path, PathBuf};
+use std::sync::Arc;
+
+use cadenza::checkpoint::TrainSettings;
+use cadenza::corpus;
+use cadenza::model::{DeviceChoice, ModelConfig};
+use cadenza::train::{self, Limits, Progress, TrainData, TrainOptions};
 
 /// The shared piano-midi.de corpus, if it is present beside the repository; prints why a test skips
 /// otherwise.
@@ -125,4 +131,70 @@ pub fn pattern_corpus(dir: &std::path::Path, pieces: u8, repeats: usize) {
         std::fs::create_dir_all(path.parent().expect("folder")).expect("mkdir");
         midi::write_file(&Piece::from_notes(notes), &path, None).expect("fixture written");
     }
+}
+
+/// A one-layer network small enough to overfit a pattern corpus in seconds.
+pub const TINY: ModelConfig = ModelConfig {
+    embed: 32,
+    layers: 1,
+    hidden: 96,
+    dropout: 0.0,
+};
+pub const TINY_SETTINGS: TrainSettings = TrainSettings {
+    seq_len: 48,
+    batch: 16,
+    lr: 1e-2,
+    clip: 3.0,
+    lr_decay: 1.0,
+    seed: 7,
+};
+
+pub fn tiny_data(dir: &Path) -> Arc<TrainData> {
+    pattern_corpus(dir, 4, 40);
+    let corpus = corpus::load_dir(dir, &|_| {}).expect("corpus loads");
+    Arc::new(TrainData::from_corpus(&corpus))
+}
+
+pub fn options(out: &Path, steps: Option<u64>) -> TrainOptions {
+    TrainOptions {
+        model: TINY,
+        settings: TINY_SETTINGS,
+        limits: Limits {
+            steps,
+            ..Limits::default()
+        },
+        device: DeviceChoice::Cpu,
+        threads: Some(2),
+        out: out.to_path_buf(),
+        resume: None,
+        autosave_minutes: 60.0,
+        valid_every: 50,
+    }
+}
+
+/// Runs training to the end and returns every progress event.
+pub fn train_to_end(data: Arc<TrainData>, options: TrainOptions) -> Vec<Progress> {
+    let trainer = train::spawn(data, options, Arc::new(|| {}));
+    let events: Vec<Progress> = trainer.progress.iter().collect();
+    trainer.join();
+    events
+}
+
+/// A tiny model trained by heart on a pattern corpus (trained once, shared by the tests that
+/// only read it): the corpus folder and the checkpoint stem. Call it before taking
+/// [`torch_lock`], which it takes while training.
+pub fn overfitted_tiny_model() -> &'static (PathBuf, PathBuf) {
+    static MODEL: std::sync::OnceLock<(PathBuf, PathBuf)> = std::sync::OnceLock::new();
+    MODEL.get_or_init(|| {
+        let _torch = torch_lock();
+        let dir = tempfile::tempdir().expect("temp dir").keep();
+        let corpus = dir.join("corpus");
+        let out = dir.join("model");
+        let events = train_to_end(tiny_data(&corpus), options(&out, Some(300)));
+        assert!(
+            events.iter().any(|e| matches!(e, Progress::Done { .. })),
+            "{events:?}"
+        );
+        (corpus, out)
+    })
 }

@@ -1,0 +1,672 @@
+//! Generation: new music sampled from a trained network one event at a time, on a worker thread
+//! that owns its tensors and streams the notes to the caller as they are decoded.
+//!
+//! Sampling draws from a Rust RNG seeded per variation rather than from torch's process-wide
+//! generator, so the same checkpoint, settings and seed give the same piece even while another
+//! thread trains.
+
+use std::path::{Path, PathBuf};
+use std::sync::Arc;
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::thread::JoinHandle;
+use std::time::Instant;
+
+use crossbeam_channel::{Receiver, Sender};
+use rand::rngs::StdRng;
+use rand::{Rng, SeedableRng};
+use tch::{Device, Tensor};
+
+use crate::checkpoint::{self, CheckpointError};
+use crate::encoding::{self, Decoder, Event, EventId, STEP_S, VOCAB_SIZE};
+use crate::midi::{self, MidiError, Note, Piece};
+use crate::model::{DeviceChoice, EventLstm, LstmStepper, StepState, resolve_device};
+use crate::train::Repaint;
+
+/// A note the model never releases is ended after this long.
+pub const MAX_NOTE_S: f64 = 5.0;
+/// Default length of new music, in seconds.
+pub const DEFAULT_SECONDS: f64 = 30.0;
+/// Default length of a primer taken from the opening of a piece, in seconds.
+pub const DEFAULT_PRIMER_SECONDS: f64 = 5.0;
+/// Without a primer the model starts from this velocity (mezzo-forte), as corpus pieces start
+/// with a velocity event.
+const START_VELOCITY: u8 = 64;
+/// A model that never advances time would otherwise sample forever: at most this many events per
+/// second of music asked for (the shared corpus averages 34).
+const MAX_EVENTS_PER_SECOND: f64 = 400.0;
+/// Notes go to the caller after this many steps.
+const STREAM_EVERY_STEPS: usize = 16;
+
+/// How much music to write.
+#[derive(Debug, Clone, Copy, PartialEq, serde::Serialize, serde::Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum Length {
+    /// Seconds of new music after the primer.
+    Seconds(f64),
+    /// Number of new events after the primer.
+    Events(usize),
+}
+
+/// The controls of one generation.
+#[derive(Debug, Clone, Copy, PartialEq, serde::Serialize, serde::Deserialize)]
+pub struct SamplingSettings {
+    /// How much to write.
+    pub length: Length,
+    /// Logits are divided by this before sampling: below 1 is safer, above 1 more adventurous.
+    pub temperature: f64,
+    /// Keep only the k most likely events (applied first).
+    pub top_k: Option<usize>,
+    /// Then keep the smallest set of most likely events whose probability reaches p (nucleus).
+    pub top_p: Option<f64>,
+    /// Seed of the first variation; variation i uses `seed + i`.
+    pub seed: u64,
+    /// Number of pieces sampled together.
+    pub variations: usize,
+}
+
+impl Default for SamplingSettings {
+    fn default() -> Self {
+        Self {
+            length: Length::Seconds(DEFAULT_SECONDS),
+            temperature: 1.0,
+            top_k: None,
+            top_p: None,
+            seed: 0,
+            variations: 1,
+        }
+    }
+}
+
+impl SamplingSettings {
+    /// Checks the settings, explaining the first problem found.
+    pub fn validate(&self) -> Result<(), GenerateError> {
+        let invalid = |why: &str| Err(GenerateError::InvalidSettings(why.to_string()));
+        match self.length {
+            Length::Seconds(s) if !(s.is_finite() && s > 0.0 && s <= 3600.0) => {
+                return invalid("the length must be between 0 and 3600 seconds");
+            }
+            Length::Events(0) => return invalid("the length must be at least one event"),
+            _ => {}
+        }
+        if !(self.temperature.is_finite() && self.temperature > 0.0) {
+            return invalid("the temperature must be greater than 0");
+        }
+        if self.top_k == Some(0) {
+            return invalid("top-k must be at least 1");
+        }
+        if let Some(p) = self.top_p
+            && !(p > 0.0 && p <= 1.0)
+        {
+            return invalid("top-p must be greater than 0 and at most 1");
+        }
+        if !(1..=64).contains(&self.variations) {
+            return invalid("variations must be between 1 and 64");
+        }
+        Ok(())
+    }
+
+    /// The seed of each variation.
+    pub fn seeds(&self) -> Vec<u64> {
+        (0..self.variations as u64)
+            .map(|i| self.seed.wrapping_add(i))
+            .collect()
+    }
+}
+
+/// Music the model continues from: the notes (pedal already applied) up to `end_s`.
+#[derive(Debug, Clone, Default, PartialEq, serde::Serialize, serde::Deserialize)]
+pub struct Primer {
+    /// Sounding notes, each ending by `end_s`.
+    pub notes: Vec<Note>,
+    /// Where the primer ends and the new music begins, in seconds.
+    pub end_s: f64,
+    /// What it is, for the take's description (e.g. "opening 5 s of chopin/op25-12.mid").
+    pub description: String,
+}
+
+impl Primer {
+    /// No primer: the model starts from silence.
+    pub fn none() -> Self {
+        Self {
+            description: "none".to_string(),
+            ..Self::default()
+        }
+    }
+
+    /// The opening `seconds` of `piece` (pedal applied); notes held across the cut end at it.
+    pub fn opening(piece: &Piece, seconds: f64, description: impl Into<String>) -> Self {
+        let sounding = midi::apply_sustain(piece);
+        let end_s = sounding
+            .iter()
+            .map(|n| n.end_s)
+            .fold(0.0, f64::max)
+            .min(seconds.max(0.0));
+        let notes = sounding
+            .into_iter()
+            .filter(|n| n.start_s < end_s)
+            .map(|n| Note {
+                end_s: n.end_s.min(end_s),
+                ..n
+            })
+            .collect();
+        Self {
+            notes,
+            end_s,
+            description: description.into(),
+        }
+    }
+
+    /// The opening `seconds` of a MIDI file.
+    pub fn from_file(path: &Path, seconds: f64) -> Result<Self, GenerateError> {
+        let piece = midi::read_file(path).map_err(|source| GenerateError::Primer {
+            path: path.to_path_buf(),
+            source,
+        })?;
+        let name = path
+            .file_name()
+            .unwrap_or(path.as_os_str())
+            .to_string_lossy();
+        Ok(Self::opening(
+            &piece,
+            seconds,
+            format!("opening {seconds} s of {name}"),
+        ))
+    }
+
+    /// The events the model reads before sampling; never empty.
+    fn events(&self) -> Vec<EventId> {
+        let events = encoding::encode_notes_until(&self.notes, self.end_s);
+        if events.is_empty() {
+            vec![Event::Velocity(encoding::velocity_bin(START_VELOCITY)).id()]
+        } else {
+            events
+        }
+    }
+}
+
+/// One generated piece with everything needed to reproduce and describe it.
+#[derive(Debug, Clone, PartialEq, serde::Serialize, serde::Deserialize)]
+pub struct Take {
+    /// The music, primer first. No pedal: the encoding's notes already sound as long as heard.
+    pub notes: Vec<Note>,
+    /// Notes starting before this time are the primer's.
+    pub primer_end_s: f64,
+    /// What the primer was.
+    pub primer: String,
+    /// The seed this variation was sampled with.
+    pub seed: u64,
+    /// The controls used (with `seed` and `variations` of the whole request).
+    pub settings: SamplingSettings,
+    /// The checkpoint it came from.
+    pub checkpoint: String,
+    /// Events sampled after the primer.
+    pub events: usize,
+    /// Sampling speed of this variation, in events per second.
+    pub events_per_s: f64,
+}
+
+impl Take {
+    /// The take as a piece.
+    pub fn piece(&self) -> Piece {
+        Piece::from_notes(self.notes.clone())
+    }
+
+    /// Whether a note belongs to the primer rather than to the new music.
+    pub fn is_primer(&self, note: &Note) -> bool {
+        note.start_s < self.primer_end_s
+    }
+
+    /// Length of the take in seconds.
+    pub fn duration_s(&self) -> f64 {
+        self.notes.iter().map(|n| n.end_s).fold(0.0, f64::max)
+    }
+
+    /// The text stored in an exported MIDI file: generator, checkpoint, primer, seed and settings.
+    pub fn description(&self) -> String {
+        serde_json::json!({
+            "generator": format!("cadenza {}", env!("CARGO_PKG_VERSION")),
+            "checkpoint": self.checkpoint,
+            "primer": self.primer,
+            "seed": self.seed,
+            "settings": self.settings,
+        })
+        .to_string()
+    }
+
+    /// Writes the take as a MIDI file carrying its description.
+    pub fn write_midi(&self, path: &Path) -> Result<(), MidiError> {
+        midi::write_file(&self.piece(), path, Some(&self.description()))
+    }
+}
+
+/// Why a generation could not run.
+#[derive(Debug, thiserror::Error)]
+pub enum GenerateError {
+    /// The settings are out of range.
+    #[error("invalid generation settings: {0}")]
+    InvalidSettings(String),
+    /// The checkpoint is missing or incompatible.
+    #[error(transparent)]
+    Checkpoint(#[from] CheckpointError),
+    /// The primer file could not be read.
+    #[error("cannot use {} as a primer: {source}", path.display())]
+    Primer {
+        /// The primer file.
+        path: PathBuf,
+        /// What went wrong.
+        source: MidiError,
+    },
+    /// The device asked for is not usable.
+    #[error("{0}")]
+    Device(String),
+    /// libtorch reported an error.
+    #[error("sampling failed: {0}")]
+    Torch(#[from] tch::TchError),
+}
+
+/// What the sampler reports while it works.
+#[derive(Debug, Clone, PartialEq)]
+pub enum Update {
+    /// Notes of one variation decoded since the last update (sorted by release, not onset).
+    Notes {
+        /// Which variation (0-based).
+        variation: usize,
+        /// The new notes.
+        notes: Vec<Note>,
+    },
+    /// How far sampling has got.
+    Progress {
+        /// Events sampled per variation so far.
+        events: usize,
+        /// Share of the requested length written, 0–1 (the slowest variation).
+        fraction: f64,
+        /// Events per second per variation.
+        events_per_s: f64,
+    },
+}
+
+/// Samples `settings.variations` pieces from `model`, continuing `primer`, calling `observe` as
+/// notes are decoded. Returns `None` if `cancel` was set (checked before every step).
+pub fn sample(
+    model: &EventLstm,
+    device: Device,
+    settings: &SamplingSettings,
+    primer: &Primer,
+    observe: &mut dyn FnMut(Update),
+    cancel: &AtomicBool,
+) -> Result<Option<Vec<SampledPiece>>, GenerateError> {
+    settings.validate()?;
+    let started = Instant::now();
+    let stepper = LstmStepper::new(model);
+    let batch = settings.variations;
+    let primer_events = primer.events();
+    let (mut logits, mut state) = read_primer(model, device, &primer_events, batch)?;
+    let mut voices: Vec<Voice> = settings
+        .seeds()
+        .into_iter()
+        .map(|seed| Voice::new(seed, &primer_events, primer.end_s, settings.length))
+        .collect();
+
+    let mut steps = 0;
+    loop {
+        if cancel.load(Ordering::Relaxed) {
+            return Ok(None);
+        }
+        let rows = Vec::<f32>::try_from(logits.to_device(Device::Cpu).reshape([-1]))?;
+        let mut inputs = Vec::with_capacity(batch);
+        for (voice, row) in voices.iter_mut().zip(rows.chunks_exact(VOCAB_SIZE)) {
+            inputs.push(voice.advance(row, settings));
+        }
+        steps += 1;
+        let all_done = voices.iter().all(|v| v.done);
+        if all_done || steps % STREAM_EVERY_STEPS == 0 {
+            report(&mut voices, steps, started, observe);
+        }
+        if all_done {
+            break;
+        }
+        let inputs = Tensor::from_slice(&inputs).to_device(device);
+        logits = stepper.step(&inputs, &mut state);
+    }
+    let elapsed = started.elapsed().as_secs_f64().max(1e-9);
+    Ok(Some(
+        voices
+            .into_iter()
+            .map(|voice| voice.finish(elapsed))
+            .collect(),
+    ))
+}
+
+/// One variation's result before it becomes a [`Take`].
+#[derive(Debug, Clone, PartialEq)]
+pub struct SampledPiece {
+    /// The seed it was sampled with.
+    pub seed: u64,
+    /// All notes, primer included, sorted by onset.
+    pub notes: Vec<Note>,
+    /// Events sampled after the primer.
+    pub events: usize,
+    /// Events per second.
+    pub events_per_s: f64,
+}
+
+/// Runs the primer through the network; returns the logits for the first new event and the state,
+/// both repeated for each variation.
+fn read_primer(
+    model: &EventLstm,
+    device: Device,
+    events: &[EventId],
+    batch: usize,
+) -> Result<(Tensor, StepState), GenerateError> {
+    let _guard = tch::no_grad_guard();
+    let ids: Vec<i64> = events.iter().map(|&e| i64::from(e)).collect();
+    let input = Tensor::from_slice(&ids).to_device(device).unsqueeze(0);
+    let (logits, state) = model.forward(&input, &model.zero_state(1, device), false);
+    let last = logits.f_get(0)?.f_get(ids.len() as i64 - 1)?;
+    let logits = last.unsqueeze(0).repeat([batch as i64, 1]);
+    Ok((logits, StepState::from(state).repeat_batch(batch as i64)))
+}
+
+fn report(voices: &mut [Voice], steps: usize, started: Instant, observe: &mut dyn FnMut(Update)) {
+    for (variation, voice) in voices.iter_mut().enumerate() {
+        let notes = voice.take_new_notes();
+        if !notes.is_empty() {
+            observe(Update::Notes { variation, notes });
+        }
+    }
+    let fraction = voices.iter().map(Voice::fraction).fold(1.0, f64::min);
+    observe(Update::Progress {
+        events: steps,
+        fraction,
+        events_per_s: steps as f64 / started.elapsed().as_secs_f64().max(1e-9),
+    });
+}
+
+/// One variation being sampled.
+struct Voice {
+    seed: u64,
+    rng: StdRng,
+    decoder: Decoder,
+    /// Notes decoded and kept; `reported` of them have gone to the caller.
+    notes: Vec<Note>,
+    reported: usize,
+    events: usize,
+    max_events: usize,
+    /// Step at which the music must end (length in seconds), if any.
+    end_step: Option<u64>,
+    start_step: u64,
+    step: u64,
+    done: bool,
+}
+
+impl Voice {
+    fn new(seed: u64, primer: &[EventId], primer_end_s: f64, length: Length) -> Self {
+        let mut decoder = Decoder::default();
+        for &event in primer {
+            decoder.push(event);
+        }
+        let start_step = steps_of(decoder.now_s());
+        let (end_step, max_events) = match length {
+            Length::Seconds(seconds) => (
+                Some(steps_of(primer_end_s.max(decoder.now_s())) + steps_of(seconds)),
+                (seconds * MAX_EVENTS_PER_SECOND).ceil() as usize + 1,
+            ),
+            Length::Events(events) => (None, events),
+        };
+        Self {
+            seed,
+            rng: StdRng::seed_from_u64(seed),
+            notes: decoder.take_finished(),
+            decoder,
+            reported: 0,
+            events: 0,
+            max_events,
+            end_step,
+            start_step,
+            step: start_step,
+            done: false,
+        }
+    }
+
+    /// Samples and applies the next event; returns the model's next input.
+    fn advance(&mut self, logits: &[f32], settings: &SamplingSettings) -> i64 {
+        if self.done {
+            return 0;
+        }
+        let mut event = sample_event(logits, settings, &mut self.rng);
+        if let (Some(Event::TimeShift(steps)), Some(end)) = (Event::from_id(event), self.end_step) {
+            // The last shift is shortened so the piece ends exactly at the length asked for.
+            let remaining = end.saturating_sub(self.step).min(u64::from(steps)).max(1);
+            event = Event::TimeShift(remaining as u8).id();
+            self.step += remaining;
+        }
+        self.decoder.push(event);
+        self.decoder.release_held_longer_than(MAX_NOTE_S);
+        self.notes.extend(self.decoder.take_finished());
+        self.events += 1;
+        self.done = self.events >= self.max_events || self.end_step.is_some_and(|e| self.step >= e);
+        i64::from(event)
+    }
+
+    fn fraction(&self) -> f64 {
+        if self.done {
+            return 1.0;
+        }
+        match self.end_step {
+            Some(end) => {
+                (self.step - self.start_step) as f64 / (end - self.start_step).max(1) as f64
+            }
+            None => self.events as f64 / self.max_events as f64,
+        }
+    }
+
+    fn take_new_notes(&mut self) -> Vec<Note> {
+        if self.done {
+            let decoder = std::mem::take(&mut self.decoder);
+            self.notes.extend(decoder.finish());
+        }
+        let new = self.notes[self.reported..].to_vec();
+        self.reported = self.notes.len();
+        new
+    }
+
+    fn finish(mut self, elapsed_s: f64) -> SampledPiece {
+        self.notes.extend(self.decoder.finish());
+        midi::sort_notes(&mut self.notes);
+        SampledPiece {
+            seed: self.seed,
+            notes: self.notes,
+            events: self.events,
+            events_per_s: self.events as f64 / elapsed_s,
+        }
+    }
+}
+
+fn steps_of(seconds: f64) -> u64 {
+    (seconds.max(0.0) / STEP_S).round() as u64
+}
+
+/// Draws one event from `logits` (one row over the vocabulary) under the settings' temperature,
+/// top-k and top-p.
+pub fn sample_event(logits: &[f32], settings: &SamplingSettings, rng: &mut impl Rng) -> EventId {
+    let mut order: Vec<usize> = (0..logits.len()).collect();
+    order.sort_unstable_by(|&a, &b| logits[b].total_cmp(&logits[a]));
+    if let Some(k) = settings.top_k {
+        order.truncate(k.max(1));
+    }
+    let best = f64::from(logits[order[0]]);
+    let mut weights: Vec<f64> = order
+        .iter()
+        .map(|&i| ((f64::from(logits[i]) - best) / settings.temperature).exp())
+        .collect();
+    if let Some(p) = settings.top_p {
+        let total: f64 = weights.iter().sum();
+        let mut cumulative = 0.0;
+        let keep = weights
+            .iter()
+            .position(|w| {
+                cumulative += w / total;
+                cumulative >= p
+            })
+            .map_or(weights.len(), |i| i + 1);
+        weights.truncate(keep);
+    }
+    let total: f64 = weights.iter().sum();
+    let mut target = rng.random::<f64>() * total;
+    for (&index, weight) in order.iter().zip(&weights) {
+        if target < *weight {
+            return index as EventId;
+        }
+        target -= weight;
+    }
+    order[weights.len() - 1] as EventId
+}
+
+/// A generation to run on a worker thread.
+#[derive(Debug, Clone)]
+pub struct GenerateRequest {
+    /// Checkpoint (stem or either file).
+    pub checkpoint: PathBuf,
+    /// The controls.
+    pub settings: SamplingSettings,
+    /// What to continue.
+    pub primer: Primer,
+    /// Where to run the network.
+    pub device: DeviceChoice,
+}
+
+/// What a generation worker sends.
+#[derive(Debug, Clone, PartialEq)]
+pub enum GenerateEvent {
+    /// The checkpoint loaded and sampling began.
+    Started {
+        /// The device, described for people.
+        device: String,
+        /// The primer's notes, shown before anything is sampled.
+        primer: Primer,
+    },
+    /// Notes or progress while sampling.
+    Update(Update),
+    /// All variations are written.
+    Finished(Vec<Take>),
+    /// The caller cancelled; nothing was kept.
+    Cancelled,
+    /// Generation could not run.
+    Failed(String),
+}
+
+/// A running generation: its events, and a way to cancel it.
+#[derive(Debug)]
+pub struct GeneratorHandle {
+    /// Events from the worker; the last one is `Finished`, `Cancelled` or `Failed`.
+    pub events: Receiver<GenerateEvent>,
+    cancel: Arc<AtomicBool>,
+    thread: Option<JoinHandle<()>>,
+}
+
+impl GeneratorHandle {
+    /// Asks the worker to stop before its next step.
+    pub fn cancel(&self) {
+        self.cancel.store(true, Ordering::Relaxed);
+    }
+
+    /// Whether the worker has ended.
+    pub fn is_finished(&self) -> bool {
+        self.thread.as_ref().is_none_or(JoinHandle::is_finished)
+    }
+}
+
+impl Drop for GeneratorHandle {
+    fn drop(&mut self) {
+        self.cancel();
+        if let Some(thread) = self.thread.take() {
+            let _ = thread.join();
+        }
+    }
+}
+
+/// Starts a generation on a worker thread; `repaint` is called after every event sent.
+pub fn spawn(request: GenerateRequest, repaint: Repaint) -> GeneratorHandle {
+    let (sender, events) = crossbeam_channel::unbounded();
+    let cancel = Arc::new(AtomicBool::new(false));
+    let worker_cancel = Arc::clone(&cancel);
+    let failure: Sender<GenerateEvent> = sender.clone();
+    let thread = std::thread::Builder::new()
+        .name("cadenza-generate".to_string())
+        .spawn(move || {
+            let send = |event: GenerateEvent| {
+                let _ = sender.send(event);
+                repaint();
+            };
+            let outcome = run(&request, &send, &worker_cancel);
+            send(match outcome {
+                Ok(Some(takes)) => GenerateEvent::Finished(takes),
+                Ok(None) => GenerateEvent::Cancelled,
+                Err(err) => GenerateEvent::Failed(err.to_string()),
+            });
+        })
+        .ok();
+    if thread.is_none() {
+        let _ = failure.send(GenerateEvent::Failed(
+            "could not start the generation thread".to_string(),
+        ));
+    }
+    GeneratorHandle {
+        events,
+        cancel,
+        thread,
+    }
+}
+
+fn run(
+    request: &GenerateRequest,
+    send: &dyn Fn(GenerateEvent),
+    cancel: &AtomicBool,
+) -> Result<Option<Vec<Take>>, GenerateError> {
+    request.settings.validate()?;
+    let device = resolve_device(request.device).map_err(GenerateError::Device)?;
+    let loaded = checkpoint::load_model(&request.checkpoint, device.device)?;
+    send(GenerateEvent::Started {
+        device: device.description.clone(),
+        primer: request.primer.clone(),
+    });
+    let mut observe = |update| send(GenerateEvent::Update(update));
+    let sampled = sample(
+        &loaded.model,
+        device.device,
+        &request.settings,
+        &request.primer,
+        &mut observe,
+        cancel,
+    )?;
+    let checkpoint = checkpoint::stem(&request.checkpoint).display().to_string();
+    Ok(sampled.map(|pieces| {
+        pieces
+            .into_iter()
+            .map(|piece| Take {
+                notes: piece.notes,
+                primer_end_s: request.primer.end_s,
+                primer: request.primer.description.clone(),
+                seed: piece.seed,
+                settings: request.settings,
+                checkpoint: checkpoint.clone(),
+                events: piece.events,
+                events_per_s: piece.events_per_s,
+            })
+            .collect()
+    }))
+}
+
+/// Output paths for `variations` takes: `FILE.mid` for one, `FILE-1.mid … FILE-N.mid` for more.
+pub fn output_paths(out: &Path, variations: usize) -> Vec<PathBuf> {
+    if variations <= 1 {
+        return vec![out.to_path_buf()];
+    }
+    let stem = out.file_stem().unwrap_or_default().to_string_lossy();
+    let extension = out
+        .extension()
+        .map_or("mid".into(), |e| e.to_string_lossy());
+    (1..=variations)
+        .map(|i| out.with_file_name(format!("{stem}-{i}.{extension}")))
+        .collect()
+}

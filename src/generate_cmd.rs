@@ -1,0 +1,184 @@
+//! `cadenza generate`: sample new pieces from a checkpoint into MIDI files.
+
+use std::path::PathBuf;
+use std::sync::Arc;
+
+use anyhow::{Context, Result, bail};
+use cadenza::generate::{
+    self, DEFAULT_PRIMER_SECONDS, DEFAULT_SECONDS, GenerateEvent, GenerateRequest, Length, Primer,
+    SamplingSettings, Take, Update,
+};
+use cadenza::model::DeviceChoice;
+
+use crate::console::Display;
+
+/// Arguments of `cadenza generate`.
+#[derive(Debug, clap::Args)]
+pub struct GenerateArgs {
+    /// Checkpoint to sample from (stem, .safetensors or .json).
+    #[arg(long)]
+    checkpoint: PathBuf,
+    /// MIDI file to write; with --variations N, FILE-1.mid … FILE-N.mid.
+    #[arg(long)]
+    out: PathBuf,
+    /// Seconds of new music after the primer [default: 30].
+    #[arg(long, conflicts_with = "events")]
+    seconds: Option<f64>,
+    /// Number of new events after the primer, instead of --seconds.
+    #[arg(long)]
+    events: Option<usize>,
+    /// Divides the logits: below 1 plays safe, above 1 takes risks.
+    #[arg(long, default_value_t = 1.0)]
+    temperature: f64,
+    /// Sample only from the k most likely events.
+    #[arg(long)]
+    top_k: Option<usize>,
+    /// Then only from the most likely events that together reach probability p (nucleus sampling).
+    #[arg(long)]
+    top_p: Option<f64>,
+    /// Seed of the first variation (the others use seed+1, seed+2 …); random when left out.
+    #[arg(long)]
+    seed: Option<u64>,
+    /// A MIDI file whose opening the model continues.
+    #[arg(long)]
+    primer: Option<PathBuf>,
+    /// How much of the primer file to use, in seconds.
+    #[arg(long, default_value_t = DEFAULT_PRIMER_SECONDS)]
+    primer_seconds: f64,
+    /// Number of pieces to sample together.
+    #[arg(long, default_value_t = 1)]
+    variations: usize,
+    /// auto (CUDA when available), cpu or cuda.
+    #[arg(long, default_value = "auto")]
+    device: DeviceChoice,
+    /// Print one JSON summary per written file instead of text.
+    #[arg(long)]
+    json: bool,
+}
+
+impl GenerateArgs {
+    fn settings(&self, seed: u64) -> SamplingSettings {
+        SamplingSettings {
+            length: match self.events {
+                Some(events) => Length::Events(events),
+                None => Length::Seconds(self.seconds.unwrap_or(DEFAULT_SECONDS)),
+            },
+            temperature: self.temperature,
+            top_k: self.top_k,
+            top_p: self.top_p,
+            seed,
+            variations: self.variations,
+        }
+    }
+
+    fn primer(&self) -> Result<Primer> {
+        match &self.primer {
+            Some(path) => Ok(Primer::from_file(path, self.primer_seconds)?),
+            None => Ok(Primer::none()),
+        }
+    }
+}
+
+/// What `--json` prints for each file written.
+#[derive(Debug, serde::Serialize)]
+struct Written {
+    path: String,
+    seed: u64,
+    events: usize,
+    notes: usize,
+    duration_s: f64,
+    events_per_s: f64,
+}
+
+/// Runs `cadenza generate`.
+pub fn run(args: &GenerateArgs) -> Result<()> {
+    // A u32 is short enough to type back in.
+    let seed = args
+        .seed
+        .unwrap_or_else(|| u64::from(rand::random::<u32>()));
+    let settings = args.settings(seed);
+    settings.validate()?;
+    let request = GenerateRequest {
+        checkpoint: args.checkpoint.clone(),
+        settings,
+        primer: args.primer()?,
+        device: args.device,
+    };
+    if args.seed.is_none() && !args.json {
+        eprintln!("seed {seed} (pass --seed {seed} to sample the same pieces again)");
+    }
+    if let Some(dir) = args.out.parent().filter(|d| !d.as_os_str().is_empty()) {
+        std::fs::create_dir_all(dir).with_context(|| format!("creating {}", dir.display()))?;
+    }
+    let takes = sample_with_progress(request, args.json)?;
+    let paths = generate::output_paths(&args.out, takes.len());
+    for (take, path) in takes.iter().zip(&paths) {
+        take.write_midi(path)
+            .with_context(|| format!("writing {}", path.display()))?;
+        report_written(take, path, args.json)?;
+    }
+    Ok(())
+}
+
+fn sample_with_progress(request: GenerateRequest, quiet: bool) -> Result<Vec<Take>> {
+    let handle = generate::spawn(request, Arc::new(|| {}));
+    let mut display = Display::new();
+    if quiet {
+        display
+            .bar
+            .set_draw_target(indicatif::ProgressDrawTarget::hidden());
+    }
+    for event in handle.events.iter() {
+        match event {
+            GenerateEvent::Started { device, .. } if !quiet => {
+                display.line(format!("sampling on {device}"));
+            }
+            GenerateEvent::Update(Update::Progress {
+                events,
+                fraction,
+                events_per_s,
+            }) if !quiet => {
+                display.status(
+                    fraction,
+                    format!("{events} events | {events_per_s:.0} events/s"),
+                );
+            }
+            GenerateEvent::Finished(takes) => {
+                display.bar.finish_and_clear();
+                return Ok(takes);
+            }
+            GenerateEvent::Cancelled => bail!("generation was cancelled"),
+            GenerateEvent::Failed(message) => {
+                display.bar.abandon();
+                bail!(message);
+            }
+            _ => {}
+        }
+    }
+    bail!("the generation thread ended without a result")
+}
+
+fn report_written(take: &Take, path: &std::path::Path, json: bool) -> Result<()> {
+    let written = Written {
+        path: path.display().to_string(),
+        seed: take.seed,
+        events: take.events,
+        notes: take.notes.len(),
+        duration_s: take.duration_s(),
+        events_per_s: take.events_per_s,
+    };
+    if json {
+        println!("{}", serde_json::to_string(&written)?);
+    } else {
+        println!(
+            "wrote {}: seed {}, {:.1} s, {} notes, {} events sampled at {:.0} events/s",
+            written.path,
+            written.seed,
+            written.duration_s,
+            written.notes,
+            written.events,
+            written.events_per_s
+        );
+    }
+    Ok(())
+}

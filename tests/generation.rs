@@ -1,0 +1,343 @@
+//! Generation: the one-step LSTM against the training LSTM, sampling controls, determinism,
+//! lengths, primers, streaming and cancelling, and the files written.
+
+use std::path::Path;
+use std::sync::Arc;
+use std::sync::atomic::AtomicBool;
+
+use cadenza::checkpoint;
+use cadenza::corpus;
+use cadenza::encoding::VOCAB_SIZE;
+use cadenza::generate::{
+    self, GenerateEvent, GenerateRequest, Length, Primer, SampledPiece, SamplingSettings, Update,
+};
+use cadenza::midi::{self, Note};
+use cadenza::model::{DeviceChoice, EventLstm, LstmStepper, ModelConfig, StepState};
+use rand::SeedableRng;
+use rand::rngs::StdRng;
+use tch::{Device, Kind, Tensor, nn};
+
+use crate::midi_reference::{compare, pretty_midi_available, pretty_midi_notes};
+use crate::support::{overfitted_tiny_model, torch_lock};
+
+fn settings(length: Length, seed: u64) -> SamplingSettings {
+    SamplingSettings {
+        length,
+        seed,
+        ..SamplingSettings::default()
+    }
+}
+
+/// Samples from the overfitted tiny model on the CPU.
+fn sample_tiny(settings: &SamplingSettings, primer: &Primer) -> Vec<SampledPiece> {
+    let (_, stem) = overfitted_tiny_model();
+    let _torch = torch_lock();
+    let loaded = checkpoint::load_model(stem, Device::Cpu).expect("loads");
+    generate::sample(
+        &loaded.model,
+        Device::Cpu,
+        settings,
+        primer,
+        &mut |_| {},
+        &AtomicBool::new(false),
+    )
+    .expect("samples")
+    .expect("not cancelled")
+}
+
+#[test]
+fn one_step_lstm_matches_the_training_lstm() {
+    let _torch = torch_lock();
+    tch::manual_seed(3);
+    let vars = nn::VarStore::new(Device::Cpu);
+    let config = ModelConfig {
+        embed: 24,
+        layers: 3,
+        hidden: 40,
+        dropout: 0.2,
+    };
+    let model = EventLstm::new(&vars.root(), config);
+    let events = Tensor::randint(VOCAB_SIZE as i64, [2, 30], (Kind::Int64, Device::Cpu));
+    let (expected, _) = {
+        let _guard = tch::no_grad_guard();
+        model.forward(&events, &model.zero_state(2, Device::Cpu), false)
+    };
+    let stepper = LstmStepper::new(&model);
+    let mut state = StepState::from(model.zero_state(2, Device::Cpu));
+    for t in 0..30 {
+        let logits = stepper.step(&events.select(1, t), &mut state);
+        let difference = (logits - expected.select(1, t))
+            .abs()
+            .max()
+            .double_value(&[]);
+        assert!(difference < 1e-5, "step {t}: logits differ by {difference}");
+    }
+}
+
+#[test]
+fn the_same_seed_gives_the_same_piece_and_another_seed_another() {
+    let length = Length::Seconds(4.0);
+    let first = sample_tiny(&settings(length, 11), &Primer::none());
+    let again = sample_tiny(&settings(length, 11), &Primer::none());
+    let other = sample_tiny(&settings(length, 12), &Primer::none());
+    assert_eq!(first[0].notes, again[0].notes);
+    assert!(!first[0].notes.is_empty());
+    assert_ne!(first[0].notes, other[0].notes);
+}
+
+#[test]
+fn variations_use_consecutive_seeds_and_differ() {
+    let mut request = settings(Length::Seconds(3.0), 40);
+    request.variations = 3;
+    let pieces = sample_tiny(&request, &Primer::none());
+    let seeds: Vec<u64> = pieces.iter().map(|p| p.seed).collect();
+    assert_eq!(seeds, [40, 41, 42]);
+    assert_ne!(pieces[0].notes, pieces[1].notes);
+    assert_ne!(pieces[1].notes, pieces[2].notes);
+}
+
+#[test]
+fn the_length_is_honoured_in_seconds_and_in_events() {
+    let (corpus_dir, _) = overfitted_tiny_model();
+    let corpus = corpus::load_dir(corpus_dir, &|_| {}).expect("loads");
+    let primer = Primer::opening(&corpus.pieces[0].piece, 2.0, "test");
+    for seconds in [1.5, 8.0] {
+        let piece = &sample_tiny(&settings(Length::Seconds(seconds), 5), &primer)[0];
+        let end = piece.notes.iter().map(|n| n.end_s).fold(0.0, f64::max);
+        let expected = primer.end_s + seconds;
+        assert!(
+            (end - expected).abs() <= 1.0,
+            "asked for {seconds} s after a {} s primer; the piece ends at {end}",
+            primer.end_s
+        );
+    }
+    let piece = &sample_tiny(&settings(Length::Events(77), 5), &primer)[0];
+    assert_eq!(piece.events, 77);
+}
+
+#[test]
+fn a_primer_from_the_training_piece_is_continued() {
+    let (corpus_dir, _) = overfitted_tiny_model();
+    let corpus = corpus::load_dir(corpus_dir, &|_| {}).expect("loads");
+    let original = &corpus.pieces[0].piece;
+    let primer = Primer::opening(original, 3.0, "opening of pattern 0");
+    let mut request = settings(Length::Seconds(3.0), 1);
+    request.temperature = 0.5;
+    let piece = &sample_tiny(&request, &primer)[0];
+
+    let primer_notes: Vec<&Note> = piece.notes.iter().filter(|n| n.start_s < 3.0).collect();
+    assert_eq!(
+        primer_notes.len(),
+        primer.notes.len(),
+        "primer kept at the start"
+    );
+    // Note by note against the original from the cut on: same pitch, onset within 50 ms (the
+    // 10 ms time grid lets timing drift slightly over a few seconds).
+    let new: Vec<&Note> = piece.notes.iter().filter(|n| n.start_s >= 3.0).collect();
+    let expected = original.notes.iter().filter(|n| n.start_s >= 3.0);
+    let matching = new
+        .iter()
+        .zip(expected)
+        .filter(|(n, o)| n.pitch == o.pitch && (n.start_s - o.start_s).abs() < 0.05)
+        .count();
+    println!(
+        "{matching} of {} new notes continue the training piece",
+        new.len()
+    );
+    assert!(
+        new.len() >= 15,
+        "3 s of a 6.7 notes/s pattern: {}",
+        new.len()
+    );
+    assert!(
+        matching * 10 >= new.len() * 8,
+        "{matching} of {} match",
+        new.len()
+    );
+}
+
+#[test]
+fn temperature_near_zero_is_greedy() {
+    let mut cold = settings(Length::Events(120), 1);
+    cold.temperature = 1e-4;
+    let a = sample_tiny(&cold, &Primer::none());
+    cold.seed = 99;
+    let b = sample_tiny(&cold, &Primer::none());
+    assert_eq!(a[0].notes, b[0].notes, "different seeds, same argmax path");
+
+    let logits: Vec<f32> = (0..VOCAB_SIZE)
+        .map(|i| ((i * 37) % VOCAB_SIZE) as f32 / 10.0)
+        .collect();
+    let argmax = (0..VOCAB_SIZE)
+        .max_by(|&x, &y| logits[x].total_cmp(&logits[y]))
+        .expect("non-empty");
+    let mut rng = StdRng::seed_from_u64(0);
+    let tiny_p = SamplingSettings {
+        top_p: Some(1e-6),
+        ..SamplingSettings::default()
+    };
+    for _ in 0..200 {
+        assert_eq!(
+            usize::from(generate::sample_event(&logits, &cold, &mut rng)),
+            argmax
+        );
+        assert_eq!(
+            usize::from(generate::sample_event(&logits, &tiny_p, &mut rng)),
+            argmax
+        );
+    }
+}
+
+#[test]
+fn top_k_keeps_only_the_k_most_likely_events() {
+    let logits: Vec<f32> = (0..VOCAB_SIZE).map(|i| (i % 50) as f32 * 0.01).collect();
+    let mut ranked: Vec<usize> = (0..VOCAB_SIZE).collect();
+    ranked.sort_by(|&a, &b| logits[b].total_cmp(&logits[a]));
+    let allowed = &ranked[..3];
+    let top3 = SamplingSettings {
+        top_k: Some(3),
+        ..SamplingSettings::default()
+    };
+    let mut rng = StdRng::seed_from_u64(1);
+    let mut seen = std::collections::BTreeSet::new();
+    for _ in 0..500 {
+        let event = usize::from(generate::sample_event(&logits, &top3, &mut rng));
+        assert!(allowed.contains(&event), "{event} is not among {allowed:?}");
+        seen.insert(event);
+    }
+    assert_eq!(seen.len(), 3, "all three are drawn");
+
+    // Without a cut-off, nearly flat logits spread over many events.
+    let mut rng = StdRng::seed_from_u64(1);
+    let spread: std::collections::BTreeSet<_> = (0..500)
+        .map(|_| generate::sample_event(&logits, &SamplingSettings::default(), &mut rng))
+        .collect();
+    assert!(spread.len() > 100, "{}", spread.len());
+}
+
+#[test]
+fn bad_settings_are_refused_with_a_reason() {
+    for (mutate, expected) in [
+        (
+            (|s: &mut SamplingSettings| s.temperature = 0.0) as fn(&mut SamplingSettings),
+            "temperature",
+        ),
+        (|s| s.top_p = Some(1.5), "top-p"),
+        (|s| s.top_k = Some(0), "top-k"),
+        (|s| s.variations = 0, "variations"),
+        (|s| s.length = Length::Seconds(-1.0), "length"),
+    ] {
+        let mut settings = SamplingSettings::default();
+        mutate(&mut settings);
+        let err = settings.validate().expect_err("refused");
+        assert!(err.to_string().contains(expected), "{err}");
+    }
+}
+
+#[test]
+fn the_worker_streams_notes_then_finishes_and_can_be_cancelled() {
+    let (_, stem) = overfitted_tiny_model();
+    let request = GenerateRequest {
+        checkpoint: stem.clone(),
+        settings: settings(Length::Seconds(6.0), 3),
+        primer: Primer::none(),
+        device: DeviceChoice::Cpu,
+    };
+    let handle = generate::spawn(request.clone(), Arc::new(|| {}));
+    let events: Vec<GenerateEvent> = handle.events.iter().collect();
+    let streamed: usize = events
+        .iter()
+        .map(|e| match e {
+            GenerateEvent::Update(Update::Notes { notes, .. }) => notes.len(),
+            _ => 0,
+        })
+        .sum();
+    let Some(GenerateEvent::Finished(takes)) = events.last() else {
+        panic!("no result: {events:?}");
+    };
+    assert!(matches!(events[0], GenerateEvent::Started { .. }));
+    assert_eq!(streamed, takes[0].notes.len(), "every note was streamed");
+    assert_eq!(takes[0].seed, 3);
+
+    let mut long = request;
+    long.settings.length = Length::Seconds(3600.0);
+    let handle = generate::spawn(long, Arc::new(|| {}));
+    let first = handle.events.recv().expect("an event");
+    assert!(matches!(first, GenerateEvent::Started { .. }), "{first:?}");
+    handle.cancel();
+    let last = handle.events.iter().last();
+    assert_eq!(last, Some(GenerateEvent::Cancelled));
+}
+
+#[test]
+fn a_missing_checkpoint_fails_with_a_message() {
+    let request = GenerateRequest {
+        checkpoint: "/nonexistent/model".into(),
+        settings: SamplingSettings::default(),
+        primer: Primer::none(),
+        device: DeviceChoice::Cpu,
+    };
+    let handle = generate::spawn(request, Arc::new(|| {}));
+    match handle.events.iter().last() {
+        Some(GenerateEvent::Failed(message)) => {
+            assert!(message.contains("/nonexistent/model"), "{message}")
+        }
+        other => panic!("expected a failure, got {other:?}"),
+    }
+}
+
+#[test]
+fn written_takes_reparse_with_our_reader_and_pretty_midi() {
+    let (_, stem) = overfitted_tiny_model();
+    let request = GenerateRequest {
+        checkpoint: stem.clone(),
+        settings: settings(Length::Seconds(5.0), 8),
+        primer: Primer::none(),
+        device: DeviceChoice::Cpu,
+    };
+    let handle = generate::spawn(request, Arc::new(|| {}));
+    let Some(GenerateEvent::Finished(takes)) = handle.events.iter().last() else {
+        panic!("generation failed");
+    };
+    let dir = tempfile::tempdir().expect("temp dir");
+    let path = dir.path().join("take.mid");
+    takes[0].write_midi(&path).expect("written");
+    let read = midi::read_file(&path).expect("re-parses");
+    assert_eq!(read.notes.len(), takes[0].notes.len());
+    for (a, b) in read.notes.iter().zip(&takes[0].notes) {
+        assert_eq!((a.pitch, a.velocity), (b.pitch, b.velocity));
+        assert!((a.start_s - b.start_s).abs() < 1e-3 && (a.end_s - b.end_s).abs() < 1e-3);
+    }
+    let bytes = std::fs::read(&path).expect("read");
+    assert!(
+        String::from_utf8_lossy(&bytes).contains("\"seed\":8"),
+        "settings and seed are stored in the file"
+    );
+    if pretty_midi_available("written_takes_reparse_with_our_reader_and_pretty_midi") {
+        let reference = pretty_midi_notes(std::slice::from_ref(&path));
+        assert_eq!(compare(&reference[0]), Ok(read.notes.len()));
+    }
+}
+
+#[test]
+fn a_primer_cut_ends_held_notes_at_the_cut() {
+    let notes = vec![
+        note(60, 0.0, 1.0),
+        note(64, 1.5, 4.0), // held across the cut at 2 s
+        note(67, 2.5, 3.0), // after the cut
+    ];
+    let primer = Primer::opening(&midi::Piece::from_notes(notes), 2.0, "test");
+    assert_eq!(primer.end_s, 2.0);
+    assert_eq!(primer.notes, vec![note(60, 0.0, 1.0), note(64, 1.5, 2.0)]);
+    let from_missing = Primer::from_file(Path::new("/nonexistent.mid"), 2.0);
+    assert!(from_missing.is_err_and(|e| e.to_string().contains("/nonexistent.mid")));
+}
+
+fn note(pitch: u8, start_s: f64, end_s: f64) -> Note {
+    Note {
+        pitch,
+        start_s,
+        end_s,
+        velocity: 64,
+    }
+}
