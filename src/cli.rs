@@ -46,6 +46,8 @@ enum Command {
     Eval(crate::eval_cmd::EvalArgs),
     /// Compose new pieces with a trained checkpoint and write them as MIDI files.
     Generate(crate::generate_cmd::GenerateArgs),
+    /// Play a MIDI file through the SoundFont piano into a WAV file.
+    Render(crate::render_cmd::RenderArgs),
 }
 
 /// Runs the command line and turns errors into a one-line message and a non-zero exit.
@@ -62,6 +64,7 @@ pub fn main() -> ExitCode {
         Some(Command::Train(args)) => crate::train_cmd::run(&args),
         Some(Command::Eval(args)) => crate::eval_cmd::run(&args),
         Some(Command::Generate(args)) => crate::generate_cmd::run(&args),
+        Some(Command::Render(args)) => crate::render_cmd::run(&args),
         None => {
             use clap::CommandFactory;
             let _ = Cli::command().print_help();

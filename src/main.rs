@@ -4,6 +4,7 @@ mod cli;
 mod console;
 mod eval_cmd;
 mod generate_cmd;
+mod render_cmd;
 mod train_cmd;
 
 fn main() -> std::process::ExitCode {

@@ -1,5 +1,6 @@
 //! Cadenza's integration tests, in one binary so that libtorch and the GUI stack link once.
 
+mod audio;
 mod cli;
 mod corpus_load;
 mod encoding_props;

@@ -1,0 +1,420 @@
+//! Sound: a SoundFont piano (fluidlite) driven by a piece's notes and pedal at sample-accurate
+//! times, for offline rendering to WAV and for live playback through rodio with a transport.
+//!
+//! Rendering and playback share one [`Sequencer`], so what is heard is what is exported. Playback
+//! is a rodio [`Source`](rodio::Source) that can also be pulled into a buffer, so it works (and is
+//! tested) without an audio device.
+
+mod playback;
+mod soundfont;
+
+pub use playback::{AudioOutput, PlaybackSource, Transport, TransportCommand, playback};
+pub use soundfont::{SYSTEM_SOUNDFONT, find_soundfont, soundfont_candidates};
+
+use std::path::{Path, PathBuf};
+
+use crate::midi::{self, Note, Piece};
+
+/// Output sample rate, in frames per second.
+pub const SAMPLE_RATE: u32 = 44_100;
+/// Interleaved stereo.
+pub const CHANNELS: u16 = 2;
+/// Synth gain: dense piano writing (Chopin's op. 25 no. 12, Liszt) peaks below 0 dBFS with it.
+pub const DEFAULT_GAIN: f32 = 0.8;
+/// Silence rendered after the last release so the last notes ring out.
+pub const DEFAULT_TAIL_S: f64 = 2.0;
+/// The synth's voice limit: enough for pedalled arpeggios, which keep many strings ringing.
+const POLYPHONY: u32 = 512;
+/// MIDI controller number of the sustain pedal.
+const SUSTAIN_CONTROLLER: u32 = 64;
+/// The limiter holds peaks at -1 dBFS.
+const LIMITER_CEILING: f32 = 0.891;
+/// The limiter lets go with a 100 ms time constant.
+const LIMITER_RELEASE_S: f32 = 0.1;
+
+/// Why sound could not be made.
+#[derive(Debug, thiserror::Error)]
+pub enum AudioError {
+    /// No SoundFont was found in any of the places searched.
+    #[error(
+        "no SoundFont found: put a .sf2 file in a soundfonts/ folder beside Cadenza or in {}, or install Debian's fluid-soundfont-gm (searched: {})",
+        soundfont::user_soundfont_dir().map_or("the user data folder".to_string(), |d| d.display().to_string()),
+        .searched.iter().map(|p| p.display().to_string()).collect::<Vec<_>>().join(", ")
+    )]
+    NoSoundFont {
+        /// Every place looked in.
+        searched: Vec<PathBuf>,
+    },
+    /// The SoundFont exists but cannot be loaded.
+    #[error("cannot load the SoundFont {}: {reason}", path.display())]
+    BadSoundFont {
+        /// The file.
+        path: PathBuf,
+        /// What the synth reported.
+        reason: String,
+    },
+    /// The synthesizer could not be created or driven.
+    #[error("synthesizer error: {0}")]
+    Synth(String),
+    /// There is no audio output device.
+    #[error("no audio output: {0} (render to WAV instead)")]
+    NoDevice(String),
+    /// The WAV file could not be written.
+    #[error("cannot write {}: {reason}", path.display())]
+    Wav {
+        /// The file.
+        path: PathBuf,
+        /// What failed.
+        reason: String,
+    },
+}
+
+/// A General MIDI SoundFont loaded into fluidlite, playing the acoustic grand piano.
+pub struct PianoSynth {
+    synth: fluidlite::Synth,
+    soundfont: PathBuf,
+}
+
+impl std::fmt::Debug for PianoSynth {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("PianoSynth")
+            .field("soundfont", &self.soundfont)
+            .finish()
+    }
+}
+
+impl PianoSynth {
+    /// Loads `soundfont` at [`SAMPLE_RATE`] with the given gain.
+    pub fn new(soundfont: &Path, gain: f32) -> Result<Self, AudioError> {
+        use fluidlite::IsSettings;
+        let bad = |reason: String| AudioError::BadSoundFont {
+            path: soundfont.to_path_buf(),
+            reason,
+        };
+        if !soundfont.is_file() {
+            return Err(bad("no such file".to_string()));
+        }
+        let settings = fluidlite::Settings::new().map_err(|e| AudioError::Synth(e.to_string()))?;
+        if let Some(rate) = settings.num("synth.sample-rate") {
+            rate.set(f64::from(SAMPLE_RATE));
+        }
+        let synth =
+            fluidlite::Synth::new(settings).map_err(|e| AudioError::Synth(e.to_string()))?;
+        synth
+            .sfload(soundfont, true)
+            .map_err(|e| bad(format!("{e} (is it a valid .sf2/.sf3 file?)")))?;
+        synth
+            .program_change(0, 0)
+            .map_err(|e| bad(format!("it has no piano preset: {e}")))?;
+        let _ = synth.set_polyphony(POLYPHONY);
+        synth.set_gain(gain.clamp(0.0, 10.0));
+        Ok(Self {
+            synth,
+            soundfont: soundfont.to_path_buf(),
+        })
+    }
+
+    /// The SoundFont file in use.
+    pub fn soundfont(&self) -> &Path {
+        &self.soundfont
+    }
+
+    fn apply(&self, event: SynthEvent) {
+        // A rejected event (e.g. a note-off for a voice already stolen) changes nothing audible.
+        let _ = match event {
+            SynthEvent::NoteOn { pitch, velocity } => {
+                self.synth
+                    .note_on(0, u32::from(pitch), u32::from(velocity.max(1)))
+            }
+            SynthEvent::NoteOff { pitch } => self.synth.note_off(0, u32::from(pitch)),
+            SynthEvent::Pedal(down) => {
+                self.synth
+                    .cc(0, SUSTAIN_CONTROLLER, if down { 127 } else { 0 })
+            }
+        };
+    }
+
+    /// Cuts every sound at once, reverb tails included, and lifts the pedal (before a seek).
+    fn silence(&self) {
+        let _ = self.synth.system_reset();
+        let _ = self.synth.program_change(0, 0);
+    }
+
+    /// Fills interleaved stereo frames.
+    fn write(&self, frames: &mut [f32]) {
+        let _ = self.synth.write(frames);
+    }
+}
+
+/// A change the synth must make at some frame.
+#[derive(Debug, Clone, Copy, PartialEq)]
+enum SynthEvent {
+    NoteOn { pitch: u8, velocity: u8 },
+    NoteOff { pitch: u8 },
+    Pedal(bool),
+}
+
+/// A piece prepared for the synth: its events at frame positions, in order.
+#[derive(Debug, Clone, Default)]
+pub struct Score {
+    events: Vec<(u64, SynthEvent)>,
+    /// Notes as heard (pedal applied), to restart what sounds at a seek point.
+    sounding: Vec<Note>,
+    pedal: Vec<midi::PedalInterval>,
+    end_frame: u64,
+}
+
+impl Score {
+    /// Schedules a piece's notes and pedal.
+    pub fn new(piece: &Piece) -> Self {
+        let mut events = Vec::with_capacity(piece.notes.len() * 2 + piece.pedal.len() * 2);
+        for note in &piece.notes {
+            events.push((
+                frame_of(note.start_s),
+                SynthEvent::NoteOn {
+                    pitch: note.pitch,
+                    velocity: note.velocity,
+                },
+            ));
+            events.push((
+                frame_of(note.end_s),
+                SynthEvent::NoteOff { pitch: note.pitch },
+            ));
+        }
+        for interval in &piece.pedal {
+            events.push((frame_of(interval.start_s), SynthEvent::Pedal(true)));
+            events.push((frame_of(interval.end_s), SynthEvent::Pedal(false)));
+        }
+        // Releases before strikes at one instant, so a repeated key sounds again.
+        events.sort_by_key(|&(frame, event)| (frame, !matches!(event, SynthEvent::NoteOff { .. })));
+        Self {
+            events,
+            sounding: midi::apply_sustain(piece),
+            pedal: piece.pedal.clone(),
+            end_frame: frame_of(piece.duration_s()),
+        }
+    }
+
+    /// Frame of the last release.
+    pub fn end_frame(&self) -> u64 {
+        self.end_frame
+    }
+}
+
+/// Frame index of a time in seconds.
+pub fn frame_of(seconds: f64) -> u64 {
+    (seconds.max(0.0) * f64::from(SAMPLE_RATE)).round() as u64
+}
+
+/// A stereo-linked peak limiter (instant attack, smooth release). Real music at the default gain
+/// stays below its ceiling and passes untouched; it only catches extremes such as pedalled
+/// fortissimo clusters, which would otherwise clip.
+#[derive(Debug, Clone)]
+struct Limiter {
+    gain: f32,
+    release: f32,
+}
+
+impl Default for Limiter {
+    fn default() -> Self {
+        Self {
+            gain: 1.0,
+            release: 1.0 - (-1.0 / (LIMITER_RELEASE_S * SAMPLE_RATE as f32)).exp(),
+        }
+    }
+}
+
+impl Limiter {
+    fn process(&mut self, samples: &mut [f32]) {
+        for frame in samples.chunks_exact_mut(usize::from(CHANNELS)) {
+            let peak = frame.iter().fold(0.0f32, |m, s| m.max(s.abs()));
+            let allowed = if peak > LIMITER_CEILING {
+                LIMITER_CEILING / peak
+            } else {
+                1.0
+            };
+            self.gain = allowed.min(self.gain + (1.0 - self.gain) * self.release);
+            for sample in frame {
+                *sample *= self.gain;
+            }
+        }
+    }
+}
+
+/// Plays a [`Score`] through a [`PianoSynth`], firing each event at its exact frame.
+#[derive(Debug)]
+pub struct Sequencer {
+    synth: PianoSynth,
+    score: Score,
+    frame: u64,
+    next_event: usize,
+    limiter: Limiter,
+}
+
+impl Sequencer {
+    /// A sequencer at the start of `score`.
+    pub fn new(synth: PianoSynth, score: Score) -> Self {
+        Self {
+            synth,
+            score,
+            frame: 0,
+            next_event: 0,
+            limiter: Limiter::default(),
+        }
+    }
+
+    /// The frame the next rendered frame will have.
+    pub fn frame(&self) -> u64 {
+        self.frame
+    }
+
+    /// The score being played.
+    pub fn score(&self) -> &Score {
+        &self.score
+    }
+
+    /// Replaces the score and jumps to `frame` in it.
+    pub fn load(&mut self, score: Score, frame: u64) {
+        self.score = score;
+        self.seek(frame);
+    }
+
+    /// Jumps to `frame`: silences everything, then restarts the notes (and pedal) sounding there.
+    pub fn seek(&mut self, frame: u64) {
+        self.synth.silence();
+        self.frame = frame;
+        self.next_event = self.score.events.partition_point(|&(f, _)| f < frame);
+        let t = frame as f64 / f64::from(SAMPLE_RATE);
+        if self
+            .score
+            .pedal
+            .iter()
+            .any(|p| p.start_s <= t && t < p.end_s)
+        {
+            self.synth.apply(SynthEvent::Pedal(true));
+        }
+        for note in self
+            .score
+            .sounding
+            .iter()
+            .take_while(|n| n.start_s < t)
+            .filter(|n| t < n.end_s && frame_of(n.start_s) < frame)
+        {
+            self.synth.apply(SynthEvent::NoteOn {
+                pitch: note.pitch,
+                velocity: note.velocity,
+            });
+        }
+    }
+
+    /// Renders `out.len() / 2` stereo frames from the current position.
+    pub fn render(&mut self, out: &mut [f32]) {
+        let mut written = 0;
+        while written < out.len() {
+            while let Some(&(frame, event)) = self.score.events.get(self.next_event)
+                && frame <= self.frame
+            {
+                self.synth.apply(event);
+                self.next_event += 1;
+            }
+            let frames_left = (out.len() - written) as u64 / u64::from(CHANNELS);
+            let until_event = self
+                .score
+                .events
+                .get(self.next_event)
+                .map_or(frames_left, |&(frame, _)| frame - self.frame);
+            let frames = until_event.min(frames_left).max(1);
+            let samples = (frames * u64::from(CHANNELS)) as usize;
+            let chunk = &mut out[written..written + samples];
+            self.synth.write(chunk);
+            self.limiter.process(chunk);
+            written += samples;
+            self.frame += frames;
+        }
+    }
+}
+
+/// Renders a whole piece to interleaved stereo at [`SAMPLE_RATE`], plus `tail_s` of silence
+/// after the last release; `progress` receives the share done (0–1) every second of audio.
+pub fn render(piece: &Piece, synth: PianoSynth, tail_s: f64, progress: &dyn Fn(f64)) -> Vec<f32> {
+    let score = Score::new(piece);
+    let total_frames = score.end_frame() + frame_of(tail_s);
+    let mut sequencer = Sequencer::new(synth, score);
+    let mut samples = vec![0.0f32; total_frames as usize * usize::from(CHANNELS)];
+    let block = SAMPLE_RATE as usize * usize::from(CHANNELS);
+    let blocks = samples.len().div_ceil(block).max(1);
+    for (index, chunk) in samples.chunks_mut(block).enumerate() {
+        sequencer.render(chunk);
+        progress((index + 1) as f64 / blocks as f64);
+    }
+    samples
+}
+
+/// How WAV samples are stored.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default, serde::Serialize, serde::Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum WavFormat {
+    /// 16-bit integers (CD quality; every program reads it).
+    #[default]
+    S16,
+    /// 32-bit floats (no rounding; for further editing).
+    F32,
+}
+
+impl std::str::FromStr for WavFormat {
+    type Err = String;
+
+    fn from_str(text: &str) -> Result<Self, String> {
+        match text {
+            "s16" => Ok(Self::S16),
+            "f32" => Ok(Self::F32),
+            other => Err(format!("unknown WAV format {other:?}: use s16 or f32")),
+        }
+    }
+}
+
+/// Writes interleaved stereo samples as a WAV file, through a temporary file so a failure never
+/// leaves a half-written file behind. Samples beyond ±1 are clipped in s16.
+pub fn write_wav(samples: &[f32], path: &Path, format: WavFormat) -> Result<(), AudioError> {
+    let error = |reason: String| AudioError::Wav {
+        path: path.to_path_buf(),
+        reason,
+    };
+    let temporary = path.with_extension("wav.partial");
+    let spec = hound::WavSpec {
+        channels: CHANNELS,
+        sample_rate: SAMPLE_RATE,
+        bits_per_sample: match format {
+            WavFormat::S16 => 16,
+            WavFormat::F32 => 32,
+        },
+        sample_format: match format {
+            WavFormat::S16 => hound::SampleFormat::Int,
+            WavFormat::F32 => hound::SampleFormat::Float,
+        },
+    };
+    let write = || -> Result<(), hound::Error> {
+        let mut writer = hound::WavWriter::create(&temporary, spec)?;
+        for &sample in samples {
+            match format {
+                WavFormat::S16 => writer
+                    .write_sample((sample.clamp(-1.0, 1.0) * f32::from(i16::MAX)).round() as i16)?,
+                WavFormat::F32 => writer.write_sample(sample)?,
+            }
+        }
+        writer.finalize()
+    };
+    if let Err(err) = write() {
+        let _ = std::fs::remove_file(&temporary);
+        return Err(error(err.to_string()));
+    }
+    std::fs::rename(&temporary, path).map_err(|err| {
+        let _ = std::fs::remove_file(&temporary);
+        error(err.to_string())
+    })
+}
+
+/// Largest absolute sample value.
+pub fn peak(samples: &[f32]) -> f32 {
+    samples.iter().fold(0.0, |m, s| m.max(s.abs()))
+}

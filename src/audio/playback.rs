@@ -1,0 +1,278 @@
+//! Live playback: a rodio source that renders the score block by block and obeys transport
+//! commands between blocks, and the handle the UI drives it with.
+
+use std::num::NonZero;
+use std::sync::Arc;
+use std::sync::atomic::{AtomicBool, AtomicU32, AtomicU64, Ordering};
+use std::time::Duration;
+
+use crossbeam_channel::{Receiver, Sender};
+
+use super::{
+    AudioError, CHANNELS, DEFAULT_TAIL_S, PianoSynth, SAMPLE_RATE, Score, Sequencer, frame_of,
+};
+use crate::midi::Piece;
+
+/// Frames rendered between two looks at the transport: 256 frames is 5.8 ms, short enough that
+/// play and seek feel immediate, long enough to keep per-block overhead small.
+const BLOCK_FRAMES: usize = 256;
+
+/// What the UI asks of the player.
+#[derive(Debug, Clone)]
+pub enum TransportCommand {
+    /// Plays a new piece; keeps the position if `keep_position` (a take being regenerated).
+    Load {
+        /// The piece, scheduled.
+        score: Score,
+        /// Stay at the current time rather than going back to the start.
+        keep_position: bool,
+    },
+    /// Starts or resumes (from the start, if the end was reached).
+    Play,
+    /// Stops sound and holds the position.
+    Pause,
+    /// Stops sound and goes back to the start.
+    Stop,
+    /// Jumps to a time in seconds; notes sounding there start sounding.
+    Seek(f64),
+    /// Repeats a range in seconds, or stops repeating.
+    Loop(Option<(f64, f64)>),
+    /// Output volume, 0–1 (applied after the synth).
+    Volume(f32),
+}
+
+/// Playback state shared with the UI thread.
+#[derive(Debug, Default)]
+struct Shared {
+    frame: AtomicU64,
+    end_frame: AtomicU64,
+    playing: AtomicBool,
+    /// The volume as f32 bits, so the UI can show what it set.
+    volume_bits: AtomicU32,
+}
+
+/// The UI's handle on playback: send commands, read the position at any time (for the playhead).
+#[derive(Debug, Clone)]
+pub struct Transport {
+    commands: Sender<TransportCommand>,
+    shared: Arc<Shared>,
+}
+
+impl Transport {
+    /// Sends a command; it takes effect at the next block (within 6 ms while audio runs).
+    pub fn send(&self, command: TransportCommand) {
+        if let TransportCommand::Volume(volume) = command {
+            self.shared
+                .volume_bits
+                .store(volume.to_bits(), Ordering::Relaxed);
+        }
+        // The source lives as long as the output; if it is gone there is nothing to control.
+        let _ = self.commands.send(command);
+    }
+
+    /// Plays `piece` from the start (or from the current position, if `keep_position`).
+    pub fn load(&self, piece: &Piece, keep_position: bool) {
+        self.send(TransportCommand::Load {
+            score: Score::new(piece),
+            keep_position,
+        });
+    }
+
+    /// Playback position in seconds.
+    pub fn position_s(&self) -> f64 {
+        self.shared.frame.load(Ordering::Relaxed) as f64 / f64::from(SAMPLE_RATE)
+    }
+
+    /// Length of the loaded piece in seconds (last release).
+    pub fn duration_s(&self) -> f64 {
+        self.shared.end_frame.load(Ordering::Relaxed) as f64 / f64::from(SAMPLE_RATE)
+    }
+
+    /// Whether sound is playing (false when paused, stopped or at the end).
+    pub fn is_playing(&self) -> bool {
+        self.shared.playing.load(Ordering::Relaxed)
+    }
+
+    /// The volume last set, 0–1.
+    pub fn volume(&self) -> f32 {
+        f32::from_bits(self.shared.volume_bits.load(Ordering::Relaxed))
+    }
+}
+
+/// An endless rodio source: the current score while playing, silence otherwise.
+#[derive(Debug)]
+pub struct PlaybackSource {
+    sequencer: Sequencer,
+    commands: Receiver<TransportCommand>,
+    shared: Arc<Shared>,
+    block: Vec<f32>,
+    cursor: usize,
+    playing: bool,
+    volume: f32,
+    loop_frames: Option<(u64, u64)>,
+}
+
+/// A transport and the source it controls, for a synth; the source goes to an [`AudioOutput`]
+/// (or is pulled directly, e.g. into a buffer in tests).
+pub fn playback(synth: PianoSynth) -> (Transport, PlaybackSource) {
+    let (commands, receiver) = crossbeam_channel::unbounded();
+    let shared = Arc::new(Shared {
+        volume_bits: AtomicU32::new(1.0f32.to_bits()),
+        ..Shared::default()
+    });
+    let transport = Transport {
+        commands,
+        shared: Arc::clone(&shared),
+    };
+    let source = PlaybackSource {
+        sequencer: Sequencer::new(synth, Score::default()),
+        commands: receiver,
+        shared,
+        block: vec![0.0; BLOCK_FRAMES * usize::from(CHANNELS)],
+        cursor: BLOCK_FRAMES * usize::from(CHANNELS),
+        playing: false,
+        volume: 1.0,
+        loop_frames: None,
+    };
+    (transport, source)
+}
+
+impl PlaybackSource {
+    fn obey(&mut self, command: TransportCommand) {
+        match command {
+            TransportCommand::Load {
+                score,
+                keep_position,
+            } => {
+                let frame = if keep_position {
+                    self.sequencer.frame().min(score.end_frame())
+                } else {
+                    0
+                };
+                self.shared
+                    .end_frame
+                    .store(score.end_frame(), Ordering::Relaxed);
+                self.sequencer.load(score, frame);
+            }
+            TransportCommand::Play => {
+                let at_end = self.sequencer.frame() >= self.last_frame();
+                self.sequencer
+                    .seek(if at_end { 0 } else { self.sequencer.frame() });
+                self.playing = true;
+            }
+            TransportCommand::Pause => {
+                self.playing = false;
+                self.sequencer.seek(self.sequencer.frame());
+            }
+            TransportCommand::Stop => {
+                self.playing = false;
+                self.sequencer.seek(0);
+            }
+            TransportCommand::Seek(seconds) => {
+                self.sequencer
+                    .seek(frame_of(seconds).min(self.last_frame()));
+            }
+            TransportCommand::Loop(range) => {
+                self.loop_frames = range
+                    .map(|(a, b)| (frame_of(a.min(b)), frame_of(a.max(b))))
+                    .filter(|(a, b)| b > a);
+            }
+            TransportCommand::Volume(volume) => self.volume = volume.clamp(0.0, 1.0),
+        }
+        self.shared
+            .frame
+            .store(self.sequencer.frame(), Ordering::Relaxed);
+    }
+
+    /// Where playback stops by itself: the last release plus a tail for the sound to die away.
+    fn last_frame(&self) -> u64 {
+        self.sequencer.score().end_frame() + frame_of(DEFAULT_TAIL_S)
+    }
+
+    fn fill_block(&mut self) {
+        while let Ok(command) = self.commands.try_recv() {
+            self.obey(command);
+        }
+        if let Some((start, end)) = self.loop_frames
+            && self.playing
+            && self.sequencer.frame() >= end
+        {
+            self.sequencer.seek(start);
+        }
+        if self.playing {
+            self.sequencer.render(&mut self.block);
+            for sample in &mut self.block {
+                *sample *= self.volume;
+            }
+            if self.sequencer.frame() >= self.last_frame() {
+                self.playing = false;
+            }
+        } else {
+            self.block.fill(0.0);
+        }
+        self.shared
+            .frame
+            .store(self.sequencer.frame(), Ordering::Relaxed);
+        self.shared.playing.store(self.playing, Ordering::Relaxed);
+        self.cursor = 0;
+    }
+}
+
+impl Iterator for PlaybackSource {
+    type Item = f32;
+
+    fn next(&mut self) -> Option<f32> {
+        if self.cursor >= self.block.len() {
+            self.fill_block();
+        }
+        let sample = self.block[self.cursor];
+        self.cursor += 1;
+        Some(sample)
+    }
+}
+
+impl rodio::Source for PlaybackSource {
+    fn current_span_len(&self) -> Option<usize> {
+        None
+    }
+
+    fn channels(&self) -> rodio::ChannelCount {
+        NonZero::new(CHANNELS).unwrap_or(NonZero::<u16>::MIN)
+    }
+
+    fn sample_rate(&self) -> rodio::SampleRate {
+        NonZero::new(SAMPLE_RATE).unwrap_or(NonZero::<u32>::MIN)
+    }
+
+    fn total_duration(&self) -> Option<Duration> {
+        None
+    }
+}
+
+/// The sound card, playing a [`PlaybackSource`] for as long as this value lives.
+pub struct AudioOutput {
+    _sink: rodio::MixerDeviceSink,
+    _player: rodio::Player,
+}
+
+impl std::fmt::Debug for AudioOutput {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str("AudioOutput")
+    }
+}
+
+impl AudioOutput {
+    /// Opens the default output device and starts pulling from `source`. Fails at once (no
+    /// panic, no hang) when there is no device.
+    pub fn open(source: PlaybackSource) -> Result<Self, AudioError> {
+        let mut sink = rodio::DeviceSinkBuilder::open_default_sink()
+            .map_err(|err| AudioError::NoDevice(err.to_string()))?;
+        sink.log_on_drop(false);
+        let player = rodio::Player::connect_new(sink.mixer());
+        player.append(source);
+        Ok(Self {
+            _sink: sink,
+            _player: player,
+        })
+    }
+}
