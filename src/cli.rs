@@ -65,11 +65,7 @@ pub fn main() -> ExitCode {
         Some(Command::Eval(args)) => crate::eval_cmd::run(&args),
         Some(Command::Generate(args)) => crate::generate_cmd::run(&args),
         Some(Command::Render(args)) => crate::render_cmd::run(&args),
-        None => {
-            use clap::CommandFactory;
-            let _ = Cli::command().print_help();
-            Ok(())
-        }
+        None => crate::run_app(),
     };
     match result {
         Ok(()) => ExitCode::SUCCESS,

@@ -249,15 +249,37 @@ impl rodio::Source for PlaybackSource {
     }
 }
 
-/// The sound card, playing a [`PlaybackSource`] for as long as this value lives.
-pub struct AudioOutput {
-    _sink: rodio::MixerDeviceSink,
-    _player: rodio::Player,
+/// Where a [`PlaybackSource`] goes: the sound card, or (without one) a thread that pulls it in
+/// real time and discards the sound, so the transport and playhead behave the same either way.
+pub enum AudioOutput {
+    /// Playing through the default output device.
+    Device {
+        /// The open device.
+        _sink: rodio::MixerDeviceSink,
+        /// The player pulling the source.
+        _player: rodio::Player,
+    },
+    /// No device: pulled and discarded at real-time pace until dropped.
+    Silent {
+        /// Set on drop to end the pulling thread.
+        stop: Arc<AtomicBool>,
+    },
 }
 
 impl std::fmt::Debug for AudioOutput {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.write_str("AudioOutput")
+        f.write_str(match self {
+            Self::Device { .. } => "AudioOutput::Device",
+            Self::Silent { .. } => "AudioOutput::Silent",
+        })
+    }
+}
+
+impl Drop for AudioOutput {
+    fn drop(&mut self) {
+        if let Self::Silent { stop } = self {
+            stop.store(true, Ordering::Relaxed);
+        }
     }
 }
 
@@ -265,14 +287,58 @@ impl AudioOutput {
     /// Opens the default output device and starts pulling from `source`. Fails at once (no
     /// panic, no hang) when there is no device.
     pub fn open(source: PlaybackSource) -> Result<Self, AudioError> {
-        let mut sink = rodio::DeviceSinkBuilder::open_default_sink()
-            .map_err(|err| AudioError::NoDevice(err.to_string()))?;
-        sink.log_on_drop(false);
+        let sink = open_sink()?;
+        Ok(Self::play_on(sink, source))
+    }
+
+    /// Like [`AudioOutput::open`], but without a device the source is pulled silently in real
+    /// time; the error says why there is no sound.
+    pub fn open_or_silent(source: PlaybackSource) -> (Self, Option<AudioError>) {
+        match open_sink() {
+            Ok(sink) => (Self::play_on(sink, source), None),
+            Err(err) => (Self::silent(source), Some(err)),
+        }
+    }
+
+    fn play_on(sink: rodio::MixerDeviceSink, source: PlaybackSource) -> Self {
         let player = rodio::Player::connect_new(sink.mixer());
         player.append(source);
-        Ok(Self {
+        Self::Device {
             _sink: sink,
             _player: player,
-        })
+        }
     }
+
+    fn silent(mut source: PlaybackSource) -> Self {
+        let stop = Arc::new(AtomicBool::new(false));
+        let stopped = Arc::clone(&stop);
+        let block = BLOCK_FRAMES * usize::from(CHANNELS);
+        let _ = std::thread::Builder::new()
+            .name("cadenza-silent-audio".to_string())
+            .spawn(move || {
+                let started = std::time::Instant::now();
+                let mut frames = 0u64;
+                while !stopped.load(Ordering::Relaxed) {
+                    (&mut source).take(block).for_each(drop);
+                    frames += BLOCK_FRAMES as u64;
+                    let due = Duration::from_secs_f64(frames as f64 / f64::from(SAMPLE_RATE));
+                    if let Some(wait) = due.checked_sub(started.elapsed()) {
+                        std::thread::sleep(wait);
+                    }
+                }
+            });
+        Self::Silent { stop }
+    }
+
+    /// Whether sound reaches a device.
+    pub fn has_device(&self) -> bool {
+        matches!(self, Self::Device { .. })
+    }
+}
+
+fn open_sink() -> Result<rodio::MixerDeviceSink, AudioError> {
+    let mut sink = rodio::DeviceSinkBuilder::open_default_sink()
+        .map_err(|err| AudioError::NoDevice(err.to_string()))?;
+    sink.log_on_drop(false);
+    Ok(sink)
 }

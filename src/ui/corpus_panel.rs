@@ -1,0 +1,334 @@
+//! The Corpus panel: choose a folder (the demo corpus on first run), see its pieces and
+//! statistics, click a piece to view and hear it. Parsing runs on a worker thread.
+
+use std::path::{Path, PathBuf};
+use std::sync::Arc;
+use std::sync::atomic::{AtomicUsize, Ordering};
+
+use crossbeam_channel::Receiver;
+use egui_plot::{Bar, BarChart, Plot};
+
+use cadenza::corpus::{self, Corpus, CorpusError};
+use cadenza::midi;
+use cadenza::stats::{CorpusProfile, PITCH_CLASS_NAMES};
+use cadenza::train::TrainData;
+
+use super::Shared;
+use super::dialog::PendingDialog;
+use super::piano_roll::format_time;
+
+/// A corpus parsed, with what training and the statistics need from it.
+pub struct LoadedCorpus {
+    corpus: Corpus,
+    data: Arc<TrainData>,
+    profile: Arc<CorpusProfile>,
+}
+
+struct Loading {
+    dir: PathBuf,
+    done: Arc<AtomicUsize>,
+    total: Arc<AtomicUsize>,
+    result: Receiver<Result<LoadedCorpus, CorpusError>>,
+}
+
+/// State of the Corpus panel.
+#[derive(Default)]
+pub struct CorpusPanel {
+    loaded: Option<LoadedCorpus>,
+    loading: Option<Loading>,
+    folder_dialog: Option<PendingDialog>,
+    file_dialog: Option<PendingDialog>,
+    selected: Option<usize>,
+}
+
+impl CorpusPanel {
+    /// Starts loading the last corpus, or the demo corpus on first run.
+    pub fn new(shared: &mut Shared) -> Self {
+        let mut panel = Self::default();
+        let dir = match shared.settings.corpus_dir.clone().filter(|d| d.is_dir()) {
+            Some(dir) => Some(dir),
+            None => demo_corpus_dir(shared),
+        };
+        if let Some(dir) = dir {
+            panel.load(dir, shared);
+        }
+        panel
+    }
+
+    /// The training data of the loaded corpus.
+    pub fn data(&self) -> Option<Arc<TrainData>> {
+        self.loaded.as_ref().map(|l| Arc::clone(&l.data))
+    }
+
+    /// The loaded corpus's profile, to compare takes with.
+    pub fn profile(&self) -> Option<Arc<CorpusProfile>> {
+        self.loaded.as_ref().map(|l| Arc::clone(&l.profile))
+    }
+
+    /// What the panel is busy with, for the status bar.
+    pub fn job(&self) -> Option<String> {
+        self.loading.as_ref().map(|l| {
+            format!(
+                "Parsing {}/{}",
+                l.done.load(Ordering::Relaxed),
+                l.total.load(Ordering::Relaxed)
+            )
+        })
+    }
+
+    /// Starts parsing `dir` on a worker thread.
+    pub fn load(&mut self, dir: PathBuf, shared: &mut Shared) {
+        let done = Arc::new(AtomicUsize::new(0));
+        let total = Arc::new(AtomicUsize::new(0));
+        let (sender, result) = crossbeam_channel::bounded(1);
+        let (worker_done, worker_total) = (Arc::clone(&done), Arc::clone(&total));
+        let (worker_dir, repaint) = (dir.clone(), shared.repaint.clone());
+        std::thread::spawn(move || {
+            let progress = |p: corpus::LoadProgress| {
+                worker_done.store(p.done, Ordering::Relaxed);
+                worker_total.store(p.total, Ordering::Relaxed);
+                if p.done.is_multiple_of(8) {
+                    repaint();
+                }
+            };
+            let loaded = corpus::load_dir(&worker_dir, &progress).map(|corpus| LoadedCorpus {
+                data: Arc::new(TrainData::from_corpus(&corpus)),
+                profile: Arc::new(CorpusProfile::of_pieces(
+                    corpus.pieces.iter().map(|p| &p.piece),
+                )),
+                corpus,
+            });
+            let _ = sender.send(loaded);
+            repaint();
+        });
+        shared.settings.corpus_dir = Some(dir.clone());
+        self.loading = Some(Loading {
+            dir,
+            done,
+            total,
+            result,
+        });
+    }
+
+    /// Asks for a corpus folder.
+    pub fn open_folder_dialog(&mut self, shared: &Shared) {
+        self.folder_dialog = Some(PendingDialog::open(&shared.repaint, || {
+            rfd::FileDialog::new().pick_folder()
+        }));
+    }
+
+    /// Asks for a single MIDI file to view and play.
+    pub fn open_file_dialog(&mut self, shared: &Shared) {
+        self.file_dialog = Some(PendingDialog::open(&shared.repaint, || {
+            rfd::FileDialog::new()
+                .add_filter("MIDI", &["mid", "midi"])
+                .pick_file()
+        }));
+    }
+
+    /// Takes finished work: a parsed corpus, answered dialogs, dropped files.
+    pub fn poll(&mut self, shared: &mut Shared) {
+        if let Some(loading) = &self.loading
+            && let Ok(result) = loading.result.try_recv()
+        {
+            let dir = loading.dir.clone();
+            self.loading = None;
+            match result {
+                Ok(loaded) => {
+                    self.selected = None;
+                    self.loaded = Some(loaded);
+                }
+                Err(err) => shared.tell(format!("Cannot open {}: {err}", dir.display())),
+            }
+        }
+        if let Some(answer) = self.folder_dialog.as_ref().and_then(PendingDialog::answer) {
+            self.folder_dialog = None;
+            if let Some(dir) = answer {
+                self.load(dir, shared);
+            }
+        }
+        if let Some(answer) = self.file_dialog.as_ref().and_then(PendingDialog::answer) {
+            self.file_dialog = None;
+            if let Some(path) = answer {
+                open_single_file(&path, shared);
+            }
+        }
+    }
+
+    /// Opens what was dropped on the window: a folder as the corpus, a MIDI file to view.
+    pub fn take_dropped(&mut self, ui: &egui::Ui, shared: &mut Shared) {
+        let dropped: Vec<PathBuf> = ui.input(|i| {
+            i.raw
+                .dropped_files
+                .iter()
+                .map(|f| f.path().to_path_buf())
+                .filter(|p| !p.as_os_str().is_empty())
+                .collect()
+        });
+        for path in dropped {
+            if path.is_dir() {
+                self.load(path, shared);
+            } else {
+                open_single_file(&path, shared);
+            }
+        }
+    }
+
+    /// Draws the panel.
+    pub fn ui(&mut self, ui: &mut egui::Ui, shared: &mut Shared) {
+        self.take_dropped(ui, shared);
+        ui.horizontal(|ui| {
+            if ui.button("Open folder…").clicked() {
+                self.open_folder_dialog(shared);
+            }
+            if ui
+                .button("Demo corpus")
+                .on_hover_text("32 études in 4 styles, written by Cadenza")
+                .clicked()
+                && let Some(dir) = demo_corpus_dir(shared)
+            {
+                self.load(dir, shared);
+            }
+        });
+        ui.label(egui::RichText::new("…or drop a folder or MIDI file on the window.").weak());
+        if let Some(loading) = &self.loading {
+            let (done, total) = (
+                loading.done.load(Ordering::Relaxed),
+                loading.total.load(Ordering::Relaxed),
+            );
+            ui.add(
+                egui::ProgressBar::new(done as f32 / total.max(1) as f32)
+                    .text(format!("Parsing {done}/{total} files")),
+            );
+        }
+        let Some(loaded) = &self.loaded else {
+            return;
+        };
+        summary_ui(ui, &loaded.corpus, &loaded.profile);
+        ui.separator();
+        if let Some(index) = pieces_table(ui, &loaded.corpus, self.selected) {
+            self.selected = Some(index);
+            let piece = &loaded.corpus.pieces[index];
+            shared.show(display_name(piece), &piece.piece, 0.0);
+            shared.sound.play();
+        }
+        if !loaded.corpus.skipped.is_empty() {
+            ui.collapsing(
+                format!("{} files skipped", loaded.corpus.skipped.len()),
+                |ui| {
+                    for skipped in &loaded.corpus.skipped {
+                        ui.label(format!("{}: {}", skipped.path.display(), skipped.reason));
+                    }
+                },
+            );
+        }
+    }
+}
+
+fn display_name(piece: &corpus::CorpusPiece) -> String {
+    match &piece.composer {
+        Some(composer) => format!("{composer} / {}", piece.title),
+        None => piece.title.clone(),
+    }
+}
+
+fn summary_ui(ui: &mut egui::Ui, corpus: &Corpus, profile: &CorpusProfile) {
+    let summary = corpus.summary();
+    ui.heading(
+        corpus
+            .root
+            .file_name()
+            .unwrap_or_default()
+            .to_string_lossy(),
+    );
+    egui::Grid::new("corpus-stats")
+        .num_columns(2)
+        .show(ui, |ui| {
+            ui.label("Pieces");
+            ui.label(format!(
+                "{} ({} composers)",
+                summary.parsed,
+                summary.composers.len()
+            ));
+            ui.end_row();
+            ui.label("Notes");
+            ui.label(summary.notes.to_string());
+            ui.end_row();
+            ui.label("Duration");
+            ui.label(format_time(summary.duration_s));
+            ui.end_row();
+            ui.label("Events");
+            ui.label(summary.events.to_string());
+            ui.end_row();
+        });
+    let bars: Vec<Bar> = profile
+        .pitch_class_histogram
+        .iter()
+        .enumerate()
+        .map(|(i, share)| Bar::new(i as f64, share * 100.0).name(PITCH_CLASS_NAMES[i]))
+        .collect();
+    Plot::new("pitch-classes")
+        .height(110.0)
+        .allow_zoom(false)
+        .allow_drag(false)
+        .allow_scroll(false)
+        .x_axis_formatter(|mark, _| {
+            PITCH_CLASS_NAMES
+                .get(mark.value.round() as usize)
+                .map_or(String::new(), |n| (*n).to_string())
+        })
+        .y_axis_label("% of notes")
+        .show(ui, |plot| {
+            plot.bar_chart(BarChart::new("Pitch classes", bars))
+        });
+}
+
+/// The table of pieces; returns the row clicked.
+fn pieces_table(ui: &mut egui::Ui, corpus: &Corpus, selected: Option<usize>) -> Option<usize> {
+    let mut clicked = None;
+    egui::Grid::new("pieces")
+        .striped(true)
+        .num_columns(4)
+        .show(ui, |ui| {
+            for header in ["Composer", "Title", "Duration", "Notes"] {
+                ui.label(egui::RichText::new(header).strong());
+            }
+            ui.end_row();
+            for (index, piece) in corpus.pieces.iter().enumerate() {
+                ui.label(piece.composer.as_deref().unwrap_or("—"));
+                if ui
+                    .selectable_label(selected == Some(index), &piece.title)
+                    .on_hover_text("Show and play")
+                    .clicked()
+                {
+                    clicked = Some(index);
+                }
+                ui.label(format_time(piece.piece.duration_s()));
+                ui.label(piece.piece.notes.len().to_string());
+                ui.end_row();
+            }
+        });
+    clicked
+}
+
+fn open_single_file(path: &Path, shared: &mut Shared) {
+    match midi::read_file(path) {
+        Ok(piece) => {
+            let name = path.file_name().unwrap_or_default().to_string_lossy();
+            shared.show(name.to_string(), &piece, 0.0);
+        }
+        Err(err) => shared.tell(format!("Cannot open {}: {err}", path.display())),
+    }
+}
+
+/// The demo corpus in the app's data folder, written on first use.
+fn demo_corpus_dir(shared: &mut Shared) -> Option<PathBuf> {
+    let dir = cadenza::paths::data_dir()?.join("demo-corpus");
+    if !dir.is_dir()
+        && let Err(err) = cadenza::demo::write_demo_corpus(&dir)
+    {
+        shared.tell(format!("Cannot write the demo corpus: {err}"));
+        return None;
+    }
+    Some(dir)
+}

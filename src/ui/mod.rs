@@ -1,0 +1,331 @@
+//! The desktop app. [`CadenzaApp`] only routes: the side panel switches between the corpus,
+//! training and generation panels (one file each); the piano roll and transport always show the
+//! current piece; the status bar says what the machine is doing. All work runs in the core on
+//! worker threads; panels poll their channels at the start of each frame.
+
+mod corpus_panel;
+mod dialog;
+mod generate_panel;
+mod piano_roll;
+mod sound;
+mod train_panel;
+
+use std::path::PathBuf;
+use std::sync::Arc;
+
+use cadenza::midi::Piece;
+use cadenza::train::Repaint;
+
+use corpus_panel::CorpusPanel;
+use generate_panel::GeneratePanel;
+use piano_roll::{PianoRoll, RollAction, RollContent};
+use sound::Sound;
+use train_panel::TrainPanel;
+
+/// The eframe storage key of [`Settings`].
+const SETTINGS_KEY: &str = "cadenza-settings";
+
+/// What is remembered between runs (with eframe's window size and position).
+#[derive(Debug, Clone, Default, serde::Serialize, serde::Deserialize)]
+#[serde(default)]
+pub struct Settings {
+    /// The last corpus folder.
+    pub corpus_dir: Option<PathBuf>,
+    /// The last checkpoint trained or opened.
+    pub checkpoint: Option<PathBuf>,
+    /// A SoundFont chosen by the user.
+    pub soundfont: Option<PathBuf>,
+    /// Recently used checkpoints, newest first.
+    pub recent_checkpoints: Vec<PathBuf>,
+    /// Training controls.
+    pub train: train_panel::TrainControls,
+    /// Generation controls.
+    pub generate: generate_panel::GenerateControls,
+}
+
+impl Settings {
+    /// Remembers a checkpoint as current and recent.
+    pub fn use_checkpoint(&mut self, path: PathBuf) {
+        self.recent_checkpoints.retain(|p| p != &path);
+        self.recent_checkpoints.insert(0, path.clone());
+        self.recent_checkpoints.truncate(8);
+        self.checkpoint = Some(path);
+    }
+}
+
+/// The piece on screen: in the piano roll and in the player.
+#[derive(Debug, Default)]
+pub struct Shown {
+    /// What it is ("Chopin / chpn_op25_e12.mid", "take 3 (seed 42)").
+    pub title: String,
+    /// Drawn by the piano roll.
+    pub content: RollContent,
+}
+
+/// What every panel may touch besides its own state.
+pub struct Shared {
+    /// Remembered settings.
+    pub settings: Settings,
+    /// The piece on screen.
+    pub shown: Shown,
+    /// Playback.
+    pub sound: Sound,
+    /// Messages for the user (errors, results), newest last.
+    pub messages: Vec<String>,
+    /// Wakes the UI from worker threads.
+    pub repaint: Repaint,
+}
+
+impl Shared {
+    /// Shows a piece and loads it into the player (from the start).
+    pub fn show(&mut self, title: String, piece: &Piece, primer_end_s: f64) {
+        self.shown = Shown {
+            title,
+            content: RollContent::new(piece.notes.clone(), piece.pedal.clone(), primer_end_s),
+        };
+        self.sound.load(piece);
+    }
+
+    /// Tells the user something (an error or a result).
+    pub fn tell(&mut self, message: impl Into<String>) {
+        let message = message.into();
+        tracing_log(&message);
+        self.messages.push(message);
+        if self.messages.len() > 50 {
+            self.messages.remove(0);
+        }
+    }
+}
+
+fn tracing_log(message: &str) {
+    crate::log::line(message);
+}
+
+/// Which panel the side bar shows.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Panel {
+    Corpus,
+    Train,
+    Generate,
+}
+
+/// The app: panels, piano roll, transport and status bar.
+pub struct CadenzaApp {
+    panel: Panel,
+    corpus: CorpusPanel,
+    train: TrainPanel,
+    generate: GeneratePanel,
+    roll: PianoRoll,
+    shared: Shared,
+}
+
+impl CadenzaApp {
+    /// Builds the app from remembered settings; starts loading the last (or the demo) corpus.
+    pub fn new(settings: Settings, repaint: Repaint) -> Self {
+        let sound = Sound::start(settings.soundfont.as_deref());
+        let mut shared = Shared {
+            settings,
+            shown: Shown::default(),
+            sound,
+            messages: Vec::new(),
+            repaint,
+        };
+        let corpus = CorpusPanel::new(&mut shared);
+        let generate = GeneratePanel::new(&mut shared);
+        Self {
+            panel: Panel::Corpus,
+            corpus,
+            train: TrainPanel::default(),
+            generate,
+            roll: PianoRoll::default(),
+            shared,
+        }
+    }
+
+    /// For eframe: settings from storage, repaint through the context.
+    pub fn from_creation_context(cc: &eframe::CreationContext<'_>) -> Self {
+        let settings = cc
+            .storage
+            .and_then(|storage| eframe::get_value(storage, SETTINGS_KEY))
+            .unwrap_or_default();
+        let ctx = cc.egui_ctx.clone();
+        Self::new(settings, Arc::new(move || ctx.request_repaint()))
+    }
+
+    fn handle_shortcuts(&mut self, ui: &mut egui::Ui) {
+        use egui::{Key, Modifiers};
+        let typing = ui.ctx().egui_wants_keyboard_input();
+        let (space, home, save, export) = ui.input_mut(|i| {
+            (
+                !typing && i.consume_key(Modifiers::NONE, Key::Space),
+                !typing && i.consume_key(Modifiers::NONE, Key::Home),
+                i.consume_key(Modifiers::COMMAND, Key::S),
+                i.consume_key(Modifiers::COMMAND, Key::E),
+            )
+        });
+        if space {
+            self.shared.sound.toggle();
+        }
+        if home {
+            self.shared.sound.seek(0.0);
+        }
+        if save {
+            self.train.save_now(&mut self.shared);
+        }
+        if export {
+            self.generate.export_midi(&mut self.shared);
+        }
+    }
+
+    fn side_panel(&mut self, ui: &mut egui::Ui) {
+        egui::Panel::left("side")
+            .resizable(true)
+            .default_size(390.0)
+            .show(ui, |ui| {
+                ui.horizontal(|ui| {
+                    ui.selectable_value(&mut self.panel, Panel::Corpus, "Corpus");
+                    ui.selectable_value(&mut self.panel, Panel::Train, "Train");
+                    ui.selectable_value(&mut self.panel, Panel::Generate, "Generate");
+                });
+                ui.separator();
+                egui::ScrollArea::vertical().show(ui, |ui| match self.panel {
+                    Panel::Corpus => self.corpus.ui(ui, &mut self.shared),
+                    Panel::Train => self.train.ui(ui, &mut self.shared, self.corpus.data()),
+                    Panel::Generate => {
+                        self.generate
+                            .ui(ui, &mut self.shared, self.corpus.profile())
+                    }
+                });
+            });
+    }
+
+    fn status_bar(&mut self, ui: &mut egui::Ui) {
+        egui::Panel::bottom("status").show(ui, |ui| {
+            ui.horizontal(|ui| {
+                ui.label(format!("Device: {}", self.train.device_label()));
+                ui.separator();
+                ui.label(self.shared.sound.soundfont_label());
+                ui.separator();
+                ui.label(self.shared.sound.output_label());
+                ui.separator();
+                let jobs: Vec<String> = [self.corpus.job(), self.train.job(), self.generate.job()]
+                    .into_iter()
+                    .flatten()
+                    .collect();
+                ui.label(if jobs.is_empty() {
+                    "Idle".to_string()
+                } else {
+                    jobs.join(" · ")
+                });
+            });
+        });
+    }
+
+    fn transport_bar(&mut self, ui: &mut egui::Ui) {
+        egui::Panel::bottom("transport").show(ui, |ui| {
+            ui.horizontal(|ui| {
+                let sound = &mut self.shared.sound;
+                let playing = sound.is_playing();
+                if ui
+                    .button(if playing { "Pause" } else { "▶ Play" })
+                    .on_hover_text("Space")
+                    .clicked()
+                {
+                    sound.toggle();
+                }
+                if ui.button("■ Stop").clicked() {
+                    sound.stop();
+                }
+                ui.label(format!(
+                    "{} / {}",
+                    piano_roll::format_time(sound.position_s()),
+                    piano_roll::format_time(self.shared.shown.content.end_s())
+                ));
+                let mut volume = sound.volume();
+                if ui
+                    .add(egui::Slider::new(&mut volume, 0.0..=1.0).text("Volume"))
+                    .changed()
+                {
+                    sound.set_volume(volume);
+                }
+                ui.checkbox(&mut self.roll.follow, "Follow playhead");
+                ui.separator();
+                ui.label(egui::RichText::new(&self.shared.shown.title).strong());
+            });
+            if let Some(message) = self.shared.messages.last().cloned() {
+                ui.horizontal(|ui| {
+                    ui.label(message);
+                    if ui.small_button("Dismiss").clicked() {
+                        self.shared.messages.pop();
+                    }
+                });
+            }
+        });
+    }
+}
+
+impl eframe::App for CadenzaApp {
+    fn ui(&mut self, ui: &mut egui::Ui, _frame: &mut eframe::Frame) {
+        self.corpus.poll(&mut self.shared);
+        self.train.poll(&mut self.shared);
+        self.generate.poll(&mut self.shared);
+        self.handle_shortcuts(ui);
+        self.train.guard_close(ui, &mut self.shared);
+        egui::Panel::top("menu").show(ui, |ui| {
+            egui::MenuBar::new().ui(ui, |ui| {
+                ui.menu_button("File", |ui| {
+                    if ui.button("Open MIDI file…").clicked() {
+                        self.corpus.open_file_dialog(&self.shared);
+                    }
+                    if ui.button("Open corpus folder…").clicked() {
+                        self.corpus.open_folder_dialog(&self.shared);
+                        self.panel = Panel::Corpus;
+                    }
+                    if ui.button("Choose SoundFont…").clicked() {
+                        self.shared
+                            .sound
+                            .choose_soundfont_dialog(&self.shared.repaint);
+                    }
+                });
+                ui.menu_button("Help", |ui| {
+                    ui.label(about_text());
+                });
+            });
+        });
+        self.status_bar(ui);
+        self.transport_bar(ui);
+        self.side_panel(ui);
+        egui::CentralPanel::default_margins().show(ui, |ui| {
+            let playing = self.shared.sound.is_playing();
+            let position = Some(self.shared.sound.position_s());
+            if let Some(RollAction::Seek(t)) =
+                self.roll
+                    .show(ui, &self.shared.shown.content, position, playing)
+            {
+                self.shared.sound.seek(t);
+            }
+            if playing {
+                ui.ctx().request_repaint();
+            }
+        });
+        self.shared
+            .sound
+            .poll(&mut self.shared.settings, &mut self.shared.messages);
+    }
+
+    fn save(&mut self, storage: &mut dyn eframe::Storage) {
+        eframe::set_value(storage, SETTINGS_KEY, &self.shared.settings);
+    }
+}
+
+/// Help ▸ About: version, and the licences of what Cadenza ships or points to.
+pub fn about_text() -> String {
+    format!(
+        "Cadenza {}\n\
+         Train an LSTM on piano MIDI files and compose in their style.\n\n\
+         Piano sound: FluidR3_GM SoundFont by Frank Wen (MIT licence).\n\
+         Example corpus: piano-midi.de by Bernd Krueger, CC BY-SA 3.0 DE\n\
+         (http://www.piano-midi.de). Cadenza itself: MIT licence.",
+        env!("CARGO_PKG_VERSION")
+    )
+}

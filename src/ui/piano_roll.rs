@@ -1,0 +1,368 @@
+//! The piano roll: keys down the left, a time ruler along the top, a sustain-pedal lane at the
+//! bottom, notes as bars coloured by velocity (primer notes in grey-blue), a playhead, zoom and pan.
+//! Only the notes in view are drawn: notes are sorted by onset, so the visible range is found by
+//! binary search (with a bound on note length for notes that start before the view).
+
+use egui::{Align2, Color32, FontId, Pos2, Rect, Sense, Stroke, Vec2};
+
+use cadenza::midi::{Note, PedalInterval};
+
+const KEYBOARD_WIDTH: f32 = 34.0;
+const RULER_HEIGHT: f32 = 18.0;
+const PEDAL_HEIGHT: f32 = 10.0;
+const LOWEST: u8 = 21;
+const HIGHEST: u8 = 108;
+
+/// What the roll shows: a piece's notes (sorted by onset) and pedal.
+#[derive(Debug, Clone, Default)]
+pub struct RollContent {
+    /// Notes sorted by onset.
+    pub notes: Vec<Note>,
+    /// Sustain-pedal intervals.
+    pub pedal: Vec<PedalInterval>,
+    /// Notes starting before this are the primer's.
+    pub primer_end_s: f64,
+    /// The longest note, to find notes that started before the view but still sound in it.
+    longest_s: f64,
+}
+
+impl RollContent {
+    /// Content for a piece; sorts nothing (notes must already be sorted by onset).
+    pub fn new(notes: Vec<Note>, pedal: Vec<PedalInterval>, primer_end_s: f64) -> Self {
+        let longest_s = notes.iter().map(Note::duration_s).fold(0.0, f64::max);
+        Self {
+            notes,
+            pedal,
+            primer_end_s,
+            longest_s,
+        }
+    }
+
+    /// Adds notes (streamed from the generator) keeping the onset order.
+    pub fn add_notes(&mut self, new: &[Note]) {
+        for note in new {
+            let at = self.notes.partition_point(|n| n.start_s <= note.start_s);
+            self.notes.insert(at, *note);
+            self.longest_s = self.longest_s.max(note.duration_s());
+        }
+    }
+
+    /// Time of the last release.
+    pub fn end_s(&self) -> f64 {
+        self.notes.iter().map(|n| n.end_s).fold(0.0, f64::max)
+    }
+
+    /// Indices of the notes that may be visible between `from_s` and `to_s`.
+    pub fn visible_range(&self, from_s: f64, to_s: f64) -> std::ops::Range<usize> {
+        let first = self
+            .notes
+            .partition_point(|n| n.start_s < from_s - self.longest_s);
+        let last = self.notes.partition_point(|n| n.start_s <= to_s);
+        first..last.max(first)
+    }
+}
+
+/// The view: which seconds and keys are visible; kept between frames.
+#[derive(Debug, Clone)]
+pub struct PianoRoll {
+    /// Left edge of the view, in seconds.
+    pub start_s: f64,
+    /// Zoom, in pixels per second.
+    pub pixels_per_s: f32,
+    /// Keep the playhead in view while playing.
+    pub follow: bool,
+}
+
+impl Default for PianoRoll {
+    fn default() -> Self {
+        Self {
+            start_s: 0.0,
+            pixels_per_s: 80.0,
+            follow: true,
+        }
+    }
+}
+
+/// What the user did in the roll this frame.
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub enum RollAction {
+    /// Clicked the ruler: play from here.
+    Seek(f64),
+}
+
+impl PianoRoll {
+    /// Draws the roll filling `ui`; `playhead_s` is the playback position (if any).
+    pub fn show(
+        &mut self,
+        ui: &mut egui::Ui,
+        content: &RollContent,
+        playhead_s: Option<f64>,
+        playing: bool,
+    ) -> Option<RollAction> {
+        let (response, painter) = ui.allocate_painter(ui.available_size(), Sense::click_and_drag());
+        let full = response.rect;
+        let area = Rect::from_min_max(
+            full.min + Vec2::new(KEYBOARD_WIDTH, RULER_HEIGHT),
+            full.max - Vec2::new(0.0, PEDAL_HEIGHT),
+        );
+        let action = self.handle_input(ui, &response, area, full);
+        if let (Some(t), true, true) = (playhead_s, playing, self.follow) {
+            let visible_s = f64::from(area.width() / self.pixels_per_s);
+            if t < self.start_s || t > self.start_s + visible_s * 0.9 {
+                self.start_s = (t - visible_s * 0.1).max(0.0);
+            }
+        }
+        let visuals = ui.visuals();
+        painter.rect_filled(full, 0.0, visuals.extreme_bg_color);
+        let key_height = area.height() / f32::from(HIGHEST - LOWEST + 1);
+        let y_of =
+            |pitch: u8| area.bottom() - f32::from(pitch.saturating_sub(LOWEST) + 1) * key_height;
+        let x_of = |t: f64| area.left() + ((t - self.start_s) as f32) * self.pixels_per_s;
+        self.draw_lanes(&painter, area, key_height, &y_of, visuals.dark_mode);
+        self.draw_notes(&painter, area, content, key_height, &y_of, &x_of);
+        self.draw_ruler(&painter, full, area, &x_of, visuals.text_color());
+        self.draw_keyboard(
+            &painter,
+            full,
+            area,
+            key_height,
+            &y_of,
+            visuals.text_color(),
+        );
+        self.draw_pedal(&painter, full, area, content, &x_of);
+        if let Some(t) = playhead_s {
+            let x = x_of(t);
+            if (area.left()..=area.right()).contains(&x) {
+                painter.line_segment(
+                    [Pos2::new(x, full.top()), Pos2::new(x, full.bottom())],
+                    Stroke::new(2.0, Color32::from_rgb(230, 80, 60)),
+                );
+            }
+        }
+        action
+    }
+
+    fn handle_input(
+        &mut self,
+        ui: &egui::Ui,
+        response: &egui::Response,
+        area: Rect,
+        full: Rect,
+    ) -> Option<RollAction> {
+        if response.hovered() {
+            let (scroll, zoom, pointer) =
+                ui.input(|i| (i.smooth_scroll_delta, i.zoom_delta(), i.pointer.hover_pos()));
+            if zoom != 1.0 {
+                // Zoom about the pointer, so the moment under it stays put.
+                let anchor_x = pointer.map_or(area.center().x, |p| p.x);
+                let anchor_s =
+                    self.start_s + f64::from((anchor_x - area.left()) / self.pixels_per_s);
+                self.pixels_per_s = (self.pixels_per_s * zoom).clamp(2.0, 2000.0);
+                self.start_s =
+                    (anchor_s - f64::from((anchor_x - area.left()) / self.pixels_per_s)).max(0.0);
+            }
+            let pan = if scroll.x != 0.0 { scroll.x } else { scroll.y };
+            if pan != 0.0 {
+                self.start_s = (self.start_s - f64::from(pan / self.pixels_per_s)).max(0.0);
+                self.follow = false;
+            }
+        }
+        if response.dragged() {
+            self.start_s =
+                (self.start_s - f64::from(response.drag_delta().x / self.pixels_per_s)).max(0.0);
+            self.follow = false;
+        }
+        let ruler = Rect::from_min_max(
+            Pos2::new(area.left(), full.top()),
+            Pos2::new(full.right(), area.top()),
+        );
+        let clicked = response.clicked() || response.drag_started();
+        match response.interact_pointer_pos() {
+            Some(pos) if clicked && ruler.contains(pos) => {
+                self.follow = true;
+                Some(RollAction::Seek(
+                    self.start_s + f64::from((pos.x - area.left()) / self.pixels_per_s),
+                ))
+            }
+            _ => None,
+        }
+    }
+
+    fn draw_lanes(
+        &self,
+        painter: &egui::Painter,
+        area: Rect,
+        key_height: f32,
+        y_of: &dyn Fn(u8) -> f32,
+        dark: bool,
+    ) {
+        let black_lane = if dark {
+            Color32::from_gray(22)
+        } else {
+            Color32::from_gray(232)
+        };
+        for pitch in LOWEST..=HIGHEST {
+            if is_black(pitch) {
+                let y = y_of(pitch);
+                painter.rect_filled(
+                    Rect::from_min_size(
+                        Pos2::new(area.left(), y),
+                        Vec2::new(area.width(), key_height),
+                    ),
+                    0.0,
+                    black_lane,
+                );
+            }
+        }
+    }
+
+    fn draw_notes(
+        &self,
+        painter: &egui::Painter,
+        area: Rect,
+        content: &RollContent,
+        key_height: f32,
+        y_of: &dyn Fn(u8) -> f32,
+        x_of: &dyn Fn(f64) -> f32,
+    ) {
+        let end_s = self.start_s + f64::from(area.width() / self.pixels_per_s);
+        let painter = painter.with_clip_rect(area);
+        for note in &content.notes[content.visible_range(self.start_s, end_s)] {
+            if note.end_s < self.start_s || !(LOWEST..=HIGHEST).contains(&note.pitch) {
+                continue;
+            }
+            let rect = Rect::from_min_max(
+                Pos2::new(x_of(note.start_s), y_of(note.pitch)),
+                Pos2::new(
+                    x_of(note.end_s).max(x_of(note.start_s) + 2.0),
+                    y_of(note.pitch) + key_height.max(2.0),
+                ),
+            );
+            let primer = note.start_s < content.primer_end_s;
+            painter.rect_filled(rect, 1.5, note_colour(note.velocity, primer));
+        }
+    }
+
+    fn draw_ruler(
+        &self,
+        painter: &egui::Painter,
+        full: Rect,
+        area: Rect,
+        x_of: &dyn Fn(f64) -> f32,
+        text: Color32,
+    ) {
+        let ruler = Rect::from_min_max(
+            Pos2::new(area.left(), full.top()),
+            Pos2::new(full.right(), area.top()),
+        );
+        painter.rect_filled(ruler, 0.0, text.gamma_multiply(0.08));
+        // A tick spacing that leaves at least 60 px between labels.
+        let step = [1.0, 2.0, 5.0, 10.0, 15.0, 30.0, 60.0, 120.0]
+            .into_iter()
+            .find(|s| *s as f32 * self.pixels_per_s >= 60.0)
+            .unwrap_or(300.0);
+        let end_s = self.start_s + f64::from(area.width() / self.pixels_per_s);
+        let mut t = (self.start_s / step).floor() * step;
+        while t <= end_s {
+            let x = x_of(t);
+            if x >= area.left() {
+                painter.line_segment(
+                    [Pos2::new(x, full.top() + 10.0), Pos2::new(x, area.bottom())],
+                    Stroke::new(1.0, text.gamma_multiply(0.15)),
+                );
+                painter.text(
+                    Pos2::new(x + 3.0, full.top() + 1.0),
+                    Align2::LEFT_TOP,
+                    format_time(t),
+                    FontId::proportional(11.0),
+                    text,
+                );
+            }
+            t += step;
+        }
+    }
+
+    fn draw_keyboard(
+        &self,
+        painter: &egui::Painter,
+        full: Rect,
+        area: Rect,
+        key_height: f32,
+        y_of: &dyn Fn(u8) -> f32,
+        text: Color32,
+    ) {
+        let keys = Rect::from_min_max(
+            Pos2::new(full.left(), area.top()),
+            Pos2::new(area.left(), area.bottom()),
+        );
+        painter.rect_filled(keys, 0.0, Color32::from_gray(245));
+        for pitch in LOWEST..=HIGHEST {
+            let y = y_of(pitch);
+            if is_black(pitch) {
+                painter.rect_filled(
+                    Rect::from_min_size(
+                        Pos2::new(keys.left(), y),
+                        Vec2::new(keys.width() * 0.6, key_height),
+                    ),
+                    0.0,
+                    Color32::from_gray(30),
+                );
+            }
+            if pitch % 12 == 0 {
+                painter.line_segment(
+                    [
+                        Pos2::new(keys.left(), y + key_height),
+                        Pos2::new(area.right(), y + key_height),
+                    ],
+                    Stroke::new(1.0, text.gamma_multiply(0.2)),
+                );
+                painter.text(
+                    Pos2::new(keys.right() - 2.0, y + key_height / 2.0),
+                    Align2::RIGHT_CENTER,
+                    format!("C{}", i32::from(pitch) / 12 - 1),
+                    FontId::proportional(9.0),
+                    Color32::from_gray(60),
+                );
+            }
+        }
+    }
+
+    fn draw_pedal(
+        &self,
+        painter: &egui::Painter,
+        full: Rect,
+        area: Rect,
+        content: &RollContent,
+        x_of: &dyn Fn(f64) -> f32,
+    ) {
+        let lane = Rect::from_min_max(Pos2::new(area.left(), area.bottom()), full.max);
+        let painter = painter.with_clip_rect(lane);
+        for interval in &content.pedal {
+            let rect = Rect::from_min_max(
+                Pos2::new(x_of(interval.start_s), lane.top() + 2.0),
+                Pos2::new(x_of(interval.end_s), lane.bottom() - 2.0),
+            );
+            painter.rect_filled(rect, 2.0, Color32::from_rgb(120, 170, 120));
+        }
+    }
+}
+
+fn is_black(pitch: u8) -> bool {
+    matches!(pitch % 12, 1 | 3 | 6 | 8 | 10)
+}
+
+/// Soft notes are pale blue, loud ones deep orange; primer notes are grey-blue.
+fn note_colour(velocity: u8, primer: bool) -> Color32 {
+    if primer {
+        return Color32::from_rgb(130, 140, 165);
+    }
+    let t = f32::from(velocity.min(127)) / 127.0;
+    let mix = |a: f32, b: f32| (a + (b - a) * t) as u8;
+    Color32::from_rgb(mix(90.0, 240.0), mix(160.0, 110.0), mix(230.0, 40.0))
+}
+
+/// "m:ss" for the ruler and the transport.
+pub fn format_time(seconds: f64) -> String {
+    let total = seconds.max(0.0).round() as u64;
+    format!("{}:{:02}", total / 60, total % 60)
+}

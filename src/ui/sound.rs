@@ -1,0 +1,149 @@
+//! The UI's side of sound: the transport, the output (device or silent), the SoundFont in use.
+
+use std::path::Path;
+
+use cadenza::audio::{self, AudioOutput, PianoSynth, Transport, TransportCommand};
+use cadenza::midi::Piece;
+use cadenza::train::Repaint;
+
+use super::dialog::PendingDialog;
+
+/// Playback as the UI sees it.
+pub struct Sound {
+    transport: Option<Transport>,
+    _output: Option<AudioOutput>,
+    soundfont: Result<std::path::PathBuf, String>,
+    output_problem: Option<String>,
+    dialog: Option<PendingDialog>,
+}
+
+impl Sound {
+    /// Finds a SoundFont and opens the output; without either, the app runs without sound and
+    /// says why in the status bar.
+    pub fn start(user_choice: Option<&Path>) -> Self {
+        let synth = audio::find_soundfont(user_choice)
+            .and_then(|path| PianoSynth::new(&path, audio::DEFAULT_GAIN).map(|s| (path, s)));
+        match synth {
+            Ok((path, synth)) => {
+                let (transport, source) = audio::playback(synth);
+                let (output, problem) = AudioOutput::open_or_silent(source);
+                Self {
+                    transport: Some(transport),
+                    _output: Some(output),
+                    soundfont: Ok(path),
+                    output_problem: problem.map(|e| e.to_string()),
+                    dialog: None,
+                }
+            }
+            Err(err) => Self {
+                transport: None,
+                _output: None,
+                soundfont: Err(err.to_string()),
+                output_problem: None,
+                dialog: None,
+            },
+        }
+    }
+
+    fn send(&self, command: TransportCommand) {
+        if let Some(transport) = &self.transport {
+            transport.send(command);
+        }
+    }
+
+    /// Puts a piece in the player, from the start, without playing it.
+    pub fn load(&mut self, piece: &Piece) {
+        if let Some(transport) = &self.transport {
+            transport.load(piece, false);
+        }
+    }
+
+    /// Play or pause.
+    pub fn toggle(&mut self) {
+        self.send(if self.is_playing() {
+            TransportCommand::Pause
+        } else {
+            TransportCommand::Play
+        });
+    }
+
+    /// Starts playing.
+    pub fn play(&mut self) {
+        self.send(TransportCommand::Play);
+    }
+
+    /// Stops and rewinds.
+    pub fn stop(&mut self) {
+        self.send(TransportCommand::Stop);
+    }
+
+    /// Jumps to a time.
+    pub fn seek(&mut self, seconds: f64) {
+        self.send(TransportCommand::Seek(seconds));
+    }
+
+    /// Sets the volume (0–1).
+    pub fn set_volume(&mut self, volume: f32) {
+        self.send(TransportCommand::Volume(volume));
+    }
+
+    /// The volume.
+    pub fn volume(&self) -> f32 {
+        self.transport.as_ref().map_or(1.0, Transport::volume)
+    }
+
+    /// Whether it is playing.
+    pub fn is_playing(&self) -> bool {
+        self.transport.as_ref().is_some_and(Transport::is_playing)
+    }
+
+    /// Playback position in seconds.
+    pub fn position_s(&self) -> f64 {
+        self.transport.as_ref().map_or(0.0, Transport::position_s)
+    }
+
+    /// For the status bar.
+    pub fn soundfont_label(&self) -> String {
+        match &self.soundfont {
+            Ok(path) => format!(
+                "SoundFont: {}",
+                path.file_name().unwrap_or_default().to_string_lossy()
+            ),
+            Err(err) => format!("Sound off: {err}"),
+        }
+    }
+
+    /// For the status bar.
+    pub fn output_label(&self) -> String {
+        match (&self.soundfont, &self.output_problem) {
+            (Err(_), _) => "No sound".to_string(),
+            (Ok(_), None) => "Audio output: default device".to_string(),
+            (Ok(_), Some(_)) => "No audio output: render to WAV instead".to_string(),
+        }
+    }
+
+    /// Asks for a SoundFont file.
+    pub fn choose_soundfont_dialog(&mut self, repaint: &Repaint) {
+        self.dialog = Some(PendingDialog::open(repaint, || {
+            rfd::FileDialog::new()
+                .add_filter("SoundFont", &["sf2", "sf3"])
+                .pick_file()
+        }));
+    }
+
+    /// Applies a chosen SoundFont (restarting the synth) and remembers it.
+    pub fn poll(&mut self, settings: &mut super::Settings, messages: &mut Vec<String>) {
+        let Some(answer) = self.dialog.as_ref().and_then(PendingDialog::answer) else {
+            return;
+        };
+        self.dialog = None;
+        let Some(path) = answer else { return };
+        match PianoSynth::new(&path, audio::DEFAULT_GAIN) {
+            Ok(_) => {
+                settings.soundfont = Some(path.clone());
+                *self = Self::start(Some(&path));
+            }
+            Err(err) => messages.push(err.to_string()),
+        }
+    }
+}

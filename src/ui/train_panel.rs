@@ -1,0 +1,443 @@
+//! The Train panel: preset and controls, Start / Pause / Resume / Stop / Save, progress, and a
+//! live plot of the training and validation loss. The trainer runs in the core on its own thread.
+
+use std::path::PathBuf;
+use std::sync::Arc;
+
+use egui_plot::{Legend, Line, Plot, PlotPoints};
+
+use cadenza::checkpoint::{self, TrainSettings};
+use cadenza::model::{DeviceChoice, ModelConfig};
+use cadenza::train::{self, Command, Limits, Progress, TrainData, TrainOptions, TrainerHandle};
+
+use super::Shared;
+use super::dialog::PendingDialog;
+
+/// Training controls, remembered between runs.
+#[derive(Debug, Clone, PartialEq, serde::Serialize, serde::Deserialize)]
+#[serde(default)]
+pub struct TrainControls {
+    /// `true` for the standard (3×512) preset, else quick (2×256).
+    pub standard: bool,
+    /// Minutes to train.
+    pub minutes: f64,
+    /// Continue from the current checkpoint instead of starting afresh.
+    pub resume: bool,
+    /// Where to train.
+    pub device: DeviceChoice,
+}
+
+impl Default for TrainControls {
+    fn default() -> Self {
+        Self {
+            standard: false,
+            minutes: 5.0,
+            resume: false,
+            device: DeviceChoice::Auto,
+        }
+    }
+}
+
+/// The loss curves being plotted.
+#[derive(Debug, Default)]
+struct Curves {
+    train: Vec<[f64; 2]>,
+    smoothed: Vec<[f64; 2]>,
+    valid: Vec<[f64; 2]>,
+}
+
+impl Curves {
+    /// Keeps at most a few thousand points per curve so plotting stays cheap.
+    fn thin(points: &mut Vec<[f64; 2]>) {
+        if points.len() > 4000 {
+            *points = points.iter().step_by(2).copied().collect();
+        }
+    }
+}
+
+/// State of the Train panel.
+#[derive(Default)]
+pub struct TrainPanel {
+    trainer: Option<TrainerHandle>,
+    curves: Curves,
+    status: String,
+    fraction: f32,
+    device: String,
+    paused: bool,
+    out: Option<PathBuf>,
+    open_dialog: Option<PendingDialog>,
+    close_requested: bool,
+}
+
+impl TrainPanel {
+    /// The device training runs on, for the status bar.
+    pub fn device_label(&self) -> String {
+        if self.device.is_empty() {
+            "CPU (until training starts)".to_string()
+        } else {
+            self.device.clone()
+        }
+    }
+
+    /// What training is doing, for the status bar.
+    pub fn job(&self) -> Option<String> {
+        self.trainer.as_ref().map(|_| {
+            if self.paused {
+                "Training paused".to_string()
+            } else {
+                format!("Training: {}", self.status)
+            }
+        })
+    }
+
+    /// Asks the trainer to write a checkpoint now.
+    pub fn save_now(&mut self, shared: &mut Shared) {
+        match &self.trainer {
+            Some(trainer) => trainer.send(Command::SaveNow),
+            None => shared.tell("Nothing to save: no training is running"),
+        }
+    }
+
+    /// Drains the trainer's events into the curves and status.
+    pub fn poll(&mut self, shared: &mut Shared) {
+        let Some(trainer) = &self.trainer else {
+            self.poll_open_dialog(shared);
+            return;
+        };
+        let events: Vec<Progress> = trainer.progress.try_iter().collect();
+        let ended = trainer.is_finished() && trainer.progress.is_empty();
+        let mut finished = false;
+        for event in events {
+            finished |= self.apply(event, shared);
+        }
+        if finished || ended {
+            if let Some(trainer) = self.trainer.take() {
+                trainer.join();
+            }
+            if let Some(out) = self
+                .out
+                .clone()
+                .filter(|o| checkpoint::weights_path(o).exists())
+            {
+                shared.settings.use_checkpoint(out);
+            }
+            if self.close_requested {
+                shared.tell("Saved; closing");
+            }
+        }
+    }
+
+    /// Applies one event; returns whether training ended.
+    fn apply(&mut self, event: Progress, shared: &mut Shared) -> bool {
+        match event {
+            Progress::Started {
+                device_description, ..
+            } => self.device = device_description,
+            Progress::Progress {
+                step,
+                epoch,
+                train_loss,
+                train_loss_smoothed,
+                tokens_per_s,
+                eta_s,
+                ..
+            } => {
+                let x = step as f64;
+                self.curves.train.push([x, train_loss]);
+                self.curves.smoothed.push([x, train_loss_smoothed]);
+                Curves::thin(&mut self.curves.train);
+                Curves::thin(&mut self.curves.smoothed);
+                let eta = eta_s.map_or("—".to_string(), super::piano_roll::format_time);
+                self.status = format!(
+                    "step {step} · epoch {epoch:.2} · loss {train_loss_smoothed:.3} · {tokens_per_s:.0} tokens/s · ETA {eta}"
+                );
+                if let Some(eta) = eta_s {
+                    let total = shared.settings.train.minutes * 60.0;
+                    self.fraction = (1.0 - eta / total.max(1.0)).clamp(0.0, 1.0) as f32;
+                }
+            }
+            Progress::Valid {
+                step, valid_loss, ..
+            } => self.curves.valid.push([step as f64, valid_loss]),
+            Progress::Checkpoint { step, path } => {
+                shared.tell(format!("Saved the model at step {step}: {path}"));
+            }
+            Progress::Paused { .. } => self.paused = true,
+            Progress::Resumed { .. } => self.paused = false,
+            Progress::Warning { message } => shared.tell(format!("Training: {message}")),
+            Progress::Error { message } => {
+                shared.tell(format!("Training failed: {message}"));
+                return true;
+            }
+            Progress::Done { step, reason } => {
+                self.status = format!("done at step {step} ({reason:?})");
+                self.fraction = 1.0;
+                return true;
+            }
+        }
+        false
+    }
+
+    fn poll_open_dialog(&mut self, shared: &mut Shared) {
+        let Some(answer) = self.open_dialog.as_ref().and_then(PendingDialog::answer) else {
+            return;
+        };
+        self.open_dialog = None;
+        if let Some(path) = answer {
+            self.open_checkpoint(checkpoint::stem(&path), shared);
+        }
+    }
+
+    /// Shows a checkpoint's curves and makes it the current model.
+    fn open_checkpoint(&mut self, stem: PathBuf, shared: &mut Shared) {
+        match checkpoint::load_meta(&stem) {
+            Ok(meta) => {
+                self.curves = Curves {
+                    train: meta
+                        .history
+                        .train
+                        .iter()
+                        .map(|&(s, l)| [s as f64, l])
+                        .collect(),
+                    smoothed: smooth(&meta.history.train),
+                    valid: meta
+                        .history
+                        .valid
+                        .iter()
+                        .map(|v| [v.step as f64, v.loss])
+                        .collect(),
+                };
+                self.status = format!(
+                    "{}: step {}, validation {}",
+                    stem.display(),
+                    meta.step,
+                    meta.valid_nll
+                        .map_or("—".to_string(), |v| format!("{v:.3}"))
+                );
+                shared.settings.use_checkpoint(stem);
+            }
+            Err(err) => shared.tell(err.to_string()),
+        }
+    }
+
+    fn start(&mut self, data: Arc<TrainData>, shared: &mut Shared) {
+        let controls = shared.settings.train.clone();
+        let (model, settings) = if controls.standard {
+            (ModelConfig::STANDARD, TrainSettings::STANDARD)
+        } else {
+            (ModelConfig::QUICK, TrainSettings::QUICK)
+        };
+        let resume = shared
+            .settings
+            .checkpoint
+            .clone()
+            .filter(|_| controls.resume);
+        let out = match (&resume, new_checkpoint_path(controls.standard)) {
+            (Some(resume), _) => resume.clone(),
+            (None, Some(out)) => out,
+            (None, None) => {
+                shared.tell("No data folder to save the model in");
+                return;
+            }
+        };
+        let options = TrainOptions {
+            model,
+            settings,
+            limits: Limits {
+                minutes: Some(controls.minutes.max(0.1)),
+                ..Limits::default()
+            },
+            device: controls.device,
+            threads: None,
+            out: out.clone(),
+            resume,
+            autosave_minutes: 5.0,
+            valid_every: 100,
+        };
+        self.curves = Curves::default();
+        self.fraction = 0.0;
+        self.paused = false;
+        self.status = "starting".to_string();
+        self.out = Some(out);
+        self.trainer = Some(train::spawn(data, options, shared.repaint.clone()));
+    }
+
+    /// Closing the window while training: ask, then stop (which saves) before closing.
+    pub fn guard_close(&mut self, ui: &mut egui::Ui, shared: &mut Shared) {
+        let ctx = ui.ctx().clone();
+        if ctx.input(|i| i.viewport().close_requested()) && self.trainer.is_some() {
+            ctx.send_viewport_cmd(egui::ViewportCommand::CancelClose);
+            self.close_requested = true;
+        }
+        if !self.close_requested {
+            return;
+        }
+        if self.trainer.is_none() {
+            ctx.send_viewport_cmd(egui::ViewportCommand::Close);
+            return;
+        }
+        egui::Modal::new(egui::Id::unique("close-while-training")).show(&ctx, |ui| {
+            ui.label("Training is running. Save the model before closing?");
+            ui.horizontal(|ui| {
+                if ui.button("Save and close").clicked()
+                    && let Some(trainer) = &self.trainer
+                {
+                    trainer.send(Command::Stop);
+                }
+                if ui.button("Close without saving").clicked() {
+                    self.trainer = None;
+                    ctx.send_viewport_cmd(egui::ViewportCommand::Close);
+                }
+                if ui.button("Keep training").clicked() {
+                    self.close_requested = false;
+                }
+            });
+        });
+        let _ = shared;
+    }
+
+    /// Draws the panel.
+    pub fn ui(&mut self, ui: &mut egui::Ui, shared: &mut Shared, data: Option<Arc<TrainData>>) {
+        let running = self.trainer.is_some();
+        ui.add_enabled_ui(!running, |ui| {
+            controls_ui(
+                ui,
+                &mut shared.settings.train,
+                shared.settings.checkpoint.is_some(),
+            )
+        });
+        ui.horizontal(|ui| {
+            let can_start = !running && data.is_some();
+            if ui
+                .add_enabled(can_start, egui::Button::new("▶ Start"))
+                .on_disabled_hover_text("Load a corpus first (Corpus panel)")
+                .clicked()
+                && let Some(data) = data.clone()
+            {
+                self.start(data, shared);
+            }
+            if let Some(trainer) = &self.trainer {
+                if self.paused {
+                    if ui.button("Resume").clicked() {
+                        trainer.send(Command::Resume);
+                    }
+                } else if ui.button("Pause").clicked() {
+                    trainer.send(Command::Pause);
+                }
+                if ui.button("Stop").on_hover_text("Stops and saves").clicked() {
+                    trainer.send(Command::Stop);
+                }
+                if ui.button("Save").on_hover_text("Ctrl+S").clicked() {
+                    trainer.send(Command::SaveNow);
+                }
+            } else if ui.button("Open checkpoint…").clicked() {
+                self.open_dialog = Some(PendingDialog::open(&shared.repaint, || {
+                    rfd::FileDialog::new()
+                        .add_filter("Cadenza checkpoint", &["json", "safetensors"])
+                        .pick_file()
+                }));
+            }
+        });
+        if running || self.fraction > 0.0 {
+            ui.add(egui::ProgressBar::new(self.fraction).text(self.status.clone()));
+        } else if !self.status.is_empty() {
+            ui.label(&self.status);
+        }
+        self.plot(ui);
+        recent_ui(ui, self, shared);
+    }
+
+    fn plot(&self, ui: &mut egui::Ui) {
+        Plot::new("loss")
+            .height(260.0)
+            .legend(Legend::default())
+            .x_axis_label("step")
+            .y_axis_label("nats / event")
+            .show(ui, |plot| {
+                plot.line(
+                    Line::new("train (raw)", PlotPoints::from(self.curves.train.clone()))
+                        .width(1.0),
+                );
+                plot.line(
+                    Line::new(
+                        "train (smoothed)",
+                        PlotPoints::from(self.curves.smoothed.clone()),
+                    )
+                    .width(2.0),
+                );
+                plot.line(
+                    Line::new("validation", PlotPoints::from(self.curves.valid.clone())).width(2.5),
+                );
+            });
+    }
+}
+
+fn recent_ui(ui: &mut egui::Ui, panel: &mut TrainPanel, shared: &mut Shared) {
+    if shared.settings.recent_checkpoints.is_empty() || panel.trainer.is_some() {
+        return;
+    }
+    ui.collapsing("Recent checkpoints", |ui| {
+        for path in shared.settings.recent_checkpoints.clone() {
+            if ui.link(path.display().to_string()).clicked() {
+                panel.open_checkpoint(path, shared);
+            }
+        }
+    });
+}
+
+fn controls_ui(ui: &mut egui::Ui, controls: &mut TrainControls, have_checkpoint: bool) {
+    egui::Grid::new("train-controls").num_columns(2).show(ui, |ui| {
+        ui.label("Model");
+        ui.horizontal(|ui| {
+            ui.radio_value(&mut controls.standard, false, "Quick")
+                .on_hover_text("2 layers × 256 units: learns usefully in minutes on a laptop CPU");
+            ui.radio_value(&mut controls.standard, true, "Standard")
+                .on_hover_text("3 layers × 512 units (Performance RNN's size): best with a GPU or hours of CPU");
+        });
+        ui.end_row();
+        ui.label("Minutes");
+        ui.add(egui::DragValue::new(&mut controls.minutes).range(0.5..=1440.0).speed(0.5))
+            .on_hover_text("Training stops (and saves) after this long; you can stop earlier");
+        ui.end_row();
+        ui.label("Device");
+        egui::ComboBox::from_id_salt("device")
+            .selected_text(format!("{:?}", controls.device))
+            .show_ui(ui, |ui| {
+                ui.selectable_value(&mut controls.device, DeviceChoice::Auto, "Auto")
+                    .on_hover_text("A CUDA GPU when there is one, else the CPU");
+                ui.selectable_value(&mut controls.device, DeviceChoice::Cpu, "Cpu");
+                ui.selectable_value(&mut controls.device, DeviceChoice::Cuda, "Cuda");
+            });
+        ui.end_row();
+        ui.label("Continue");
+        ui.add_enabled(have_checkpoint, egui::Checkbox::new(&mut controls.resume, "from the current checkpoint"))
+            .on_hover_text("Resume training the current model instead of a new one");
+        ui.end_row();
+    });
+}
+
+/// An exponential moving average of the training loss, as the trainer reports it.
+fn smooth(points: &[(u64, f64)]) -> Vec<[f64; 2]> {
+    let mut average = None;
+    points
+        .iter()
+        .map(|&(step, loss)| {
+            let value = average.map_or(loss, |a: f64| 0.98 * a + 0.02 * loss);
+            average = Some(value);
+            [step as f64, value]
+        })
+        .collect()
+}
+
+/// A fresh checkpoint path in the data folder, named by preset and time.
+fn new_checkpoint_path(standard: bool) -> Option<PathBuf> {
+    let seconds = std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .map_or(0, |d| d.as_secs());
+    let preset = if standard { "standard" } else { "quick" };
+    Some(
+        cadenza::paths::data_dir()?
+            .join("checkpoints")
+            .join(format!("{preset}-{seconds}")),
+    )
+}
