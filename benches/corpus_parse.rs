@@ -11,14 +11,9 @@ use cadenza::corpus;
 const RUNS: usize = 5;
 
 fn main() {
-    let dir = Path::new(env!("CARGO_MANIFEST_DIR")).join("../shared/corpus/piano-midi-de");
-    if !dir.is_dir() {
-        println!(
-            "SKIP corpus_parse: the shared corpus is not at {}",
-            dir.display()
-        );
+    let Some(dir) = common::shared_corpus("corpus_parse") else {
         return;
-    }
+    };
     let threads = rayon::current_num_threads();
     let mut times = Vec::new();
     let mut summary = None;

@@ -17,14 +17,9 @@ use cadenza::model::{DeviceChoice, ModelConfig};
 use cadenza::train::{self, Limits, Progress, TrainData, TrainOptions};
 
 fn main() {
-    let dir = Path::new(env!("CARGO_MANIFEST_DIR")).join("../shared/corpus/piano-midi-de");
-    if !dir.is_dir() {
-        println!(
-            "SKIP training benchmark: the shared corpus is not at {}",
-            dir.display()
-        );
+    let Some(dir) = common::shared_corpus("training benchmark") else {
         return;
-    }
+    };
     let threads: usize = env_number("CADENZA_BENCH_THREADS", 2.0) as usize;
     let corpus = corpus::load_dir(&dir, &|_| {}).expect("corpus loads");
     let data = Arc::new(TrainData::from_corpus(&corpus));

@@ -85,7 +85,8 @@ pub fn bin_velocity(bin: u8) -> u8 {
     (bin.min(VELOCITY_BINS - 1) * 4 + 2).max(1)
 }
 
-fn to_step(seconds: f64) -> u64 {
+/// The number of whole time steps nearest to `seconds` (negative times count as 0).
+pub fn to_step(seconds: f64) -> u64 {
     (seconds.max(0.0) / STEP_S).round() as u64
 }
 
@@ -207,6 +208,11 @@ impl Decoder {
             Some(Event::Velocity(bin)) => self.velocity = bin_velocity(bin),
             None => {}
         }
+    }
+
+    /// Current time in steps of [`STEP_S`].
+    pub fn step(&self) -> u64 {
+        self.step
     }
 
     /// Current time in seconds.

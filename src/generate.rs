@@ -17,7 +17,7 @@ use rand::{Rng, SeedableRng};
 use tch::{Device, Tensor};
 
 use crate::checkpoint::{self, CheckpointError};
-use crate::encoding::{self, Decoder, Event, EventId, STEP_S, VOCAB_SIZE};
+use crate::encoding::{self, Decoder, Event, EventId, VOCAB_SIZE, to_step};
 use crate::midi::{self, MidiError, Note, Piece};
 use crate::model::{DeviceChoice, EventLstm, LstmStepper, StepState, resolve_device};
 use crate::train::Repaint;
@@ -395,7 +395,6 @@ struct Voice {
     /// Step at which the music must end (length in seconds), if any.
     end_step: Option<u64>,
     start_step: u64,
-    step: u64,
     done: bool,
 }
 
@@ -405,10 +404,10 @@ impl Voice {
         for &event in primer {
             decoder.push(event);
         }
-        let start_step = steps_of(decoder.now_s());
+        let start_step = decoder.step();
         let (end_step, max_events) = match length {
             Length::Seconds(seconds) => (
-                Some(steps_of(primer_end_s.max(decoder.now_s())) + steps_of(seconds)),
+                Some(to_step(primer_end_s).max(start_step) + to_step(seconds)),
                 (seconds * MAX_EVENTS_PER_SECOND).ceil() as usize + 1,
             ),
             Length::Events(events) => (None, events),
@@ -423,7 +422,6 @@ impl Voice {
             max_events,
             end_step,
             start_step,
-            step: start_step,
             done: false,
         }
     }
@@ -436,15 +434,23 @@ impl Voice {
         let mut event = sample_event(logits, settings, &mut self.rng);
         if let (Some(Event::TimeShift(steps)), Some(end)) = (Event::from_id(event), self.end_step) {
             // The last shift is shortened so the piece ends exactly at the length asked for.
-            let remaining = end.saturating_sub(self.step).min(u64::from(steps)).max(1);
+            let remaining = end
+                .saturating_sub(self.decoder.step())
+                .min(u64::from(steps))
+                .max(1);
             event = Event::TimeShift(remaining as u8).id();
-            self.step += remaining;
         }
         self.decoder.push(event);
         self.decoder.release_held_longer_than(MAX_NOTE_S);
         self.notes.extend(self.decoder.take_finished());
         self.events += 1;
-        self.done = self.events >= self.max_events || self.end_step.is_some_and(|e| self.step >= e);
+        self.done = self.events >= self.max_events
+            || self.end_step.is_some_and(|e| self.decoder.step() >= e);
+        if self.done {
+            // Release what still sounds, so the last notes reach the caller with the rest.
+            self.notes
+                .extend(std::mem::take(&mut self.decoder).finish());
+        }
         i64::from(event)
     }
 
@@ -454,24 +460,20 @@ impl Voice {
         }
         match self.end_step {
             Some(end) => {
-                (self.step - self.start_step) as f64 / (end - self.start_step).max(1) as f64
+                (self.decoder.step() - self.start_step) as f64
+                    / (end - self.start_step).max(1) as f64
             }
             None => self.events as f64 / self.max_events as f64,
         }
     }
 
     fn take_new_notes(&mut self) -> Vec<Note> {
-        if self.done {
-            let decoder = std::mem::take(&mut self.decoder);
-            self.notes.extend(decoder.finish());
-        }
         let new = self.notes[self.reported..].to_vec();
         self.reported = self.notes.len();
         new
     }
 
     fn finish(mut self, elapsed_s: f64) -> SampledPiece {
-        self.notes.extend(self.decoder.finish());
         midi::sort_notes(&mut self.notes);
         SampledPiece {
             seed: self.seed,
@@ -480,10 +482,6 @@ impl Voice {
             events_per_s: self.events as f64 / elapsed_s,
         }
     }
-}
-
-fn steps_of(seconds: f64) -> u64 {
-    (seconds.max(0.0) / STEP_S).round() as u64
 }
 
 /// Draws one event from `logits` (one row over the vocabulary) under the settings' temperature,

@@ -28,6 +28,56 @@ use crate::model::{self, DeviceChoice, EventLstm, ModelConfig};
 /// Called after each progress event, so a GUI can wake up and redraw (`ctx.request_repaint()`).
 pub type Repaint = Arc<dyn Fn() + Send + Sync>;
 
+/// The ready-made combinations of network and recipe, shared by the CLI and the app.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default, serde::Serialize, serde::Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum Preset {
+    /// 2 × 256 LSTM: trains usefully on two CPU cores.
+    #[default]
+    Quick,
+    /// 3 × 512 LSTM, Performance RNN's size: wants a GPU or patience.
+    Standard,
+}
+
+impl Preset {
+    /// The preset's network.
+    pub fn model(self) -> ModelConfig {
+        match self {
+            Self::Quick => ModelConfig::QUICK,
+            Self::Standard => ModelConfig::STANDARD,
+        }
+    }
+
+    /// The preset's training recipe.
+    pub fn settings(self) -> TrainSettings {
+        match self {
+            Self::Quick => TrainSettings::QUICK,
+            Self::Standard => TrainSettings::STANDARD,
+        }
+    }
+}
+
+impl std::str::FromStr for Preset {
+    type Err = String;
+
+    fn from_str(text: &str) -> Result<Self, String> {
+        match text {
+            "quick" => Ok(Self::Quick),
+            "standard" => Ok(Self::Standard),
+            other => Err(format!("unknown preset {other:?}: use quick or standard")),
+        }
+    }
+}
+
+/// The training-loss moving average reported as `train_loss_smoothed`: `previous` is the average
+/// after the step before (none at the first step). Also rebuilds the curve from a saved history.
+pub fn smooth_loss(previous: Option<f64>, loss: f64) -> f64 {
+    match previous {
+        Some(previous) => 0.95 * previous + 0.05 * loss,
+        None => loss,
+    }
+}
+
 /// Time-stretch factors of the encodings kept per training piece (Magenta's 0.95…1.05 range).
 const STRETCH_FACTORS: [f64; 3] = [1.0, 0.95, 1.05];
 /// Largest transposition applied to a training window, in semitones.
@@ -765,10 +815,7 @@ impl<'a> Trainer<'a> {
     }
 
     fn report_step(&mut self, loss: f64) {
-        let smoothed = match self.run.smoothed_loss {
-            Some(previous) => 0.95 * previous + 0.05 * loss,
-            None => loss,
-        };
+        let smoothed = smooth_loss(self.run.smoothed_loss, loss);
         self.run.smoothed_loss = Some(smoothed);
         let due = self
             .run

@@ -7,17 +7,8 @@ use crate::console::{Display, console_attached};
 use anyhow::{Result, bail};
 use cadenza::checkpoint::TrainSettings;
 use cadenza::model::{DeviceChoice, ModelConfig};
-use cadenza::train::{self, Command, Limits, Progress, TrainData, TrainOptions};
-use clap::{Args, ValueEnum};
-
-/// Model and training presets.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
-pub enum Preset {
-    /// 2 × 256 LSTM: trains usefully on two CPU cores.
-    Quick,
-    /// 3 × 512 LSTM, Performance RNN's size: wants a GPU or patience.
-    Standard,
-}
+use cadenza::train::{self, Command, Limits, Preset, Progress, TrainData, TrainOptions};
+use clap::Args;
 
 /// Arguments of `cadenza train`.
 #[derive(Debug, Args)]
@@ -28,8 +19,8 @@ pub struct TrainArgs {
     /// Checkpoint to write: a path stem P, giving P.safetensors and P.json.
     #[arg(long)]
     out: PathBuf,
-    /// Starting point for every hyperparameter below.
-    #[arg(long, value_enum, default_value = "quick")]
+    /// Starting point for every hyperparameter below: quick (2×256) or standard (3×512).
+    #[arg(long, default_value = "quick")]
     preset: Preset,
     /// LSTM layers.
     #[arg(long)]
@@ -94,16 +85,8 @@ pub struct TrainArgs {
 }
 
 impl TrainArgs {
-    /// The preset's network and recipe, before any flag overrides them.
-    fn preset(&self) -> (ModelConfig, TrainSettings) {
-        match self.preset {
-            Preset::Quick => (ModelConfig::QUICK, TrainSettings::QUICK),
-            Preset::Standard => (ModelConfig::STANDARD, TrainSettings::STANDARD),
-        }
-    }
-
     fn model(&self) -> ModelConfig {
-        let (preset, _) = self.preset();
+        let preset = self.preset.model();
         ModelConfig {
             embed: self.embed.unwrap_or(preset.embed),
             layers: self.layers.unwrap_or(preset.layers),
@@ -113,7 +96,7 @@ impl TrainArgs {
     }
 
     fn settings(&self) -> TrainSettings {
-        let (_, preset) = self.preset();
+        let preset = self.preset.settings();
         TrainSettings {
             seq_len: self.seq_len.unwrap_or(preset.seq_len),
             batch: self.batch.unwrap_or(preset.batch),

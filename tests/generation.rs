@@ -28,6 +28,16 @@ fn settings(length: Length, seed: u64) -> SamplingSettings {
     }
 }
 
+/// A request to the generation worker: no primer, on the CPU.
+fn cpu_request(checkpoint: &Path, settings: SamplingSettings) -> GenerateRequest {
+    GenerateRequest {
+        checkpoint: checkpoint.to_path_buf(),
+        settings,
+        primer: Primer::none(),
+        device: DeviceChoice::Cpu,
+    }
+}
+
 /// Samples from the overfitted tiny model on the CPU.
 fn sample_tiny(settings: &SamplingSettings, primer: &Primer) -> Vec<SampledPiece> {
     let (_, stem) = overfitted_tiny_model();
@@ -237,12 +247,7 @@ fn bad_settings_are_refused_with_a_reason() {
 #[test]
 fn the_worker_streams_notes_then_finishes_and_can_be_cancelled() {
     let (_, stem) = overfitted_tiny_model();
-    let request = GenerateRequest {
-        checkpoint: stem.clone(),
-        settings: settings(Length::Seconds(6.0), 3),
-        primer: Primer::none(),
-        device: DeviceChoice::Cpu,
-    };
+    let request = cpu_request(stem, settings(Length::Seconds(6.0), 3));
     let handle = generate::spawn(request.clone(), Arc::new(|| {}));
     let events: Vec<GenerateEvent> = handle.events.iter().collect();
     let streamed: usize = events
@@ -271,12 +276,7 @@ fn the_worker_streams_notes_then_finishes_and_can_be_cancelled() {
 
 #[test]
 fn a_missing_checkpoint_fails_with_a_message() {
-    let request = GenerateRequest {
-        checkpoint: "/nonexistent/model".into(),
-        settings: SamplingSettings::default(),
-        primer: Primer::none(),
-        device: DeviceChoice::Cpu,
-    };
+    let request = cpu_request(Path::new("/nonexistent/model"), SamplingSettings::default());
     let handle = generate::spawn(request, Arc::new(|| {}));
     match handle.events.iter().last() {
         Some(GenerateEvent::Failed(message)) => {
@@ -289,12 +289,7 @@ fn a_missing_checkpoint_fails_with_a_message() {
 #[test]
 fn written_takes_reparse_with_our_reader_and_pretty_midi() {
     let (_, stem) = overfitted_tiny_model();
-    let request = GenerateRequest {
-        checkpoint: stem.clone(),
-        settings: settings(Length::Seconds(5.0), 8),
-        primer: Primer::none(),
-        device: DeviceChoice::Cpu,
-    };
+    let request = cpu_request(stem, settings(Length::Seconds(5.0), 8));
     let handle = generate::spawn(request, Arc::new(|| {}));
     let Some(GenerateEvent::Finished(takes)) = handle.events.iter().last() else {
         panic!("generation failed");

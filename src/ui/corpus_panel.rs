@@ -8,7 +8,7 @@ use std::sync::atomic::{AtomicUsize, Ordering};
 use crossbeam_channel::Receiver;
 use egui_plot::{Bar, BarChart, Plot};
 
-use cadenza::corpus::{self, Corpus, CorpusError};
+use cadenza::corpus::{self, Corpus, CorpusError, Summary};
 use cadenza::midi;
 use cadenza::stats::{CorpusProfile, PITCH_CLASS_NAMES};
 use cadenza::train::TrainData;
@@ -20,6 +20,8 @@ use super::piano_roll::format_time;
 /// A corpus parsed, with what training and the statistics need from it.
 pub struct LoadedCorpus {
     corpus: Corpus,
+    /// Counted once at load: summing every note each frame would stall the UI on big corpora.
+    summary: Summary,
     data: Arc<TrainData>,
     profile: Arc<CorpusProfile>,
 }
@@ -92,6 +94,7 @@ impl CorpusPanel {
                 }
             };
             let loaded = corpus::load_dir(&worker_dir, &progress).map(|corpus| LoadedCorpus {
+                summary: corpus.summary(),
                 data: Arc::new(TrainData::from_corpus(&corpus)),
                 profile: Arc::new(CorpusProfile::of_pieces(
                     corpus.pieces.iter().map(|p| &p.piece),
@@ -204,7 +207,7 @@ impl CorpusPanel {
         let Some(loaded) = &self.loaded else {
             return;
         };
-        summary_ui(ui, &loaded.corpus, &loaded.profile);
+        summary_ui(ui, &loaded.corpus, &loaded.summary, &loaded.profile);
         ui.separator();
         if let Some(index) = pieces_table(ui, &loaded.corpus, self.selected) {
             self.selected = Some(index);
@@ -232,8 +235,7 @@ fn display_name(piece: &corpus::CorpusPiece) -> String {
     }
 }
 
-fn summary_ui(ui: &mut egui::Ui, corpus: &Corpus, profile: &CorpusProfile) {
-    let summary = corpus.summary();
+fn summary_ui(ui: &mut egui::Ui, corpus: &Corpus, summary: &Summary, profile: &CorpusProfile) {
     ui.heading(
         corpus
             .root

@@ -506,8 +506,8 @@ fn controls_ui(ui: &mut egui::Ui, controls: &mut GenerateControls) {
 }
 
 fn stats_ui(ui: &mut egui::Ui, take: &Take, profile: Option<&CorpusProfile>) {
-    let stats = MusicStats::of_sounding_notes(&take.notes);
     ui.collapsing("Statistics", |ui| {
+        let stats = MusicStats::of_sounding_notes(&take.notes);
         egui::Grid::new("take-stats").num_columns(2).show(ui, |ui| {
             ui.label("Notes per second");
             ui.label(format!("{:.2}", stats.notes_per_s));

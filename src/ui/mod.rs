@@ -89,16 +89,12 @@ impl Shared {
     /// Tells the user something (an error or a result).
     pub fn tell(&mut self, message: impl Into<String>) {
         let message = message.into();
-        tracing_log(&message);
+        crate::log::line(&message);
         self.messages.push(message);
         if self.messages.len() > 50 {
             self.messages.remove(0);
         }
     }
-}
-
-fn tracing_log(message: &str) {
-    crate::log::line(message);
 }
 
 /// Which panel the side bar shows.
@@ -270,7 +266,7 @@ impl eframe::App for CadenzaApp {
         self.train.poll(&mut self.shared);
         self.generate.poll(&mut self.shared);
         self.handle_shortcuts(ui);
-        self.train.guard_close(ui, &mut self.shared);
+        self.train.guard_close(ui);
         egui::Panel::top("menu").show(ui, |ui| {
             egui::MenuBar::new().ui(ui, |ui| {
                 ui.menu_button("File", |ui| {

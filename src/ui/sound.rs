@@ -138,12 +138,14 @@ impl Sound {
         };
         self.dialog = None;
         let Some(path) = answer else { return };
-        match PianoSynth::new(&path, audio::DEFAULT_GAIN) {
+        // Loaded once: a General MIDI SoundFont is large. A bad choice keeps the current sound.
+        let sound = Self::start(Some(&path));
+        match &sound.soundfont {
             Ok(_) => {
-                settings.soundfont = Some(path.clone());
-                *self = Self::start(Some(&path));
+                settings.soundfont = Some(path);
+                *self = sound;
             }
-            Err(err) => messages.push(err.to_string()),
+            Err(err) => messages.push(err.clone()),
         }
     }
 }

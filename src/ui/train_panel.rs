@@ -4,11 +4,13 @@
 use std::path::PathBuf;
 use std::sync::Arc;
 
-use egui_plot::{Legend, Line, Plot, PlotPoints};
+use egui_plot::{Legend, Line, Plot, PlotPoint, PlotPoints};
 
-use cadenza::checkpoint::{self, TrainSettings};
-use cadenza::model::{DeviceChoice, ModelConfig};
-use cadenza::train::{self, Command, Limits, Progress, TrainData, TrainOptions, TrainerHandle};
+use cadenza::checkpoint;
+use cadenza::model::DeviceChoice;
+use cadenza::train::{
+    self, Command, Limits, Preset, Progress, TrainData, TrainOptions, TrainerHandle,
+};
 
 use super::Shared;
 use super::dialog::PendingDialog;
@@ -17,8 +19,8 @@ use super::dialog::PendingDialog;
 #[derive(Debug, Clone, PartialEq, serde::Serialize, serde::Deserialize)]
 #[serde(default)]
 pub struct TrainControls {
-    /// `true` for the standard (3×512) preset, else quick (2×256).
-    pub standard: bool,
+    /// Network and recipe.
+    pub preset: Preset,
     /// Minutes to train.
     pub minutes: f64,
     /// Continue from the current checkpoint instead of starting afresh.
@@ -30,7 +32,7 @@ pub struct TrainControls {
 impl Default for TrainControls {
     fn default() -> Self {
         Self {
-            standard: false,
+            preset: Preset::Quick,
             minutes: 5.0,
             resume: false,
             device: DeviceChoice::Auto,
@@ -41,14 +43,14 @@ impl Default for TrainControls {
 /// The loss curves being plotted.
 #[derive(Debug, Default)]
 struct Curves {
-    train: Vec<[f64; 2]>,
-    smoothed: Vec<[f64; 2]>,
-    valid: Vec<[f64; 2]>,
+    train: Vec<PlotPoint>,
+    smoothed: Vec<PlotPoint>,
+    valid: Vec<PlotPoint>,
 }
 
 impl Curves {
     /// Keeps at most a few thousand points per curve so plotting stays cheap.
-    fn thin(points: &mut Vec<[f64; 2]>) {
+    fn thin(points: &mut Vec<PlotPoint>) {
         if points.len() > 4000 {
             *points = points.iter().step_by(2).copied().collect();
         }
@@ -143,8 +145,10 @@ impl TrainPanel {
                 ..
             } => {
                 let x = step as f64;
-                self.curves.train.push([x, train_loss]);
-                self.curves.smoothed.push([x, train_loss_smoothed]);
+                self.curves.train.push(PlotPoint::new(x, train_loss));
+                self.curves
+                    .smoothed
+                    .push(PlotPoint::new(x, train_loss_smoothed));
                 Curves::thin(&mut self.curves.train);
                 Curves::thin(&mut self.curves.smoothed);
                 let eta = eta_s.map_or("—".to_string(), super::piano_roll::format_time);
@@ -158,7 +162,10 @@ impl TrainPanel {
             }
             Progress::Valid {
                 step, valid_loss, ..
-            } => self.curves.valid.push([step as f64, valid_loss]),
+            } => self
+                .curves
+                .valid
+                .push(PlotPoint::new(step as f64, valid_loss)),
             Progress::Checkpoint { step, path } => {
                 shared.tell(format!("Saved the model at step {step}: {path}"));
             }
@@ -197,14 +204,14 @@ impl TrainPanel {
                         .history
                         .train
                         .iter()
-                        .map(|&(s, l)| [s as f64, l])
+                        .map(|&(s, l)| PlotPoint::new(s as f64, l))
                         .collect(),
                     smoothed: smooth(&meta.history.train),
                     valid: meta
                         .history
                         .valid
                         .iter()
-                        .map(|v| [v.step as f64, v.loss])
+                        .map(|v| PlotPoint::new(v.step as f64, v.loss))
                         .collect(),
                 };
                 self.status = format!(
@@ -222,17 +229,12 @@ impl TrainPanel {
 
     fn start(&mut self, data: Arc<TrainData>, shared: &mut Shared) {
         let controls = shared.settings.train.clone();
-        let (model, settings) = if controls.standard {
-            (ModelConfig::STANDARD, TrainSettings::STANDARD)
-        } else {
-            (ModelConfig::QUICK, TrainSettings::QUICK)
-        };
         let resume = shared
             .settings
             .checkpoint
             .clone()
             .filter(|_| controls.resume);
-        let out = match (&resume, new_checkpoint_path(controls.standard)) {
+        let out = match (&resume, new_checkpoint_path(controls.preset)) {
             (Some(resume), _) => resume.clone(),
             (None, Some(out)) => out,
             (None, None) => {
@@ -241,8 +243,8 @@ impl TrainPanel {
             }
         };
         let options = TrainOptions {
-            model,
-            settings,
+            model: controls.preset.model(),
+            settings: controls.preset.settings(),
             limits: Limits {
                 minutes: Some(controls.minutes.max(0.1)),
                 ..Limits::default()
@@ -263,7 +265,7 @@ impl TrainPanel {
     }
 
     /// Closing the window while training: ask, then stop (which saves) before closing.
-    pub fn guard_close(&mut self, ui: &mut egui::Ui, shared: &mut Shared) {
+    pub fn guard_close(&mut self, ui: &mut egui::Ui) {
         let ctx = ui.ctx().clone();
         if ctx.input(|i| i.viewport().close_requested()) && self.trainer.is_some() {
             ctx.send_viewport_cmd(egui::ViewportCommand::CancelClose);
@@ -293,7 +295,6 @@ impl TrainPanel {
                 }
             });
         });
-        let _ = shared;
     }
 
     /// Draws the panel.
@@ -355,18 +356,17 @@ impl TrainPanel {
             .y_axis_label("nats / event")
             .show(ui, |plot| {
                 plot.line(
-                    Line::new("train (raw)", PlotPoints::from(self.curves.train.clone()))
-                        .width(1.0),
+                    Line::new("train (raw)", PlotPoints::from(&self.curves.train[..])).width(1.0),
                 );
                 plot.line(
                     Line::new(
                         "train (smoothed)",
-                        PlotPoints::from(self.curves.smoothed.clone()),
+                        PlotPoints::from(&self.curves.smoothed[..]),
                     )
                     .width(2.0),
                 );
                 plot.line(
-                    Line::new("validation", PlotPoints::from(self.curves.valid.clone())).width(2.5),
+                    Line::new("validation", PlotPoints::from(&self.curves.valid[..])).width(2.5),
                 );
             });
     }
@@ -389,9 +389,9 @@ fn controls_ui(ui: &mut egui::Ui, controls: &mut TrainControls, have_checkpoint:
     egui::Grid::new("train-controls").num_columns(2).show(ui, |ui| {
         ui.label("Model");
         ui.horizontal(|ui| {
-            ui.radio_value(&mut controls.standard, false, "Quick")
+            ui.radio_value(&mut controls.preset, Preset::Quick, "Quick")
                 .on_hover_text("2 layers × 256 units: learns usefully in minutes on a laptop CPU");
-            ui.radio_value(&mut controls.standard, true, "Standard")
+            ui.radio_value(&mut controls.preset, Preset::Standard, "Standard")
                 .on_hover_text("3 layers × 512 units (Performance RNN's size): best with a GPU or hours of CPU");
         });
         ui.end_row();
@@ -416,25 +416,28 @@ fn controls_ui(ui: &mut egui::Ui, controls: &mut TrainControls, have_checkpoint:
     });
 }
 
-/// An exponential moving average of the training loss, as the trainer reports it.
-fn smooth(points: &[(u64, f64)]) -> Vec<[f64; 2]> {
+/// The smoothed training loss of a saved history, exactly as the trainer reported it.
+fn smooth(points: &[(u64, f64)]) -> Vec<PlotPoint> {
     let mut average = None;
     points
         .iter()
         .map(|&(step, loss)| {
-            let value = average.map_or(loss, |a: f64| 0.98 * a + 0.02 * loss);
+            let value = train::smooth_loss(average, loss);
             average = Some(value);
-            [step as f64, value]
+            PlotPoint::new(step as f64, value)
         })
         .collect()
 }
 
 /// A fresh checkpoint path in the data folder, named by preset and time.
-fn new_checkpoint_path(standard: bool) -> Option<PathBuf> {
+fn new_checkpoint_path(preset: Preset) -> Option<PathBuf> {
     let seconds = std::time::SystemTime::now()
         .duration_since(std::time::UNIX_EPOCH)
         .map_or(0, |d| d.as_secs());
-    let preset = if standard { "standard" } else { "quick" };
+    let preset = match preset {
+        Preset::Quick => "quick",
+        Preset::Standard => "standard",
+    };
     Some(
         cadenza::paths::data_dir()?
             .join("checkpoints")
