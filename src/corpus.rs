@@ -265,6 +265,27 @@ pub struct Summary {
 }
 
 impl Corpus {
+    /// The pieces for which `keep(index)` holds (the composer's include/exclude choice), with the
+    /// split re-balanced so that training still has a validation piece.
+    pub fn subset(&self, keep: impl Fn(usize) -> bool) -> Corpus {
+        let mut pieces: Vec<CorpusPiece> = self
+            .pieces
+            .iter()
+            .enumerate()
+            .filter(|&(index, _)| keep(index))
+            .map(|(_, piece)| piece.clone())
+            .collect();
+        for piece in &mut pieces {
+            piece.split = split_of(&piece.relative_path);
+        }
+        ensure_validation_piece(&mut pieces);
+        Corpus {
+            root: self.root.clone(),
+            pieces,
+            skipped: self.skipped.clone(),
+        }
+    }
+
     /// Pieces of one split.
     pub fn split(&self, split: Split) -> impl Iterator<Item = &CorpusPiece> {
         self.pieces.iter().filter(move |p| p.split == split)

@@ -19,7 +19,9 @@ use tch::{Device, Tensor};
 use crate::checkpoint::{self, CheckpointError};
 use crate::encoding::{self, Decoder, Event, EventId, VOCAB_SIZE, to_step};
 use crate::midi::{self, MidiError, Note, Piece};
-use crate::model::{DeviceChoice, EventLstm, LstmStepper, StepState, resolve_device};
+use crate::model::{
+    CpuState, CpuStepLoop, DeviceChoice, EventLstm, LstmStepper, StepState, resolve_device,
+};
 use crate::train::Repaint;
 
 /// A note the model never releases is ended after this long.
@@ -297,10 +299,11 @@ pub fn sample(
 ) -> Result<Option<Vec<SampledPiece>>, GenerateError> {
     settings.validate()?;
     let started = Instant::now();
-    let stepper = LstmStepper::new(model);
     let batch = settings.variations;
     let primer_events = primer.events();
-    let (mut logits, mut state) = read_primer(model, device, &primer_events, batch)?;
+    let (logits, state) = read_primer(model, device, &primer_events, batch)?;
+    let mut network = Stepping::new(model, device, state)?;
+    let mut rows = Vec::<f32>::try_from(logits.to_device(Device::Cpu).reshape([-1]))?;
     let mut voices: Vec<Voice> = settings
         .seeds()
         .into_iter()
@@ -312,7 +315,6 @@ pub fn sample(
         if cancel.load(Ordering::Relaxed) {
             return Ok(None);
         }
-        let rows = Vec::<f32>::try_from(logits.to_device(Device::Cpu).reshape([-1]))?;
         let mut inputs = Vec::with_capacity(batch);
         for (voice, row) in voices.iter_mut().zip(rows.chunks_exact(VOCAB_SIZE)) {
             inputs.push(voice.advance(row, settings));
@@ -325,8 +327,7 @@ pub fn sample(
         if all_done {
             break;
         }
-        let inputs = Tensor::from_slice(&inputs).to_device(device);
-        logits = stepper.step(&inputs, &mut state);
+        network.step(&inputs, &mut rows)?;
     }
     let elapsed = started.elapsed().as_secs_f64().max(1e-9);
     Ok(Some(
@@ -335,6 +336,43 @@ pub fn sample(
             .map(|voice| voice.finish(elapsed))
             .collect(),
     ))
+}
+
+/// The network stepping one event at a time: in plain Rust on the CPU (weights read once per step
+/// for all variations), through libtorch on a GPU.
+enum Stepping {
+    Cpu(CpuStepLoop, CpuState),
+    Torch(LstmStepper, StepState, Device),
+}
+
+impl Stepping {
+    fn new(model: &EventLstm, device: Device, state: StepState) -> Result<Self, GenerateError> {
+        let stepper = LstmStepper::new(model);
+        if device.is_cuda() {
+            return Ok(Self::Torch(stepper, state, device));
+        }
+        let parallel = tch::get_num_threads() > 1;
+        Ok(Self::Cpu(
+            CpuStepLoop::new(stepper.to_cpu(parallel)?),
+            state.to_cpu_state()?,
+        ))
+    }
+
+    /// Feeds one event per variation; `logits` receives `[variations, vocab]` for the next.
+    fn step(&mut self, inputs: &[i64], logits: &mut Vec<f32>) -> Result<(), GenerateError> {
+        match self {
+            Self::Cpu(step_loop, state) => {
+                let events: Vec<usize> = inputs.iter().map(|&e| e as usize).collect();
+                step_loop.step(&events, state, logits);
+            }
+            Self::Torch(stepper, state, device) => {
+                let inputs = Tensor::from_slice(inputs).to_device(*device);
+                let next = stepper.step(&inputs, state).to_device(Device::Cpu);
+                *logits = Vec::<f32>::try_from(next.reshape([-1]))?;
+            }
+        }
+        Ok(())
+    }
 }
 
 /// One variation's result before it becomes a [`Take`].

@@ -2,9 +2,13 @@
 //! next event. Parameter names follow PyTorch's `nn.Embedding`/`nn.LSTM`/`nn.Linear`, so a
 //! checkpoint's safetensors file loads into the equivalent PyTorch module.
 
+mod cpu_step;
+
 use tch::{Device, Kind, Tensor, nn};
 
 use crate::encoding::VOCAB_SIZE;
+
+pub use cpu_step::{CpuState, CpuStepLoop, CpuStepper, PackedMatrix};
 
 /// The shape of the network.
 #[derive(Debug, Clone, Copy, PartialEq, serde::Serialize, serde::Deserialize)]
@@ -73,6 +77,17 @@ impl From<LstmState> for StepState {
 }
 
 impl StepState {
+    /// The state as plain numbers for [`CpuStepper`].
+    pub fn to_cpu_state(&self) -> Result<CpuState, tch::TchError> {
+        let flat = |ts: &[Tensor]| -> Result<Vec<Vec<f32>>, tch::TchError> {
+            ts.iter().map(tensor_values).collect()
+        };
+        Ok(CpuState {
+            h: flat(&self.h)?,
+            c: flat(&self.c)?,
+        })
+    }
+
     /// Repeats each sequence's state `times` times along the batch (a primer shared by variations).
     pub fn repeat_batch(&self, times: i64) -> Self {
         let repeat = |ts: &[Tensor]| ts.iter().map(|t| t.repeat([times, 1])).collect();
@@ -255,6 +270,27 @@ impl LstmStepper {
         self.head_bias.addmm(&top, &self.head_weight)
     }
 
+    /// The same step in plain Rust for the CPU (see [`CpuStepper`]); `parallel` splits each matrix
+    /// product between rayon's threads.
+    pub fn to_cpu(&self, parallel: bool) -> Result<CpuStepper, tch::TchError> {
+        let upper = self
+            .upper
+            .iter()
+            .map(|(weight, bias)| Ok((tensor_values(weight)?, tensor_values(bias)?)))
+            .collect::<Result<Vec<_>, tch::TchError>>()?;
+        Ok(CpuStepper::new(
+            tensor_values(&self.first_input_gates)?,
+            &tensor_values(&self.first_recurrent)?,
+            &upper,
+            (
+                &tensor_values(&self.head_weight)?,
+                &tensor_values(&self.head_bias)?,
+            ),
+            self.hidden as usize,
+            parallel,
+        ))
+    }
+
     fn cell(&self, gates: &Tensor, c: &Tensor) -> (Tensor, Tensor) {
         let squashed = gates.sigmoid();
         let parts = squashed.split(self.hidden, 1);
@@ -266,6 +302,17 @@ impl LstmStepper {
         let h = output_gate * c.tanh();
         (h, c)
     }
+}
+
+/// A float tensor's values, row-major, on the CPU.
+fn tensor_values(tensor: &Tensor) -> Result<Vec<f32>, tch::TchError> {
+    Vec::<f32>::try_from(
+        tensor
+            .to_device(Device::Cpu)
+            .to_kind(Kind::Float)
+            .contiguous()
+            .reshape([-1]),
+    )
 }
 
 /// Where to run the network, as the user asks for it.

@@ -85,6 +85,59 @@ fn one_step_lstm_matches_the_training_lstm() {
 }
 
 #[test]
+fn cpu_step_matches_the_training_lstm_for_every_batch_size() {
+    let _torch = torch_lock();
+    tch::manual_seed(4);
+    let vars = nn::VarStore::new(Device::Cpu);
+    // Hidden size not a multiple of the kernel's panel; batch 5 spans a full tile and a part.
+    let config = ModelConfig {
+        embed: 24,
+        layers: 3,
+        hidden: 44,
+        dropout: 0.2,
+    };
+    let model = EventLstm::new(&vars.root(), config);
+    let (batch, steps) = (5, 30);
+    let events = Tensor::randint(
+        VOCAB_SIZE as i64,
+        [batch, steps],
+        (Kind::Int64, Device::Cpu),
+    );
+    let (expected, _) = {
+        let _guard = tch::no_grad_guard();
+        model.forward(&events, &model.zero_state(batch, Device::Cpu), false)
+    };
+    let expected = Vec::<f32>::try_from(expected.reshape([-1])).expect("floats");
+    let ids = Vec::<i64>::try_from(events.reshape([-1])).expect("ids");
+    for parallel in [false, true] {
+        let stepper = LstmStepper::new(&model)
+            .to_cpu(parallel)
+            .expect("weights copy");
+        let mut state = stepper.zero_state(batch as usize);
+        let mut logits = Vec::new();
+        for t in 0..steps as usize {
+            let inputs: Vec<usize> = (0..batch as usize)
+                .map(|b| ids[b * steps as usize + t] as usize)
+                .collect();
+            stepper.step(&inputs, &mut state, &mut logits);
+            for b in 0..batch as usize {
+                let row = &logits[b * VOCAB_SIZE..][..VOCAB_SIZE];
+                let want = &expected[(b * steps as usize + t) * VOCAB_SIZE..][..VOCAB_SIZE];
+                let difference = row
+                    .iter()
+                    .zip(want)
+                    .map(|(a, b)| (a - b).abs())
+                    .fold(0.0, f32::max);
+                assert!(
+                    difference < 1e-5,
+                    "step {t}, sequence {b}, parallel {parallel}: logits differ by {difference}"
+                );
+            }
+        }
+    }
+}
+
+#[test]
 fn the_same_seed_gives_the_same_piece_and_another_seed_another() {
     let length = Length::Seconds(4.0);
     let first = sample_tiny(&settings(length, 11), &Primer::none());

@@ -17,13 +17,69 @@ use super::Shared;
 use super::dialog::PendingDialog;
 use super::piano_roll::format_time;
 
-/// A corpus parsed, with what training and the statistics need from it.
+/// A corpus parsed, with the composer's choice of pieces and what training and the statistics
+/// need from them.
 pub struct LoadedCorpus {
-    corpus: Corpus,
+    corpus: Arc<Corpus>,
     /// Counted once at load: summing every note each frame would stall the UI on big corpora.
     summary: Summary,
+    /// Which pieces training uses (the table's checkboxes).
+    included: Vec<bool>,
+    /// Training data and profile of the included pieces; `None` while they are being prepared.
+    prepared: Option<Prepared>,
+    preparing: Option<Receiver<Prepared>>,
+}
+
+/// What training and the take statistics need from the included pieces.
+struct Prepared {
     data: Arc<TrainData>,
     profile: Arc<CorpusProfile>,
+}
+
+impl Prepared {
+    /// Encodes the augmented training windows and profiles the pieces: a second or more on a
+    /// large corpus, so it runs on a worker thread.
+    fn of(corpus: &Corpus) -> Self {
+        Self {
+            data: Arc::new(TrainData::from_corpus(corpus)),
+            profile: Arc::new(CorpusProfile::of_pieces(
+                corpus.pieces.iter().map(|p| &p.piece),
+            )),
+        }
+    }
+}
+
+impl LoadedCorpus {
+    fn new(corpus: Corpus) -> Self {
+        let prepared = Prepared::of(&corpus);
+        Self {
+            summary: corpus.summary(),
+            included: vec![true; corpus.pieces.len()],
+            corpus: Arc::new(corpus),
+            prepared: Some(prepared),
+            preparing: None,
+        }
+    }
+
+    /// Prepares the training data again after the choice of pieces changed.
+    fn reprepare(&mut self, repaint: &cadenza::train::Repaint) {
+        let (sender, receiver) = crossbeam_channel::bounded(1);
+        let (corpus, included) = (Arc::clone(&self.corpus), self.included.clone());
+        let repaint = repaint.clone();
+        std::thread::spawn(move || {
+            let _ = sender.send(Prepared::of(&corpus.subset(|i| included[i])));
+            repaint();
+        });
+        self.prepared = None;
+        self.preparing = Some(receiver);
+    }
+
+    fn poll(&mut self) {
+        if let Some(prepared) = self.preparing.as_ref().and_then(|r| r.try_recv().ok()) {
+            self.prepared = Some(prepared);
+            self.preparing = None;
+        }
+    }
 }
 
 struct Loading {
@@ -57,25 +113,33 @@ impl CorpusPanel {
         panel
     }
 
-    /// The training data of the loaded corpus.
-    pub fn data(&self) -> Option<Arc<TrainData>> {
-        self.loaded.as_ref().map(|l| Arc::clone(&l.data))
+    fn prepared(&self) -> Option<&Prepared> {
+        self.loaded.as_ref().and_then(|l| l.prepared.as_ref())
     }
 
-    /// The loaded corpus's profile, to compare takes with.
+    /// The training data of the included pieces of the loaded corpus.
+    pub fn data(&self) -> Option<Arc<TrainData>> {
+        self.prepared().map(|p| Arc::clone(&p.data))
+    }
+
+    /// The included pieces' profile, to compare takes with.
     pub fn profile(&self) -> Option<Arc<CorpusProfile>> {
-        self.loaded.as_ref().map(|l| Arc::clone(&l.profile))
+        self.prepared().map(|p| Arc::clone(&p.profile))
     }
 
     /// What the panel is busy with, for the status bar.
     pub fn job(&self) -> Option<String> {
-        self.loading.as_ref().map(|l| {
-            format!(
+        if let Some(loading) = &self.loading {
+            return Some(format!(
                 "Parsing {}/{}",
-                l.done.load(Ordering::Relaxed),
-                l.total.load(Ordering::Relaxed)
-            )
-        })
+                loading.done.load(Ordering::Relaxed),
+                loading.total.load(Ordering::Relaxed)
+            ));
+        }
+        self.loaded
+            .as_ref()
+            .and_then(|l| l.preparing.as_ref())
+            .map(|_| "Preparing training data".to_string())
     }
 
     /// Starts parsing `dir` on a worker thread.
@@ -93,14 +157,7 @@ impl CorpusPanel {
                     repaint();
                 }
             };
-            let loaded = corpus::load_dir(&worker_dir, &progress).map(|corpus| LoadedCorpus {
-                summary: corpus.summary(),
-                data: Arc::new(TrainData::from_corpus(&corpus)),
-                profile: Arc::new(CorpusProfile::of_pieces(
-                    corpus.pieces.iter().map(|p| &p.piece),
-                )),
-                corpus,
-            });
+            let loaded = corpus::load_dir(&worker_dir, &progress).map(LoadedCorpus::new);
             let _ = sender.send(loaded);
             repaint();
         });
@@ -131,6 +188,9 @@ impl CorpusPanel {
 
     /// Takes finished work: a parsed corpus, answered dialogs, dropped files.
     pub fn poll(&mut self, shared: &mut Shared) {
+        if let Some(loaded) = &mut self.loaded {
+            loaded.poll();
+        }
         if let Some(loading) = &self.loading
             && let Ok(result) = loading.result.try_recv()
         {
@@ -204,12 +264,16 @@ impl CorpusPanel {
                     .text(format!("Parsing {done}/{total} files")),
             );
         }
-        let Some(loaded) = &self.loaded else {
+        let Some(loaded) = &mut self.loaded else {
             return;
         };
-        summary_ui(ui, &loaded.corpus, &loaded.summary, &loaded.profile);
+        summary_ui(ui, loaded);
         ui.separator();
-        if let Some(index) = pieces_table(ui, &loaded.corpus, self.selected) {
+        let (clicked, choice_changed) = pieces_table(ui, loaded, self.selected);
+        if choice_changed {
+            loaded.reprepare(&shared.repaint);
+        }
+        if let Some(index) = clicked {
             self.selected = Some(index);
             let piece = &loaded.corpus.pieces[index];
             shared.show(display_name(piece), &piece.piece, 0.0);
@@ -235,9 +299,11 @@ fn display_name(piece: &corpus::CorpusPiece) -> String {
     }
 }
 
-fn summary_ui(ui: &mut egui::Ui, corpus: &Corpus, summary: &Summary, profile: &CorpusProfile) {
+fn summary_ui(ui: &mut egui::Ui, loaded: &LoadedCorpus) {
+    let summary = &loaded.summary;
     ui.heading(
-        corpus
+        loaded
+            .corpus
             .root
             .file_name()
             .unwrap_or_default()
@@ -262,8 +328,17 @@ fn summary_ui(ui: &mut egui::Ui, corpus: &Corpus, summary: &Summary, profile: &C
             ui.label("Events");
             ui.label(summary.events.to_string());
             ui.end_row();
+            ui.label("Used for training");
+            let included = loaded.included.iter().filter(|&&i| i).count();
+            ui.label(format!("{included} of {} pieces", loaded.included.len()));
+            ui.end_row();
         });
-    let bars: Vec<Bar> = profile
+    let Some(prepared) = &loaded.prepared else {
+        ui.add(egui::Spinner::new());
+        return;
+    };
+    let bars: Vec<Bar> = prepared
+        .profile
         .pitch_class_histogram
         .iter()
         .enumerate()
@@ -285,18 +360,36 @@ fn summary_ui(ui: &mut egui::Ui, corpus: &Corpus, summary: &Summary, profile: &C
         });
 }
 
-/// The table of pieces; returns the row clicked.
-fn pieces_table(ui: &mut egui::Ui, corpus: &Corpus, selected: Option<usize>) -> Option<usize> {
+/// The table of pieces with their include checkboxes; returns the row clicked and whether the
+/// choice of pieces changed.
+fn pieces_table(
+    ui: &mut egui::Ui,
+    loaded: &mut LoadedCorpus,
+    selected: Option<usize>,
+) -> (Option<usize>, bool) {
     let mut clicked = None;
+    let mut changed = false;
+    ui.horizontal(|ui| {
+        for (label, value) in [("Use all", true), ("Use none", false)] {
+            if ui.small_button(label).clicked() {
+                loaded.included.iter_mut().for_each(|i| *i = value);
+                changed = true;
+            }
+        }
+    });
     egui::Grid::new("pieces")
         .striped(true)
-        .num_columns(4)
+        .num_columns(5)
         .show(ui, |ui| {
-            for header in ["Composer", "Title", "Duration", "Notes"] {
+            for header in ["Use", "Composer", "Title", "Duration", "Notes"] {
                 ui.label(egui::RichText::new(header).strong());
             }
             ui.end_row();
-            for (index, piece) in corpus.pieces.iter().enumerate() {
+            for (index, piece) in loaded.corpus.pieces.iter().enumerate() {
+                changed |= ui
+                    .checkbox(&mut loaded.included[index], "")
+                    .on_hover_text("Train on this piece")
+                    .changed();
                 ui.label(piece.composer.as_deref().unwrap_or("—"));
                 if ui
                     .selectable_label(selected == Some(index), &piece.title)
@@ -310,7 +403,7 @@ fn pieces_table(ui: &mut egui::Ui, corpus: &Corpus, selected: Option<usize>) -> 
                 ui.end_row();
             }
         });
-    clicked
+    (clicked, changed)
 }
 
 fn open_single_file(path: &Path, shared: &mut Shared) {

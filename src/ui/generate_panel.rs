@@ -4,6 +4,7 @@
 
 use std::path::PathBuf;
 use std::sync::Arc;
+use std::sync::atomic::{AtomicU32, Ordering};
 
 use crossbeam_channel::Receiver;
 
@@ -83,9 +84,24 @@ impl GenerateControls {
 
 /// Which file an export writes.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
-enum ExportKind {
+pub enum ExportKind {
+    /// A standard MIDI file.
     Midi,
+    /// 16-bit stereo audio rendered with the SoundFont.
     Wav,
+}
+
+/// A WAV export rendering on a worker thread.
+struct WavJob {
+    /// Share rendered, in millionths (an atomic the worker updates).
+    progress: Arc<AtomicU32>,
+    result: Receiver<Result<PathBuf, String>>,
+}
+
+impl WavJob {
+    fn fraction(&self) -> f32 {
+        self.progress.load(Ordering::Relaxed) as f32 / 1e6
+    }
 }
 
 /// State of the Generate panel.
@@ -95,7 +111,7 @@ pub struct GeneratePanel {
     takes: Vec<Take>,
     selected: Option<usize>,
     export: Option<(ExportKind, usize, PendingDialog)>,
-    wav_job: Option<Receiver<Result<PathBuf, String>>>,
+    wav_job: Option<WavJob>,
     checkpoint_dialog: Option<PendingDialog>,
 }
 
@@ -129,7 +145,25 @@ impl GeneratePanel {
                 self.progress.1
             )
         });
-        generating.or(self.wav_job.as_ref().map(|_| "Rendering WAV".to_string()))
+        generating.or(self
+            .wav_job
+            .as_ref()
+            .map(|job| format!("Rendering WAV {:.0}%", job.fraction() * 100.0)))
+    }
+
+    /// Whether a generation is running.
+    pub fn is_generating(&self) -> bool {
+        self.generator.is_some()
+    }
+
+    /// The takes, oldest first.
+    pub fn takes(&self) -> &[Take] {
+        &self.takes
+    }
+
+    /// Whether a WAV export is rendering.
+    pub fn is_exporting(&self) -> bool {
+        self.wav_job.is_some()
     }
 
     /// Export the selected take as MIDI (Ctrl+E).
@@ -228,21 +262,12 @@ impl GeneratePanel {
         {
             let (kind, index) = (*kind, *index);
             self.export = None;
-            if let (Some(path), Some(take)) = (answer, self.takes.get(index)) {
-                match kind {
-                    ExportKind::Midi => match take.write_midi(&path) {
-                        Ok(()) => shared.tell(format!("Exported {}", path.display())),
-                        Err(err) => shared.tell(format!(
-                            "Could not export {} (the take is kept): {err}",
-                            path.display()
-                        )),
-                    },
-                    ExportKind::Wav => self.wav_job = Some(render_wav(take.piece(), path, shared)),
-                }
+            if let Some(path) = answer {
+                self.export_to(kind, index, path, shared);
             }
         }
         if let Some(job) = &self.wav_job
-            && let Ok(result) = job.try_recv()
+            && let Ok(result) = job.result.try_recv()
         {
             self.wav_job = None;
             match result {
@@ -251,6 +276,30 @@ impl GeneratePanel {
                     "Could not export the WAV (the take is kept): {err}"
                 )),
             }
+        }
+    }
+
+    /// Writes take `index` to `path`: MIDI at once, WAV on a worker thread. A failure is shown and
+    /// the take stays.
+    pub fn export_to(
+        &mut self,
+        kind: ExportKind,
+        index: usize,
+        path: PathBuf,
+        shared: &mut Shared,
+    ) {
+        let Some(take) = self.takes.get(index) else {
+            return;
+        };
+        match kind {
+            ExportKind::Midi => match take.write_midi(&path) {
+                Ok(()) => shared.tell(format!("Exported {}", path.display())),
+                Err(err) => shared.tell(format!(
+                    "Could not export {} (the take is kept): {err}",
+                    path.display()
+                )),
+            },
+            ExportKind::Wav => self.wav_job = Some(render_wav(take.piece(), path, shared)),
         }
     }
 
@@ -419,10 +468,13 @@ impl GeneratePanel {
                 if ui.button("Export MIDI…").on_hover_text("Ctrl+E").clicked() {
                     self.ask_export(ExportKind::Midi, index, shared);
                 }
-                if ui
-                    .add_enabled(self.wav_job.is_none(), egui::Button::new("Export WAV…"))
-                    .clicked()
-                {
+                if let Some(job) = &self.wav_job {
+                    ui.add(
+                        egui::ProgressBar::new(job.fraction())
+                            .show_percentage()
+                            .text(format!("Rendering WAV {:.0}%", job.fraction() * 100.0)),
+                    );
+                } else if ui.button("Export WAV…").clicked() {
                     self.ask_export(ExportKind::Wav, index, shared);
                 }
             });
@@ -541,16 +593,25 @@ fn stats_ui(ui: &mut egui::Ui, take: &Take, profile: Option<&CorpusProfile>) {
     });
 }
 
-/// Renders a take to WAV on a worker thread.
-fn render_wav(piece: Piece, path: PathBuf, shared: &Shared) -> Receiver<Result<PathBuf, String>> {
-    let (sender, receiver) = crossbeam_channel::bounded(1);
+/// Renders a take to WAV on a worker thread, reporting how far it got.
+fn render_wav(piece: Piece, path: PathBuf, shared: &Shared) -> WavJob {
+    let (sender, result) = crossbeam_channel::bounded(1);
+    let progress = Arc::new(AtomicU32::new(0));
     let soundfont = shared.settings.soundfont.clone();
     let repaint = shared.repaint.clone();
+    let worker_progress = Arc::clone(&progress);
     std::thread::spawn(move || {
+        let report = |fraction: f64| {
+            let millionths = (fraction.clamp(0.0, 1.0) * 1e6) as u32;
+            // Repaint only when the shown percentage changes: render reports every block.
+            if worker_progress.swap(millionths, Ordering::Relaxed) / 10_000 != millionths / 10_000 {
+                repaint();
+            }
+        };
         let result = audio::find_soundfont(soundfont.as_deref())
             .and_then(|font| PianoSynth::new(&font, audio::DEFAULT_GAIN))
             .and_then(|synth| {
-                let samples = audio::render(&piece, synth, audio::DEFAULT_TAIL_S, &|_| {});
+                let samples = audio::render(&piece, synth, audio::DEFAULT_TAIL_S, &report);
                 audio::write_wav(&samples, &path, WavFormat::S16)
             })
             .map(|()| path)
@@ -558,7 +619,7 @@ fn render_wav(piece: Piece, path: PathBuf, shared: &Shared) -> Receiver<Result<P
         let _ = sender.send(result);
         repaint();
     });
-    receiver
+    WavJob { progress, result }
 }
 
 fn takes_file() -> Option<PathBuf> {

@@ -10,6 +10,9 @@ mod piano_roll;
 mod sound;
 mod train_panel;
 
+#[cfg(test)]
+mod tests;
+
 use std::path::PathBuf;
 use std::sync::Arc;
 
@@ -223,13 +226,13 @@ impl CadenzaApp {
                 let sound = &mut self.shared.sound;
                 let playing = sound.is_playing();
                 if ui
-                    .button(if playing { "Pause" } else { "▶ Play" })
+                    .button(if playing { "Pause" } else { "Play" })
                     .on_hover_text("Space")
                     .clicked()
                 {
                     sound.toggle();
                 }
-                if ui.button("■ Stop").clicked() {
+                if ui.button("Stop").clicked() {
                     sound.stop();
                 }
                 ui.label(format!(

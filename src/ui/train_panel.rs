@@ -6,8 +6,8 @@ use std::sync::Arc;
 
 use egui_plot::{Legend, Line, Plot, PlotPoint, PlotPoints};
 
-use cadenza::checkpoint;
-use cadenza::model::DeviceChoice;
+use cadenza::checkpoint::{self, TrainSettings};
+use cadenza::model::{DeviceChoice, ModelConfig};
 use cadenza::train::{
     self, Command, Limits, Preset, Progress, TrainData, TrainOptions, TrainerHandle,
 };
@@ -19,8 +19,12 @@ use super::dialog::PendingDialog;
 #[derive(Debug, Clone, PartialEq, serde::Serialize, serde::Deserialize)]
 #[serde(default)]
 pub struct TrainControls {
-    /// Network and recipe.
+    /// The preset the hyperparameters started from (names the checkpoint).
     pub preset: Preset,
+    /// The network's shape: the preset's, or edited.
+    pub model: ModelConfig,
+    /// The training recipe: the preset's, or edited.
+    pub recipe: TrainSettings,
     /// Minutes to train.
     pub minutes: f64,
     /// Continue from the current checkpoint instead of starting afresh.
@@ -33,6 +37,8 @@ impl Default for TrainControls {
     fn default() -> Self {
         Self {
             preset: Preset::Quick,
+            model: Preset::Quick.model(),
+            recipe: Preset::Quick.settings(),
             minutes: 5.0,
             resume: false,
             device: DeviceChoice::Auto,
@@ -90,6 +96,16 @@ impl TrainPanel {
                 format!("Training: {}", self.status)
             }
         })
+    }
+
+    /// Whether a training run is going (running or paused).
+    pub fn is_training(&self) -> bool {
+        self.trainer.is_some()
+    }
+
+    /// Points on the training-loss curve.
+    pub fn plotted_steps(&self) -> usize {
+        self.curves.train.len()
     }
 
     /// Asks the trainer to write a checkpoint now.
@@ -243,8 +259,8 @@ impl TrainPanel {
             }
         };
         let options = TrainOptions {
-            model: controls.preset.model(),
-            settings: controls.preset.settings(),
+            model: controls.model,
+            settings: controls.recipe,
             limits: Limits {
                 minutes: Some(controls.minutes.max(0.1)),
                 ..Limits::default()
@@ -310,7 +326,7 @@ impl TrainPanel {
         ui.horizontal(|ui| {
             let can_start = !running && data.is_some();
             if ui
-                .add_enabled(can_start, egui::Button::new("▶ Start"))
+                .add_enabled(can_start, egui::Button::new("Start training"))
                 .on_disabled_hover_text("Load a corpus first (Corpus panel)")
                 .clicked()
                 && let Some(data) = data.clone()
@@ -319,16 +335,20 @@ impl TrainPanel {
             }
             if let Some(trainer) = &self.trainer {
                 if self.paused {
-                    if ui.button("Resume").clicked() {
+                    if ui.button("Resume training").clicked() {
                         trainer.send(Command::Resume);
                     }
-                } else if ui.button("Pause").clicked() {
+                } else if ui.button("Pause training").clicked() {
                     trainer.send(Command::Pause);
                 }
-                if ui.button("Stop").on_hover_text("Stops and saves").clicked() {
+                if ui
+                    .button("Stop training")
+                    .on_hover_text("Stops and saves")
+                    .clicked()
+                {
                     trainer.send(Command::Stop);
                 }
-                if ui.button("Save").on_hover_text("Ctrl+S").clicked() {
+                if ui.button("Save now").on_hover_text("Ctrl+S").clicked() {
                     trainer.send(Command::SaveNow);
                 }
             } else if ui.button("Open checkpoint…").clicked() {
@@ -389,9 +409,9 @@ fn controls_ui(ui: &mut egui::Ui, controls: &mut TrainControls, have_checkpoint:
     egui::Grid::new("train-controls").num_columns(2).show(ui, |ui| {
         ui.label("Model");
         ui.horizontal(|ui| {
-            ui.radio_value(&mut controls.preset, Preset::Quick, "Quick")
+            preset_button(ui, controls, Preset::Quick, "Quick")
                 .on_hover_text("2 layers × 256 units: learns usefully in minutes on a laptop CPU");
-            ui.radio_value(&mut controls.preset, Preset::Standard, "Standard")
+            preset_button(ui, controls, Preset::Standard, "Standard")
                 .on_hover_text("3 layers × 512 units (Performance RNN's size): best with a GPU or hours of CPU");
         });
         ui.end_row();
@@ -411,9 +431,57 @@ fn controls_ui(ui: &mut egui::Ui, controls: &mut TrainControls, have_checkpoint:
         ui.end_row();
         ui.label("Continue");
         ui.add_enabled(have_checkpoint, egui::Checkbox::new(&mut controls.resume, "from the current checkpoint"))
-            .on_hover_text("Resume training the current model instead of a new one");
+            .on_hover_text("Resume training the current model (its shape and recipe are kept)");
         ui.end_row();
     });
+    ui.collapsing("Hyperparameters", |ui| hyperparameters_ui(ui, controls));
+}
+
+/// A preset choice that also resets the hyperparameters to the preset's.
+fn preset_button(
+    ui: &mut egui::Ui,
+    controls: &mut TrainControls,
+    preset: Preset,
+    label: &str,
+) -> egui::Response {
+    let response = ui.radio(controls.preset == preset, label);
+    if response.clicked() {
+        controls.preset = preset;
+        controls.model = preset.model();
+        controls.recipe = preset.settings();
+    }
+    response
+}
+
+fn hyperparameters_ui(ui: &mut egui::Ui, controls: &mut TrainControls) {
+    let (model, recipe) = (&mut controls.model, &mut controls.recipe);
+    egui::Grid::new("hyperparameters").num_columns(2).show(ui, |ui| {
+        let row = |ui: &mut egui::Ui, label: &str, widget: egui::DragValue, tip: &str| {
+            ui.label(label);
+            ui.add(widget).on_hover_text(tip);
+            ui.end_row();
+        };
+        row(ui, "Layers", egui::DragValue::new(&mut model.layers).range(1..=6),
+            "Stacked LSTM layers: more model longer-range structure, and train slower");
+        row(ui, "Hidden units", egui::DragValue::new(&mut model.hidden).range(16..=2048).speed(8),
+            "Units per LSTM layer: the model's memory and capacity");
+        row(ui, "Embedding", egui::DragValue::new(&mut model.embed).range(8..=1024).speed(8),
+            "Size of the vector each event is turned into before the LSTM");
+        row(ui, "Dropout", egui::DragValue::new(&mut model.dropout).range(0.0..=0.8).speed(0.01),
+            "Share of activations dropped between layers while training: fights overfitting on small corpora");
+        row(ui, "Window (events)", egui::DragValue::new(&mut recipe.seq_len).range(16..=2048).speed(4),
+            "Events the model reads per training window; about 40 events make a second of music");
+        row(ui, "Batch", egui::DragValue::new(&mut recipe.batch).range(1..=512),
+            "Windows per optimizer step: larger is smoother and uses more memory");
+        row(ui, "Learning rate", egui::DragValue::new(&mut recipe.lr).range(1e-5..=1e-1).speed(1e-4).max_decimals(5),
+            "Adam's step size: too high and the loss jumps about, too low and it falls slowly");
+        row(ui, "Seed", egui::DragValue::new(&mut recipe.seed),
+            "Seeds the weights and the choice of windows: the same seed repeats a run");
+    });
+    if ui.button("Reset to the preset").clicked() {
+        controls.model = controls.preset.model();
+        controls.recipe = controls.preset.settings();
+    }
 }
 
 /// The smoothed training loss of a saved history, exactly as the trainer reported it.

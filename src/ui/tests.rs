@@ -1,0 +1,195 @@
+//! The app clicked through as a composer would, headless (egui_kittest, wgpu renderer): the demo
+//! corpus loads and shows its statistics, training with a tiny model plots its loss, generation
+//! puts notes in the piano roll, playback moves, and exports re-read. Snapshots of the three panels
+//! (`UPDATE_SNAPSHOTS=1 cargo test --bin cadenza` accepts new ones).
+//!
+//! Training and playback keep requesting repaints, so the flow steps frames with a bound instead
+//! of running until the UI is idle.
+
+use std::path::Path;
+use std::time::{Duration, Instant};
+
+use egui_kittest::kittest::Queryable;
+use egui_kittest::{Harness, SnapshotOptions};
+
+use cadenza::checkpoint::TrainSettings;
+use cadenza::model::{DeviceChoice, ModelConfig};
+
+use super::CadenzaApp;
+use super::generate_panel::ExportKind;
+
+/// Renderers differ by a few anti-aliased pixels between Mesa's drivers; a changed label or a
+/// moved widget differs by thousands.
+const SNAPSHOT_SLACK_PIXELS: usize = 300;
+
+/// Steps frames (pausing between them, so worker threads get on) until `done` holds.
+fn step_until(
+    harness: &mut Harness<'_, CadenzaApp>,
+    what: &str,
+    limit: Duration,
+    done: impl Fn(&CadenzaApp) -> bool,
+) {
+    let started = Instant::now();
+    while !done(harness.state()) {
+        assert!(
+            started.elapsed() < limit,
+            "gave up after {limit:?} waiting for {what}; last message: {:?}",
+            harness.state().shared.messages.last()
+        );
+        harness.step();
+        std::thread::sleep(Duration::from_millis(20));
+    }
+    harness.step();
+}
+
+/// Clicks the `nth` widget labelled `label` (the side-bar tab "Generate" comes before the
+/// panel's "Generate" button).
+fn click(harness: &mut Harness<'_, CadenzaApp>, label: &str, nth: usize) {
+    harness
+        .get_all_by_label(label)
+        .nth(nth)
+        .unwrap_or_else(|| panic!("no widget #{nth} labelled {label:?}"))
+        .click();
+    harness.step();
+    harness.step();
+}
+
+fn snapshot(harness: &mut Harness<'_, CadenzaApp>, name: &str) {
+    harness.step();
+    harness.snapshot_options(
+        name,
+        &SnapshotOptions::new().max_failed_pixels(SNAPSHOT_SLACK_PIXELS),
+    );
+}
+
+/// A model that trains a few steps a second on one core.
+fn tiny_training(app: &mut CadenzaApp) {
+    let train = &mut app.shared.settings.train;
+    train.model = ModelConfig {
+        embed: 16,
+        layers: 1,
+        hidden: 32,
+        dropout: 0.0,
+    };
+    train.recipe = TrainSettings {
+        seq_len: 32,
+        batch: 4,
+        ..train.recipe
+    };
+    train.device = DeviceChoice::Cpu;
+    app.shared.settings.generate.seconds = 4.0;
+}
+
+#[test]
+fn a_composer_trains_generates_plays_and_exports() {
+    let data_dir = tempfile::tempdir().expect("a temporary folder");
+    // SAFETY: the only test in this binary, set before the app starts any thread.
+    unsafe { std::env::set_var(cadenza::paths::DATA_DIR_VARIABLE, data_dir.path()) };
+    let mut harness = Harness::builder()
+        .with_size([1280.0, 800.0])
+        .build_eframe(|cc| CadenzaApp::from_creation_context(cc));
+
+    // First run: the demo corpus is written and loaded, and its statistics appear.
+    step_until(
+        &mut harness,
+        "the demo corpus",
+        Duration::from_secs(60),
+        |app| app.corpus.data().is_some(),
+    );
+    harness.get_by_label("32 (4 composers)");
+    click(&mut harness, "alberti-c-major", 0);
+    click(&mut harness, "Stop", 0);
+    step_until(
+        &mut harness,
+        "playback to stop",
+        Duration::from_secs(5),
+        |app| !app.shared.sound.is_playing() && app.shared.sound.position_s() == 0.0,
+    );
+    assert!(!harness.state().shared.shown.content.notes.is_empty());
+    snapshot(&mut harness, "corpus");
+
+    // The other two panels, before anything timed or random is on screen.
+    click(&mut harness, "Generate", 0);
+    snapshot(&mut harness, "generate");
+    click(&mut harness, "Train", 0);
+    tiny_training(harness.state_mut());
+    snapshot(&mut harness, "train");
+
+    // Train a tiny model until the loss curve has points, then stop (which saves).
+    click(&mut harness, "Start training", 0);
+    step_until(
+        &mut harness,
+        "loss points",
+        Duration::from_secs(120),
+        |app| app.train.plotted_steps() >= 3,
+    );
+    click(&mut harness, "Stop training", 0);
+    step_until(
+        &mut harness,
+        "training to stop",
+        Duration::from_secs(60),
+        |app| !app.train.is_training(),
+    );
+    let checkpoint = harness.state().shared.settings.checkpoint.clone();
+    let checkpoint = checkpoint.expect("stopping saved the model as the current checkpoint");
+    assert!(cadenza::checkpoint::weights_path(&checkpoint).exists());
+
+    // Generate: the notes appear in the piano roll and a take is listed.
+    click(&mut harness, "Generate", 0);
+    click(&mut harness, "Generate", 1);
+    step_until(&mut harness, "a take", Duration::from_secs(120), |app| {
+        !app.generate.is_generating()
+    });
+    let app = harness.state();
+    assert_eq!(app.generate.takes().len(), 1, "{:?}", app.shared.messages);
+    let take = app.generate.takes()[0].clone();
+    assert!(!take.notes.is_empty());
+    assert_eq!(app.shared.shown.content.notes.len(), take.notes.len());
+
+    // Play: the position moves (through the sound card, or silently in real time without one).
+    if cadenza::audio::find_soundfont(None).is_ok() {
+        click(&mut harness, "Play", 0);
+        step_until(&mut harness, "playback", Duration::from_secs(10), |app| {
+            app.shared.sound.position_s() > 0.3
+        });
+        click(&mut harness, "Pause", 0);
+    } else {
+        println!("SKIP playback: no SoundFont on this machine");
+    }
+
+    // Export both ways to a temporary folder; the files read back.
+    let midi_path = data_dir.path().join("take.mid");
+    let wav_path = data_dir.path().join("take.wav");
+    let app = harness.state_mut();
+    app.generate
+        .export_to(ExportKind::Midi, 0, midi_path.clone(), &mut app.shared);
+    let exported = cadenza::midi::read_file(&midi_path).expect("the exported MIDI file reads");
+    assert_same_notes(&exported.notes, &take.notes);
+    if cadenza::audio::find_soundfont(None).is_ok() {
+        app.generate
+            .export_to(ExportKind::Wav, 0, wav_path.clone(), &mut app.shared);
+        step_until(&mut harness, "the WAV", Duration::from_secs(60), |app| {
+            !app.generate.is_exporting()
+        });
+        assert_wav_lasts(&wav_path, take.duration_s());
+    }
+}
+
+fn assert_same_notes(read: &[cadenza::midi::Note], written: &[cadenza::midi::Note]) {
+    assert_eq!(read.len(), written.len());
+    for (a, b) in read.iter().zip(written) {
+        assert_eq!((a.pitch, a.velocity), (b.pitch, b.velocity));
+        assert!((a.start_s - b.start_s).abs() < 0.002, "{a:?} vs {b:?}");
+    }
+}
+
+fn assert_wav_lasts(path: &Path, music_s: f64) {
+    let reader = hound::WavReader::open(path).expect("the exported WAV reads");
+    let spec = reader.spec();
+    let seconds = f64::from(reader.duration()) / f64::from(spec.sample_rate);
+    assert_eq!(spec.channels, 2);
+    assert!(
+        seconds >= music_s && seconds <= music_s + cadenza::audio::DEFAULT_TAIL_S + 0.1,
+        "{seconds} s of audio for {music_s} s of music"
+    );
+}
