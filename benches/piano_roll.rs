@@ -1,6 +1,7 @@
 //! Frame time of the piano-roll widget with a 20 000-note piece: the CPU side of one frame (egui
 //! layout and drawing, then tessellation into triangles), at the default zoom while following the
-//! playhead, and fully zoomed out with every note in view. Release build:
+//! playhead, zoomed out as far as the widget allows, and squeezed so that every note is in view.
+//! Release build:
 //!
 //!   cargo bench --bench piano_roll
 //!
@@ -32,9 +33,12 @@ fn main() {
         SIZE[0],
         SIZE[1]
     );
+    // The farthest a user can zoom out is 2 px/s; the last view squeezes in every note regardless.
+    let all_in_view = (SIZE[0] - 50.0) / content.end_s() as f32;
     let views = [
         ("default zoom, following", 80.0, true),
-        ("whole piece in view", 2.0, false),
+        ("zoomed out fully (2 px/s)", 2.0, false),
+        ("all 20 000 notes in view", all_in_view, false),
     ];
     for (name, pixels_per_s, follow) in views {
         let roll = PianoRoll {
@@ -86,7 +90,7 @@ fn twenty_thousand_notes() -> (RollContent, &'static str) {
     let (pieces, source) = match common::shared_corpus("real-music input (using the demo corpus)") {
         Some(dir) => {
             let corpus = cadenza::corpus::load_dir(&dir, &|_| {}).expect("the shared corpus loads");
-            let pieces = corpus.pieces.into_iter().map(|p| p.piece).collect();
+            let pieces: Vec<Piece> = corpus.pieces.into_iter().map(|p| p.piece).collect();
             (pieces, "shared corpus")
         }
         None => (

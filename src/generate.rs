@@ -351,9 +351,10 @@ impl Stepping {
         if device.is_cuda() {
             return Ok(Self::Torch(stepper, state, device));
         }
-        let parallel = tch::get_num_threads() > 1;
+        // The same thread count as libtorch's, which `set_threads` and the CLI control.
+        let threads = usize::try_from(tch::get_num_threads()).unwrap_or(1);
         Ok(Self::Cpu(
-            CpuStepLoop::new(stepper.to_cpu(parallel)?),
+            CpuStepLoop::new(stepper.to_cpu(threads)?),
             state.to_cpu_state()?,
         ))
     }
@@ -525,12 +526,25 @@ impl Voice {
 /// Draws one event from `logits` (one row over the vocabulary) under the settings' temperature,
 /// top-k and top-p.
 pub fn sample_event(logits: &[f32], settings: &SamplingSettings, rng: &mut impl Rng) -> EventId {
+    // Ties go to the lower event id, so which events survive top-k never depends on the sort.
+    let descending = |a: &usize, b: &usize| logits[*b].total_cmp(&logits[*a]).then(a.cmp(b));
     let mut order: Vec<usize> = (0..logits.len()).collect();
-    order.sort_unstable_by(|&a, &b| logits[b].total_cmp(&logits[a]));
-    if let Some(k) = settings.top_k {
-        order.truncate(k.max(1));
+    // Sorting costs more than the rest of a step's sampling: only top-p needs the order.
+    if let Some(k) = settings
+        .top_k
+        .map(|k| k.max(1))
+        .filter(|&k| k < order.len())
+    {
+        order.select_nth_unstable_by(k - 1, descending);
+        order.truncate(k);
     }
-    let best = f64::from(logits[order[0]]);
+    if settings.top_p.is_some() {
+        order.sort_unstable_by(descending);
+    }
+    let best = order
+        .iter()
+        .map(|&i| f64::from(logits[i]))
+        .fold(f64::NEG_INFINITY, f64::max);
     let mut weights: Vec<f64> = order
         .iter()
         .map(|&i| ((f64::from(logits[i]) - best) / settings.temperature).exp())

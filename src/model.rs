@@ -270,9 +270,8 @@ impl LstmStepper {
         self.head_bias.addmm(&top, &self.head_weight)
     }
 
-    /// The same step in plain Rust for the CPU (see [`CpuStepper`]); `parallel` splits each matrix
-    /// product between rayon's threads.
-    pub fn to_cpu(&self, parallel: bool) -> Result<CpuStepper, tch::TchError> {
+    /// The same step in plain Rust for the CPU (see [`CpuStepper`]), on `threads` threads.
+    pub fn to_cpu(&self, threads: usize) -> Result<CpuStepper, tch::TchError> {
         let upper = self
             .upper
             .iter()
@@ -287,7 +286,7 @@ impl LstmStepper {
                 &tensor_values(&self.head_bias)?,
             ),
             self.hidden as usize,
-            parallel,
+            threads,
         ))
     }
 

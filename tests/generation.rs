@@ -109,9 +109,9 @@ fn cpu_step_matches_the_training_lstm_for_every_batch_size() {
     };
     let expected = Vec::<f32>::try_from(expected.reshape([-1])).expect("floats");
     let ids = Vec::<i64>::try_from(events.reshape([-1])).expect("ids");
-    for parallel in [false, true] {
+    for threads in [1, 2, 3] {
         let stepper = LstmStepper::new(&model)
-            .to_cpu(parallel)
+            .to_cpu(threads)
             .expect("weights copy");
         let mut state = stepper.zero_state(batch as usize);
         let mut logits = Vec::new();
@@ -130,7 +130,7 @@ fn cpu_step_matches_the_training_lstm_for_every_batch_size() {
                     .fold(0.0, f32::max);
                 assert!(
                     difference < 1e-5,
-                    "step {t}, sequence {b}, parallel {parallel}: logits differ by {difference}"
+                    "step {t}, sequence {b}, {threads} threads: logits differ by {difference}"
                 );
             }
         }

@@ -5,11 +5,15 @@
 //! operator call, so four variations cost nearly four times one. Here each weight matrix is stored
 //! in panels of [`PANEL`] output columns, contiguous over the inputs, and one pass over a panel
 //! serves up to four sequences from registers: the weights stream from memory once per step
-//! whatever the batch. Panels are split between threads, and the gate nonlinearities are
+//! whatever the batch, prefetched ahead of use. Each product is split in contiguous shares between
+//! the sampling thread and a small pool of its own (the sampling thread works rather than waits,
+//! and with two threads each always takes the same share). The gate nonlinearities are
 //! vectorised too. AVX2 + FMA are used when the CPU has them (checked at run time), else portable
 //! code that gives the same results to rounding.
 
-use rayon::prelude::*;
+use std::sync::Arc;
+
+use rayon::ThreadPool;
 
 /// Output columns per panel: two 8-lane vectors.
 const PANEL: usize = 16;
@@ -67,41 +71,60 @@ impl PackedMatrix {
         self.bias.len() / PANEL
     }
 
-    /// `x · W + b` for `batch` sequences (`x`: `[batch, inputs]` row-major), written to `out`
-    /// in panel-major order (`[panels, batch, PANEL]`, see [`PanelMajor`]).
-    fn multiply(&self, x: &[f32], batch: usize, out: &mut [f32], parallel: bool) {
-        debug_assert_eq!(x.len(), batch * self.inputs);
-        debug_assert_eq!(out.len(), self.panels() * batch * PANEL);
-        let one_panel = |(panel, out): (usize, &mut [f32])| {
-            let weights = &self.weights[panel * self.inputs * PANEL..][..self.inputs * PANEL];
-            let bias = &self.bias[panel * PANEL..][..PANEL];
-            for (tile, out) in out.chunks_mut(BATCH_TILE * PANEL).enumerate() {
-                let x = &x[tile * BATCH_TILE * self.inputs..];
-                panel_product(weights, bias, x, self.inputs, out);
+    /// `x · W + b` for `batch` sequences (`x`: `[batch, inputs]` row-major) into `out`
+    /// (`[batch, outputs]` row-major); `panels` is scratch space.
+    pub fn product(
+        &self,
+        x: &[f32],
+        batch: usize,
+        panels: &mut Vec<f32>,
+        out: &mut Vec<f32>,
+        pool: Option<&ThreadPool>,
+    ) {
+        panels.resize(self.panels() * batch * PANEL, 0.0);
+        self.multiply(x, batch, panels, pool);
+        out.resize(batch * self.outputs, 0.0);
+        for (b, row) in out.chunks_exact_mut(self.outputs).enumerate() {
+            for (panel, lanes) in row.chunks_mut(PANEL).enumerate() {
+                let from = (panel * batch + b) * PANEL;
+                lanes.copy_from_slice(&panels[from..from + lanes.len()]);
             }
-        };
-        if parallel {
-            out.par_chunks_mut(batch * PANEL)
-                .enumerate()
-                .with_min_len(8)
-                .for_each(one_panel);
-        } else {
-            out.chunks_mut(batch * PANEL)
-                .enumerate()
-                .for_each(one_panel);
         }
     }
-}
 
-/// Where output `j` of sequence `b` lies in a panel-major result.
-#[derive(Debug, Clone, Copy)]
-struct PanelMajor {
-    batch: usize,
-}
-
-impl PanelMajor {
-    fn at(self, b: usize, j: usize) -> usize {
-        ((j / PANEL) * self.batch + b) * PANEL + j % PANEL
+    /// `x · W + b` for `batch` sequences (`x`: `[batch, inputs]` row-major), written to `out`
+    /// in panel-major order (`[panels, batch, PANEL]`), split in contiguous shares between the
+    /// calling thread and the pool's.
+    fn multiply(&self, x: &[f32], batch: usize, out: &mut [f32], pool: Option<&ThreadPool>) {
+        debug_assert_eq!(x.len(), batch * self.inputs);
+        debug_assert_eq!(out.len(), self.panels() * batch * PANEL);
+        let panels_from = |first: usize, out: &mut [f32]| {
+            for (offset, out) in out.chunks_mut(batch * PANEL).enumerate() {
+                let panel = first + offset;
+                let weights = &self.weights[panel * self.inputs * PANEL..][..self.inputs * PANEL];
+                let bias = &self.bias[panel * PANEL..][..PANEL];
+                for (tile, out) in out.chunks_mut(BATCH_TILE * PANEL).enumerate() {
+                    let x = &x[tile * BATCH_TILE * self.inputs..];
+                    panel_product(weights, bias, x, self.inputs, out);
+                }
+            }
+        };
+        let Some(pool) = pool else {
+            panels_from(0, out);
+            return;
+        };
+        // The calling thread computes the first share while the pool's threads take the rest.
+        let share = self.panels().div_ceil(pool.current_num_threads() + 1);
+        let mut shares = out.chunks_mut(share * batch * PANEL).enumerate();
+        let first = shares.next();
+        pool.in_place_scope(|scope| {
+            for (i, part) in shares {
+                scope.spawn(move |_| panels_from(i * share, part));
+            }
+            if let Some((_, part)) = first {
+                panels_from(0, part);
+            }
+        });
     }
 }
 
@@ -167,7 +190,8 @@ pub struct CpuStepper {
     layers: Vec<PackedMatrix>,
     head: PackedMatrix,
     hidden: usize,
-    parallel: bool,
+    /// Threads sharing each product; none for one thread.
+    pool: Option<Arc<ThreadPool>>,
 }
 
 /// Per-layer `h` and `c` of each sequence (`[batch, hidden]` row-major), as [`CpuStepper`] updates
@@ -184,22 +208,25 @@ pub struct CpuState {
 #[derive(Debug, Default)]
 struct Scratch {
     input: Vec<f32>,
+    /// A product's result in panel-major order.
+    panels: Vec<f32>,
+    /// Gates, row-major.
     gates: Vec<f32>,
-    logits: Vec<f32>,
 }
 
 impl CpuStepper {
     /// Assembles a stepper from the folded weights (see [`super::LstmStepper`]):
     /// `first_input_gates` `[vocab, 4H]`, `first_recurrent` `[H, 4H]`, per upper layer
-    /// `[2H, 4H]` + bias `[4H]`, and the head `[H, vocab]` + bias. `parallel` splits each product
-    /// between rayon's threads.
+    /// `[2H, 4H]` + bias `[4H]`, and the head `[H, vocab]` + bias. With `threads` > 1 each
+    /// product is split between the calling thread and `threads − 1` threads of the stepper's
+    /// own pool.
     pub fn new(
         first_input_gates: Vec<f32>,
         first_recurrent: &[f32],
         upper: &[(Vec<f32>, Vec<f32>)],
         head: (&[f32], &[f32]),
         hidden: usize,
-        parallel: bool,
+        threads: usize,
     ) -> Self {
         let gates = 4 * hidden;
         let vocab = head.1.len();
@@ -219,7 +246,16 @@ impl CpuStepper {
             layers,
             head: PackedMatrix::new(head.0, head.1, hidden, vocab),
             hidden,
-            parallel,
+            pool: (threads > 1)
+                .then(|| {
+                    rayon::ThreadPoolBuilder::new()
+                        .num_threads(threads - 1)
+                        .thread_name(|i| format!("cadenza-step-{i}"))
+                        .build()
+                        .ok()
+                })
+                .flatten()
+                .map(Arc::new),
         }
     }
 
@@ -247,7 +283,7 @@ impl CpuStepper {
         scratch: &mut Scratch,
     ) {
         let (batch, hidden) = (events.len(), self.hidden);
-        let layout = PanelMajor { batch };
+        let pool = self.pool.as_deref();
         for (layer, matrix) in self.layers.iter().enumerate() {
             // The product's input: h for layer 0 (its x part is the looked-up row), else [x; h].
             scratch.input.clear();
@@ -261,51 +297,45 @@ impl CpuStepper {
                     .input
                     .extend_from_slice(&state.h[layer][b * hidden..][..hidden]);
             }
-            let gates = matrix.panels() * batch * PANEL;
-            scratch.gates.resize(gates, 0.0);
-            matrix.multiply(&scratch.input, batch, &mut scratch.gates, self.parallel);
+            let Scratch {
+                input,
+                panels,
+                gates,
+            } = scratch;
+            matrix.product(input, batch, panels, gates, pool);
+            let width = 4 * hidden;
             if layer == 0 {
-                let width = 4 * hidden;
-                for (b, &event) in events.iter().enumerate() {
-                    let row = &self.first_input_gates[event * width..][..width];
-                    for (j, &g) in row.iter().enumerate() {
-                        scratch.gates[layout.at(b, j)] += g;
-                    }
+                for (row, &event) in gates.chunks_exact_mut(width).zip(events) {
+                    let looked_up = &self.first_input_gates[event * width..][..width];
+                    row.iter_mut().zip(looked_up).for_each(|(g, x)| *g += x);
                 }
             }
-            sigmoid_in_place(&mut scratch.gates);
+            sigmoid_in_place(gates);
             let (h, c) = (&mut state.h[layer], &mut state.c[layer]);
-            for b in 0..batch {
+            let rows = gates
+                .chunks_exact(width)
+                .zip(h.chunks_exact_mut(hidden).zip(c.chunks_exact_mut(hidden)));
+            for (row, (h, c)) in rows {
+                let (input_gate, rest) = row.split_at(hidden);
+                let (forget_gate, rest) = rest.split_at(hidden);
+                let cell_gate = &rest[..hidden];
                 for u in 0..hidden {
-                    let gate = |g: usize| scratch.gates[layout.at(b, g * hidden + u)];
-                    let candidate = 2.0 * gate(2) - 1.0;
-                    let cell = gate(1) * c[b * hidden + u] + gate(0) * candidate;
-                    c[b * hidden + u] = cell;
-                    h[b * hidden + u] = cell;
+                    c[u] = forget_gate[u] * c[u] + input_gate[u] * (2.0 * cell_gate[u] - 1.0);
+                    // h = o · tanh(c), with tanh(c) = 2σ(2c) − 1 through the vectorised sigmoid.
+                    h[u] = 2.0 * c[u];
                 }
             }
-            // h = o · tanh(c), with tanh(c) = 2σ(2c) − 1 through the same vectorised sigmoid.
-            h.iter_mut().for_each(|v| *v *= 2.0);
             sigmoid_in_place(h);
-            for b in 0..batch {
-                for u in 0..hidden {
-                    let output_gate = scratch.gates[layout.at(b, 3 * hidden + u)];
-                    let v = &mut h[b * hidden + u];
-                    *v = output_gate * (2.0 * *v - 1.0);
+            for (row, h) in gates.chunks_exact(width).zip(h.chunks_exact_mut(hidden)) {
+                let output_gate = &row[3 * hidden..];
+                for (v, o) in h.iter_mut().zip(output_gate) {
+                    *v = o * (2.0 * *v - 1.0);
                 }
             }
         }
         let top = &state.h[self.layers.len() - 1];
-        let vocab = self.head.outputs();
-        scratch
-            .logits
-            .resize(self.head.panels() * batch * PANEL, 0.0);
         self.head
-            .multiply(top, batch, &mut scratch.logits, self.parallel);
-        logits.clear();
-        for b in 0..batch {
-            logits.extend((0..vocab).map(|j| scratch.logits[layout.at(b, j)]));
-        }
+            .product(top, batch, &mut scratch.panels, logits, pool);
     }
 }
 
@@ -337,6 +367,17 @@ mod simd {
     use std::arch::x86_64::*;
 
     use super::PANEL;
+
+    /// Panel rows (64-byte lines) to fetch ahead of the one being multiplied: the hardware
+    /// prefetcher alone leaves the loop waiting on memory.
+    const PREFETCH_AHEAD: usize = 32;
+
+    /// Asks for panel row `k` to be brought into the cache; past the end it is a harmless hint.
+    #[inline(always)]
+    fn prefetch(w: *const f32, k: usize) {
+        // SAFETY: a prefetch never faults, whatever the address.
+        unsafe { _mm_prefetch::<_MM_HINT_T0>(w.wrapping_add(k * PANEL).cast::<i8>()) };
+    }
 
     /// Whether the CPU has AVX2 and FMA (cached by the standard library).
     pub fn available() -> bool {
@@ -391,6 +432,7 @@ mod simd {
             let mut k = 0;
             while k < whole {
                 for s in 0..SPLIT {
+                    prefetch(w, k + s + PREFETCH_AHEAD);
                     let wl = _mm256_loadu_ps(w.add((k + s) * PANEL));
                     let wh = _mm256_loadu_ps(w.add((k + s) * PANEL + 8));
                     for r in 0..ROWS {
@@ -540,19 +582,20 @@ mod tests {
                     }
                 }
             }
-            for parallel in [false, true] {
-                let mut out = vec![0.0; matrix.panels() * batch * PANEL];
-                matrix.multiply(&x, batch, &mut out, parallel);
-                let layout = PanelMajor { batch };
-                for b in 0..batch {
-                    for j in 0..outputs {
-                        let (got, want) = (out[layout.at(b, j)], expected[b * outputs + j]);
-                        assert!(
-                            (got - want).abs() < 1e-5,
-                            "batch {batch} [{b},{j}]: {got} vs {want}"
-                        );
-                    }
+            let pool = rayon::ThreadPoolBuilder::new()
+                .num_threads(3)
+                .build()
+                .expect("a pool");
+            for pool in [None, Some(&pool)] {
+                let (mut panels, mut out) = (Vec::new(), Vec::new());
+                matrix.product(&x, batch, &mut panels, &mut out, pool);
+                for (i, (got, want)) in out.iter().zip(&expected).enumerate() {
+                    assert!(
+                        (got - want).abs() < 1e-5,
+                        "batch {batch} [{i}]: {got} vs {want}"
+                    );
                 }
+                assert_eq!(out.len(), expected.len());
             }
         }
     }

@@ -151,17 +151,20 @@ impl GeneratePanel {
             .map(|job| format!("Rendering WAV {:.0}%", job.fraction() * 100.0)))
     }
 
-    /// Whether a generation is running.
+    /// (For the UI tests.) Whether a generation is running.
+    #[cfg(test)]
     pub fn is_generating(&self) -> bool {
         self.generator.is_some()
     }
 
-    /// The takes, oldest first.
+    /// (For the UI tests.) The takes, oldest first.
+    #[cfg(test)]
     pub fn takes(&self) -> &[Take] {
         &self.takes
     }
 
-    /// Whether a WAV export is rendering.
+    /// (For the UI tests.) Whether a WAV export is rendering.
+    #[cfg(test)]
     pub fn is_exporting(&self) -> bool {
         self.wav_job.is_some()
     }
@@ -329,21 +332,14 @@ impl GeneratePanel {
         let controls = shared.settings.generate.clone();
         let primer = match controls.primer {
             PrimerChoice::None => Primer::none(),
-            PrimerChoice::OpeningOfShown => {
-                let content = &shared.shown.content;
-                let piece = Piece {
-                    notes: content.notes.clone(),
-                    pedal: content.pedal.clone(),
-                };
-                Primer::opening(
-                    &piece,
-                    controls.primer_seconds,
-                    format!(
-                        "opening {} s of {}",
-                        controls.primer_seconds, shared.shown.title
-                    ),
-                )
-            }
+            PrimerChoice::OpeningOfShown => Primer::opening(
+                &shared.shown.content.piece(),
+                controls.primer_seconds,
+                format!(
+                    "opening {} s of {}",
+                    controls.primer_seconds, shared.shown.title
+                ),
+            ),
             PrimerChoice::ContinueTake => match self.selected.and_then(|i| self.takes.get(i)) {
                 Some(take) => Primer::opening(
                     &take.piece(),

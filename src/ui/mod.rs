@@ -307,9 +307,13 @@ impl eframe::App for CadenzaApp {
                 ui.ctx().request_repaint();
             }
         });
-        self.shared
+        let shared = &mut self.shared;
+        if shared
             .sound
-            .poll(&mut self.shared.settings, &mut self.shared.messages);
+            .poll(&mut shared.settings, &mut shared.messages)
+        {
+            shared.sound.load(&shared.shown.content.piece());
+        }
     }
 
     fn save(&mut self, storage: &mut dyn eframe::Storage) {

@@ -5,7 +5,7 @@
 
 use egui::{Align2, Color32, FontId, Pos2, Rect, Sense, Stroke, Vec2};
 
-use cadenza::midi::{Note, PedalInterval};
+use cadenza::midi::{Note, PedalInterval, Piece};
 
 const KEYBOARD_WIDTH: f32 = 34.0;
 const RULER_HEIGHT: f32 = 18.0;
@@ -24,17 +24,21 @@ pub struct RollContent {
     pub primer_end_s: f64,
     /// The longest note, to find notes that started before the view but still sound in it.
     longest_s: f64,
+    /// The last release (kept, as the transport shows it every frame).
+    end_s: f64,
 }
 
 impl RollContent {
     /// Content for a piece; sorts nothing (notes must already be sorted by onset).
     pub fn new(notes: Vec<Note>, pedal: Vec<PedalInterval>, primer_end_s: f64) -> Self {
         let longest_s = notes.iter().map(Note::duration_s).fold(0.0, f64::max);
+        let end_s = notes.iter().map(|n| n.end_s).fold(0.0, f64::max);
         Self {
             notes,
             pedal,
             primer_end_s,
             longest_s,
+            end_s,
         }
     }
 
@@ -44,12 +48,21 @@ impl RollContent {
             let at = self.notes.partition_point(|n| n.start_s <= note.start_s);
             self.notes.insert(at, *note);
             self.longest_s = self.longest_s.max(note.duration_s());
+            self.end_s = self.end_s.max(note.end_s);
+        }
+    }
+
+    /// The notes and pedal as a piece (to play or prime with).
+    pub fn piece(&self) -> Piece {
+        Piece {
+            notes: self.notes.clone(),
+            pedal: self.pedal.clone(),
         }
     }
 
     /// Time of the last release.
     pub fn end_s(&self) -> f64 {
-        self.notes.iter().map(|n| n.end_s).fold(0.0, f64::max)
+        self.end_s
     }
 
     /// Indices of the notes that may be visible between `from_s` and `to_s`.
@@ -226,21 +239,24 @@ impl PianoRoll {
         x_of: &dyn Fn(f64) -> f32,
     ) {
         let end_s = self.start_s + f64::from(area.width() / self.pixels_per_s);
-        let painter = painter.with_clip_rect(area);
+        // One mesh of plain quads: thousands of separate rounded, anti-aliased rectangles cost
+        // more to lay out and tessellate than a frame allows when the view is zoomed out.
+        let mut mesh = egui::Mesh::default();
         for note in &content.notes[content.visible_range(self.start_s, end_s)] {
             if note.end_s < self.start_s || !(LOWEST..=HIGHEST).contains(&note.pitch) {
                 continue;
             }
             let rect = Rect::from_min_max(
-                Pos2::new(x_of(note.start_s), y_of(note.pitch)),
+                Pos2::new(x_of(note.start_s), y_of(note.pitch) + 0.5),
                 Pos2::new(
                     x_of(note.end_s).max(x_of(note.start_s) + 2.0),
-                    y_of(note.pitch) + key_height.max(2.0),
+                    y_of(note.pitch) + key_height.max(2.0) - 0.5,
                 ),
             );
             let primer = note.start_s < content.primer_end_s;
-            painter.rect_filled(rect, 1.5, note_colour(note.velocity, primer));
+            mesh.add_colored_rect(rect, note_colour(note.velocity, primer));
         }
+        painter.with_clip_rect(area).add(mesh);
     }
 
     fn draw_ruler(
@@ -337,13 +353,20 @@ impl PianoRoll {
     ) {
         let lane = Rect::from_min_max(Pos2::new(area.left(), area.bottom()), full.max);
         let painter = painter.with_clip_rect(lane);
-        for interval in &content.pedal {
+        let end_s = self.start_s + f64::from(area.width() / self.pixels_per_s);
+        let visible = content
+            .pedal
+            .iter()
+            .filter(|p| p.end_s >= self.start_s && p.start_s <= end_s);
+        let mut mesh = egui::Mesh::default();
+        for interval in visible {
             let rect = Rect::from_min_max(
                 Pos2::new(x_of(interval.start_s), lane.top() + 2.0),
                 Pos2::new(x_of(interval.end_s), lane.bottom() - 2.0),
             );
-            painter.rect_filled(rect, 2.0, Color32::from_rgb(120, 170, 120));
+            mesh.add_colored_rect(rect, Color32::from_rgb(120, 170, 120));
         }
+        painter.add(mesh);
     }
 }
 

@@ -1,20 +1,23 @@
 //! The UI's side of sound: the transport, the output (device or silent), the SoundFont in use.
 
-use std::path::Path;
+use std::path::{Path, PathBuf};
 
-use cadenza::audio::{self, AudioOutput, PianoSynth, Transport, TransportCommand};
+use crossbeam_channel::Receiver;
+
+use cadenza::audio::{self, AudioError, AudioOutput, PianoSynth, Transport, TransportCommand};
 use cadenza::midi::Piece;
 use cadenza::train::Repaint;
 
-use super::dialog::PendingDialog;
+/// A SoundFont the user picked, loaded off the UI thread (a General MIDI font takes a while).
+type ChosenSoundFont = Option<(PathBuf, Result<PianoSynth, AudioError>)>;
 
 /// Playback as the UI sees it.
 pub struct Sound {
     transport: Option<Transport>,
     _output: Option<AudioOutput>,
-    soundfont: Result<std::path::PathBuf, String>,
+    soundfont: Result<PathBuf, String>,
     output_problem: Option<String>,
-    dialog: Option<PendingDialog>,
+    choosing: Option<Receiver<ChosenSoundFont>>,
 }
 
 impl Sound {
@@ -24,24 +27,26 @@ impl Sound {
         let synth = audio::find_soundfont(user_choice)
             .and_then(|path| PianoSynth::new(&path, audio::DEFAULT_GAIN).map(|s| (path, s)));
         match synth {
-            Ok((path, synth)) => {
-                let (transport, source) = audio::playback(synth);
-                let (output, problem) = AudioOutput::open_or_silent(source);
-                Self {
-                    transport: Some(transport),
-                    _output: Some(output),
-                    soundfont: Ok(path),
-                    output_problem: problem.map(|e| e.to_string()),
-                    dialog: None,
-                }
-            }
+            Ok((path, synth)) => Self::with_synth(path, synth),
             Err(err) => Self {
                 transport: None,
                 _output: None,
                 soundfont: Err(err.to_string()),
                 output_problem: None,
-                dialog: None,
+                choosing: None,
             },
+        }
+    }
+
+    fn with_synth(path: PathBuf, synth: PianoSynth) -> Self {
+        let (transport, source) = audio::playback(synth);
+        let (output, problem) = AudioOutput::open_or_silent(source);
+        Self {
+            transport: Some(transport),
+            _output: Some(output),
+            soundfont: Ok(path),
+            output_problem: problem.map(|e| e.to_string()),
+            choosing: None,
         }
     }
 
@@ -122,30 +127,43 @@ impl Sound {
         }
     }
 
-    /// Asks for a SoundFont file.
+    /// Asks for a SoundFont file and loads it, on a worker thread.
     pub fn choose_soundfont_dialog(&mut self, repaint: &Repaint) {
-        self.dialog = Some(PendingDialog::open(repaint, || {
-            rfd::FileDialog::new()
+        let (sender, receiver) = crossbeam_channel::bounded(1);
+        let repaint = repaint.clone();
+        std::thread::spawn(move || {
+            let chosen = rfd::FileDialog::new()
                 .add_filter("SoundFont", &["sf2", "sf3"])
                 .pick_file()
-        }));
+                .map(|path| {
+                    let synth = PianoSynth::new(&path, audio::DEFAULT_GAIN);
+                    (path, synth)
+                });
+            let _ = sender.send(chosen);
+            repaint();
+        });
+        self.choosing = Some(receiver);
     }
 
-    /// Applies a chosen SoundFont (restarting the synth) and remembers it.
-    pub fn poll(&mut self, settings: &mut super::Settings, messages: &mut Vec<String>) {
-        let Some(answer) = self.dialog.as_ref().and_then(PendingDialog::answer) else {
-            return;
+    /// Switches to a chosen SoundFont once it has loaded, and remembers it; returns whether the
+    /// player changed (it is then empty: the caller reloads the piece on screen). A bad choice
+    /// keeps the current sound and says why.
+    pub fn poll(&mut self, settings: &mut super::Settings, messages: &mut Vec<String>) -> bool {
+        let Some(chosen) = self.choosing.as_ref().and_then(|r| r.try_recv().ok()) else {
+            return false;
         };
-        self.dialog = None;
-        let Some(path) = answer else { return };
-        // Loaded once: a General MIDI SoundFont is large. A bad choice keeps the current sound.
-        let sound = Self::start(Some(&path));
-        match &sound.soundfont {
-            Ok(_) => {
-                settings.soundfont = Some(path);
-                *self = sound;
+        self.choosing = None;
+        match chosen {
+            None => false,
+            Some((path, Ok(synth))) => {
+                settings.soundfont = Some(path.clone());
+                *self = Self::with_synth(path, synth);
+                true
             }
-            Err(err) => messages.push(err.clone()),
+            Some((path, Err(err))) => {
+                messages.push(format!("Cannot use {}: {err}", path.display()));
+                false
+            }
         }
     }
 }

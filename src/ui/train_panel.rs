@@ -98,12 +98,14 @@ impl TrainPanel {
         })
     }
 
-    /// Whether a training run is going (running or paused).
+    /// (For the UI tests.) Whether a training run is going (running or paused).
+    #[cfg(test)]
     pub fn is_training(&self) -> bool {
         self.trainer.is_some()
     }
 
-    /// Points on the training-loss curve.
+    /// (For the UI tests.) Points on the training-loss curve.
+    #[cfg(test)]
     pub fn plotted_steps(&self) -> usize {
         self.curves.train.len()
     }
