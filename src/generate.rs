@@ -20,7 +20,7 @@ use crate::checkpoint::{self, CheckpointError};
 use crate::encoding::{self, Decoder, Event, EventId, VOCAB_SIZE, to_step};
 use crate::midi::{self, MidiError, Note, Piece};
 use crate::model::{
-    CpuState, CpuStepLoop, DeviceChoice, EventLstm, LstmStepper, StepState, resolve_device,
+    CpuState, CpuStepper, DeviceChoice, EventLstm, LstmStepper, StepState, resolve_device,
 };
 use crate::train::Repaint;
 
@@ -341,7 +341,7 @@ pub fn sample(
 /// The network stepping one event at a time: in plain Rust on the CPU (weights read once per step
 /// for all variations), through libtorch on a GPU.
 enum Stepping {
-    Cpu(CpuStepLoop, CpuState),
+    Cpu(CpuStepper, CpuState),
     Torch(LstmStepper, StepState, Device),
 }
 
@@ -353,18 +353,15 @@ impl Stepping {
         }
         // The same thread count as libtorch's, which `set_threads` and the CLI control.
         let threads = usize::try_from(tch::get_num_threads()).unwrap_or(1);
-        Ok(Self::Cpu(
-            CpuStepLoop::new(stepper.to_cpu(threads)?),
-            state.to_cpu_state()?,
-        ))
+        Ok(Self::Cpu(stepper.to_cpu(threads)?, state.to_cpu_state()?))
     }
 
     /// Feeds one event per variation; `logits` receives `[variations, vocab]` for the next.
     fn step(&mut self, inputs: &[i64], logits: &mut Vec<f32>) -> Result<(), GenerateError> {
         match self {
-            Self::Cpu(step_loop, state) => {
+            Self::Cpu(stepper, state) => {
                 let events: Vec<usize> = inputs.iter().map(|&e| e as usize).collect();
-                step_loop.step(&events, state, logits);
+                stepper.step(&events, state, logits);
             }
             Self::Torch(stepper, state, device) => {
                 let inputs = Tensor::from_slice(inputs).to_device(*device);

@@ -8,7 +8,7 @@ use tch::{Device, Kind, Tensor, nn};
 
 use crate::encoding::VOCAB_SIZE;
 
-pub use cpu_step::{CpuState, CpuStepLoop, CpuStepper, PackedMatrix};
+pub use cpu_step::{CpuState, CpuStepper, PackedMatrix};
 
 /// The shape of the network.
 #[derive(Debug, Clone, Copy, PartialEq, serde::Serialize, serde::Deserialize)]

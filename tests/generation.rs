@@ -110,7 +110,7 @@ fn cpu_step_matches_the_training_lstm_for_every_batch_size() {
     let expected = Vec::<f32>::try_from(expected.reshape([-1])).expect("floats");
     let ids = Vec::<i64>::try_from(events.reshape([-1])).expect("ids");
     for threads in [1, 2, 3] {
-        let stepper = LstmStepper::new(&model)
+        let mut stepper = LstmStepper::new(&model)
             .to_cpu(threads)
             .expect("weights copy");
         let mut state = stepper.zero_state(batch as usize);

@@ -57,11 +57,6 @@ impl PackedMatrix {
         }
     }
 
-    /// Inputs per sequence.
-    pub fn inputs(&self) -> usize {
-        self.inputs
-    }
-
     /// Outputs per sequence.
     pub fn outputs(&self) -> usize {
         self.outputs
@@ -192,6 +187,8 @@ pub struct CpuStepper {
     hidden: usize,
     /// Threads sharing each product; none for one thread.
     pool: Option<Arc<ThreadPool>>,
+    /// Buffers reused from step to step.
+    scratch: Scratch,
 }
 
 /// Per-layer `h` and `c` of each sequence (`[batch, hidden]` row-major), as [`CpuStepper`] updates
@@ -205,7 +202,7 @@ pub struct CpuState {
 }
 
 /// Scratch space reused between steps.
-#[derive(Debug, Default)]
+#[derive(Debug, Clone, Default)]
 struct Scratch {
     input: Vec<f32>,
     /// A product's result in panel-major order.
@@ -256,6 +253,7 @@ impl CpuStepper {
                 })
                 .flatten()
                 .map(Arc::new),
+            scratch: Scratch::default(),
         }
     }
 
@@ -270,9 +268,11 @@ impl CpuStepper {
 
     /// Feeds one event per sequence and writes the logits over the next event to `logits`
     /// (`[batch, vocab]` row-major), updating `state`.
-    pub fn step(&self, events: &[usize], state: &mut CpuState, logits: &mut Vec<f32>) {
-        let mut scratch = Scratch::default();
+    pub fn step(&mut self, events: &[usize], state: &mut CpuState, logits: &mut Vec<f32>) {
+        // Taken out for the step (moving the buffers costs nothing) so the weights stay shared.
+        let mut scratch = std::mem::take(&mut self.scratch);
         self.step_with(events, state, logits, &mut scratch);
+        self.scratch = scratch;
     }
 
     fn step_with(
@@ -336,29 +336,6 @@ impl CpuStepper {
         let top = &state.h[self.layers.len() - 1];
         self.head
             .product(top, batch, &mut scratch.panels, logits, pool);
-    }
-}
-
-/// A [`CpuStepper`] with its scratch space, for a sampling loop.
-#[derive(Debug)]
-pub struct CpuStepLoop {
-    stepper: CpuStepper,
-    scratch: Scratch,
-}
-
-impl CpuStepLoop {
-    /// Wraps a stepper.
-    pub fn new(stepper: CpuStepper) -> Self {
-        Self {
-            stepper,
-            scratch: Scratch::default(),
-        }
-    }
-
-    /// As [`CpuStepper::step`], reusing buffers between calls.
-    pub fn step(&mut self, events: &[usize], state: &mut CpuState, logits: &mut Vec<f32>) {
-        self.stepper
-            .step_with(events, state, logits, &mut self.scratch);
     }
 }
 
