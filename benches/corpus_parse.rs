@@ -1,17 +1,18 @@
 //! Parse + encode time for the shared piano-midi.de corpus, beside pretty_midi reading the same
 //! files in the same run. `cargo bench --bench corpus_parse` (release build).
 
-mod common;
+#[path = "../tests/support/fixtures.rs"]
+mod fixtures;
 
 use std::path::Path;
 use std::time::Instant;
 
-use cadenza::corpus;
+use cadenza_core::corpus;
 
 const RUNS: usize = 5;
 
 fn main() {
-    let Some(dir) = common::shared_corpus("corpus_parse") else {
+    let Some(dir) = fixtures::shared_corpus("corpus_parse") else {
         return;
     };
     let threads = rayon::current_num_threads();
@@ -53,7 +54,7 @@ t = time.perf_counter()
 notes = sum(len(i.notes) for f in files for i in pretty_midi.PrettyMIDI(f).instruments)
 print(time.perf_counter() - t, notes)
 "#;
-    let output = common::python()
+    let output = fixtures::python()
         .args(["-c", script])
         .arg(dir)
         .output()

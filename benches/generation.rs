@@ -6,14 +6,15 @@
 //! Speed does not depend on what the weights learned, so the models are freshly initialised (and
 //! saved, so PyTorch loads the very same weights); no corpus is needed.
 
-mod common;
+#[path = "../tests/support/fixtures.rs"]
+mod fixtures;
 
 use std::path::Path;
 use std::sync::atomic::AtomicBool;
 
-use cadenza::checkpoint::{self, CheckpointMeta, TrainSettings};
-use cadenza::generate::{self, Length, Primer, SamplingSettings};
-use cadenza::model::{self, EventLstm, ModelConfig};
+use cadenza_core::checkpoint::{self, CheckpointMeta, TrainSettings};
+use cadenza_core::generate::{self, Length, Primer, SamplingSettings};
+use cadenza_core::model::{self, EventLstm, ModelConfig};
 use tch::{Device, nn};
 
 fn main() {
@@ -103,7 +104,7 @@ fn pytorch_events_per_s(
         Path::new(env!("CARGO_MANIFEST_DIR")).join("benches/reference/sample_reference.py");
     (0..3)
         .map(|_| {
-            let output = common::python()
+            let output = fixtures::python()
                 .arg(&script)
                 .arg(format!(
                     "--weights={}",

@@ -8,17 +8,13 @@
 //! The piece is real music when the shared corpus is there (its pieces one after another), else
 //! the demo corpus repeated.
 
-mod common;
-
-// The widget lives in the binary (the core never imports egui); the benchmark compiles it as is.
-#[allow(dead_code)]
-#[path = "../src/ui/piano_roll.rs"]
-mod piano_roll;
+#[path = "../tests/support/fixtures.rs"]
+mod fixtures;
 
 use std::time::Instant;
 
-use cadenza::midi::{self, Note, PedalInterval, Piece};
-use piano_roll::{PianoRoll, RollContent};
+use cadenza::app::piano_roll::{PianoRoll, RollContent};
+use cadenza_core::midi::{self, Note, PedalInterval, Piece};
 
 const NOTES: usize = 20_000;
 const FRAMES: usize = 300;
@@ -87,14 +83,16 @@ fn measure(content: &RollContent, mut roll: PianoRoll) -> (f64, f64, usize) {
 
 /// A piece of about 20 000 notes: shared-corpus pieces (or demo études) played one after another.
 fn twenty_thousand_notes() -> (RollContent, &'static str) {
-    let (pieces, source) = match common::shared_corpus("real-music input (using the demo corpus)") {
+    let (pieces, source) = match fixtures::shared_corpus("real-music input (using the demo corpus)")
+    {
         Some(dir) => {
-            let corpus = cadenza::corpus::load_dir(&dir, &|_| {}).expect("the shared corpus loads");
+            let corpus =
+                cadenza_core::corpus::load_dir(&dir, &|_| {}).expect("the shared corpus loads");
             let pieces: Vec<Piece> = corpus.pieces.into_iter().map(|p| p.piece).collect();
             (pieces, "shared corpus")
         }
         None => (
-            cadenza::demo::demo_pieces()
+            cadenza_core::demo::demo_pieces()
                 .into_iter()
                 .map(|p| p.piece)
                 .collect(),

@@ -6,19 +6,20 @@
 //!
 //! Skips (saying why) without the shared corpus, the system SoundFont or `fluidsynth`.
 
-mod common;
+#[path = "../tests/support/fixtures.rs"]
+mod fixtures;
 
 use std::path::Path;
 use std::process::Command;
 use std::time::Instant;
 
-use cadenza::audio::{self, DEFAULT_GAIN, DEFAULT_TAIL_S, PianoSynth, SAMPLE_RATE};
-use cadenza::midi;
+use cadenza_core::audio::{self, DEFAULT_GAIN, DEFAULT_TAIL_S, PianoSynth, SAMPLE_RATE};
+use cadenza_core::midi;
 
 const PIECE: &str = "midis/Chopin/chpn_op25_e12.mid";
 
 fn main() {
-    let Some(corpus) = common::shared_corpus("render benchmark") else {
+    let Some(corpus) = fixtures::shared_corpus("render benchmark") else {
         return;
     };
     let soundfont = Path::new(audio::SYSTEM_SOUNDFONT);

@@ -6,18 +6,20 @@
 //!
 //! `CADENZA_BENCH_MINUTES` changes the 10 minutes; `CADENZA_BENCH_THREADS` the 2 CPU threads.
 
-mod common;
+#[path = "../tests/support/fixtures.rs"]
+mod fixtures;
 
 use std::path::Path;
 use std::sync::Arc;
 
-use cadenza::checkpoint::{self, TrainSettings};
-use cadenza::corpus;
-use cadenza::model::{DeviceChoice, ModelConfig};
-use cadenza::train::{self, Limits, Progress, TrainData, TrainOptions};
+use cadenza_core::checkpoint::{self, TrainSettings};
+use cadenza_core::corpus;
+use cadenza_core::model::{DeviceChoice, ModelConfig};
+use cadenza_core::train::{self, Limits, Progress, TrainData, TrainOptions};
+use cadenza_core::worker::{Event, no_repaint};
 
 fn main() {
-    let Some(dir) = common::shared_corpus("training benchmark") else {
+    let Some(dir) = fixtures::shared_corpus("training benchmark") else {
         return;
     };
     let threads: usize = env_number("CADENZA_BENCH_THREADS", 2.0) as usize;
@@ -136,19 +138,20 @@ fn run_cadenza(
         resume: None,
         autosave_minutes: 1e9,
         valid_every: 100,
+        replace_worse: false,
+        rescue_dir: None,
     };
-    let trainer = train::spawn(data.clone(), options, Arc::new(|| {}));
+    let mut trainer = train::spawn(data.clone(), options, no_repaint());
     let mut tokens_per_s = f64::NAN;
-    for event in trainer.progress.iter() {
+    while let Some(event) = trainer.wait_event() {
         match event {
-            Progress::Progress {
+            Event::Update(Progress::Progress {
                 tokens_per_s: rate, ..
-            } => tokens_per_s = rate,
-            Progress::Error { message } => panic!("training failed: {message}"),
+            }) => tokens_per_s = rate,
+            Event::Failed { message } => panic!("training failed: {message}"),
             _ => {}
         }
     }
-    trainer.join();
     let valid = checkpoint::load_meta(out)
         .ok()
         .and_then(|m| m.valid_nll)
@@ -171,7 +174,7 @@ fn run_reference(
     validate: bool,
 ) -> ReferenceResult {
     let script = Path::new(env!("CARGO_MANIFEST_DIR")).join("benches/reference/train_reference.py");
-    let mut command = common::python();
+    let mut command = fixtures::python();
     command.arg(script).arg("--data").arg(exported);
     for (flag, value) in [
         ("--embed", model.embed.to_string()),

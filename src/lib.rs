@@ -1,16 +1,6 @@
-//! Cadenza's headless core: MIDI files, the event encoding, corpora and (in later modules) the
-//! model, training, generation and sound. The desktop app and the command line both call into it;
-//! it never depends on the GUI.
+//! The `cadenza` executable's library: the command line ([`cli`], one module per command) and the
+//! desktop app ([`app`]). All the work happens in [`cadenza_core`]; these modules parse, draw and
+//! route.
 
-pub mod audio;
-pub mod checkpoint;
-pub mod corpus;
-pub mod demo;
-pub mod encoding;
-pub mod eval;
-pub mod generate;
-pub mod midi;
-pub mod model;
-pub mod paths;
-pub mod stats;
-pub mod train;
+pub mod app;
+pub mod cli;

@@ -4,24 +4,15 @@
 
 use std::path::PathBuf;
 
-use cadenza::audio::{
+use cadenza_core::audio::{
     self, AudioError, AudioOutput, PianoSynth, SAMPLE_RATE, TransportCommand, WavFormat,
 };
-use cadenza::midi::{Note, Piece};
+use cadenza_core::midi::{Note, Piece};
 use rustfft::FftPlanner;
 use rustfft::num_complex::Complex;
 
 fn soundfont(test: &str) -> Option<PathBuf> {
-    let path = PathBuf::from(audio::SYSTEM_SOUNDFONT);
-    if path.is_file() {
-        Some(path)
-    } else {
-        println!(
-            "SKIP {test}: no SoundFont at {} (run `bash .ci/setup`)",
-            path.display()
-        );
-        None
-    }
+    crate::support::fixtures::system_soundfont(test)
 }
 
 fn synth(path: &std::path::Path) -> PianoSynth {
@@ -179,7 +170,7 @@ fn dense_chords_do_not_clip_at_the_default_gain() {
         }
     }
     let mut piece = Piece::from_notes(notes);
-    piece.pedal.push(cadenza::midi::PedalInterval {
+    piece.pedal.push(cadenza_core::midi::PedalInterval {
         start_s: 0.0,
         end_s: 3.0,
     });
@@ -284,15 +275,57 @@ fn without_an_audio_device_opening_output_is_a_clear_error() {
     let Some(path) = soundfont("without_an_audio_device_opening_output_is_a_clear_error") else {
         return;
     };
-    let (_, source) = audio::playback(synth(&path));
+    let (transport, source) = audio::playback(synth(&path));
+    if std::env::var_os(NULL_DEVICE_CHILD).is_some() {
+        // The child run below: ALSA's null device is the default output, so playback opens and
+        // the player moves (the null device is not paced, so it moves fast).
+        let output = AudioOutput::open(source).expect("the null device opens");
+        assert!(output.has_device());
+        transport.load(&Piece::from_notes(vec![note(60, 0.0, 0.5)]), false);
+        transport.send(TransportCommand::Play);
+        let started = std::time::Instant::now();
+        while transport.position_s() < 0.2 {
+            assert!(started.elapsed().as_secs() < 10, "playback does not move");
+            std::thread::sleep(std::time::Duration::from_millis(10));
+        }
+        return;
+    }
     match AudioOutput::open(source) {
-        Ok(_) => println!("an audio device is present: playback opened"),
+        Ok(output) => assert!(output.has_device(), "an open output has a device"),
         Err(err @ AudioError::NoDevice(_)) => {
             assert!(err.to_string().contains("render to WAV"), "{err}")
         }
         Err(other) => panic!("unexpected error: {other}"),
     }
+    // The device branch, whatever this machine has: the same test in a child process whose
+    // default ALSA output is the null device.
+    let dir = tempfile::tempdir().expect("temp dir");
+    let config = dir.path().join("alsa.conf");
+    std::fs::write(
+        &config,
+        "</usr/share/alsa/alsa.conf>\npcm.!default { type null }\nctl.!default { type hw card 0 }\n",
+    )
+    .expect("config written");
+    let child = std::process::Command::new(std::env::current_exe().expect("test binary"))
+        .args([
+            "audio::without_an_audio_device_opening_output_is_a_clear_error",
+            "--exact",
+            "--nocapture",
+        ])
+        .env("ALSA_CONFIG_PATH", &config)
+        .env(NULL_DEVICE_CHILD, "1")
+        .output()
+        .expect("the test binary runs");
+    let stdout = String::from_utf8_lossy(&child.stdout);
+    assert!(
+        child.status.success() && stdout.contains("1 passed"),
+        "the null-device run failed: {stdout}{}",
+        String::from_utf8_lossy(&child.stderr)
+    );
 }
+
+/// Set in the child run of the audio-device test.
+const NULL_DEVICE_CHILD: &str = "CADENZA_TEST_NULL_AUDIO_DEVICE";
 
 #[test]
 fn wav_files_round_trip_and_failures_leave_nothing_behind() {

@@ -1,15 +1,10 @@
 //! The `cadenza` command line as a user runs it.
 
-use std::process::{Command, Output};
+use std::process::Output;
 
-use crate::support::{arpeggio, pattern_corpus, shared_corpus, torch_lock};
-
-fn cadenza(args: &[&str]) -> Output {
-    Command::new(env!("CARGO_BIN_EXE_cadenza"))
-        .args(args)
-        .output()
-        .expect("cadenza runs")
-}
+use crate::support::{
+    arpeggio, assert_clean_error, cadenza, pattern_corpus, shared_corpus, torch_lock,
+};
 
 fn stdout_json(output: &Output) -> serde_json::Value {
     assert!(
@@ -18,18 +13,6 @@ fn stdout_json(output: &Output) -> serde_json::Value {
         String::from_utf8_lossy(&output.stderr)
     );
     serde_json::from_slice(&output.stdout).expect("stdout is one JSON object")
-}
-
-/// A failed command: non-zero exit, one line on stderr naming the problem, no panic.
-fn assert_clean_error(output: &Output, expected: &str) {
-    let stderr = String::from_utf8_lossy(&output.stderr);
-    assert!(!output.status.success());
-    assert_eq!(stderr.trim_end().lines().count(), 1, "one line: {stderr}");
-    assert!(
-        stderr.contains(expected),
-        "{stderr:?} should mention {expected:?}"
-    );
-    assert!(!stderr.contains("panicked"));
 }
 
 #[test]

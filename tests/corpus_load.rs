@@ -2,8 +2,8 @@
 
 use std::path::Path;
 
-use cadenza::corpus::{self, CorpusError, Split};
-use cadenza::midi::{self, Note, Piece};
+use cadenza_core::corpus::{self, CorpusError, Split};
+use cadenza_core::midi::{self, Note, Piece};
 
 use crate::support::{arpeggio, shared_corpus};
 

@@ -2,17 +2,17 @@
 //! lengths, primers, streaming and cancelling, and the files written.
 
 use std::path::Path;
-use std::sync::Arc;
 use std::sync::atomic::AtomicBool;
 
-use cadenza::checkpoint;
-use cadenza::corpus;
-use cadenza::encoding::VOCAB_SIZE;
-use cadenza::generate::{
+use cadenza_core::checkpoint;
+use cadenza_core::corpus;
+use cadenza_core::encoding::VOCAB_SIZE;
+use cadenza_core::generate::{
     self, GenerateEvent, GenerateRequest, Length, Primer, SampledPiece, SamplingSettings, Update,
 };
-use cadenza::midi::{self, Note};
-use cadenza::model::{DeviceChoice, EventLstm, LstmStepper, ModelConfig, StepState};
+use cadenza_core::midi::{self, Note};
+use cadenza_core::model::{DeviceChoice, EventLstm, LstmStepper, ModelConfig, StepState};
+use cadenza_core::worker::{Event, no_repaint};
 use rand::SeedableRng;
 use rand::rngs::StdRng;
 use tch::{Device, Kind, Tensor, nn};
@@ -301,38 +301,48 @@ fn bad_settings_are_refused_with_a_reason() {
 fn the_worker_streams_notes_then_finishes_and_can_be_cancelled() {
     let (_, stem) = overfitted_tiny_model();
     let request = cpu_request(stem, settings(Length::Seconds(6.0), 3));
-    let handle = generate::spawn(request.clone(), Arc::new(|| {}));
-    let events: Vec<GenerateEvent> = handle.events.iter().collect();
+    let handle = generate::spawn(request.clone(), no_repaint());
+    let events = all_events(handle);
     let streamed: usize = events
         .iter()
         .map(|e| match e {
-            GenerateEvent::Update(Update::Notes { notes, .. }) => notes.len(),
+            Event::Update(GenerateEvent::Update(Update::Notes { notes, .. })) => notes.len(),
             _ => 0,
         })
         .sum();
-    let Some(GenerateEvent::Finished(takes)) = events.last() else {
+    let Some(Event::Finished(takes)) = events.last() else {
         panic!("no result: {events:?}");
     };
-    assert!(matches!(events[0], GenerateEvent::Started { .. }));
+    assert!(matches!(
+        events[0],
+        Event::Update(GenerateEvent::Started { .. })
+    ));
     assert_eq!(streamed, takes[0].notes.len(), "every note was streamed");
     assert_eq!(takes[0].seed, 3);
 
     let mut long = request;
     long.settings.length = Length::Seconds(3600.0);
-    let handle = generate::spawn(long, Arc::new(|| {}));
-    let first = handle.events.recv().expect("an event");
-    assert!(matches!(first, GenerateEvent::Started { .. }), "{first:?}");
+    let mut handle = generate::spawn(long, no_repaint());
+    let first = handle.wait_event().expect("an event");
+    assert!(
+        matches!(first, Event::Update(GenerateEvent::Started { .. })),
+        "{first:?}"
+    );
     handle.cancel();
-    let last = handle.events.iter().last();
-    assert_eq!(last, Some(GenerateEvent::Cancelled));
+    assert_eq!(handle.wait(), Event::Cancelled);
+}
+
+fn all_events(
+    mut handle: generate::GeneratorHandle,
+) -> Vec<Event<GenerateEvent, Vec<generate::Take>>> {
+    std::iter::from_fn(|| handle.wait_event()).collect()
 }
 
 #[test]
 fn a_missing_checkpoint_fails_with_a_message() {
     let request = cpu_request(Path::new("/nonexistent/model"), SamplingSettings::default());
-    let handle = generate::spawn(request, Arc::new(|| {}));
-    match handle.events.iter().last() {
-        Some(GenerateEvent::Failed(message)) => {
+    match generate::spawn(request, no_repaint()).wait() {
+        Event::Failed { message } => {
             assert!(message.contains("/nonexistent/model"), "{message}")
         }
         other => panic!("expected a failure, got {other:?}"),
@@ -343,8 +353,7 @@ fn a_missing_checkpoint_fails_with_a_message() {
 fn written_takes_reparse_with_our_reader_and_pretty_midi() {
     let (_, stem) = overfitted_tiny_model();
     let request = cpu_request(stem, settings(Length::Seconds(5.0), 8));
-    let handle = generate::spawn(request, Arc::new(|| {}));
-    let Some(GenerateEvent::Finished(takes)) = handle.events.iter().last() else {
+    let Event::Finished(takes) = generate::spawn(request, no_repaint()).wait() else {
         panic!("generation failed");
     };
     let dir = tempfile::tempdir().expect("temp dir");

@@ -4,6 +4,7 @@ mod audio;
 mod cli;
 mod corpus_load;
 mod encoding_props;
+mod faults;
 mod generation;
 mod midi_read;
 mod midi_reference;

@@ -1,6 +1,6 @@
 //! Reading and writing MIDI files: timing, pairing rules, pedal, and refusing corrupt input.
 
-use cadenza::midi::{self, MidiError, Note, PedalInterval, Piece};
+use cadenza_core::midi::{self, MidiError, Note, PedalInterval, Piece};
 use proptest::prelude::*;
 
 use crate::support::*;

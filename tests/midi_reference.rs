@@ -2,11 +2,10 @@
 //! velocities, onsets and releases within 1 ms.
 
 use std::path::{Path, PathBuf};
-use std::process::Command;
 
-use cadenza::{corpus, midi};
+use cadenza_core::{corpus, midi};
 
-use crate::support::shared_corpus;
+use crate::support::{fixtures, shared_corpus};
 
 #[derive(serde::Deserialize)]
 pub struct Reference {
@@ -16,28 +15,14 @@ pub struct Reference {
     error: Option<String>,
 }
 
-pub fn python_deps() -> PathBuf {
-    std::env::var_os("CADENZA_PYDEPS")
-        .map(PathBuf::from)
-        .unwrap_or_else(|| Path::new(env!("CARGO_MANIFEST_DIR")).join(".pydeps"))
-}
-
-/// Whether pretty_midi is installed (by `bash .ci/setup`); prints why a check is skipped if not.
-pub fn pretty_midi_available(test: &str) -> bool {
-    let available = python_deps().join("pretty_midi").is_dir();
-    if !available {
-        println!("SKIP the pretty_midi part of {test}: run `bash .ci/setup` to install it");
-    }
-    available
-}
+pub use crate::support::fixtures::pretty_midi_available;
 
 /// Runs pretty_midi (installed by `bash .ci/setup`) over `files`.
 pub fn pretty_midi_notes(files: &[PathBuf]) -> Vec<Reference> {
     let script = Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/reference/pretty_midi_notes.py");
-    let output = Command::new("python3")
+    let output = fixtures::python()
         .arg(script)
         .args(files)
-        .env("PYTHONPATH", python_deps())
         .output()
         .expect("python3 runs");
     assert!(

@@ -1,24 +1,25 @@
 //! Training, checkpoints, resume and the trainer's command protocol, on tiny corpora made in code.
 
 use std::path::Path;
-use std::sync::Arc;
 use std::time::Duration;
 
-use cadenza::checkpoint::{self, CheckpointError};
-use cadenza::corpus;
-use cadenza::encoding::{self, VOCAB_SIZE};
-use cadenza::eval;
-use cadenza::model::EventLstm;
-use cadenza::train::{self, Command, Progress, StopReason};
+use cadenza_core::checkpoint::{self, CheckpointError};
+use cadenza_core::corpus;
+use cadenza_core::encoding::{self, VOCAB_SIZE};
+use cadenza_core::eval;
+use cadenza_core::model::EventLstm;
+use cadenza_core::train::{self, Command, Finished, Progress, StopReason};
+use cadenza_core::worker::{Event, no_repaint};
 use tch::{Device, Tensor, nn};
 
 use crate::support::{
-    TINY, TINY_SETTINGS, options, overfitted_tiny_model, tiny_data, torch_lock, train_to_end,
+    TINY, TINY_SETTINGS, TrainEvent, options, overfitted_tiny_model, tiny_data, torch_lock,
+    train_to_end,
 };
 
-fn done_reason(events: &[Progress]) -> Option<StopReason> {
+fn done_reason(events: &[TrainEvent]) -> Option<StopReason> {
     events.iter().find_map(|e| match e {
-        Progress::Done { reason, .. } => Some(*reason),
+        Event::Finished(Finished { reason, .. }) => Some(*reason),
         _ => None,
     })
 }
@@ -48,7 +49,7 @@ fn overfitting_a_tiny_corpus_drives_the_loss_down() {
     assert!(
         events
             .iter()
-            .any(|e| matches!(e, Progress::Valid { full: false, .. }))
+            .any(|e| matches!(e, Event::Update(Progress::Valid { full: false, .. })))
     );
 }
 
@@ -84,7 +85,7 @@ fn resume_continues_step_count_and_history() {
     resumed.resume = Some(checkpoint::weights_path(&first));
     let events = train_to_end(data, resumed);
     assert!(
-        matches!(events[0], Progress::Started { step: 20, .. }),
+        matches!(events[0], Event::Update(Progress::Started { step: 20, .. })),
         "{:?}",
         events[0]
     );
@@ -100,55 +101,51 @@ fn pause_resume_and_stop_work_from_another_thread() {
     let _torch = torch_lock();
     let dir = tempfile::tempdir().expect("temp dir");
     let out = dir.path().join("model");
-    let trainer = train::spawn(
+    let mut trainer = train::spawn(
         tiny_data(&dir.path().join("corpus")),
         options(&out, None),
-        Arc::new(|| {}),
+        no_repaint(),
     );
-    let wait_for = |wanted: &dyn Fn(&Progress) -> bool| loop {
-        let event = trainer
-            .progress
-            .recv_timeout(Duration::from_secs(60))
-            .expect("trainer reports");
+    let commands = trainer.command_sender();
+    let mut wait_for = |wanted: &dyn Fn(&TrainEvent) -> bool| loop {
+        let event = trainer.wait_event().expect("trainer reports");
         if wanted(&event) {
             return event;
         }
     };
-    wait_for(&|e| matches!(e, Progress::Progress { .. }));
-    trainer.send(Command::Pause);
-    let Progress::Paused { step: paused_at } = wait_for(&|e| matches!(e, Progress::Paused { .. }))
+    wait_for(&|e| matches!(e, Event::Update(Progress::Progress { .. })));
+    commands.send(Command::Pause).expect("trainer listens");
+    let Event::Update(Progress::Paused { step: paused_at }) =
+        wait_for(&|e| matches!(e, Event::Update(Progress::Paused { .. })))
     else {
         unreachable!()
     };
     std::thread::sleep(Duration::from_millis(400));
+    commands.send(Command::SaveNow).expect("trainer listens");
+    // Nothing but the checkpoint between the pause and the save: no steps while paused.
+    let saved = wait_for(&|_| true);
     assert!(
-        trainer
-            .progress
-            .try_iter()
-            .all(|e| !matches!(e, Progress::Progress { .. })),
-        "no steps while paused"
+        matches!(saved, Event::Update(Progress::Checkpoint { .. })),
+        "no steps while paused: {saved:?}"
     );
-    trainer.send(Command::SaveNow);
-    wait_for(&|e| matches!(e, Progress::Checkpoint { .. }));
     assert_eq!(
         checkpoint::load_meta(&out)
             .expect("saved while paused")
             .step,
         paused_at
     );
-    trainer.send(Command::Resume);
-    wait_for(&|e| matches!(e, Progress::Resumed { .. }));
-    wait_for(&|e| matches!(e, Progress::Progress { step, .. } if *step > paused_at));
-    trainer.send(Command::Stop);
-    let done = wait_for(&|e| matches!(e, Progress::Done { .. }));
+    commands.send(Command::Resume).expect("trainer listens");
+    wait_for(&|e| matches!(e, Event::Update(Progress::Resumed { .. })));
+    wait_for(&|e| matches!(e, Event::Update(Progress::Progress { step, .. }) if *step > paused_at));
+    commands.send(Command::Stop).expect("trainer listens");
+    let done = wait_for(&|e| e.is_final());
     assert!(matches!(
         done,
-        Progress::Done {
+        Event::Finished(Finished {
             reason: StopReason::Stopped,
             ..
-        }
+        })
     ));
-    trainer.join();
     assert!(checkpoint::load_meta(&out).expect("saved at stop").step > paused_at);
 }
 
@@ -158,15 +155,19 @@ fn divergence_stops_with_an_error_and_writes_no_checkpoint() {
     let dir = tempfile::tempdir().expect("temp dir");
     let out = dir.path().join("model");
     let mut options = options(&out, Some(200));
-    // Every update turns the weights into infinities and NaNs.
-    options.settings.lr = f64::INFINITY;
+    // Every update turns the weights into infinities and NaNs (the largest rate accepted).
+    options.settings.lr = 1e30;
     let events = train_to_end(tiny_data(&dir.path().join("corpus")), options);
     let error = events.iter().find_map(|e| match e {
-        Progress::Error { message } => Some(message.clone()),
+        Event::Failed { message } => Some(message.clone()),
         _ => None,
     });
     assert!(error.is_some_and(|m| m.contains("diverged")), "{events:?}");
-    assert!(events.iter().any(|e| matches!(e, Progress::Warning { .. })));
+    assert!(
+        events
+            .iter()
+            .any(|e| matches!(e, Event::Update(Progress::Warning { .. })))
+    );
     assert!(!checkpoint::weights_path(&out).exists());
 }
 
@@ -265,7 +266,7 @@ fn eval_of_the_learned_piece_is_far_lower_than_of_an_unrelated_one() {
     let loaded = checkpoint::load_model(out, Device::Cpu).expect("loads");
     let corpus = corpus::load_dir(corpus_dir, &|_| {}).expect("loads");
     let learned = corpus.pieces[0].events.clone();
-    let demo = cadenza::demo::demo_pieces();
+    let demo = cadenza_core::demo::demo_pieces();
     let unrelated = encoding::encode_piece(&demo[20].piece);
     let score = |events: &[u16]| {
         eval::score_pieces(&loaded.model, &[events], 48, Device::Cpu).nll_per_event()

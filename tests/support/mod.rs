@@ -2,25 +2,21 @@
 
 #![allow(dead_code)]
 
+pub mod fixtures;
+
+pub use fixtures::shared_corpus;
+
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
 
-use cadenza::checkpoint::TrainSettings;
-use cadenza::corpus;
-use cadenza::model::{DeviceChoice, ModelConfig};
-use cadenza::train::{self, Limits, Progress, TrainData, TrainOptions};
+use cadenza_core::checkpoint::TrainSettings;
+use cadenza_core::corpus;
+use cadenza_core::model::{DeviceChoice, ModelConfig};
+use cadenza_core::train::{self, Finished, Limits, Progress, TrainData, TrainOptions};
+use cadenza_core::worker::{Event, no_repaint};
 
-/// The shared piano-midi.de corpus, if it is present beside the repository; prints why a test skips
-/// otherwise.
-pub fn shared_corpus(test: &str) -> Option<PathBuf> {
-    let dir = PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../shared/corpus/piano-midi-de");
-    if dir.is_dir() {
-        Some(dir)
-    } else {
-        println!("SKIP {test}: the shared corpus is not at {}", dir.display());
-        None
-    }
-}
+/// What a trainer sends: progress, then how it ended.
+pub type TrainEvent = Event<Progress, Finished>;
 
 /// Encodes a MIDI variable-length quantity.
 pub fn varlen(mut value: u32) -> Vec<u8> {
@@ -112,7 +108,7 @@ pub fn torch_lock() -> std::sync::MutexGuard<'static, ()> {
 /// A tiny corpus written into `dir`: `pieces` files, each a broken-chord pattern in its own key,
 /// repeated `repeats` times (easy to learn by heart).
 pub fn pattern_corpus(dir: &std::path::Path, pieces: u8, repeats: usize) {
-    use cadenza::midi::{self, Note, Piece};
+    use cadenza_core::midi::{self, Note, Piece};
     for index in 0..pieces {
         let root = 55 + 2 * index;
         let mut notes = Vec::new();
@@ -169,15 +165,15 @@ pub fn options(out: &Path, steps: Option<u64>) -> TrainOptions {
         resume: None,
         autosave_minutes: 60.0,
         valid_every: 50,
+        replace_worse: false,
+        rescue_dir: None,
     }
 }
 
-/// Runs training to the end and returns every progress event.
-pub fn train_to_end(data: Arc<TrainData>, options: TrainOptions) -> Vec<Progress> {
-    let trainer = train::spawn(data, options, Arc::new(|| {}));
-    let events: Vec<Progress> = trainer.progress.iter().collect();
-    trainer.join();
-    events
+/// Runs training to the end and returns every event, the final one last.
+pub fn train_to_end(data: Arc<TrainData>, options: TrainOptions) -> Vec<TrainEvent> {
+    let mut trainer = train::spawn(data, options, no_repaint());
+    std::iter::from_fn(|| trainer.wait_event()).collect()
 }
 
 /// A tiny model trained by heart on a pattern corpus (trained once, shared by the tests that
@@ -192,9 +188,29 @@ pub fn overfitted_tiny_model() -> &'static (PathBuf, PathBuf) {
         let out = dir.join("model");
         let events = train_to_end(tiny_data(&corpus), options(&out, Some(300)));
         assert!(
-            events.iter().any(|e| matches!(e, Progress::Done { .. })),
+            events.iter().any(|e| matches!(e, Event::Finished(_))),
             "{events:?}"
         );
         (corpus, out)
     })
+}
+
+/// Runs the `cadenza` binary and waits for it.
+pub fn cadenza(args: &[&str]) -> std::process::Output {
+    std::process::Command::new(env!("CARGO_BIN_EXE_cadenza"))
+        .args(args)
+        .output()
+        .expect("cadenza runs")
+}
+
+/// A failed command: non-zero exit, one line on stderr naming the problem, no panic.
+pub fn assert_clean_error(output: &std::process::Output, expected: &str) {
+    let stderr = String::from_utf8_lossy(&output.stderr);
+    assert!(!output.status.success(), "succeeded: {stderr}");
+    assert_eq!(stderr.trim_end().lines().count(), 1, "one line: {stderr}");
+    assert!(
+        stderr.contains(expected),
+        "{stderr:?} should mention {expected:?}"
+    );
+    assert!(!stderr.contains("panicked"));
 }

@@ -6,11 +6,10 @@
 //! of the piece, transposed by −3…+3 semitones. The loss and the gradient norm are checked before
 //! every optimizer step; a non-finite one skips the step and restores the last good weights.
 
-use std::path::PathBuf;
+use std::path::{Path, PathBuf};
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
-use crossbeam_channel::{Receiver, Sender, TryRecvError};
 use rand::rngs::StdRng;
 use rand::{Rng, SeedableRng};
 use rayon::prelude::*;
@@ -23,10 +22,8 @@ use crate::checkpoint::{
 use crate::corpus::{Corpus, Split};
 use crate::encoding::{self, EventId, VOCAB_SIZE};
 use crate::eval;
-use crate::model::{self, DeviceChoice, EventLstm, ModelConfig};
-
-/// Called after each progress event, so a GUI can wake up and redraw (`ctx.request_repaint()`).
-pub type Repaint = Arc<dyn Fn() + Send + Sync>;
+use crate::model::{self, DeviceChoice, EventLstm, InvalidConfig, ModelConfig};
+use crate::worker::{Context, Repaint, Stop, Worker};
 
 /// The ready-made combinations of network and recipe, shared by the CLI and the app.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Default, serde::Serialize, serde::Deserialize)]
@@ -45,6 +42,14 @@ impl Preset {
         match self {
             Self::Quick => ModelConfig::QUICK,
             Self::Standard => ModelConfig::STANDARD,
+        }
+    }
+
+    /// The preset's name, as the CLI spells it.
+    pub fn name(self) -> &'static str {
+        match self {
+            Self::Quick => "quick",
+            Self::Standard => "standard",
         }
     }
 
@@ -152,6 +157,8 @@ pub enum Progress {
         tokens_per_s: f64,
         /// Estimated seconds until a stop condition is reached; none without one.
         eta_s: Option<f64>,
+        /// Share of this run done, toward the nearest stop condition (0 without one).
+        fraction: f64,
         /// "cpu" or "cuda".
         device: String,
     },
@@ -188,18 +195,25 @@ pub enum Progress {
         /// What happened.
         message: String,
     },
-    /// Training failed.
-    Error {
-        /// What went wrong.
-        message: String,
-    },
-    /// Training ended normally.
-    Done {
-        /// Last optimizer step.
-        step: u64,
-        /// Which condition ended it.
-        reason: StopReason,
-    },
+}
+
+/// How a run ended normally: the worker's result.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, serde::Serialize)]
+pub struct Finished {
+    /// Last optimizer step.
+    pub step: u64,
+    /// Which condition ended it.
+    pub reason: StopReason,
+}
+
+/// The stem of the best checkpoint of a run written to `out`: the lowest full validation loss.
+pub fn best_stem(out: &Path) -> PathBuf {
+    crate::files::with_suffix(out, ".best")
+}
+
+/// Where a resumed run that ended worse than its starting checkpoint leaves its weights.
+pub fn worse_stem(out: &Path) -> PathBuf {
+    crate::files::with_suffix(out, ".resumed-worse")
 }
 
 /// When to stop, for this run; the first condition reached ends training.
@@ -236,6 +250,44 @@ pub struct TrainOptions {
     pub autosave_minutes: f64,
     /// Steps between validations on the fixed subset.
     pub valid_every: u64,
+    /// Let a run resumed into its own checkpoint replace it even when its validation loss ends
+    /// worse (otherwise the new weights go to `P.resumed-worse` and the checkpoint stays).
+    pub replace_worse: bool,
+    /// Where weights go when `out` cannot be written at save time, so they are never dropped.
+    pub rescue_dir: Option<PathBuf>,
+}
+
+impl TrainOptions {
+    /// Checks every setting, naming the first out of range; the CLI, the app and the trainer
+    /// all call this.
+    pub fn validate(&self) -> Result<(), InvalidConfig> {
+        self.model.validate()?;
+        self.settings.validate()?;
+        let limits = self.limits;
+        let positive = |field: &'static str, value: Option<f64>, max: f64| match value {
+            Some(v) if !(v.is_finite() && v > 0.0 && v <= max) => Err(InvalidConfig {
+                field,
+                reason: format!("{v} is not above 0 and at most {max}"),
+            }),
+            _ => Ok(()),
+        };
+        positive("minutes", limits.minutes, 60.0 * 24.0 * 30.0)?;
+        positive("epochs", limits.epochs, 1e6)?;
+        positive("autosave_minutes", Some(self.autosave_minutes), 1e6)?;
+        if self.valid_every == 0 {
+            return Err(InvalidConfig {
+                field: "valid_every",
+                reason: "must be at least 1".to_string(),
+            });
+        }
+        if self.threads.is_some_and(|t| !(1..=1024).contains(&t)) {
+            return Err(InvalidConfig {
+                field: "threads",
+                reason: "must be between 1 and 1024".to_string(),
+            });
+        }
+        Ok(())
+    }
 }
 
 /// Why training could not run.
@@ -258,6 +310,30 @@ pub enum TrainError {
     /// libtorch reported an error.
     #[error("libtorch: {0}")]
     Torch(#[from] tch::TchError),
+    /// The checkpoint could not be written where asked; the weights were written elsewhere.
+    #[error("{error}; the trained weights were saved to {} instead", rescued.display())]
+    Rescued {
+        /// Why the save failed.
+        error: CheckpointError,
+        /// Where the weights are now.
+        rescued: PathBuf,
+    },
+    /// A setting is out of range.
+    #[error("invalid setting {0}")]
+    Invalid(#[from] InvalidConfig),
+    /// The worker was dropped or cancelled (e.g. "close without saving"): nothing is saved.
+    #[error("training was cancelled")]
+    Cancelled,
+}
+
+impl TrainError {
+    /// How the worker reports it: a cancel is not a failure.
+    fn into_stop(self) -> Stop {
+        match self {
+            Self::Cancelled => Stop::Cancelled,
+            other => Stop::Failed(other.to_string()),
+        }
+    }
 }
 
 /// One training piece: its encodings at each stretch factor.
@@ -339,74 +415,18 @@ pub fn fingerprint(corpus: &Corpus) -> String {
     format!("{:x}", hasher.finalize())[..16].to_string()
 }
 
-/// A running trainer: send it commands, read its progress.
-pub struct TrainerHandle {
-    commands: Sender<Command>,
-    /// Progress events, in order; the last is `Done` or `Error`.
-    pub progress: Receiver<Progress>,
-    thread: std::thread::JoinHandle<()>,
-}
-
-impl TrainerHandle {
-    /// Sends a command; ignored once the trainer has ended.
-    pub fn send(&self, command: Command) {
-        let _ = self.commands.send(command);
-    }
-
-    /// A sender for commands, e.g. for a Ctrl-C handler.
-    pub fn command_sender(&self) -> Sender<Command> {
-        self.commands.clone()
-    }
-
-    /// Whether the worker thread has ended.
-    pub fn is_finished(&self) -> bool {
-        self.thread.is_finished()
-    }
-
-    /// Waits for the worker thread to end.
-    pub fn join(self) {
-        let _ = self.thread.join();
-    }
-}
+/// A running trainer: send it [`Command`]s, read its [`Progress`]; it ends with [`Finished`].
+/// Dropping it ends training without saving.
+pub type TrainerHandle = Worker<Command, Progress, Finished>;
 
 /// Starts training on a new thread. `repaint` is called after each progress event.
 pub fn spawn(data: Arc<TrainData>, options: TrainOptions, repaint: Repaint) -> TrainerHandle {
-    let (command_tx, command_rx) = crossbeam_channel::unbounded();
-    let (progress_tx, progress_rx) = crossbeam_channel::unbounded();
-    let thread = std::thread::Builder::new()
-        .name("cadenza-train".to_string())
-        .spawn(move || {
-            let reporter = Reporter {
-                sender: progress_tx,
-                repaint,
-            };
-            let outcome = Trainer::start(&data, &options, &reporter, command_rx)
-                .and_then(|mut trainer| trainer.run());
-            match outcome {
-                Ok((step, reason)) => reporter.send(Progress::Done { step, reason }),
-                Err(err) => reporter.send(Progress::Error {
-                    message: err.to_string(),
-                }),
-            }
-        })
-        .expect("the OS can start a thread");
-    TrainerHandle {
-        commands: command_tx,
-        progress: progress_rx,
-        thread,
-    }
-}
-
-struct Reporter {
-    sender: Sender<Progress>,
-    repaint: Repaint,
-}
-
-impl Reporter {
-    fn send(&self, progress: Progress) {
-        let _ = self.sender.send(progress);
-        (self.repaint)();
-    }
+    Worker::spawn("cadenza-train", repaint, move |ctx| {
+        let (step, reason) = Trainer::start(&data, &options, ctx)
+            .and_then(|mut trainer| trainer.run())
+            .map_err(TrainError::into_stop)?;
+        Ok(Finished { step, reason })
+    })
 }
 
 /// Draws random training windows: (inputs, targets) as `[batch, seq_len]` tensors.
@@ -483,8 +503,7 @@ impl WindowSampler {
 struct Trainer<'a> {
     data: &'a TrainData,
     options: &'a TrainOptions,
-    reporter: &'a Reporter,
-    commands: Receiver<Command>,
+    ctx: &'a Context<Command, Progress>,
     device: model::ResolvedDevice,
     vars: nn::VarStore,
     model: EventLstm,
@@ -495,6 +514,28 @@ struct Trainer<'a> {
     settings: TrainSettings,
     meta: CheckpointMeta,
     run: RunClock,
+    /// Held for the run: a second run writing the same checkpoint is refused.
+    _lock: checkpoint::OutputLock,
+    /// The validation loss of the checkpoint this run resumed into (same stem, same corpus):
+    /// saves go aside until the run does at least as well.
+    protected_nll: Option<f64>,
+}
+
+/// The loss a run must match before it may overwrite the checkpoint it resumed: set when it
+/// resumes into its own stem on the same corpus, unless told to replace it anyway.
+fn protected_nll(
+    options: &TrainOptions,
+    start: &CheckpointMeta,
+    corpus: &CorpusInfo,
+) -> Option<f64> {
+    let resume = options.resume.as_deref().map(checkpoint::stem)?;
+    let same_stem = resume == options.out;
+    let same_corpus = start.corpus.fingerprint == corpus.fingerprint;
+    if same_stem && same_corpus && !options.replace_worse {
+        start.valid_nll
+    } else {
+        None
+    }
 }
 
 /// The description of a model that has not been trained yet.
@@ -560,8 +601,7 @@ impl<'a> Trainer<'a> {
     fn start(
         data: &'a TrainData,
         options: &'a TrainOptions,
-        reporter: &'a Reporter,
-        commands: Receiver<Command>,
+        ctx: &'a Context<Command, Progress>,
     ) -> Result<Self, TrainError> {
         if data.valid.is_empty() {
             return Err(TrainError::Data(
@@ -571,24 +611,23 @@ impl<'a> Trainer<'a> {
         if let Some(threads) = options.threads {
             model::set_threads(threads);
         }
+        options.validate()?;
+        checkpoint::check_writable(&options.out)?;
+        let lock = checkpoint::OutputLock::acquire(&options.out)?;
         let device = model::resolve_device(options.device).map_err(TrainError::Device)?;
-        let resumed = match options.resume.as_deref().map(checkpoint::stem) {
-            Some(stem) => Some((checkpoint::load_meta(&stem)?, stem)),
-            None => None,
-        };
-        let model_config = resumed
-            .as_ref()
-            .map_or(options.model, |(meta, _)| meta.model);
         let settings = options.settings;
         tch::manual_seed(settings.seed as i64);
-        let mut vars = nn::VarStore::new(device.device);
-        let model = EventLstm::new(&vars.root(), model_config);
-        let meta = match resumed {
-            Some((meta, stem)) => {
-                checkpoint::load_weights(&stem, &meta, &mut vars)?;
-                meta
+        let (meta, vars, model) = match options.resume.as_deref().map(checkpoint::stem) {
+            Some(stem) => checkpoint::load_checked(&stem, device.device)?,
+            None => {
+                let vars = nn::VarStore::new(device.device);
+                let model = EventLstm::new(&vars.root(), options.model);
+                (
+                    fresh_meta(options.model, settings, &data.corpus),
+                    vars,
+                    model,
+                )
             }
-            None => fresh_meta(model_config, settings, &data.corpus),
         };
         let optimizer = nn::Adam::default().build(&vars, settings.lr)?;
         let good_weights = vars
@@ -598,18 +637,18 @@ impl<'a> Trainer<'a> {
             .collect();
         let sampler = WindowSampler::new(data, settings.seq_len, settings.seed ^ meta.step)?;
         let parameters = vars.trainable_variables().iter().map(|v| v.numel()).sum();
-        reporter.send(Progress::Started {
+        ctx.update(Progress::Started {
             step: meta.step,
             device: device.name().to_string(),
             device_description: device.description.clone(),
             parameters,
         });
         let run = RunClock::new(meta.step, meta.epoch);
+        let protected_nll = protected_nll(options, &meta, &data.corpus);
         Ok(Self {
             data,
             options,
-            reporter,
-            commands,
+            ctx,
             device,
             vars,
             model,
@@ -617,12 +656,16 @@ impl<'a> Trainer<'a> {
             good_weights,
             sampler,
             settings,
+            protected_nll,
             meta: CheckpointMeta {
                 train: settings,
                 corpus: data.corpus.clone(),
+                // Until this run has been validated, its weights do not count as the old score.
+                valid_nll: meta.valid_nll.filter(|_| protected_nll.is_none()),
                 ..meta
             },
             run,
+            _lock: lock,
         })
     }
 
@@ -665,17 +708,18 @@ impl<'a> Trainer<'a> {
     fn handle_commands(&mut self) -> Result<Option<StopReason>, TrainError> {
         let mut paused = false;
         loop {
+            if self.ctx.is_cancelled() {
+                return Err(TrainError::Cancelled);
+            }
             let command = if paused {
-                match self.commands.recv() {
-                    Ok(command) => command,
-                    Err(_) => return Ok(Some(StopReason::Stopped)),
+                match self.ctx.wait_command(PROGRESS_INTERVAL) {
+                    Some(command) => command,
+                    None => continue,
                 }
             } else {
-                match self.commands.try_recv() {
-                    Ok(command) => command,
-                    Err(TryRecvError::Empty) => return Ok(None),
-                    // Nobody can send commands any more: keep training to the limits.
-                    Err(TryRecvError::Disconnected) => return Ok(None),
+                match self.ctx.try_command() {
+                    Some(command) => command,
+                    None => return Ok(None),
                 }
             };
             match command {
@@ -689,14 +733,14 @@ impl<'a> Trainer<'a> {
                 Command::Pause if !paused => {
                     paused = true;
                     self.run.pause();
-                    self.reporter.send(Progress::Paused {
+                    self.ctx.update(Progress::Paused {
                         step: self.meta.step,
                     });
                 }
                 Command::Resume if paused => {
                     paused = false;
                     self.run.resume();
-                    self.reporter.send(Progress::Resumed {
+                    self.ctx.update(Progress::Resumed {
                         step: self.meta.step,
                     });
                 }
@@ -749,7 +793,7 @@ impl<'a> Trainer<'a> {
         self.meta.epoch += tokens as f64 / self.data.corpus.train_events.max(1) as f64;
         if !loss_value.is_finite() || !grad_norm.is_finite() {
             self.restore_good_weights();
-            self.reporter.send(Progress::Warning {
+            self.ctx.update(Progress::Warning {
                 message: format!(
                     "step {}: loss {loss_value}, gradient norm {grad_norm}: step skipped, last good weights restored",
                     self.meta.step
@@ -826,15 +870,25 @@ impl<'a> Trainer<'a> {
         }
         self.run.last_report = Some(Instant::now());
         let tokens_per_s = self.run.tokens as f64 / self.run.active_seconds().max(1e-9);
-        self.reporter.send(Progress::Progress {
+        let eta_s = self.eta_seconds(tokens_per_s);
+        self.ctx.update(Progress::Progress {
             step: self.meta.step,
             epoch: self.meta.epoch,
             train_loss: loss,
             train_loss_smoothed: smoothed,
             tokens_per_s,
-            eta_s: self.eta_seconds(tokens_per_s),
+            eta_s,
+            fraction: self.fraction_done(eta_s),
             device: self.device.name().to_string(),
         });
+    }
+
+    /// Share of the run done: the time trained against the time to the nearest stop condition.
+    fn fraction_done(&self, eta_s: Option<f64>) -> f64 {
+        let active = self.run.active_seconds();
+        eta_s.map_or(0.0, |eta| {
+            (active / (active + eta).max(1e-9)).clamp(0.0, 1.0)
+        })
     }
 
     /// Seconds to the nearest stop condition, from the current rate.
@@ -866,8 +920,8 @@ impl<'a> Trainer<'a> {
             self.meta.epoch.floor() > (self.meta.epoch - self.tokens_per_step_in_epochs()).floor();
         let mut stop = None;
         if epoch_ended {
-            let loss = self.validate(true);
-            stop = self.check_early_stop(loss);
+            self.validate(true);
+            stop = self.check_early_stop();
             self.decay_learning_rate();
         } else if self
             .meta
@@ -887,16 +941,9 @@ impl<'a> Trainer<'a> {
             / self.data.corpus.train_events.max(1) as f64
     }
 
-    fn check_early_stop(&mut self, loss: f64) -> Option<StopReason> {
+    fn check_early_stop(&self) -> Option<StopReason> {
         let patience = self.options.limits.early_stop_patience?;
-        if loss < self.run.best_full_valid {
-            self.run.best_full_valid = loss;
-            self.run.full_valids_without_improvement = 0;
-            None
-        } else {
-            self.run.full_valids_without_improvement += 1;
-            (self.run.full_valids_without_improvement >= patience).then_some(StopReason::EarlyStop)
-        }
+        (self.run.full_valids_without_improvement >= patience).then_some(StopReason::EarlyStop)
     }
 
     fn decay_learning_rate(&mut self) {
@@ -925,13 +972,14 @@ impl<'a> Trainer<'a> {
         let loss = score.nll_per_event();
         if full {
             self.meta.valid_nll = Some(loss);
+            self.keep_best(loss);
         }
         self.meta.history.valid.push(ValidPoint {
             step: self.meta.step,
             loss,
             full,
         });
-        self.reporter.send(Progress::Valid {
+        self.ctx.update(Progress::Valid {
             step: self.meta.step,
             valid_loss: loss,
             perplexity: loss.exp(),
@@ -940,13 +988,67 @@ impl<'a> Trainer<'a> {
         loss
     }
 
+    /// Saves to `out` (or beside it, while a resumed run is worse than where it started); a
+    /// failed save writes the weights to the rescue folder instead and ends the run.
     fn save(&mut self) -> Result<(), TrainError> {
-        checkpoint::save(&self.options.out, &self.vars, &mut self.meta)?;
+        let target = self.save_target();
+        if let Err(error) = checkpoint::save(&target, &self.vars, &mut self.meta) {
+            return Err(match self.rescue() {
+                Some(rescued) => TrainError::Rescued { error, rescued },
+                None => TrainError::Checkpoint(error),
+            });
+        }
         self.run.last_save = Instant::now();
-        self.reporter.send(Progress::Checkpoint {
+        self.ctx.update(Progress::Checkpoint {
             step: self.meta.step,
-            path: self.options.out.display().to_string(),
+            path: target.display().to_string(),
         });
+        if target != self.options.out {
+            self.ctx.update(Progress::Warning {
+                message: format!(
+                    "the validation loss is worse than the checkpoint this run resumed ({}): it is kept, and these weights were saved to {} (--replace-worse overwrites it)",
+                    self.protected_nll.map_or("—".to_string(), |v| format!("{v:.4}")),
+                    target.display()
+                ),
+            });
+        }
         Ok(())
+    }
+
+    fn save_target(&self) -> PathBuf {
+        match (self.protected_nll, self.meta.valid_nll) {
+            (Some(old), Some(new)) if new <= old => self.options.out.clone(),
+            (Some(_), _) => worse_stem(&self.options.out),
+            (None, _) => self.options.out.clone(),
+        }
+    }
+
+    /// Writes the weights to the rescue folder; returns where, if that worked.
+    fn rescue(&mut self) -> Option<PathBuf> {
+        let name = self.options.out.file_name()?.to_string_lossy().to_string();
+        let stem = self
+            .options
+            .rescue_dir
+            .as_ref()?
+            .join(format!("{name}-rescued-step-{}", self.meta.step));
+        checkpoint::save(&stem, &self.vars, &mut self.meta).ok()?;
+        Some(stem)
+    }
+
+    /// After a full validation: keeps the best weights of the run as `P.best`.
+    fn keep_best(&mut self, loss: f64) {
+        // A NaN never counts as better.
+        if loss.partial_cmp(&self.run.best_full_valid) != Some(std::cmp::Ordering::Less) {
+            self.run.full_valids_without_improvement += 1;
+            return;
+        }
+        self.run.best_full_valid = loss;
+        self.run.full_valids_without_improvement = 0;
+        let best = best_stem(&self.options.out);
+        if let Err(err) = checkpoint::save(&best, &self.vars, &mut self.meta) {
+            self.ctx.update(Progress::Warning {
+                message: format!("could not keep the best weights: {err}"),
+            });
+        }
     }
 }

@@ -2,11 +2,11 @@
 
 use std::path::{Path, PathBuf};
 
-use crossbeam_channel::Receiver;
+use cadenza_core::audio::{self, AudioError, AudioOutput, PianoSynth, Transport, TransportCommand};
+use cadenza_core::midi::Piece;
+use cadenza_core::worker::Repaint;
 
-use cadenza::audio::{self, AudioError, AudioOutput, PianoSynth, Transport, TransportCommand};
-use cadenza::midi::Piece;
-use cadenza::train::Repaint;
+use super::job::Job;
 
 /// A SoundFont the user picked, loaded off the UI thread (a General MIDI font takes a while).
 type ChosenSoundFont = Option<(PathBuf, Result<PianoSynth, AudioError>)>;
@@ -17,7 +17,7 @@ pub struct Sound {
     _output: Option<AudioOutput>,
     soundfont: Result<PathBuf, String>,
     output_problem: Option<String>,
-    choosing: Option<Receiver<ChosenSoundFont>>,
+    choosing: Job<ChosenSoundFont>,
 }
 
 impl Sound {
@@ -33,7 +33,7 @@ impl Sound {
                 _output: None,
                 soundfont: Err(err.to_string()),
                 output_problem: None,
-                choosing: None,
+                choosing: Job::default(),
             },
         }
     }
@@ -46,7 +46,7 @@ impl Sound {
             _output: Some(output),
             soundfont: Ok(path),
             output_problem: problem.map(|e| e.to_string()),
-            choosing: None,
+            choosing: Job::default(),
         }
     }
 
@@ -129,30 +129,29 @@ impl Sound {
 
     /// Asks for a SoundFont file and loads it, on a worker thread.
     pub fn choose_soundfont_dialog(&mut self, repaint: &Repaint) {
-        let (sender, receiver) = crossbeam_channel::bounded(1);
-        let repaint = repaint.clone();
-        std::thread::spawn(move || {
-            let chosen = rfd::FileDialog::new()
+        self.choosing.dialog(repaint, || {
+            rfd::FileDialog::new()
                 .add_filter("SoundFont", &["sf2", "sf3"])
                 .pick_file()
                 .map(|path| {
                     let synth = PianoSynth::new(&path, audio::DEFAULT_GAIN);
                     (path, synth)
-                });
-            let _ = sender.send(chosen);
-            repaint();
+                })
         });
-        self.choosing = Some(receiver);
     }
 
     /// Switches to a chosen SoundFont once it has loaded, and remembers it; returns whether the
     /// player changed (it is then empty: the caller reloads the piece on screen). A bad choice
     /// keeps the current sound and says why.
     pub fn poll(&mut self, settings: &mut super::Settings, messages: &mut Vec<String>) -> bool {
-        let Some(chosen) = self.choosing.as_ref().and_then(|r| r.try_recv().ok()) else {
-            return false;
+        let chosen = match self.choosing.poll() {
+            Some(Ok(chosen)) => chosen,
+            Some(Err(message)) => {
+                messages.push(format!("Could not load the SoundFont: {message}"));
+                return false;
+            }
+            None => return false,
         };
-        self.choosing = None;
         match chosen {
             None => false,
             Some((path, Ok(synth))) => {

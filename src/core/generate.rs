@@ -6,12 +6,9 @@
 //! thread trains.
 
 use std::path::{Path, PathBuf};
-use std::sync::Arc;
 use std::sync::atomic::{AtomicBool, Ordering};
-use std::thread::JoinHandle;
 use std::time::Instant;
 
-use crossbeam_channel::{Receiver, Sender};
 use rand::rngs::StdRng;
 use rand::{Rng, SeedableRng};
 use tch::{Device, Tensor};
@@ -22,10 +19,14 @@ use crate::midi::{self, MidiError, Note, Piece};
 use crate::model::{
     CpuState, CpuStepper, DeviceChoice, EventLstm, LstmStepper, StepState, resolve_device,
 };
-use crate::train::Repaint;
+use crate::worker::{Context, Repaint, Worker};
 
 /// A note the model never releases is ended after this long.
 pub const MAX_NOTE_S: f64 = 5.0;
+/// The longest piece (and primer) asked for, in seconds.
+pub const MAX_SECONDS: f64 = 3600.0;
+/// The most events asked for.
+pub const MAX_EVENTS: usize = 1_000_000;
 /// Default length of new music, in seconds.
 pub const DEFAULT_SECONDS: f64 = 30.0;
 /// Default length of a primer taken from the opening of a piece, in seconds.
@@ -84,10 +85,12 @@ impl SamplingSettings {
     pub fn validate(&self) -> Result<(), GenerateError> {
         let invalid = |why: &str| Err(GenerateError::InvalidSettings(why.to_string()));
         match self.length {
-            Length::Seconds(s) if !(s.is_finite() && s > 0.0 && s <= 3600.0) => {
-                return invalid("the length must be between 0 and 3600 seconds");
+            Length::Seconds(s) if !(s.is_finite() && s > 0.0 && s <= MAX_SECONDS) => {
+                return invalid("the length must be above 0 and at most 3600 seconds");
             }
-            Length::Events(0) => return invalid("the length must be at least one event"),
+            Length::Events(n) if !(1..=MAX_EVENTS).contains(&n) => {
+                return invalid("the length must be between 1 and 1000000 events");
+            }
             _ => {}
         }
         if !(self.temperature.is_finite() && self.temperature > 0.0) {
@@ -160,6 +163,11 @@ impl Primer {
 
     /// The opening `seconds` of a MIDI file.
     pub fn from_file(path: &Path, seconds: f64) -> Result<Self, GenerateError> {
+        if !(seconds.is_finite() && seconds > 0.0 && seconds <= MAX_SECONDS) {
+            return Err(GenerateError::InvalidSettings(format!(
+                "the primer length must be above 0 and at most {MAX_SECONDS} seconds, not {seconds}"
+            )));
+        }
         let piece = midi::read_file(path).map_err(|source| GenerateError::Primer {
             path: path.to_path_buf(),
             source,
@@ -582,7 +590,7 @@ pub struct GenerateRequest {
     pub device: DeviceChoice,
 }
 
-/// What a generation worker sends.
+/// What a generation worker reports before its takes.
 #[derive(Debug, Clone, PartialEq)]
 pub enum GenerateEvent {
     /// The checkpoint loaded and sampling began.
@@ -594,97 +602,38 @@ pub enum GenerateEvent {
     },
     /// Notes or progress while sampling.
     Update(Update),
-    /// All variations are written.
-    Finished(Vec<Take>),
-    /// The caller cancelled; nothing was kept.
-    Cancelled,
-    /// Generation could not run.
-    Failed(String),
 }
 
-/// A running generation: its events, and a way to cancel it.
-#[derive(Debug)]
-pub struct GeneratorHandle {
-    /// Events from the worker; the last one is `Finished`, `Cancelled` or `Failed`.
-    pub events: Receiver<GenerateEvent>,
-    cancel: Arc<AtomicBool>,
-    thread: Option<JoinHandle<()>>,
-}
-
-impl GeneratorHandle {
-    /// Asks the worker to stop before its next step.
-    pub fn cancel(&self) {
-        self.cancel.store(true, Ordering::Relaxed);
-    }
-
-    /// Whether the worker has ended.
-    pub fn is_finished(&self) -> bool {
-        self.thread.as_ref().is_none_or(JoinHandle::is_finished)
-    }
-}
-
-impl Drop for GeneratorHandle {
-    fn drop(&mut self) {
-        self.cancel();
-        if let Some(thread) = self.thread.take() {
-            let _ = thread.join();
-        }
-    }
-}
+/// A running generation: [`GenerateEvent`]s, then the takes (one per variation). Cancel it with
+/// [`Worker::cancel`]; dropping it cancels and waits.
+pub type GeneratorHandle = Worker<(), GenerateEvent, Vec<Take>>;
 
 /// Starts a generation on a worker thread; `repaint` is called after every event sent.
 pub fn spawn(request: GenerateRequest, repaint: Repaint) -> GeneratorHandle {
-    let (sender, events) = crossbeam_channel::unbounded();
-    let cancel = Arc::new(AtomicBool::new(false));
-    let worker_cancel = Arc::clone(&cancel);
-    let failure: Sender<GenerateEvent> = sender.clone();
-    let thread = std::thread::Builder::new()
-        .name("cadenza-generate".to_string())
-        .spawn(move || {
-            let send = |event: GenerateEvent| {
-                let _ = sender.send(event);
-                repaint();
-            };
-            let outcome = run(&request, &send, &worker_cancel);
-            send(match outcome {
-                Ok(Some(takes)) => GenerateEvent::Finished(takes),
-                Ok(None) => GenerateEvent::Cancelled,
-                Err(err) => GenerateEvent::Failed(err.to_string()),
-            });
-        })
-        .ok();
-    if thread.is_none() {
-        let _ = failure.send(GenerateEvent::Failed(
-            "could not start the generation thread".to_string(),
-        ));
-    }
-    GeneratorHandle {
-        events,
-        cancel,
-        thread,
-    }
+    Worker::spawn("cadenza-generate", repaint, move |ctx| {
+        run(&request, ctx)?.ok_or(crate::worker::Stop::Cancelled)
+    })
 }
 
 fn run(
     request: &GenerateRequest,
-    send: &dyn Fn(GenerateEvent),
-    cancel: &AtomicBool,
+    ctx: &Context<(), GenerateEvent>,
 ) -> Result<Option<Vec<Take>>, GenerateError> {
     request.settings.validate()?;
     let device = resolve_device(request.device).map_err(GenerateError::Device)?;
     let loaded = checkpoint::load_model(&request.checkpoint, device.device)?;
-    send(GenerateEvent::Started {
+    ctx.update(GenerateEvent::Started {
         device: device.description.clone(),
         primer: request.primer.clone(),
     });
-    let mut observe = |update| send(GenerateEvent::Update(update));
+    let mut observe = |update| ctx.update(GenerateEvent::Update(update));
     let sampled = sample(
         &loaded.model,
         device.device,
         &request.settings,
         &request.primer,
         &mut observe,
-        cancel,
+        ctx.cancel_flag(),
     )?;
     let checkpoint = checkpoint::stem(&request.checkpoint).display().to_string();
     Ok(sampled.map(|pieces| {

@@ -13,6 +13,7 @@ pub use soundfont::{SYSTEM_SOUNDFONT, find_soundfont, soundfont_candidates};
 
 use std::path::{Path, PathBuf};
 
+use crate::files::Temporary;
 use crate::midi::{self, Note, Piece};
 
 /// Output sample rate, in frames per second.
@@ -59,6 +60,9 @@ pub enum AudioError {
     /// There is no audio output device.
     #[error("no audio output: {0} (render to WAV instead)")]
     NoDevice(String),
+    /// A setting is out of range.
+    #[error("{0}")]
+    Invalid(String),
     /// The WAV file could not be written.
     #[error("cannot write {}: {reason}", path.display())]
     Wav {
@@ -334,6 +338,26 @@ impl Sequencer {
     }
 }
 
+/// The longest tail after the last release, in seconds.
+pub const MAX_TAIL_S: f64 = 60.0;
+/// The largest synth gain (the default is 0.2; 10 is already far into clipping).
+pub const MAX_GAIN: f32 = 10.0;
+
+/// Checks render settings, saying which is out of range.
+pub fn validate_render(gain: f32, tail_s: f64) -> Result<(), AudioError> {
+    if !(gain.is_finite() && gain > 0.0 && gain <= MAX_GAIN) {
+        return Err(AudioError::Invalid(format!(
+            "the gain must be above 0 and at most {MAX_GAIN}, not {gain}"
+        )));
+    }
+    if !(tail_s.is_finite() && (0.0..=MAX_TAIL_S).contains(&tail_s)) {
+        return Err(AudioError::Invalid(format!(
+            "the tail must be between 0 and {MAX_TAIL_S} seconds, not {tail_s}"
+        )));
+    }
+    Ok(())
+}
+
 /// Renders a whole piece to interleaved stereo at [`SAMPLE_RATE`], plus `tail_s` of silence
 /// after the last release; `progress` receives the share done (0–1) every second of audio.
 pub fn render(piece: &Piece, synth: PianoSynth, tail_s: f64, progress: &dyn Fn(f64)) -> Vec<f32> {
@@ -380,7 +404,6 @@ pub fn write_wav(samples: &[f32], path: &Path, format: WavFormat) -> Result<(), 
         path: path.to_path_buf(),
         reason,
     };
-    let temporary = path.with_extension("wav.partial");
     let spec = hound::WavSpec {
         channels: CHANNELS,
         sample_rate: SAMPLE_RATE,
@@ -393,8 +416,9 @@ pub fn write_wav(samples: &[f32], path: &Path, format: WavFormat) -> Result<(), 
             WavFormat::F32 => hound::SampleFormat::Float,
         },
     };
+    let temporary = Temporary::beside(path, ".wav").map_err(|e| error(e.source.to_string()))?;
     let write = || -> Result<(), hound::Error> {
-        let mut writer = hound::WavWriter::create(&temporary, spec)?;
+        let mut writer = hound::WavWriter::create(temporary.path(), spec)?;
         for &sample in samples {
             match format {
                 WavFormat::S16 => writer
@@ -404,14 +428,23 @@ pub fn write_wav(samples: &[f32], path: &Path, format: WavFormat) -> Result<(), 
         }
         writer.finalize()
     };
-    if let Err(err) = write() {
-        let _ = std::fs::remove_file(&temporary);
-        return Err(error(err.to_string()));
-    }
-    std::fs::rename(&temporary, path).map_err(|err| {
-        let _ = std::fs::remove_file(&temporary);
-        error(err.to_string())
-    })
+    write().map_err(|err| error(err.to_string()))?;
+    temporary
+        .commit(path)
+        .map_err(|err| error(err.source.to_string()))
+}
+
+/// Renders `piece` with the SoundFont found from `soundfont` (the user's choice, else the usual
+/// places) into a 16-bit WAV at `path`: the app's "Export WAV", reporting the share done.
+pub fn export_wav(
+    piece: &Piece,
+    soundfont: Option<&Path>,
+    path: &Path,
+    progress: &dyn Fn(f64),
+) -> Result<(), AudioError> {
+    let synth = PianoSynth::new(&find_soundfont(soundfont)?, DEFAULT_GAIN)?;
+    let samples = render(piece, synth, DEFAULT_TAIL_S, progress);
+    write_wav(&samples, path, WavFormat::S16)
 }
 
 /// Largest absolute sample value.

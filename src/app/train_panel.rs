@@ -1,19 +1,20 @@
 //! The Train panel: preset and controls, Start / Pause / Resume / Stop / Save, progress, and a
 //! live plot of the training and validation loss. The trainer runs in the core on its own thread.
 
-use std::path::PathBuf;
+use std::path::{Path, PathBuf};
 use std::sync::Arc;
 
 use egui_plot::{Legend, Line, Plot, PlotPoint, PlotPoints};
 
-use cadenza::checkpoint::{self, TrainSettings};
-use cadenza::model::{DeviceChoice, ModelConfig};
-use cadenza::train::{
-    self, Command, Limits, Preset, Progress, TrainData, TrainOptions, TrainerHandle,
+use cadenza_core::checkpoint::{self, TrainSettings};
+use cadenza_core::model::{DeviceChoice, ModelConfig};
+use cadenza_core::train::{
+    self, Command, Finished, Limits, Preset, Progress, TrainData, TrainOptions, TrainerHandle,
 };
+use cadenza_core::worker::Event;
 
 use super::Shared;
-use super::dialog::PendingDialog;
+use super::job::Job;
 
 /// Training controls, remembered between runs.
 #[derive(Debug, Clone, PartialEq, serde::Serialize, serde::Deserialize)]
@@ -73,7 +74,7 @@ pub struct TrainPanel {
     device: String,
     paused: bool,
     out: Option<PathBuf>,
-    open_dialog: Option<PendingDialog>,
+    open_dialog: Job<Option<PathBuf>>,
     close_requested: bool,
 }
 
@@ -120,35 +121,41 @@ impl TrainPanel {
 
     /// Drains the trainer's events into the curves and status.
     pub fn poll(&mut self, shared: &mut Shared) {
-        let Some(trainer) = &self.trainer else {
-            self.poll_open_dialog(shared);
+        self.poll_open_dialog(shared);
+        let Some(trainer) = &mut self.trainer else {
             return;
         };
-        let events: Vec<Progress> = trainer.progress.try_iter().collect();
-        let ended = trainer.is_finished() && trainer.progress.is_empty();
-        let mut finished = false;
-        for event in events {
-            finished |= self.apply(event, shared);
+        let mut ended = false;
+        for event in trainer.drain() {
+            ended |= event.is_final();
+            match event {
+                Event::Update(progress) => self.apply(progress, shared),
+                Event::Finished(Finished { step, reason }) => {
+                    self.status = format!("done at step {step} ({reason:?})");
+                    self.fraction = 1.0;
+                }
+                Event::Failed { message } => shared.tell(format!("Training failed: {message}")),
+                Event::Cancelled => shared.tell("Training cancelled; not saved"),
+            }
         }
-        if finished || ended {
-            if let Some(trainer) = self.trainer.take() {
-                trainer.join();
-            }
-            if let Some(out) = self
-                .out
-                .clone()
-                .filter(|o| checkpoint::weights_path(o).exists())
-            {
-                shared.settings.use_checkpoint(out);
-            }
-            if self.close_requested {
-                shared.tell("Saved; closing");
-            }
+        if !ended {
+            return;
+        }
+        self.trainer = None;
+        if let Some(out) = self
+            .out
+            .clone()
+            .filter(|o| checkpoint::load_meta(o).is_ok())
+        {
+            shared.settings.use_checkpoint(out);
+        }
+        if self.close_requested {
+            shared.tell("Saved; closing");
         }
     }
 
-    /// Applies one event; returns whether training ended.
-    fn apply(&mut self, event: Progress, shared: &mut Shared) -> bool {
+    /// Applies one progress event to the curves and status.
+    fn apply(&mut self, event: Progress, shared: &mut Shared) {
         match event {
             Progress::Started {
                 device_description, ..
@@ -160,6 +167,7 @@ impl TrainPanel {
                 train_loss_smoothed,
                 tokens_per_s,
                 eta_s,
+                fraction,
                 ..
             } => {
                 let x = step as f64;
@@ -173,10 +181,7 @@ impl TrainPanel {
                 self.status = format!(
                     "step {step} · epoch {epoch:.2} · loss {train_loss_smoothed:.3} · {tokens_per_s:.0} tokens/s · ETA {eta}"
                 );
-                if let Some(eta) = eta_s {
-                    let total = shared.settings.train.minutes * 60.0;
-                    self.fraction = (1.0 - eta / total.max(1.0)).clamp(0.0, 1.0) as f32;
-                }
+                self.fraction = fraction as f32;
             }
             Progress::Valid {
                 step, valid_loss, ..
@@ -190,25 +195,11 @@ impl TrainPanel {
             Progress::Paused { .. } => self.paused = true,
             Progress::Resumed { .. } => self.paused = false,
             Progress::Warning { message } => shared.tell(format!("Training: {message}")),
-            Progress::Error { message } => {
-                shared.tell(format!("Training failed: {message}"));
-                return true;
-            }
-            Progress::Done { step, reason } => {
-                self.status = format!("done at step {step} ({reason:?})");
-                self.fraction = 1.0;
-                return true;
-            }
         }
-        false
     }
 
     fn poll_open_dialog(&mut self, shared: &mut Shared) {
-        let Some(answer) = self.open_dialog.as_ref().and_then(PendingDialog::answer) else {
-            return;
-        };
-        self.open_dialog = None;
-        if let Some(path) = answer {
+        if let Some(Ok(Some(path))) = self.open_dialog.poll() {
             self.open_checkpoint(checkpoint::stem(&path), shared);
         }
     }
@@ -252,7 +243,7 @@ impl TrainPanel {
             .checkpoint
             .clone()
             .filter(|_| controls.resume);
-        let out = match (&resume, new_checkpoint_path(controls.preset)) {
+        let out = match (&resume, new_checkpoint_stem(&data, controls.preset, shared)) {
             (Some(resume), _) => resume.clone(),
             (None, Some(out)) => out,
             (None, None) => {
@@ -273,6 +264,12 @@ impl TrainPanel {
             resume,
             autosave_minutes: 5.0,
             valid_every: 100,
+            // A resumed run that ends worse is kept beside the checkpoint, never over it.
+            replace_worse: false,
+            rescue_dir: shared
+                .data
+                .as_ref()
+                .map(|d| d.checkpoints().join("rescued")),
         };
         self.curves = Curves::default();
         self.fraction = 0.0;
@@ -354,11 +351,11 @@ impl TrainPanel {
                     trainer.send(Command::SaveNow);
                 }
             } else if ui.button("Open checkpoint…").clicked() {
-                self.open_dialog = Some(PendingDialog::open(&shared.repaint, || {
+                self.open_dialog.dialog(&shared.repaint, || {
                     rfd::FileDialog::new()
                         .add_filter("Cadenza checkpoint", &["json", "safetensors"])
                         .pick_file()
-                }));
+                });
             }
         });
         if running || self.fraction > 0.0 {
@@ -499,18 +496,14 @@ fn smooth(points: &[(u64, f64)]) -> Vec<PlotPoint> {
         .collect()
 }
 
-/// A fresh checkpoint path in the data folder, named by preset and time.
-fn new_checkpoint_path(preset: Preset) -> Option<PathBuf> {
-    let seconds = std::time::SystemTime::now()
-        .duration_since(std::time::UNIX_EPOCH)
-        .map_or(0, |d| d.as_secs());
-    let preset = match preset {
-        Preset::Quick => "quick",
-        Preset::Standard => "standard",
-    };
-    Some(
-        cadenza::paths::data_dir()?
-            .join("checkpoints")
-            .join(format!("{preset}-{seconds}")),
-    )
+/// A fresh, readable and unique checkpoint stem in the data folder for a run on `data`.
+fn new_checkpoint_stem(data: &TrainData, preset: Preset, shared: &Shared) -> Option<PathBuf> {
+    let corpus = Path::new(&data.corpus.path)
+        .file_name()
+        .map_or("corpus".into(), |name| name.to_string_lossy());
+    Some(shared.data.as_ref()?.new_checkpoint_stem(
+        &corpus,
+        preset.name(),
+        std::time::SystemTime::now(),
+    ))
 }

@@ -4,9 +4,10 @@
 //! worker threads; panels poll their channels at the start of each frame.
 
 mod corpus_panel;
-mod dialog;
 mod generate_panel;
-mod piano_roll;
+mod job;
+mod log;
+pub mod piano_roll;
 mod sound;
 mod train_panel;
 
@@ -16,14 +17,72 @@ mod tests;
 use std::path::PathBuf;
 use std::sync::Arc;
 
-use cadenza::midi::Piece;
-use cadenza::train::Repaint;
+use cadenza_core::midi::Piece;
+use cadenza_core::paths::DataDir;
+use cadenza_core::worker::Repaint;
 
 use corpus_panel::CorpusPanel;
 use generate_panel::GeneratePanel;
 use piano_roll::{PianoRoll, RollAction, RollContent};
 use sound::Sound;
 use train_panel::TrainPanel;
+
+/// Opens the desktop app and runs it until its window closes.
+pub fn run() -> anyhow::Result<()> {
+    // libtorch's OpenMP threads otherwise spin between parallel regions and starve the audio
+    // and UI threads on small machines; it must be set before libtorch starts its pool.
+    if std::env::var_os("OMP_WAIT_POLICY").is_none() {
+        // SAFETY: set at start-up, before any other thread exists.
+        unsafe { std::env::set_var("OMP_WAIT_POLICY", "PASSIVE") };
+    }
+    let data = DataDir::from_env();
+    let mut startup_problem = None;
+    if let Some(data) = &data {
+        log::line(
+            data,
+            &format!("Cadenza {} starting", env!("CARGO_PKG_VERSION")),
+        );
+        startup_problem = set_aside_unreadable_settings(&data.settings_file());
+    }
+    let options = eframe::NativeOptions {
+        viewport: egui::ViewportBuilder::default()
+            .with_title("Cadenza")
+            .with_app_id("cadenza")
+            .with_inner_size([1280.0, 800.0])
+            .with_min_inner_size([800.0, 500.0])
+            .with_drag_and_drop(true),
+        // Settings live in the data folder, so `CADENZA_DATA_DIR` moves them too.
+        persistence_path: data.as_ref().map(DataDir::settings_file),
+        ..Default::default()
+    };
+    eframe::run_native(
+        "cadenza",
+        options,
+        Box::new(|cc| {
+            let mut app = CadenzaApp::from_creation_context(cc, data);
+            app.shared.messages.extend(startup_problem);
+            Ok(Box::new(app))
+        }),
+    )
+    .map_err(|err| anyhow::anyhow!("the window could not open: {err}"))
+}
+
+/// Moves a settings file that cannot be parsed aside (eframe would silently start afresh and
+/// overwrite it on exit); returns what to tell the user.
+fn set_aside_unreadable_settings(path: &std::path::Path) -> Option<String> {
+    let text = std::fs::read_to_string(path).ok()?;
+    let parsed: Result<std::collections::HashMap<String, String>, _> = ron::from_str(&text);
+    let err = parsed.err()?;
+    Some(match cadenza_core::files::move_aside(path) {
+        Ok(aside) => format!(
+            "The settings could not be read ({err}); they were moved to {} and defaults are used",
+            aside.display()
+        ),
+        Err(move_err) => {
+            format!("The settings could not be read ({err}) nor moved aside: {move_err}")
+        }
+    })
+}
 
 /// The eframe storage key of [`Settings`].
 const SETTINGS_KEY: &str = "cadenza-settings";
@@ -77,6 +136,9 @@ pub struct Shared {
     pub messages: Vec<String>,
     /// Wakes the UI from worker threads.
     pub repaint: Repaint,
+    /// Where takes, checkpoints, the demo corpus and the log live; `None` when the platform has
+    /// no data folder (then nothing is kept, and the user is told).
+    pub data: Option<DataDir>,
 }
 
 impl Shared {
@@ -92,7 +154,9 @@ impl Shared {
     /// Tells the user something (an error or a result).
     pub fn tell(&mut self, message: impl Into<String>) {
         let message = message.into();
-        crate::log::line(&message);
+        if let Some(data) = &self.data {
+            log::line(data, &message);
+        }
         self.messages.push(message);
         if self.messages.len() > 50 {
             self.messages.remove(0);
@@ -120,7 +184,7 @@ pub struct CadenzaApp {
 
 impl CadenzaApp {
     /// Builds the app from remembered settings; starts loading the last (or the demo) corpus.
-    pub fn new(settings: Settings, repaint: Repaint) -> Self {
+    pub fn new(settings: Settings, data: Option<DataDir>, repaint: Repaint) -> Self {
         let sound = Sound::start(settings.soundfont.as_deref());
         let mut shared = Shared {
             settings,
@@ -128,6 +192,7 @@ impl CadenzaApp {
             sound,
             messages: Vec::new(),
             repaint,
+            data,
         };
         let corpus = CorpusPanel::new(&mut shared);
         let generate = GeneratePanel::new(&mut shared);
@@ -141,14 +206,24 @@ impl CadenzaApp {
         }
     }
 
-    /// For eframe: settings from storage, repaint through the context.
-    pub fn from_creation_context(cc: &eframe::CreationContext<'_>) -> Self {
-        let settings = cc
+    /// For eframe: settings from storage, repaint through the context, files in `data`.
+    pub fn from_creation_context(cc: &eframe::CreationContext<'_>, data: Option<DataDir>) -> Self {
+        let stored = cc.storage.and_then(|s| s.get_string(SETTINGS_KEY));
+        let settings: Option<Settings> = cc
             .storage
-            .and_then(|storage| eframe::get_value(storage, SETTINGS_KEY))
-            .unwrap_or_default();
+            .and_then(|storage| eframe::get_value(storage, SETTINGS_KEY));
         let ctx = cc.egui_ctx.clone();
-        Self::new(settings, Arc::new(move || ctx.request_repaint()))
+        let mut app = Self::new(
+            settings.clone().unwrap_or_default(),
+            data,
+            Arc::new(move || ctx.request_repaint()),
+        );
+        if stored.is_some() && settings.is_none() {
+            app.shared.tell(
+                "The remembered settings could not be read (another version?): defaults are used",
+            );
+        }
+        app
     }
 
     fn handle_shortcuts(&mut self, ui: &mut egui::Ui) {

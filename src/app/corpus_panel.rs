@@ -1,20 +1,18 @@
 //! The Corpus panel: choose a folder (the demo corpus on first run), see its pieces and
 //! statistics, click a piece to view and hear it. Parsing runs on a worker thread.
 
+use egui_plot::{Bar, BarChart, Plot};
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
-use std::sync::atomic::{AtomicUsize, Ordering};
 
-use crossbeam_channel::Receiver;
-use egui_plot::{Bar, BarChart, Plot};
-
-use cadenza::corpus::{self, Corpus, CorpusError, Summary};
-use cadenza::midi;
-use cadenza::stats::{CorpusProfile, PITCH_CLASS_NAMES};
-use cadenza::train::TrainData;
+use cadenza_core::corpus::{self, Corpus, LoadProgress, Summary};
+use cadenza_core::midi;
+use cadenza_core::stats::{CorpusProfile, PITCH_CLASS_NAMES};
+use cadenza_core::train::TrainData;
+use cadenza_core::worker::Repaint;
 
 use super::Shared;
-use super::dialog::PendingDialog;
+use super::job::Job;
 use super::piano_roll::format_time;
 
 /// A corpus parsed, with the composer's choice of pieces and what training and the statistics
@@ -27,7 +25,8 @@ pub struct LoadedCorpus {
     included: Vec<bool>,
     /// Training data and profile of the included pieces; `None` while they are being prepared.
     prepared: Option<Prepared>,
-    preparing: Option<Receiver<Prepared>>,
+    /// Preparation after the choice of pieces changed; a new choice supersedes it.
+    preparing: Job<Prepared>,
 }
 
 /// What training and the take statistics need from the included pieces.
@@ -57,45 +56,42 @@ impl LoadedCorpus {
             included: vec![true; corpus.pieces.len()],
             corpus: Arc::new(corpus),
             prepared: Some(prepared),
-            preparing: None,
+            preparing: Job::default(),
         }
     }
 
     /// Prepares the training data again after the choice of pieces changed.
-    fn reprepare(&mut self, repaint: &cadenza::train::Repaint) {
-        let (sender, receiver) = crossbeam_channel::bounded(1);
+    fn reprepare(&mut self, repaint: &Repaint) {
         let (corpus, included) = (Arc::clone(&self.corpus), self.included.clone());
-        let repaint = repaint.clone();
-        std::thread::spawn(move || {
-            let _ = sender.send(Prepared::of(&corpus.subset(|i| included[i])));
-            repaint();
-        });
         self.prepared = None;
-        self.preparing = Some(receiver);
+        self.preparing
+            .start("cadenza-prepare", repaint, move |ctx| {
+                let subset = corpus.subset(|i| included[i]);
+                ctx.check_cancelled()?;
+                Ok(Prepared::of(&subset))
+            });
     }
 
-    fn poll(&mut self) {
-        if let Some(prepared) = self.preparing.as_ref().and_then(|r| r.try_recv().ok()) {
-            self.prepared = Some(prepared);
-            self.preparing = None;
+    fn poll(&mut self, shared: &mut Shared) {
+        match self.preparing.poll() {
+            Some(Ok(prepared)) => self.prepared = Some(prepared),
+            Some(Err(message)) => {
+                shared.tell(format!("Could not prepare the training data: {message}"))
+            }
+            None => {}
         }
     }
-}
-
-struct Loading {
-    dir: PathBuf,
-    done: Arc<AtomicUsize>,
-    total: Arc<AtomicUsize>,
-    result: Receiver<Result<LoadedCorpus, CorpusError>>,
 }
 
 /// State of the Corpus panel.
 #[derive(Default)]
 pub struct CorpusPanel {
     loaded: Option<LoadedCorpus>,
-    loading: Option<Loading>,
-    folder_dialog: Option<PendingDialog>,
-    file_dialog: Option<PendingDialog>,
+    /// The folder being parsed, and the parse.
+    loading: Option<PathBuf>,
+    load_job: Job<LoadedCorpus, LoadProgress>,
+    folder_dialog: Job<Option<PathBuf>>,
+    file_dialog: Job<Option<PathBuf>>,
     selected: Option<usize>,
 }
 
@@ -129,73 +125,62 @@ impl CorpusPanel {
 
     /// What the panel is busy with, for the status bar.
     pub fn job(&self) -> Option<String> {
-        if let Some(loading) = &self.loading {
-            return Some(format!(
-                "Parsing {}/{}",
-                loading.done.load(Ordering::Relaxed),
-                loading.total.load(Ordering::Relaxed)
-            ));
+        if self.load_job.is_running() {
+            let (done, total) = self.parse_progress();
+            return Some(format!("Parsing {done}/{total}"));
         }
         self.loaded
             .as_ref()
-            .and_then(|l| l.preparing.as_ref())
+            .filter(|l| l.preparing.is_running())
             .map(|_| "Preparing training data".to_string())
     }
 
-    /// Starts parsing `dir` on a worker thread.
+    fn parse_progress(&self) -> (usize, usize) {
+        self.load_job
+            .progress()
+            .map_or((0, 0), |p| (p.done, p.total))
+    }
+
+    /// Starts parsing `dir` on a worker thread (superseding a parse still running).
     pub fn load(&mut self, dir: PathBuf, shared: &mut Shared) {
-        let done = Arc::new(AtomicUsize::new(0));
-        let total = Arc::new(AtomicUsize::new(0));
-        let (sender, result) = crossbeam_channel::bounded(1);
-        let (worker_done, worker_total) = (Arc::clone(&done), Arc::clone(&total));
-        let (worker_dir, repaint) = (dir.clone(), shared.repaint.clone());
-        std::thread::spawn(move || {
-            let progress = |p: corpus::LoadProgress| {
-                worker_done.store(p.done, Ordering::Relaxed);
-                worker_total.store(p.total, Ordering::Relaxed);
-                if p.done.is_multiple_of(8) {
-                    repaint();
-                }
-            };
-            let loaded = corpus::load_dir(&worker_dir, &progress).map(LoadedCorpus::new);
-            let _ = sender.send(loaded);
-            repaint();
-        });
+        let worker_dir = dir.clone();
+        self.load_job
+            .start("cadenza-corpus", &shared.repaint, move |ctx| {
+                let progress = |p: LoadProgress| {
+                    if p.done.is_multiple_of(8) || p.done == p.total {
+                        ctx.update(p);
+                    }
+                };
+                let corpus = corpus::load_dir(&worker_dir, &progress)?;
+                ctx.check_cancelled()?;
+                Ok(LoadedCorpus::new(corpus))
+            });
         shared.settings.corpus_dir = Some(dir.clone());
-        self.loading = Some(Loading {
-            dir,
-            done,
-            total,
-            result,
-        });
+        self.loading = Some(dir);
     }
 
     /// Asks for a corpus folder.
     pub fn open_folder_dialog(&mut self, shared: &Shared) {
-        self.folder_dialog = Some(PendingDialog::open(&shared.repaint, || {
-            rfd::FileDialog::new().pick_folder()
-        }));
+        self.folder_dialog
+            .dialog(&shared.repaint, || rfd::FileDialog::new().pick_folder());
     }
 
     /// Asks for a single MIDI file to view and play.
     pub fn open_file_dialog(&mut self, shared: &Shared) {
-        self.file_dialog = Some(PendingDialog::open(&shared.repaint, || {
+        self.file_dialog.dialog(&shared.repaint, || {
             rfd::FileDialog::new()
                 .add_filter("MIDI", &["mid", "midi"])
                 .pick_file()
-        }));
+        });
     }
 
     /// Takes finished work: a parsed corpus, answered dialogs, dropped files.
     pub fn poll(&mut self, shared: &mut Shared) {
         if let Some(loaded) = &mut self.loaded {
-            loaded.poll();
+            loaded.poll(shared);
         }
-        if let Some(loading) = &self.loading
-            && let Ok(result) = loading.result.try_recv()
-        {
-            let dir = loading.dir.clone();
-            self.loading = None;
+        if let Some(result) = self.load_job.poll() {
+            let dir = self.loading.take().unwrap_or_default();
             match result {
                 Ok(loaded) => {
                     self.selected = None;
@@ -204,17 +189,11 @@ impl CorpusPanel {
                 Err(err) => shared.tell(format!("Cannot open {}: {err}", dir.display())),
             }
         }
-        if let Some(answer) = self.folder_dialog.as_ref().and_then(PendingDialog::answer) {
-            self.folder_dialog = None;
-            if let Some(dir) = answer {
-                self.load(dir, shared);
-            }
+        if let Some(Ok(Some(dir))) = self.folder_dialog.poll() {
+            self.load(dir, shared);
         }
-        if let Some(answer) = self.file_dialog.as_ref().and_then(PendingDialog::answer) {
-            self.file_dialog = None;
-            if let Some(path) = answer {
-                open_single_file(&path, shared);
-            }
+        if let Some(Ok(Some(path))) = self.file_dialog.poll() {
+            open_single_file(&path, shared);
         }
     }
 
@@ -254,11 +233,8 @@ impl CorpusPanel {
             }
         });
         ui.label(egui::RichText::new("…or drop a folder or MIDI file on the window.").weak());
-        if let Some(loading) = &self.loading {
-            let (done, total) = (
-                loading.done.load(Ordering::Relaxed),
-                loading.total.load(Ordering::Relaxed),
-            );
+        if self.load_job.is_running() {
+            let (done, total) = self.parse_progress();
             ui.add(
                 egui::ProgressBar::new(done as f32 / total.max(1) as f32)
                     .text(format!("Parsing {done}/{total} files")),
@@ -418,9 +394,9 @@ fn open_single_file(path: &Path, shared: &mut Shared) {
 
 /// The demo corpus in the app's data folder, written on first use.
 fn demo_corpus_dir(shared: &mut Shared) -> Option<PathBuf> {
-    let dir = cadenza::paths::data_dir()?.join("demo-corpus");
+    let dir = shared.data.as_ref()?.demo_corpus();
     if !dir.is_dir()
-        && let Err(err) = cadenza::demo::write_demo_corpus(&dir)
+        && let Err(err) = cadenza_core::demo::write_demo_corpus(&dir)
     {
         shared.tell(format!("Cannot write the demo corpus: {err}"));
         return None;

@@ -128,10 +128,15 @@ pub enum MidiError {
     },
 }
 
-/// Reads a MIDI file from disk into a [`Piece`].
+/// Reads a MIDI file from disk into a [`Piece`]. Only regular files of at most
+/// [`MAX_FILE_BYTES`] are read (a device such as `/dev/zero`, a FIFO or a huge file is refused
+/// before reading).
 pub fn read_file(path: &Path) -> Result<Piece, MidiError> {
-    read_bytes(&std::fs::read(path)?)
+    read_bytes(&crate::files::read_bounded(path, MAX_FILE_BYTES)?)
 }
+
+/// The largest MIDI file read: the biggest piano pieces are well under 1 MB.
+pub const MAX_FILE_BYTES: u64 = 64 << 20;
 
 /// Parses the bytes of a Standard MIDI File (format 0, 1 or 2) into a [`Piece`].
 pub fn read_bytes(data: &[u8]) -> Result<Piece, MidiError> {

@@ -1,82 +1,18 @@
-//! Command-line interface: parses arguments and prints results; all the work happens in the core.
+//! `cadenza inspect`: what a MIDI file or a folder of them holds.
 
 use std::io::{IsTerminal, Write};
-use std::path::{Path, PathBuf};
-use std::process::ExitCode;
+use std::path::Path;
 use std::time::Instant;
 
-use anyhow::{Context, Result, bail};
-use cadenza::corpus::{self, Corpus, LoadProgress, Summary};
-use cadenza::stats::{CorpusComparison, CorpusProfile, MusicStats, PITCH_CLASS_NAMES, pitch_name};
-use cadenza::{demo, midi};
-use clap::{Parser, Subcommand};
+use anyhow::{Result, bail};
+use cadenza_core::corpus::{self, Corpus, LoadProgress, Summary};
+use cadenza_core::midi;
+use cadenza_core::stats::{
+    CorpusComparison, CorpusProfile, MusicStats, PITCH_CLASS_NAMES, pitch_name,
+};
 
-/// Cadenza: train an LSTM on piano MIDI files and compose new pieces in their style.
-#[derive(Debug, Parser)]
-#[command(name = "cadenza", version, about, long_about = None)]
-struct Cli {
-    #[command(subcommand)]
-    command: Option<Command>,
-}
-
-#[derive(Debug, Subcommand)]
-enum Command {
-    /// Show what a MIDI file or a folder of them (a corpus) contains.
-    Inspect {
-        /// A MIDI file, or a folder searched recursively for .mid/.midi files.
-        path: PathBuf,
-        /// Print one JSON object on stdout instead of text.
-        #[arg(long)]
-        json: bool,
-        /// Print the raw notes of a single file as CSV (pitch,start_s,end_s,velocity).
-        #[arg(long, conflicts_with = "json")]
-        notes: bool,
-        /// For a single file: compare its pitch classes and note density with this corpus folder.
-        #[arg(long, value_name = "DIR")]
-        compare_corpus: Option<PathBuf>,
-    },
-    /// Write the built-in demo corpus (scales, arpeggios, cadences, Alberti bass) into a folder.
-    DemoCorpus {
-        /// Folder to create (or add to).
-        dir: PathBuf,
-    },
-    /// Train an LSTM on a corpus (or continue training a checkpoint).
-    Train(Box<crate::train_cmd::TrainArgs>),
-    /// Measure how well a checkpoint predicts pieces (negative log-likelihood per event).
-    Eval(crate::eval_cmd::EvalArgs),
-    /// Compose new pieces with a trained checkpoint and write them as MIDI files.
-    Generate(crate::generate_cmd::GenerateArgs),
-    /// Play a MIDI file through the SoundFont piano into a WAV file.
-    Render(crate::render_cmd::RenderArgs),
-}
-
-/// Runs the command line and turns errors into a one-line message and a non-zero exit.
-pub fn main() -> ExitCode {
-    let cli = Cli::parse();
-    let result = match cli.command {
-        Some(Command::Inspect {
-            path,
-            json,
-            notes,
-            compare_corpus,
-        }) => inspect(&path, json, notes, compare_corpus.as_deref()),
-        Some(Command::DemoCorpus { dir }) => demo_corpus(&dir),
-        Some(Command::Train(args)) => crate::train_cmd::run(&args),
-        Some(Command::Eval(args)) => crate::eval_cmd::run(&args),
-        Some(Command::Generate(args)) => crate::generate_cmd::run(&args),
-        Some(Command::Render(args)) => crate::render_cmd::run(&args),
-        None => crate::run_app(),
-    };
-    match result {
-        Ok(()) => ExitCode::SUCCESS,
-        Err(err) => {
-            eprintln!("error: {err:#}");
-            ExitCode::FAILURE
-        }
-    }
-}
-
-fn inspect(path: &Path, json: bool, notes: bool, compare_corpus: Option<&Path>) -> Result<()> {
+/// Prints what `path` (a MIDI file or a folder) holds: text, JSON, or a file's notes as CSV.
+pub fn run(path: &Path, json: bool, notes: bool, compare_corpus: Option<&Path>) -> Result<()> {
     let started = Instant::now();
     let corpus = if path.is_file() {
         inspect_file(path, notes)?
@@ -279,11 +215,4 @@ fn format_duration(seconds: f64) -> String {
     } else {
         format!("{m}m {s:02}s")
     }
-}
-
-fn demo_corpus(dir: &Path) -> Result<()> {
-    let written = demo::write_demo_corpus(dir)
-        .with_context(|| format!("writing the demo corpus to {}", dir.display()))?;
-    println!("wrote {} demo pieces to {}", written.len(), dir.display());
-    Ok(())
 }

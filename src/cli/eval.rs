@@ -3,12 +3,12 @@
 use std::path::PathBuf;
 
 use anyhow::{Context, Result, bail};
-use cadenza::checkpoint;
-use cadenza::corpus::{Skipped, Split};
-use cadenza::encoding::{self, EventId};
-use cadenza::eval;
-use cadenza::midi;
-use cadenza::model::{self, DeviceChoice};
+use cadenza_core::checkpoint;
+use cadenza_core::corpus::{Skipped, Split};
+use cadenza_core::encoding::{self, EventId};
+use cadenza_core::eval;
+use cadenza_core::midi;
+use cadenza_core::model::{self, DeviceChoice};
 use clap::{Args, ValueEnum};
 
 /// Which pieces of a corpus to score.
@@ -72,7 +72,8 @@ struct Report {
 pub fn run(args: &EvalArgs) -> Result<()> {
     let (paths, pieces, skipped) = gather_pieces(args)?;
     if pieces.is_empty() {
-        bail!("nothing to score: no readable piece was given");
+        let why: Vec<String> = skipped.iter().map(|s| s.reason.clone()).collect();
+        bail!("nothing to score: no readable piece ({})", why.join("; "));
     }
     if let Some(threads) = args.threads {
         model::set_threads(threads);
@@ -117,7 +118,7 @@ type Gathered = (Vec<String>, Vec<Vec<EventId>>, Vec<Skipped>);
 /// The pieces to score, encoded as training encodes them (pedal applied, no augmentation).
 fn gather_pieces(args: &EvalArgs) -> Result<Gathered> {
     if let Some(dir) = &args.corpus {
-        let corpus = cadenza::corpus::load_dir(dir, &|_| {})?;
+        let corpus = cadenza_core::corpus::load_dir(dir, &|_| {})?;
         let wanted = |split: Split| match args.split {
             SplitChoice::All => true,
             SplitChoice::Train => split == Split::Train,

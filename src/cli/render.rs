@@ -3,11 +3,11 @@
 use std::path::PathBuf;
 use std::time::Instant;
 
-use anyhow::{Context, Result};
-use cadenza::audio::{self, DEFAULT_GAIN, DEFAULT_TAIL_S, PianoSynth, WavFormat};
-use cadenza::midi;
+use anyhow::{Context, Result, bail};
+use cadenza_core::audio::{self, DEFAULT_GAIN, DEFAULT_TAIL_S, PianoSynth, WavFormat};
+use cadenza_core::{files, midi};
 
-use crate::console::Display;
+use crate::cli::console::Display;
 
 /// Arguments of `cadenza render`.
 #[derive(Debug, clap::Args)]
@@ -33,6 +33,19 @@ pub struct RenderArgs {
 
 /// Runs `cadenza render`.
 pub fn run(args: &RenderArgs) -> Result<()> {
+    audio::validate_render(args.gain, args.tail)?;
+    if args
+        .out
+        .extension()
+        .is_some_and(|e| e.eq_ignore_ascii_case("mid") || e.eq_ignore_ascii_case("midi"))
+        || files::same_file(&args.midi, &args.out)
+    {
+        bail!(
+            "--out {} would overwrite a MIDI file; name a .wav file",
+            args.out.display()
+        );
+    }
+    files::check_writable(&args.out)?;
     let piece = midi::read_file(&args.midi)
         .with_context(|| format!("cannot read {}", args.midi.display()))?;
     let soundfont = match &args.soundfont {
@@ -49,7 +62,7 @@ pub fn run(args: &RenderArgs) -> Result<()> {
         soundfont.display()
     ));
     let display = std::cell::RefCell::new(display);
-    let samples = audio::render(&piece, synth, args.tail.max(0.0), &|done| {
+    let samples = audio::render(&piece, synth, args.tail, &|done| {
         display
             .borrow_mut()
             .status(done, format!("{:.0}%", done * 100.0));

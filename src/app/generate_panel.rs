@@ -4,20 +4,18 @@
 
 use std::path::PathBuf;
 use std::sync::Arc;
-use std::sync::atomic::{AtomicU32, Ordering};
 
-use crossbeam_channel::Receiver;
-
-use cadenza::audio::{self, PianoSynth, WavFormat};
-use cadenza::generate::{
+use cadenza_core::audio;
+use cadenza_core::generate::{
     self, GenerateEvent, GenerateRequest, GeneratorHandle, Length, Primer, SamplingSettings, Take,
     Update,
 };
-use cadenza::midi::Piece;
-use cadenza::stats::{CorpusProfile, MusicStats};
+use cadenza_core::stats::{CorpusProfile, MusicStats};
+use cadenza_core::takes;
+use cadenza_core::worker::Event;
 
 use super::Shared;
-use super::dialog::PendingDialog;
+use super::job::Job;
 use super::piano_roll::RollContent;
 
 /// What the model continues.
@@ -91,48 +89,38 @@ pub enum ExportKind {
     Wav,
 }
 
-/// A WAV export rendering on a worker thread.
-struct WavJob {
-    /// Share rendered, in millionths (an atomic the worker updates).
-    progress: Arc<AtomicU32>,
-    result: Receiver<Result<PathBuf, String>>,
-}
-
-impl WavJob {
-    fn fraction(&self) -> f32 {
-        self.progress.load(Ordering::Relaxed) as f32 / 1e6
-    }
-}
-
 /// State of the Generate panel.
 pub struct GeneratePanel {
     generator: Option<GeneratorHandle>,
     progress: (f64, f64),
     takes: Vec<Take>,
     selected: Option<usize>,
-    export: Option<(ExportKind, usize, PendingDialog)>,
-    wav_job: Option<WavJob>,
-    checkpoint_dialog: Option<PendingDialog>,
+    /// The save dialog of an export: what to write, and the chosen path.
+    export_dialog: Job<(ExportKind, usize, Option<PathBuf>)>,
+    /// A WAV export rendering, with the share done.
+    wav_job: Job<PathBuf, f64>,
+    checkpoint_dialog: Job<Option<PathBuf>>,
 }
 
 impl GeneratePanel {
     /// The panel with the takes kept from earlier runs.
     pub fn new(shared: &mut Shared) -> Self {
-        let takes = match load_takes() {
-            Ok(takes) => takes,
-            Err(err) => {
-                shared.tell(format!("Could not read earlier takes: {err}"));
-                Vec::new()
-            }
-        };
+        let loaded = shared
+            .data
+            .as_ref()
+            .map(|data| takes::load(&data.takes_file()))
+            .unwrap_or_default();
+        if let Some(problem) = loaded.problem {
+            shared.tell(problem);
+        }
         Self {
             generator: None,
             progress: (0.0, 0.0),
-            takes,
+            takes: loaded.takes,
             selected: None,
-            export: None,
-            wav_job: None,
-            checkpoint_dialog: None,
+            export_dialog: Job::default(),
+            wav_job: Job::default(),
+            checkpoint_dialog: Job::default(),
         }
     }
 
@@ -147,8 +135,12 @@ impl GeneratePanel {
         });
         generating.or(self
             .wav_job
-            .as_ref()
-            .map(|job| format!("Rendering WAV {:.0}%", job.fraction() * 100.0)))
+            .is_running()
+            .then(|| format!("Rendering WAV {:.0}%", self.wav_fraction() * 100.0)))
+    }
+
+    fn wav_fraction(&self) -> f64 {
+        self.wav_job.progress().copied().unwrap_or(0.0)
     }
 
     /// (For the UI tests.) Whether a generation is running.
@@ -166,7 +158,7 @@ impl GeneratePanel {
     /// (For the UI tests.) Whether a WAV export is rendering.
     #[cfg(test)]
     pub fn is_exporting(&self) -> bool {
-        self.wav_job.is_some()
+        self.wav_job.is_running()
     }
 
     /// Export the selected take as MIDI (Ctrl+E).
@@ -186,99 +178,74 @@ impl GeneratePanel {
             ExportKind::Wav => ("wav", "WAV audio"),
         };
         let name = format!("cadenza-seed-{}.{extension}", take.seed);
-        let dialog = PendingDialog::open(&shared.repaint, move || {
-            rfd::FileDialog::new()
+        self.export_dialog.dialog(&shared.repaint, move || {
+            let path = rfd::FileDialog::new()
                 .add_filter(filter, &[extension])
                 .set_file_name(name)
-                .save_file()
+                .save_file();
+            (kind, index, path)
         });
-        self.export = Some((kind, index, dialog));
     }
 
     /// Drains the generator and finished exports.
     pub fn poll(&mut self, shared: &mut Shared) {
         self.poll_generator(shared);
         self.poll_export(shared);
-        if let Some(answer) = self
-            .checkpoint_dialog
-            .as_ref()
-            .and_then(PendingDialog::answer)
-        {
-            self.checkpoint_dialog = None;
-            if let Some(path) = answer {
-                shared
-                    .settings
-                    .use_checkpoint(cadenza::checkpoint::stem(&path));
-            }
+        if let Some(Ok(Some(path))) = self.checkpoint_dialog.poll() {
+            shared
+                .settings
+                .use_checkpoint(cadenza_core::checkpoint::stem(&path));
         }
     }
 
     fn poll_generator(&mut self, shared: &mut Shared) {
-        let Some(generator) = &self.generator else {
+        let Some(generator) = &mut self.generator else {
             return;
         };
-        let events: Vec<GenerateEvent> = generator.events.try_iter().collect();
-        for event in events {
+        for event in generator.drain() {
+            if event.is_final() {
+                self.generator = None;
+            }
             match event {
-                GenerateEvent::Started { primer, .. } => {
+                Event::Update(GenerateEvent::Started { primer, .. }) => {
                     shared.shown.title = "Generating…".to_string();
                     shared.shown.content =
                         RollContent::new(primer.notes.clone(), Vec::new(), primer.end_s);
                 }
-                GenerateEvent::Update(Update::Notes {
+                Event::Update(GenerateEvent::Update(Update::Notes {
                     variation: 0,
                     notes,
-                }) => {
+                })) => {
                     shared.shown.content.add_notes(&notes);
                 }
-                GenerateEvent::Update(Update::Progress {
+                Event::Update(GenerateEvent::Update(Update::Progress {
                     fraction,
                     events_per_s,
                     ..
-                }) => self.progress = (fraction, events_per_s),
-                GenerateEvent::Update(_) => {}
-                GenerateEvent::Finished(takes) => {
+                })) => self.progress = (fraction, events_per_s),
+                Event::Update(_) => {}
+                Event::Finished(takes) => {
                     let first = self.takes.len();
                     self.takes.extend(takes);
                     self.save_takes(shared);
                     self.select(first, shared);
-                    self.generator = None;
                 }
-                GenerateEvent::Cancelled => {
-                    shared.tell("Generation cancelled");
-                    self.generator = None;
-                }
-                GenerateEvent::Failed(message) => {
-                    shared.tell(format!("Generation failed: {message}"));
-                    self.generator = None;
-                }
-            }
-            if self.generator.is_none() {
-                break;
+                Event::Cancelled => shared.tell("Generation cancelled"),
+                Event::Failed { message } => shared.tell(format!("Generation failed: {message}")),
             }
         }
     }
 
     fn poll_export(&mut self, shared: &mut Shared) {
-        if let Some((kind, index, dialog)) = &self.export
-            && let Some(answer) = dialog.answer()
-        {
-            let (kind, index) = (*kind, *index);
-            self.export = None;
-            if let Some(path) = answer {
-                self.export_to(kind, index, path, shared);
-            }
+        if let Some(Ok((kind, index, Some(path)))) = self.export_dialog.poll() {
+            self.export_to(kind, index, path, shared);
         }
-        if let Some(job) = &self.wav_job
-            && let Ok(result) = job.result.try_recv()
-        {
-            self.wav_job = None;
-            match result {
-                Ok(path) => shared.tell(format!("Exported {}", path.display())),
-                Err(err) => shared.tell(format!(
-                    "Could not export the WAV (the take is kept): {err}"
-                )),
-            }
+        match self.wav_job.poll() {
+            Some(Ok(path)) => shared.tell(format!("Exported {}", path.display())),
+            Some(Err(err)) => shared.tell(format!(
+                "Could not export the WAV (the take is kept): {err}"
+            )),
+            None => {}
         }
     }
 
@@ -302,7 +269,22 @@ impl GeneratePanel {
                     path.display()
                 )),
             },
-            ExportKind::Wav => self.wav_job = Some(render_wav(take.piece(), path, shared)),
+            ExportKind::Wav => {
+                let (piece, soundfont) = (take.piece(), shared.settings.soundfont.clone());
+                self.wav_job
+                    .start("cadenza-wav", &shared.repaint, move |ctx| {
+                        let shown = std::cell::Cell::new(-1);
+                        let report = |fraction: f64| {
+                            // Only when the shown percentage changes: render reports every block.
+                            let percent = (fraction * 100.0) as i32;
+                            if shown.replace(percent) != percent {
+                                ctx.update(fraction);
+                            }
+                        };
+                        audio::export_wav(&piece, soundfont.as_deref(), &path, &report)?;
+                        Ok(path)
+                    });
+            }
         }
     }
 
@@ -319,8 +301,14 @@ impl GeneratePanel {
     }
 
     fn save_takes(&self, shared: &mut Shared) {
-        if let Err(err) = store_takes(&self.takes) {
-            shared.tell(format!("Could not save the takes: {err}"));
+        let Some(data) = &shared.data else {
+            shared.tell("No data folder: the takes are kept until Cadenza closes");
+            return;
+        };
+        if let Err(err) = takes::save(&data.takes_file(), &self.takes) {
+            shared.tell(format!(
+                "Could not save the takes (they stay open here): {err}"
+            ));
         }
     }
 
@@ -382,11 +370,11 @@ impl GeneratePanel {
                 });
             ui.label(format!("Model: {name}"));
             if ui.button("Open…").clicked() {
-                self.checkpoint_dialog = Some(PendingDialog::open(&shared.repaint, || {
+                self.checkpoint_dialog.dialog(&shared.repaint, || {
                     rfd::FileDialog::new()
                         .add_filter("Cadenza checkpoint", &["json", "safetensors"])
                         .pick_file()
-                }));
+                });
             }
         });
         controls_ui(ui, &mut shared.settings.generate);
@@ -464,11 +452,12 @@ impl GeneratePanel {
                 if ui.button("Export MIDI…").on_hover_text("Ctrl+E").clicked() {
                     self.ask_export(ExportKind::Midi, index, shared);
                 }
-                if let Some(job) = &self.wav_job {
+                if self.wav_job.is_running() {
+                    let fraction = self.wav_fraction();
                     ui.add(
-                        egui::ProgressBar::new(job.fraction())
+                        egui::ProgressBar::new(fraction as f32)
                             .show_percentage()
-                            .text(format!("Rendering WAV {:.0}%", job.fraction() * 100.0)),
+                            .text(format!("Rendering WAV {:.0}%", fraction * 100.0)),
                     );
                 } else if ui.button("Export WAV…").clicked() {
                     self.ask_export(ExportKind::Wav, index, shared);
@@ -587,56 +576,4 @@ fn stats_ui(ui: &mut egui::Ui, take: &Take, profile: Option<&CorpusProfile>) {
             }
         });
     });
-}
-
-/// Renders a take to WAV on a worker thread, reporting how far it got.
-fn render_wav(piece: Piece, path: PathBuf, shared: &Shared) -> WavJob {
-    let (sender, result) = crossbeam_channel::bounded(1);
-    let progress = Arc::new(AtomicU32::new(0));
-    let soundfont = shared.settings.soundfont.clone();
-    let repaint = shared.repaint.clone();
-    let worker_progress = Arc::clone(&progress);
-    std::thread::spawn(move || {
-        let report = |fraction: f64| {
-            let millionths = (fraction.clamp(0.0, 1.0) * 1e6) as u32;
-            // Repaint only when the shown percentage changes: render reports every block.
-            if worker_progress.swap(millionths, Ordering::Relaxed) / 10_000 != millionths / 10_000 {
-                repaint();
-            }
-        };
-        let result = audio::find_soundfont(soundfont.as_deref())
-            .and_then(|font| PianoSynth::new(&font, audio::DEFAULT_GAIN))
-            .and_then(|synth| {
-                let samples = audio::render(&piece, synth, audio::DEFAULT_TAIL_S, &report);
-                audio::write_wav(&samples, &path, WavFormat::S16)
-            })
-            .map(|()| path)
-            .map_err(|err| err.to_string());
-        let _ = sender.send(result);
-        repaint();
-    });
-    WavJob { progress, result }
-}
-
-fn takes_file() -> Option<PathBuf> {
-    cadenza::paths::data_dir().map(|dir| dir.join("takes.json"))
-}
-
-fn load_takes() -> Result<Vec<Take>, String> {
-    let Some(path) = takes_file().filter(|p| p.exists()) else {
-        return Ok(Vec::new());
-    };
-    let text = std::fs::read_to_string(&path).map_err(|e| e.to_string())?;
-    serde_json::from_str(&text).map_err(|e| format!("{}: {e}", path.display()))
-}
-
-fn store_takes(takes: &[Take]) -> Result<(), String> {
-    let path = takes_file().ok_or("no data folder")?;
-    if let Some(dir) = path.parent() {
-        std::fs::create_dir_all(dir).map_err(|e| e.to_string())?;
-    }
-    let json = serde_json::to_vec(takes).map_err(|e| e.to_string())?;
-    let temporary = path.with_extension("json.partial");
-    std::fs::write(&temporary, json).map_err(|e| e.to_string())?;
-    std::fs::rename(&temporary, &path).map_err(|e| e.to_string())
 }

@@ -1,16 +1,17 @@
 //! `cadenza generate`: sample new pieces from a checkpoint into MIDI files.
 
 use std::path::PathBuf;
-use std::sync::Arc;
 
 use anyhow::{Context, Result, bail};
-use cadenza::generate::{
+use cadenza_core::files;
+use cadenza_core::generate::{
     self, DEFAULT_PRIMER_SECONDS, DEFAULT_SECONDS, GenerateEvent, GenerateRequest, Length, Primer,
     SamplingSettings, Take, Update,
 };
-use cadenza::model::DeviceChoice;
+use cadenza_core::model::DeviceChoice;
+use cadenza_core::worker::{Event, no_repaint};
 
-use crate::console::Display;
+use crate::cli::console::Display;
 
 /// Arguments of `cadenza generate`.
 #[derive(Debug, clap::Args)]
@@ -107,11 +108,20 @@ pub fn run(args: &GenerateArgs) -> Result<()> {
     if args.seed.is_none() && !args.json {
         eprintln!("seed {seed} (pass --seed {seed} to sample the same pieces again)");
     }
-    if let Some(dir) = args.out.parent().filter(|d| !d.as_os_str().is_empty()) {
-        std::fs::create_dir_all(dir).with_context(|| format!("creating {}", dir.display()))?;
+    // Every destination is proved writable, and no input is overwritten, before sampling.
+    let paths = generate::output_paths(&args.out, settings.variations);
+    for path in &paths {
+        let inputs = [Some(args.checkpoint.as_path()), args.primer.as_deref()];
+        if inputs
+            .into_iter()
+            .flatten()
+            .any(|input| files::same_file(input, path))
+        {
+            bail!("--out {} would overwrite an input", path.display());
+        }
+        files::check_writable(path)?;
     }
     let takes = sample_with_progress(request, args.json)?;
-    let paths = generate::output_paths(&args.out, takes.len());
     for (take, path) in takes.iter().zip(&paths) {
         take.write_midi(path)
             .with_context(|| format!("writing {}", path.display()))?;
@@ -121,38 +131,38 @@ pub fn run(args: &GenerateArgs) -> Result<()> {
 }
 
 fn sample_with_progress(request: GenerateRequest, quiet: bool) -> Result<Vec<Take>> {
-    let handle = generate::spawn(request, Arc::new(|| {}));
+    let mut handle = generate::spawn(request, no_repaint());
     let mut display = Display::new();
     if quiet {
         display
             .bar
             .set_draw_target(indicatif::ProgressDrawTarget::hidden());
     }
-    for event in handle.events.iter() {
+    while let Some(event) = handle.wait_event() {
         match event {
-            GenerateEvent::Started { device, .. } if !quiet => {
+            Event::Update(GenerateEvent::Started { device, .. }) if !quiet => {
                 display.line(format!("sampling on {device}"));
             }
-            GenerateEvent::Update(Update::Progress {
+            Event::Update(GenerateEvent::Update(Update::Progress {
                 events,
                 fraction,
                 events_per_s,
-            }) if !quiet => {
+            })) if !quiet => {
                 display.status(
                     fraction,
                     format!("{events} events | {events_per_s:.0} events/s"),
                 );
             }
-            GenerateEvent::Finished(takes) => {
+            Event::Update(_) => {}
+            Event::Finished(takes) => {
                 display.bar.finish_and_clear();
                 return Ok(takes);
             }
-            GenerateEvent::Cancelled => bail!("generation was cancelled"),
-            GenerateEvent::Failed(message) => {
+            Event::Cancelled => bail!("generation was cancelled"),
+            Event::Failed { message } => {
                 display.bar.abandon();
                 bail!(message);
             }
-            _ => {}
         }
     }
     bail!("the generation thread ended without a result")

@@ -38,6 +38,45 @@ impl ModelConfig {
         hidden: 512,
         dropout: 0.2,
     };
+
+    /// Largest embedding or hidden size accepted (4× Performance RNN's; ~100 M parameters).
+    pub const MAX_WIDTH: i64 = 4096;
+    /// Most LSTM layers accepted.
+    pub const MAX_LAYERS: i64 = 16;
+
+    /// Checks that the shape can be built, naming the first impossible field.
+    pub fn validate(&self) -> Result<(), InvalidConfig> {
+        let check = |field: &'static str, value: i64, max: i64| {
+            if (1..=max).contains(&value) {
+                Ok(())
+            } else {
+                Err(InvalidConfig {
+                    field,
+                    reason: format!("{value} is not between 1 and {max}"),
+                })
+            }
+        };
+        check("embed", self.embed, Self::MAX_WIDTH)?;
+        check("layers", self.layers, Self::MAX_LAYERS)?;
+        check("hidden", self.hidden, Self::MAX_WIDTH)?;
+        if !(0.0..1.0).contains(&self.dropout) {
+            return Err(InvalidConfig {
+                field: "dropout",
+                reason: format!("{} is not at least 0 and below 1", self.dropout),
+            });
+        }
+        Ok(())
+    }
+}
+
+/// A setting outside its range: which one, and why.
+#[derive(Debug, Clone, PartialEq, thiserror::Error)]
+#[error("{field}: {reason}")]
+pub struct InvalidConfig {
+    /// The field, as the checkpoint JSON and the CLI flag name it.
+    pub field: &'static str,
+    /// What is wrong with its value.
+    pub reason: String,
 }
 
 /// The LSTM's hidden and cell state, `[layers, batch, hidden]` each.

@@ -5,7 +5,7 @@
 
 use egui::{Align2, Color32, FontId, Pos2, Rect, Sense, Stroke, Vec2};
 
-use cadenza::midi::{Note, PedalInterval, Piece};
+use cadenza_core::midi::{Note, PedalInterval, Piece};
 
 const KEYBOARD_WIDTH: f32 = 34.0;
 const RULER_HEIGHT: f32 = 18.0;

@@ -1,0 +1,80 @@
+//! Command-line interface: parses arguments, then one module per command prints what the core
+//! computed.
+
+mod console;
+mod demo_corpus;
+mod eval;
+mod generate;
+mod inspect;
+mod render;
+mod train;
+
+use std::path::PathBuf;
+use std::process::ExitCode;
+
+use clap::{Parser, Subcommand};
+
+/// Cadenza: train an LSTM on piano MIDI files and compose new pieces in their style.
+#[derive(Debug, Parser)]
+#[command(name = "cadenza", version, about, long_about = None)]
+struct Cli {
+    #[command(subcommand)]
+    command: Option<Command>,
+}
+
+#[derive(Debug, Subcommand)]
+enum Command {
+    /// Show what a MIDI file or a folder of them (a corpus) contains.
+    Inspect {
+        /// A MIDI file, or a folder searched recursively for .mid/.midi files.
+        path: PathBuf,
+        /// Print one JSON object on stdout instead of text.
+        #[arg(long)]
+        json: bool,
+        /// Print the raw notes of a single file as CSV (pitch,start_s,end_s,velocity).
+        #[arg(long, conflicts_with = "json")]
+        notes: bool,
+        /// For a single file: compare its pitch classes and note density with this corpus folder.
+        #[arg(long, value_name = "DIR")]
+        compare_corpus: Option<PathBuf>,
+    },
+    /// Write the built-in demo corpus (scales, arpeggios, cadences, Alberti bass) into a folder.
+    DemoCorpus {
+        /// Folder to create (or add to).
+        dir: PathBuf,
+    },
+    /// Train an LSTM on a corpus (or continue training a checkpoint).
+    Train(Box<train::TrainArgs>),
+    /// Measure how well a checkpoint predicts pieces (negative log-likelihood per event).
+    Eval(eval::EvalArgs),
+    /// Compose new pieces with a trained checkpoint and write them as MIDI files.
+    Generate(generate::GenerateArgs),
+    /// Play a MIDI file through the SoundFont piano into a WAV file.
+    Render(render::RenderArgs),
+}
+
+/// Runs the command line and turns errors into a one-line message and a non-zero exit.
+pub fn main() -> ExitCode {
+    let cli = Cli::parse();
+    let result = match cli.command {
+        Some(Command::Inspect {
+            path,
+            json,
+            notes,
+            compare_corpus,
+        }) => inspect::run(&path, json, notes, compare_corpus.as_deref()),
+        Some(Command::DemoCorpus { dir }) => demo_corpus::run(&dir),
+        Some(Command::Train(args)) => train::run(&args),
+        Some(Command::Eval(args)) => eval::run(&args),
+        Some(Command::Generate(args)) => generate::run(&args),
+        Some(Command::Render(args)) => render::run(&args),
+        None => crate::app::run(),
+    };
+    match result {
+        Ok(()) => ExitCode::SUCCESS,
+        Err(err) => {
+            eprintln!("error: {err:#}");
+            ExitCode::FAILURE
+        }
+    }
+}

@@ -1,0 +1,268 @@
+//! `cadenza train`: trains on a corpus with a progress bar (or JSON lines), Ctrl-C stops and saves.
+
+use std::path::PathBuf;
+use std::sync::Arc;
+
+use crate::cli::console::{Display, console_attached};
+use anyhow::{Result, bail};
+use cadenza_core::checkpoint::TrainSettings;
+use cadenza_core::model::{DeviceChoice, ModelConfig};
+use cadenza_core::paths::DataDir;
+use cadenza_core::train::{
+    self, Command, Finished, Limits, Preset, Progress, TrainData, TrainOptions,
+};
+use cadenza_core::worker::{Event, no_repaint};
+use clap::Args;
+
+/// Arguments of `cadenza train`.
+#[derive(Debug, Args)]
+pub struct TrainArgs {
+    /// Folder of MIDI files to train on.
+    #[arg(long)]
+    corpus: PathBuf,
+    /// Checkpoint to write: a path stem P, giving P.safetensors and P.json.
+    #[arg(long)]
+    out: PathBuf,
+    /// Starting point for every hyperparameter below: quick (2×256) or standard (3×512).
+    #[arg(long, default_value = "quick")]
+    preset: Preset,
+    /// LSTM layers.
+    #[arg(long)]
+    layers: Option<i64>,
+    /// Hidden units per LSTM layer.
+    #[arg(long)]
+    hidden: Option<i64>,
+    /// Event embedding size.
+    #[arg(long)]
+    embed: Option<i64>,
+    /// Dropout between LSTM layers.
+    #[arg(long)]
+    dropout: Option<f64>,
+    /// Events per training window.
+    #[arg(long)]
+    seq_len: Option<usize>,
+    /// Windows per step.
+    #[arg(long)]
+    batch: Option<usize>,
+    /// Adam learning rate.
+    #[arg(long)]
+    lr: Option<f64>,
+    /// Gradient-norm clip.
+    #[arg(long)]
+    clip: Option<f64>,
+    /// Learning-rate factor applied after each epoch.
+    #[arg(long)]
+    lr_decay: Option<f64>,
+    /// Stop after this many steps (of this run).
+    #[arg(long)]
+    steps: Option<u64>,
+    /// Stop after this many epochs (of this run); one epoch when no limit is given.
+    #[arg(long)]
+    epochs: Option<f64>,
+    /// Stop after this many minutes of training.
+    #[arg(long)]
+    minutes: Option<f64>,
+    /// Stop when this many epoch-end validations in a row do not improve.
+    #[arg(long)]
+    early_stop: Option<u32>,
+    /// Continue from this checkpoint (stem or either file); its network shape is kept.
+    #[arg(long)]
+    resume: Option<PathBuf>,
+    /// Where to train.
+    #[arg(long, default_value = "auto")]
+    device: DeviceChoice,
+    /// CPU threads for libtorch.
+    #[arg(long)]
+    threads: Option<usize>,
+    /// Seed for weights, window sampling and augmentation.
+    #[arg(long)]
+    seed: Option<u64>,
+    /// Minutes between automatic saves.
+    #[arg(long, default_value_t = 5.0)]
+    autosave_minutes: f64,
+    /// Steps between the quick validations on a fixed subset of pieces.
+    #[arg(long, default_value_t = 100)]
+    valid_every: u64,
+    /// When resuming into the same checkpoint: replace it even if the validation loss ends
+    /// worse (otherwise the new weights are saved beside it as P.resumed-worse).
+    #[arg(long)]
+    replace_worse: bool,
+    /// Print JSON lines (progress, valid, checkpoint, error, done) on stdout instead of a bar.
+    #[arg(long)]
+    json: bool,
+}
+
+impl TrainArgs {
+    fn model(&self) -> ModelConfig {
+        let preset = self.preset.model();
+        ModelConfig {
+            embed: self.embed.unwrap_or(preset.embed),
+            layers: self.layers.unwrap_or(preset.layers),
+            hidden: self.hidden.unwrap_or(preset.hidden),
+            dropout: self.dropout.unwrap_or(preset.dropout),
+        }
+    }
+
+    fn settings(&self) -> TrainSettings {
+        let preset = self.preset.settings();
+        TrainSettings {
+            seq_len: self.seq_len.unwrap_or(preset.seq_len),
+            batch: self.batch.unwrap_or(preset.batch),
+            lr: self.lr.unwrap_or(preset.lr),
+            clip: self.clip.unwrap_or(preset.clip),
+            lr_decay: self.lr_decay.unwrap_or(preset.lr_decay),
+            seed: self.seed.unwrap_or(preset.seed),
+        }
+    }
+
+    fn options(&self) -> TrainOptions {
+        TrainOptions {
+            model: self.model(),
+            settings: self.settings(),
+            limits: self.limits(),
+            device: self.device,
+            threads: self.threads,
+            out: cadenza_core::checkpoint::stem(&self.out),
+            resume: self.resume.clone(),
+            autosave_minutes: self.autosave_minutes,
+            valid_every: self.valid_every,
+            replace_worse: self.replace_worse,
+            rescue_dir: DataDir::from_env().map(|d| d.checkpoints().join("rescued")),
+        }
+    }
+
+    fn limits(&self) -> Limits {
+        let none_given = self.steps.is_none() && self.epochs.is_none() && self.minutes.is_none();
+        Limits {
+            steps: self.steps,
+            epochs: if none_given { Some(1.0) } else { self.epochs },
+            minutes: self.minutes,
+            early_stop_patience: self.early_stop,
+        }
+    }
+}
+
+/// Runs `cadenza train`.
+pub fn run(args: &TrainArgs) -> Result<()> {
+    let options = args.options();
+    // The core's checks, worded with the flag's name.
+    if let Err(invalid) = options.validate() {
+        bail!("--{} {}", invalid.field.replace('_', "-"), invalid.reason);
+    }
+    let corpus = crate::cli::inspect::load_corpus_with_progress(
+        &args.corpus,
+        !args.json && console_attached(),
+    )?;
+    for skipped in &corpus.skipped {
+        eprintln!("skipped {}: {}", skipped.path.display(), skipped.reason);
+    }
+    let data = Arc::new(TrainData::from_corpus(&corpus));
+    let mut trainer = train::spawn(data, options, no_repaint());
+    let stop = trainer.command_sender();
+    // Ctrl-C and SIGTERM (the "termination" feature) both stop cleanly, which saves.
+    let _ = ctrlc::set_handler(move || {
+        if stop.send(Command::Stop).is_err() {
+            std::process::exit(130);
+        }
+    });
+    let mut last_step = 0;
+    let mut display = (!args.json).then(Display::new);
+    let mut valid = String::from("-");
+    while let Some(event) = trainer.wait_event() {
+        if let Event::Update(Progress::Progress { step, .. }) = &event {
+            last_step = *step;
+        }
+        if args.json {
+            print_json_line(&event, last_step)?;
+        } else if let Some(display) = &mut display {
+            show(display, &event, &mut valid);
+        }
+        match event {
+            Event::Failed { message } => bail!(message),
+            Event::Cancelled => bail!("training was cancelled"),
+            _ => {}
+        }
+    }
+    Ok(())
+}
+
+/// `--json`: one object per line; a failure is an `error` event followed by `done`.
+fn print_json_line(event: &Event<Progress, Finished>, last_step: u64) -> Result<()> {
+    let line = match event {
+        Event::Update(progress) => serde_json::to_value(progress)?,
+        Event::Finished(Finished { step, reason }) => {
+            serde_json::json!({"event": "done", "step": step, "reason": reason})
+        }
+        Event::Failed { message } => {
+            println!(
+                "{}",
+                serde_json::json!({"event": "error", "message": message})
+            );
+            serde_json::json!({"event": "done", "step": last_step, "reason": "error"})
+        }
+        Event::Cancelled => {
+            serde_json::json!({"event": "done", "step": last_step, "reason": "cancelled"})
+        }
+    };
+    println!("{line}");
+    Ok(())
+}
+
+/// A progress bar on a terminal, status lines in a log.
+fn show(display: &mut Display, event: &Event<Progress, Finished>, valid: &mut String) {
+    match event {
+        Event::Update(Progress::Started {
+            step,
+            device_description,
+            parameters,
+            ..
+        }) => display.line(format!(
+            "training {parameters} parameters on {device_description}, from step {step}"
+        )),
+        Event::Update(Progress::Progress {
+            step,
+            epoch,
+            train_loss_smoothed,
+            tokens_per_s,
+            eta_s,
+            fraction,
+            ..
+        }) => display.status(
+            *fraction,
+            format!(
+                "step {step} | epoch {epoch:.2} | loss {train_loss_smoothed:.3} | valid {valid} | {tokens_per_s:.0} tok/s | ETA {}",
+                eta_s.map_or("-".to_string(), format_seconds)
+            ),
+        ),
+        Event::Update(Progress::Valid {
+            step,
+            valid_loss,
+            full,
+            ..
+        }) => {
+            *valid = format!("{valid_loss:.3}");
+            if *full {
+                display.line(format!(
+                    "step {step}: validation loss {valid_loss:.4} nats/event (all pieces)"
+                ));
+            }
+        }
+        Event::Update(Progress::Checkpoint { step, path }) => {
+            display.line(format!("step {step}: saved {path}"))
+        }
+        Event::Update(Progress::Paused { .. } | Progress::Resumed { .. }) => {}
+        Event::Update(Progress::Warning { message }) => {
+            display.line(format!("warning: {message}"))
+        }
+        Event::Finished(Finished { step, reason }) => {
+            display.bar.finish();
+            display.line(format!("done at step {step} ({reason:?})"));
+        }
+        Event::Failed { .. } | Event::Cancelled => display.bar.abandon(),
+    }
+}
+
+fn format_seconds(seconds: f64) -> String {
+    let total = seconds.round() as u64;
+    format!("{}:{:02}:{:02}", total / 3600, total / 60 % 60, total % 60)
+}

@@ -1,0 +1,109 @@
+//! The takes list kept across restarts (`takes.json` in the data folder). Loading keeps every
+//! readable take and moves an unreadable file aside instead of losing it; saving is atomic and
+//! keeps the previous version as `takes.json.bak`.
+
+use std::path::Path;
+
+use crate::files::{self, WriteError};
+use crate::generate::Take;
+
+/// Version of the takes file; a file without one is the plain array written before versions.
+pub const FORMAT_VERSION: u32 = 1;
+
+#[derive(serde::Serialize)]
+struct TakesFile<'a> {
+    format_version: u32,
+    takes: &'a [Take],
+}
+
+/// What loading found: the readable takes, and what the user should be told about the rest.
+#[derive(Debug, Default)]
+pub struct Loaded {
+    /// Every take that could be read, in order.
+    pub takes: Vec<Take>,
+    /// Takes or a file that could not be read, and where the original was kept.
+    pub problem: Option<String>,
+}
+
+/// Reads the takes at `path`; a missing file is an empty list.
+pub fn load(path: &Path) -> Loaded {
+    if !path.exists() {
+        return Loaded::default();
+    }
+    let entries = std::fs::read(path)
+        .map_err(|err| err.to_string())
+        .and_then(|bytes| entries(&bytes));
+    match entries {
+        Ok(entries) => {
+            let total = entries.len();
+            let takes: Vec<Take> = entries
+                .into_iter()
+                .filter_map(|entry| serde_json::from_value(entry).ok())
+                .collect();
+            let problem = (takes.len() < total).then(|| {
+                let kept = keep_copy(path);
+                format!(
+                    "{} of {total} takes in {} could not be read; {kept}",
+                    total - takes.len(),
+                    path.display()
+                )
+            });
+            Loaded { takes, problem }
+        }
+        Err(reason) => Loaded {
+            takes: Vec::new(),
+            problem: Some(format!(
+                "{} could not be read ({reason}); {}",
+                path.display(),
+                match files::move_aside(path) {
+                    Ok(aside) => format!("it was moved to {}", aside.display()),
+                    Err(err) => format!("it could not be moved aside either: {err}"),
+                }
+            )),
+        },
+    }
+}
+
+/// The take entries of a takes file: today's `{format_version, takes}` or the older plain array.
+fn entries(bytes: &[u8]) -> Result<Vec<serde_json::Value>, String> {
+    let value: serde_json::Value = serde_json::from_slice(bytes).map_err(|e| e.to_string())?;
+    match value {
+        serde_json::Value::Array(entries) => Ok(entries),
+        serde_json::Value::Object(mut object) => {
+            let version = object.get("format_version").and_then(|v| v.as_u64());
+            if version != Some(u64::from(FORMAT_VERSION)) {
+                return Err(format!(
+                    "format version {version:?}, this Cadenza reads version {FORMAT_VERSION}"
+                ));
+            }
+            match object.remove("takes") {
+                Some(serde_json::Value::Array(entries)) => Ok(entries),
+                _ => Err("no list of takes".to_string()),
+            }
+        }
+        _ => Err("not a list of takes".to_string()),
+    }
+}
+
+/// Keeps a copy of a partly readable file, so the takes that could not be read are not lost at
+/// the next save.
+fn keep_copy(path: &Path) -> String {
+    let copy = files::unreadable_name(path);
+    match std::fs::copy(path, &copy) {
+        Ok(_) => format!("the whole file was kept as {}", copy.display()),
+        Err(err) => format!("a copy could not be kept: {err}"),
+    }
+}
+
+/// Saves `takes` atomically, keeping the previous file as `takes.json.bak`.
+pub fn save(path: &Path, takes: &[Take]) -> Result<(), WriteError> {
+    let json = serde_json::to_vec(&TakesFile {
+        format_version: FORMAT_VERSION,
+        takes,
+    })
+    .map_err(|err| WriteError {
+        path: path.to_path_buf(),
+        source: std::io::Error::other(err),
+    })?;
+    files::write_atomic_with_backup(path, &json)
+}

@@ -1,0 +1,485 @@
+//! Faults a user or a machine can cause, each checked for what the user would notice: a clear
+//! one-line error, nothing lost, nothing left behind, no panic.
+
+use std::path::{Path, PathBuf};
+use std::time::{Duration, Instant};
+
+use cadenza_core::checkpoint::{self, SaveStep};
+use cadenza_core::generate::{Length, Take};
+use cadenza_core::model::EventLstm;
+use cadenza_core::takes;
+use tch::{Device, nn};
+
+use crate::support::{
+    TINY, assert_clean_error, cadenza, overfitted_tiny_model, pattern_corpus, torch_lock,
+};
+
+fn text(path: &Path) -> &str {
+    path.to_str().expect("utf-8 path")
+}
+
+/// A copy of the overfitted tiny checkpoint at `dir/name`, to damage.
+fn copy_of_tiny_checkpoint(dir: &Path, name: &str) -> PathBuf {
+    let (_, stem) = overfitted_tiny_model();
+    let copy = dir.join(name);
+    for path in [checkpoint::weights_path, checkpoint::meta_path] {
+        std::fs::copy(path(stem), path(&copy)).expect("copied");
+    }
+    copy
+}
+
+/// Rewrites one field of a checkpoint's JSON.
+fn set_meta_field(stem: &Path, pointer: &str, value: serde_json::Value) {
+    let path = checkpoint::meta_path(stem);
+    let mut meta: serde_json::Value =
+        serde_json::from_slice(&std::fs::read(&path).expect("read")).expect("json");
+    *meta.pointer_mut(pointer).expect("field exists") = value;
+    std::fs::write(&path, serde_json::to_vec(&meta).expect("json")).expect("written");
+}
+
+/// Every command that loads a checkpoint refuses `stem` with one line naming `expected`.
+fn refused_everywhere(stem: &Path, corpus: &Path, out: &Path, expected: &str) {
+    let stem = text(stem);
+    let generate = cadenza(&[
+        "generate",
+        "--checkpoint",
+        stem,
+        "--out",
+        &format!("{}.mid", text(out)),
+        "--events",
+        "10",
+        "--device",
+        "cpu",
+    ]);
+    assert_clean_error(&generate, expected);
+    let eval = cadenza(&[
+        "eval",
+        "--checkpoint",
+        stem,
+        "--corpus",
+        text(corpus),
+        "--device",
+        "cpu",
+    ]);
+    assert_clean_error(&eval, expected);
+    let resume = cadenza(&[
+        "train",
+        "--corpus",
+        text(corpus),
+        "--resume",
+        stem,
+        "--out",
+        text(out),
+        "--steps",
+        "1",
+        "--device",
+        "cpu",
+    ]);
+    assert_clean_error(&resume, expected);
+}
+
+#[test]
+fn impossible_checkpoints_are_refused_by_every_command() {
+    let dir = tempfile::tempdir().expect("temp dir");
+    let corpus = dir.path().join("corpus");
+    pattern_corpus(&corpus, 4, 10);
+    let out = dir.path().join("out");
+    let cases: [(&str, serde_json::Value, &str); 5] = [
+        ("/model/layers", 0.into(), "model.layers"),
+        ("/model/hidden", (-8).into(), "model.hidden"),
+        ("/model/embed", 1_000_000_000_i64.into(), "model.embed"),
+        ("/model/dropout", 1.5.into(), "model.dropout"),
+        ("/train/batch", 0.into(), "train.batch"),
+    ];
+    for (index, (pointer, value, expected)) in cases.into_iter().enumerate() {
+        let stem = copy_of_tiny_checkpoint(dir.path(), &format!("bad{index}"));
+        set_meta_field(&stem, pointer, value);
+        refused_everywhere(&stem, &corpus, &out, expected);
+    }
+    // A truncated weights file.
+    let stem = copy_of_tiny_checkpoint(dir.path(), "truncated");
+    let weights = checkpoint::weights_path(&stem);
+    let bytes = std::fs::read(&weights).expect("read");
+    std::fs::write(&weights, &bytes[..bytes.len() / 2]).expect("truncated");
+    refused_everywhere(&stem, &corpus, &out, "do not match");
+    // Weights of another shape, with a hash that matches them.
+    let stem = copy_of_tiny_checkpoint(dir.path(), "reshaped");
+    set_meta_field(&stem, "/model/hidden", 24.into());
+    refused_everywhere(&stem, &corpus, &out, "reshaped");
+    assert!(!checkpoint::meta_path(&out).exists(), "nothing was trained");
+}
+
+fn tiny_vars(seed: i64) -> nn::VarStore {
+    tch::manual_seed(seed);
+    let vars = nn::VarStore::new(Device::Cpu);
+    let _model = EventLstm::new(&vars.root(), TINY);
+    vars
+}
+
+#[test]
+fn a_save_stopped_at_any_step_leaves_the_old_or_the_new_checkpoint() {
+    let _torch = torch_lock();
+    let (_, tiny) = overfitted_tiny_model();
+    let meta = checkpoint::load_meta(tiny).expect("tiny meta");
+    let dir = tempfile::tempdir().expect("temp dir");
+    let stem = dir.path().join("model");
+    let hash_of = |stem: &Path| checkpoint::load_meta(stem).expect("loads").weights_sha256;
+    for stop_at in [
+        SaveStep::WeightsWritten,
+        SaveStep::MetaWritten,
+        SaveStep::WeightsRenamed,
+    ] {
+        let mut old_meta = meta.clone();
+        checkpoint::save(&stem, &tiny_vars(1), &mut old_meta).expect("old saved");
+        let old = hash_of(&stem);
+        let mut new_meta = meta.clone();
+        let stopped =
+            checkpoint::save_with_hook(&stem, &tiny_vars(2), &mut new_meta, &mut |step| {
+                step != stop_at
+            });
+        assert!(stopped.is_ok(), "{stopped:?}");
+        let loaded = checkpoint::load_model(&stem, Device::Cpu)
+            .unwrap_or_else(|err| panic!("nothing loads after stopping at {stop_at:?}: {err}"));
+        let expected = if stop_at == SaveStep::WeightsRenamed {
+            &new_meta.weights_sha256
+        } else {
+            &old
+        };
+        assert_eq!(
+            &loaded.meta.weights_sha256, expected,
+            "stopped at {stop_at:?}"
+        );
+    }
+}
+
+fn take(seed: u64) -> Take {
+    Take {
+        notes: vec![],
+        primer_end_s: 0.0,
+        primer: "none".to_string(),
+        seed,
+        settings: cadenza_core::generate::SamplingSettings {
+            length: Length::Seconds(1.0),
+            ..Default::default()
+        },
+        checkpoint: "m".to_string(),
+        events: 0,
+        events_per_s: 0.0,
+    }
+}
+
+#[test]
+fn takes_survive_a_damaged_file_and_every_save_keeps_a_backup() {
+    let dir = tempfile::tempdir().expect("temp dir");
+    let file = dir.path().join("takes.json");
+    // Written by the previous version: a plain array. One entry lost a field.
+    let mut entries: Vec<serde_json::Value> = (1..=3)
+        .map(|seed| serde_json::to_value(take(seed)).expect("json"))
+        .collect();
+    entries[1].as_object_mut().expect("object").remove("seed");
+    std::fs::write(&file, serde_json::to_vec(&entries).expect("json")).expect("written");
+    let loaded = takes::load(&file);
+    assert_eq!(
+        loaded.takes.iter().map(|t| t.seed).collect::<Vec<_>>(),
+        [1, 3]
+    );
+    let problem = loaded.problem.expect("the user is told");
+    assert!(problem.contains("1 of 3 takes"), "{problem}");
+    let kept_copy = std::fs::read_dir(dir.path())
+        .expect("listed")
+        .flatten()
+        .any(|e| e.file_name().to_string_lossy().contains(".unreadable-"));
+    assert!(kept_copy, "the damaged file is kept");
+
+    takes::save(&file, &loaded.takes).expect("saved");
+    takes::save(&file, &[take(9)]).expect("saved again");
+    assert_eq!(takes::load(&file).takes[0].seed, 9);
+    let backup = takes::load(&dir.path().join("takes.json.bak"));
+    assert_eq!(backup.takes.len(), 2, "the previous version is the backup");
+
+    // A file that is not JSON at all is moved aside, not overwritten by the next save.
+    std::fs::write(&file, b"{ not json").expect("written");
+    let loaded = takes::load(&file);
+    assert!(loaded.takes.is_empty());
+    assert!(loaded.problem.expect("told").contains("moved to"));
+    assert!(!file.exists());
+}
+
+#[test]
+fn non_regular_and_huge_inputs_are_refused_at_once() {
+    let dir = tempfile::tempdir().expect("temp dir");
+    let fifo = dir.path().join("fifo.mid");
+    let status = std::process::Command::new("mkfifo")
+        .arg(&fifo)
+        .status()
+        .expect("mkfifo runs");
+    assert!(status.success());
+    let sparse = dir.path().join("huge.mid");
+    std::fs::File::create(&sparse)
+        .and_then(|f| f.set_len(2 << 30))
+        .expect("sparse file");
+    let wav = dir.path().join("out.wav");
+    let (_, tiny) = overfitted_tiny_model();
+    for input in ["/dev/zero", text(&fifo)] {
+        let started = Instant::now();
+        assert_clean_error(
+            &cadenza(&["render", input, "--out", text(&wav)]),
+            "not a regular file",
+        );
+        assert_clean_error(
+            &cadenza(&[
+                "generate",
+                "--checkpoint",
+                text(tiny),
+                "--out",
+                text(&dir.path().join("g.mid")),
+                "--primer",
+                input,
+                "--events",
+                "5",
+                "--device",
+                "cpu",
+            ]),
+            "not a regular file",
+        );
+        assert_clean_error(
+            &cadenza(&["eval", "--checkpoint", text(tiny), input, "--device", "cpu"]),
+            "not a regular file",
+        );
+        assert!(started.elapsed() < Duration::from_secs(30));
+    }
+    let started = Instant::now();
+    assert_clean_error(
+        &cadenza(&["inspect", text(&sparse)]),
+        "over the 64 MB limit",
+    );
+    assert!(
+        started.elapsed() < Duration::from_secs(5),
+        "nothing was read"
+    );
+}
+
+#[test]
+fn out_of_range_numbers_are_refused_before_any_work() {
+    let dir = tempfile::tempdir().expect("temp dir");
+    let corpus = dir.path().join("corpus");
+    pattern_corpus(&corpus, 4, 10);
+    let midi = std::fs::read_dir(&corpus)
+        .expect("listed")
+        .flatten()
+        .map(|e| e.path())
+        .find(|p| p.extension().is_some_and(|e| e == "mid"))
+        .expect("a MIDI file");
+    let out = text(&dir.path().join("m")).to_string();
+    let train = |extra: &[&str]| {
+        let mut args = vec![
+            "train",
+            "--corpus",
+            text(&corpus),
+            "--out",
+            &out,
+            "--device",
+            "cpu",
+        ];
+        args.extend(extra);
+        cadenza(&args)
+    };
+    assert_clean_error(&train(&["--minutes", "nan"]), "--minutes");
+    assert_clean_error(&train(&["--batch", "100000000"]), "--batch");
+    assert_clean_error(&train(&["--lr", "inf"]), "--lr");
+    let wav = text(&dir.path().join("a.wav")).to_string();
+    let render = |extra: &[&str]| {
+        let mut args = vec!["render", text(&midi), "--out", &wav];
+        args.extend(extra);
+        cadenza(&args)
+    };
+    assert_clean_error(&render(&["--tail", "1e9"]), "tail");
+    assert_clean_error(&render(&["--gain", "nan"]), "gain");
+    let (_, tiny) = overfitted_tiny_model();
+    let generate = cadenza(&[
+        "generate",
+        "--checkpoint",
+        text(tiny),
+        "--out",
+        text(&dir.path().join("g.mid")),
+        "--primer",
+        text(&midi),
+        "--primer-seconds",
+        "nan",
+        "--device",
+        "cpu",
+    ]);
+    assert_clean_error(&generate, "primer length");
+    assert!(!checkpoint::meta_path(Path::new(&out)).exists());
+    assert!(!dir.path().join("a.wav").exists() && !dir.path().join("g.mid").exists());
+}
+
+#[test]
+fn outputs_that_would_overwrite_an_input_or_cannot_be_written_are_refused() {
+    let dir = tempfile::tempdir().expect("temp dir");
+    let corpus = dir.path().join("corpus");
+    pattern_corpus(&corpus, 4, 10);
+    let midi = std::fs::read_dir(&corpus)
+        .expect("listed")
+        .flatten()
+        .map(|e| e.path())
+        .find(|p| p.extension().is_some_and(|e| e == "mid"))
+        .expect("a MIDI file");
+    let before = std::fs::read(&midi).expect("read");
+    assert_clean_error(
+        &cadenza(&["render", text(&midi), "--out", text(&midi)]),
+        "would overwrite",
+    );
+    assert_eq!(
+        std::fs::read(&midi).expect("read"),
+        before,
+        "the input is intact"
+    );
+
+    // A folder under a regular file cannot exist: refused before the first step.
+    let blocker = dir.path().join("file.txt");
+    std::fs::write(&blocker, b"x").expect("written");
+    let started = Instant::now();
+    let train = cadenza(&[
+        "train",
+        "--corpus",
+        text(&corpus),
+        "--out",
+        text(&blocker.join("model")),
+        "--minutes",
+        "5",
+        "--device",
+        "cpu",
+    ]);
+    assert_clean_error(&train, "file.txt");
+    assert!(
+        started.elapsed() < Duration::from_secs(60),
+        "refused before training"
+    );
+    // A folder given as the checkpoint.
+    let folder = format!("{}/", text(dir.path()));
+    let train = cadenza(&[
+        "train",
+        "--corpus",
+        text(&corpus),
+        "--out",
+        &folder,
+        "--steps",
+        "1",
+        "--device",
+        "cpu",
+    ]);
+    assert_clean_error(&train, "folder");
+    assert!(!dir.path().join(".json").exists());
+    let leftovers: Vec<_> = std::fs::read_dir(dir.path())
+        .expect("listed")
+        .flatten()
+        .map(|e| e.file_name().to_string_lossy().to_string())
+        .filter(|name| name.contains(".tmp") || name.contains(".partial"))
+        .collect();
+    assert!(leftovers.is_empty(), "{leftovers:?}");
+}
+
+/// Waits for `path` to exist.
+fn wait_for_file(path: &Path, limit: Duration) {
+    let started = Instant::now();
+    while !path.exists() {
+        assert!(
+            started.elapsed() < limit,
+            "{} never appeared",
+            path.display()
+        );
+        std::thread::sleep(Duration::from_millis(50));
+    }
+}
+
+#[test]
+fn one_writer_per_checkpoint_and_sigterm_saves() {
+    let dir = tempfile::tempdir().expect("temp dir");
+    let corpus = dir.path().join("corpus");
+    pattern_corpus(&corpus, 4, 20);
+    let out = dir.path().join("m");
+    let args = [
+        "train",
+        "--corpus",
+        text(&corpus),
+        "--out",
+        text(&out),
+        "--minutes",
+        "10",
+        "--layers",
+        "1",
+        "--hidden",
+        "16",
+        "--embed",
+        "8",
+        "--seq-len",
+        "16",
+        "--batch",
+        "2",
+        "--device",
+        "cpu",
+        "--threads",
+        "1",
+    ];
+    let mut first = std::process::Command::new(env!("CARGO_BIN_EXE_cadenza"))
+        .args(args)
+        .stderr(std::process::Stdio::piped())
+        .spawn()
+        .expect("first run starts");
+    wait_for_file(
+        &cadenza_core::files::with_suffix(&out, ".lock"),
+        Duration::from_secs(60),
+    );
+    let second = cadenza(&args);
+    assert_clean_error(&second, &format!("pid {}", first.id()));
+    // Let it train a little, then stop it the way a session manager does.
+    std::thread::sleep(Duration::from_secs(2));
+    // SAFETY: a signal to a child process this test started.
+    unsafe { libc::kill(first.id() as i32, libc::SIGTERM) };
+    let status = first.wait().expect("first run ends");
+    assert!(status.success(), "SIGTERM stops cleanly: {status:?}");
+    let meta = checkpoint::load_meta(&out).expect("SIGTERM saved the weights");
+    assert!(meta.step > 0);
+    assert!(!cadenza_core::files::with_suffix(&out, ".lock").exists());
+}
+
+#[test]
+fn a_diverged_resume_does_not_replace_a_good_checkpoint() {
+    let (corpus, tiny) = overfitted_tiny_model();
+    let dir = tempfile::tempdir().expect("temp dir");
+    let good = copy_of_tiny_checkpoint(dir.path(), "good");
+    let before = checkpoint::load_meta(&good).expect("good");
+    let run = cadenza(&[
+        "train",
+        "--corpus",
+        text(corpus),
+        "--resume",
+        text(&good),
+        "--out",
+        text(&good),
+        "--steps",
+        "3",
+        "--lr",
+        "1e30",
+        "--device",
+        "cpu",
+        "--json",
+    ]);
+    let stdout = String::from_utf8_lossy(&run.stdout);
+    let after = checkpoint::load_meta(&good).expect("still loads");
+    assert_eq!(after.weights_sha256, before.weights_sha256, "{stdout}");
+    // Whatever the run did (diverged or finished worse), the good checkpoint is untouched, and a
+    // failure ends with an error event, then done.
+    if !run.status.success() {
+        let lines: Vec<serde_json::Value> = stdout
+            .lines()
+            .map(|l| serde_json::from_str(l).expect("JSON line"))
+            .collect();
+        let n = lines.len();
+        assert!(n >= 2, "{stdout}");
+        assert_eq!(lines[n - 2]["event"], "error", "{stdout}");
+        assert_eq!(lines[n - 1]["event"], "done", "{stdout}");
+    }
+    let _ = tiny;
+}
