@@ -14,6 +14,14 @@ use crate::support::{
     TINY, assert_clean_error, cadenza, overfitted_tiny_model, pattern_corpus, torch_lock,
 };
 
+fn first_midi_file(corpus: &Path) -> PathBuf {
+    cadenza_core::corpus::find_midi_files(corpus)
+        .expect("listed")
+        .into_iter()
+        .next()
+        .expect("a MIDI file")
+}
+
 fn text(path: &Path) -> &str {
     path.to_str().expect("utf-8 path")
 }
@@ -118,8 +126,8 @@ fn tiny_vars(seed: i64) -> nn::VarStore {
 
 #[test]
 fn a_save_stopped_at_any_step_leaves_the_old_or_the_new_checkpoint() {
-    let _torch = torch_lock();
     let (_, tiny) = overfitted_tiny_model();
+    let _torch = torch_lock();
     let meta = checkpoint::load_meta(tiny).expect("tiny meta");
     let dir = tempfile::tempdir().expect("temp dir");
     let stem = dir.path().join("model");
@@ -264,12 +272,7 @@ fn out_of_range_numbers_are_refused_before_any_work() {
     let dir = tempfile::tempdir().expect("temp dir");
     let corpus = dir.path().join("corpus");
     pattern_corpus(&corpus, 4, 10);
-    let midi = std::fs::read_dir(&corpus)
-        .expect("listed")
-        .flatten()
-        .map(|e| e.path())
-        .find(|p| p.extension().is_some_and(|e| e == "mid"))
-        .expect("a MIDI file");
+    let midi = first_midi_file(&corpus);
     let out = text(&dir.path().join("m")).to_string();
     let train = |extra: &[&str]| {
         let mut args = vec![
@@ -319,12 +322,7 @@ fn outputs_that_would_overwrite_an_input_or_cannot_be_written_are_refused() {
     let dir = tempfile::tempdir().expect("temp dir");
     let corpus = dir.path().join("corpus");
     pattern_corpus(&corpus, 4, 10);
-    let midi = std::fs::read_dir(&corpus)
-        .expect("listed")
-        .flatten()
-        .map(|e| e.path())
-        .find(|p| p.extension().is_some_and(|e| e == "mid"))
-        .expect("a MIDI file");
+    let midi = first_midi_file(&corpus);
     let before = std::fs::read(&midi).expect("read");
     assert_clean_error(
         &cadenza(&["render", text(&midi), "--out", text(&midi)]),

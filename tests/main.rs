@@ -6,6 +6,7 @@ mod corpus_load;
 mod encoding_props;
 mod faults;
 mod generation;
+mod layout;
 mod midi_read;
 mod midi_reference;
 mod support;

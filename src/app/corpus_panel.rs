@@ -338,6 +338,9 @@ fn summary_ui(ui: &mut egui::Ui, loaded: &LoadedCorpus) {
 
 /// The table of pieces with their include checkboxes; returns the row clicked and whether the
 /// choice of pieces changed.
+/// Height of the pieces table before it scrolls.
+const PIECES_TABLE_HEIGHT: f32 = 320.0;
+
 fn pieces_table(
     ui: &mut egui::Ui,
     loaded: &mut LoadedCorpus,
@@ -353,30 +356,58 @@ fn pieces_table(
             }
         }
     });
-    egui::Grid::new("pieces")
-        .striped(true)
-        .num_columns(5)
-        .show(ui, |ui| {
-            for header in ["Use", "Composer", "Title", "Duration", "Notes"] {
-                ui.label(egui::RichText::new(header).strong());
-            }
-            ui.end_row();
-            for (index, piece) in loaded.corpus.pieces.iter().enumerate() {
-                changed |= ui
-                    .checkbox(&mut loaded.included[index], "")
-                    .on_hover_text("Train on this piece")
-                    .changed();
-                ui.label(piece.composer.as_deref().unwrap_or("—"));
-                if ui
-                    .selectable_label(selected == Some(index), &piece.title)
-                    .on_hover_text("Show and play")
-                    .clicked()
-                {
-                    clicked = Some(index);
-                }
-                ui.label(format_time(piece.piece.duration_s()));
-                ui.label(piece.piece.notes.len().to_string());
-                ui.end_row();
+    let row_height = ui.spacing().interact_size.y;
+    let columns = [
+        ("Use", 28.0),
+        ("Composer", 110.0),
+        ("Title", 200.0),
+        ("Duration", 60.0),
+    ];
+    ui.horizontal(|ui| {
+        for (header, width) in columns.into_iter().chain([("Notes", 50.0)]) {
+            ui.add_sized(
+                [width, row_height],
+                egui::Label::new(egui::RichText::new(header).strong()),
+            );
+        }
+    });
+    // Only the rows in view are laid out: a corpus of thousands of pieces costs what a screenful does.
+    egui::ScrollArea::vertical()
+        .id_salt("pieces")
+        .max_height(PIECES_TABLE_HEIGHT)
+        .auto_shrink([false, true])
+        .show_rows(ui, row_height, loaded.corpus.pieces.len(), |ui, rows| {
+            for index in rows {
+                let piece = &loaded.corpus.pieces[index];
+                ui.horizontal(|ui| {
+                    let cell = |width: f32| [width, row_height];
+                    changed |= ui
+                        .add_sized(
+                            cell(columns[0].1),
+                            egui::Checkbox::without_text(&mut loaded.included[index]),
+                        )
+                        .on_hover_text("Train on this piece")
+                        .changed();
+                    ui.add_sized(
+                        cell(columns[1].1),
+                        egui::Label::new(piece.composer.as_deref().unwrap_or("—")).truncate(),
+                    );
+                    if ui
+                        .add_sized(
+                            cell(columns[2].1),
+                            egui::Button::selectable(selected == Some(index), &piece.title),
+                        )
+                        .on_hover_text("Show and play")
+                        .clicked()
+                    {
+                        clicked = Some(index);
+                    }
+                    ui.add_sized(
+                        cell(columns[3].1),
+                        egui::Label::new(format_time(piece.piece.duration_s())),
+                    );
+                    ui.label(piece.piece.notes.len().to_string());
+                });
             }
         });
     (clicked, changed)
@@ -402,4 +433,64 @@ fn demo_corpus_dir(shared: &mut Shared) -> Option<PathBuf> {
         return None;
     }
     Some(dir)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use cadenza_core::corpus::{CorpusPiece, Split};
+    use egui_kittest::Harness;
+    use egui_kittest::kittest::Queryable;
+
+    fn synthetic_corpus(pieces: usize) -> Corpus {
+        let piece = midi::Piece::from_notes(vec![midi::Note {
+            pitch: 60,
+            start_s: 0.0,
+            end_s: 1.0,
+            velocity: 80,
+        }]);
+        Corpus {
+            root: PathBuf::from("/synthetic"),
+            pieces: (0..pieces)
+                .map(|i| CorpusPiece {
+                    path: PathBuf::from(format!("/synthetic/piece-{i}.mid")),
+                    relative_path: format!("piece-{i}.mid"),
+                    composer: Some("Anon".to_string()),
+                    title: format!("piece-{i}"),
+                    piece: piece.clone(),
+                    events: Vec::new(),
+                    split: Split::Train,
+                })
+                .collect(),
+            skipped: Vec::new(),
+        }
+    }
+
+    #[test]
+    fn the_pieces_table_lays_out_only_the_rows_in_view() {
+        let corpus = synthetic_corpus(10_000);
+        let loaded = LoadedCorpus {
+            summary: corpus.summary(),
+            included: vec![true; corpus.pieces.len()],
+            corpus: Arc::new(corpus),
+            prepared: None,
+            preparing: Job::default(),
+        };
+        let mut harness = Harness::builder().with_size([700.0, 800.0]).build_ui_state(
+            |ui, loaded: &mut LoadedCorpus| {
+                pieces_table(ui, loaded, None);
+            },
+            loaded,
+        );
+        harness.run();
+        assert!(harness.query_by_label("piece-0").is_some());
+        let laid_out = (0..10_000)
+            .filter(|i| harness.query_by_label(&format!("piece-{i}")).is_some())
+            .count();
+        assert!(
+            (5..=40).contains(&laid_out),
+            "{laid_out} of 10 000 rows were laid out"
+        );
+        assert!(harness.query_by_label("piece-9999").is_none());
+    }
 }

@@ -134,8 +134,37 @@ fn a_composer_trains_generates_plays_and_exports() {
     let checkpoint = checkpoint.expect("stopping saved the model as the current checkpoint");
     assert!(cadenza_core::checkpoint::weights_path(&checkpoint).exists());
 
-    // Generate: the notes appear in the piano roll and a take is listed.
+    // A generation whose checkpoint vanished after it was chosen fails with a message, and the
+    // panel is ready again.
+    let moved = |from: &Path, to: &Path| {
+        for path in [
+            cadenza_core::checkpoint::weights_path,
+            cadenza_core::checkpoint::meta_path,
+        ] {
+            std::fs::rename(path(from), path(to)).expect("renamed");
+        }
+    };
+    let aside = data_dir.path().join("aside");
+    moved(&checkpoint, &aside);
     click(&mut harness, "Generate", 0);
+    click(&mut harness, "Generate", 1);
+    step_until(
+        &mut harness,
+        "the failure",
+        Duration::from_secs(60),
+        |app| !app.generate.is_generating(),
+    );
+    let message = harness
+        .state()
+        .shared
+        .messages
+        .last()
+        .cloned()
+        .unwrap_or_default();
+    assert!(message.starts_with("Generation failed"), "{message}");
+    moved(&aside, &checkpoint);
+
+    // Generate: the notes appear in the piano roll and a take is listed.
     click(&mut harness, "Generate", 1);
     step_until(&mut harness, "a take", Duration::from_secs(120), |app| {
         !app.generate.is_generating()
@@ -162,6 +191,21 @@ fn a_composer_trains_generates_plays_and_exports() {
         println!("SKIP playback: no SoundFont on this machine");
     }
 
+    // "Close without saving" while training ends the training thread at once.
+    click(&mut harness, "Train", 0);
+    harness.state_mut().shared.settings.train.resume = false;
+    click(&mut harness, "Start training", 0);
+    step_until(&mut harness, "training", Duration::from_secs(60), |app| {
+        app.train.plotted_steps() >= 1
+    });
+    assert_eq!(threads_named("cadenza-train"), 1);
+    harness.state_mut().train.discard_training();
+    assert_eq!(
+        threads_named("cadenza-train"),
+        0,
+        "the trainer's thread still runs"
+    );
+
     // Export both ways to a temporary folder; the files read back.
     let midi_path = data_dir.path().join("take.mid");
     let wav_path = data_dir.path().join("take.wav");
@@ -178,6 +222,17 @@ fn a_composer_trains_generates_plays_and_exports() {
         });
         assert_wav_lasts(&wav_path, take.duration_s());
     }
+}
+
+/// Threads of this process with the given name (Linux: /proc/self/task/*/comm).
+fn threads_named(name: &str) -> usize {
+    std::fs::read_dir("/proc/self/task")
+        .expect("/proc is mounted")
+        .flatten()
+        .filter(|task| {
+            std::fs::read_to_string(task.path().join("comm")).is_ok_and(|comm| comm.trim() == name)
+        })
+        .count()
 }
 
 fn assert_same_notes(read: &[cadenza_core::midi::Note], written: &[cadenza_core::midi::Note]) {

@@ -111,6 +111,11 @@ impl TrainPanel {
         self.curves.train.len()
     }
 
+    /// Ends training without saving: the trainer is cancelled and its thread joined.
+    pub fn discard_training(&mut self) {
+        self.trainer = None;
+    }
+
     /// Asks the trainer to write a checkpoint now.
     pub fn save_now(&mut self, shared: &mut Shared) {
         match &self.trainer {
@@ -302,7 +307,7 @@ impl TrainPanel {
                     trainer.send(Command::Stop);
                 }
                 if ui.button("Close without saving").clicked() {
-                    self.trainer = None;
+                    self.discard_training();
                     ctx.send_viewport_cmd(egui::ViewportCommand::Close);
                 }
                 if ui.button("Keep training").clicked() {

@@ -105,8 +105,8 @@ pub fn run(args: &GenerateArgs) -> Result<()> {
         primer: args.primer()?,
         device: args.device,
     };
-    if args.seed.is_none() && !args.json {
-        eprintln!("seed {seed} (pass --seed {seed} to sample the same pieces again)");
+    if let Some(dir) = args.out.parent().filter(|d| !d.as_os_str().is_empty()) {
+        std::fs::create_dir_all(dir).with_context(|| format!("creating {}", dir.display()))?;
     }
     // Every destination is proved writable, and no input is overwritten, before sampling.
     let paths = generate::output_paths(&args.out, settings.variations);
@@ -122,6 +122,9 @@ pub fn run(args: &GenerateArgs) -> Result<()> {
         files::check_writable(path)?;
     }
     let takes = sample_with_progress(request, args.json)?;
+    if args.seed.is_none() && !args.json {
+        eprintln!("seed {seed} (pass --seed {seed} to sample the same pieces again)");
+    }
     for (take, path) in takes.iter().zip(&paths) {
         take.write_midi(path)
             .with_context(|| format!("writing {}", path.display()))?;
@@ -147,10 +150,14 @@ fn sample_with_progress(request: GenerateRequest, quiet: bool) -> Result<Vec<Tak
                 events,
                 fraction,
                 events_per_s,
+                eta_s,
             })) if !quiet => {
                 display.status(
                     fraction,
-                    format!("{events} events | {events_per_s:.0} events/s"),
+                    format!(
+                        "{events} events | {events_per_s:.0} events/s | ETA {}",
+                        eta_s.map_or("-".to_string(), |s| format!("{s:.0} s"))
+                    ),
                 );
             }
             Event::Update(_) => {}

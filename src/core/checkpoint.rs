@@ -271,14 +271,15 @@ fn sha256_file(path: &Path) -> Result<String, CheckpointError> {
         path: path.to_path_buf(),
         source: std::io::Error::new(std::io::ErrorKind::InvalidInput, reason.to_string()),
     };
-    let mut file = std::fs::File::open(path).map_err(io_error(path))?;
-    let metadata = file.metadata().map_err(io_error(path))?;
+    // Checked before opening: opening a FIFO blocks until someone writes to it.
+    let metadata = std::fs::metadata(path).map_err(io_error(path))?;
     if !metadata.is_file() {
         return Err(refuse("not a regular file"));
     }
     if metadata.len() > MAX_WEIGHTS_BYTES {
         return Err(refuse("too large to be a Cadenza checkpoint"));
     }
+    let mut file = std::fs::File::open(path).map_err(io_error(path))?;
     let mut hasher = Sha256::new();
     std::io::copy(&mut file, &mut hasher).map_err(io_error(path))?;
     Ok(format!("{:x}", hasher.finalize()))
@@ -379,6 +380,9 @@ pub fn check_writable(stem: &Path) -> Result<(), CheckpointError> {
                 .to_string(),
         });
     }
+    if let Some(folder) = stem.parent().filter(|p| !p.as_os_str().is_empty()) {
+        std::fs::create_dir_all(folder).map_err(io_error(folder))?;
+    }
     Ok(crate::files::check_writable(&meta_path(stem))?)
 }
 
@@ -464,16 +468,45 @@ impl CheckpointMeta {
 pub fn load_weights(
     stem: &Path,
     meta: &CheckpointMeta,
-    vars: &mut nn::VarStore,
+    vars: &nn::VarStore,
 ) -> Result<(), CheckpointError> {
     let path = weights_path(stem);
     if sha256_file(&path)? != meta.weights_sha256 {
         return Err(CheckpointError::HashMismatch { path });
     }
-    vars.load(&path).map_err(|err| CheckpointError::Weights {
-        path,
-        reason: err.to_string(),
-    })
+    let refuse = |reason: String| CheckpointError::Weights {
+        path: path.clone(),
+        reason,
+    };
+    let mut saved: std::collections::HashMap<String, tch::Tensor> =
+        tch::Tensor::read_safetensors(&path)
+            .map_err(|err| refuse(err.to_string()))?
+            .into_iter()
+            .collect();
+    let _no_grad = tch::no_grad_guard();
+    for (name, mut var) in vars.variables() {
+        let tensor = saved
+            .remove(&name)
+            .ok_or_else(|| refuse(format!("the weights lack {name}")))?;
+        // Checked here because libtorch's copy would silently convert or broadcast.
+        if tensor.kind() != var.kind() || tensor.size() != var.size() {
+            return Err(refuse(format!(
+                "{name} is {:?} {:?} where the description needs {:?} {:?}",
+                tensor.kind(),
+                tensor.size(),
+                var.kind(),
+                var.size()
+            )));
+        }
+        var.f_copy_(&tensor)
+            .map_err(|err| refuse(err.to_string()))?;
+    }
+    match saved.keys().next() {
+        Some(extra) => Err(refuse(format!(
+            "the weights hold {extra}, which this model lacks"
+        ))),
+        None => Ok(()),
+    }
 }
 
 /// Finishes a save that was killed between its two renames: the new weights are in place and
@@ -518,9 +551,9 @@ pub fn load_checked(
 ) -> Result<(CheckpointMeta, nn::VarStore, EventLstm), CheckpointError> {
     let attempt = || {
         let meta = load_meta(stem)?;
-        let mut vars = nn::VarStore::new(device);
+        let vars = nn::VarStore::new(device);
         let model = EventLstm::new(&vars.root(), meta.model);
-        load_weights(stem, &meta, &mut vars)?;
+        load_weights(stem, &meta, &vars)?;
         Ok((meta, vars, model))
     };
     match attempt() {

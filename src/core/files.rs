@@ -24,8 +24,8 @@ fn at(path: &Path) -> impl FnOnce(std::io::Error) -> WriteError + '_ {
 /// Reads a whole regular file of at most `limit` bytes. Anything else (a folder, a device such as
 /// `/dev/zero`, a FIFO, a larger file) is refused before a byte is read, with a readable reason.
 pub fn read_bounded(path: &Path, limit: u64) -> std::io::Result<Vec<u8>> {
-    let file = std::fs::File::open(path)?;
-    let metadata = file.metadata()?;
+    // Checked before opening: opening a FIFO blocks until someone writes to it.
+    let metadata = std::fs::metadata(path)?;
     if !metadata.is_file() {
         return Err(std::io::Error::new(
             std::io::ErrorKind::InvalidInput,
@@ -42,6 +42,7 @@ pub fn read_bounded(path: &Path, limit: u64) -> std::io::Result<Vec<u8>> {
             ),
         ));
     }
+    let file = std::fs::File::open(path)?;
     let mut bytes = Vec::with_capacity(metadata.len() as usize);
     // The file may grow while it is read: never take more than the limit.
     std::io::Read::read_to_end(&mut std::io::Read::take(file, limit + 1), &mut bytes)?;
@@ -63,8 +64,8 @@ pub fn same_file(a: &Path, b: &Path) -> bool {
     }
 }
 
-/// Proves that `path` can be written before long work is done: its folder exists (or is
-/// created) and a temporary file beside it can be created. Nothing is left behind.
+/// Proves that `path` can be written before long work is done: a temporary file can be created
+/// beside it. Nothing is left behind.
 pub fn check_writable(path: &Path) -> Result<(), WriteError> {
     if path.is_dir() || path.as_os_str().to_string_lossy().ends_with('/') {
         return Err(WriteError {
@@ -95,11 +96,8 @@ pub struct Temporary {
 }
 
 impl Temporary {
-    /// A temporary name beside `path`, unique to this process; its folder is created.
+    /// A temporary name beside `path`, unique to this process (its folder must exist).
     pub fn beside(path: &Path, extension: &str) -> Result<Self, WriteError> {
-        if let Some(folder) = path.parent().filter(|p| !p.as_os_str().is_empty()) {
-            std::fs::create_dir_all(folder).map_err(at(folder))?;
-        }
         let suffix = format!(".tmp-{}{extension}", std::process::id());
         Ok(Self {
             path: with_suffix(path, &suffix),

@@ -19,7 +19,7 @@ use crate::midi::{self, MidiError, Note, Piece};
 use crate::model::{
     CpuState, CpuStepper, DeviceChoice, EventLstm, LstmStepper, StepState, resolve_device,
 };
-use crate::worker::{Context, Repaint, Worker};
+use crate::worker::{Completion, Context, Repaint, Worker};
 
 /// A note the model never releases is ended after this long.
 pub const MAX_NOTE_S: f64 = 5.0;
@@ -290,6 +290,8 @@ pub enum Update {
         events: usize,
         /// Share of the requested length written, 0–1 (the slowest variation).
         fraction: f64,
+        /// Seconds left, once there is enough to estimate from.
+        eta_s: Option<f64>,
         /// Events per second per variation.
         events_per_s: f64,
     },
@@ -419,9 +421,11 @@ fn report(voices: &mut [Voice], steps: usize, started: Instant, observe: &mut dy
         }
     }
     let fraction = voices.iter().map(Voice::fraction).fold(1.0, f64::min);
+    let completion = Completion::since(started, fraction);
     observe(Update::Progress {
         events: steps,
-        fraction,
+        fraction: completion.fraction,
+        eta_s: completion.eta_s,
         events_per_s: steps as f64 / started.elapsed().as_secs_f64().max(1e-9),
     });
 }

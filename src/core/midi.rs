@@ -610,13 +610,8 @@ pub fn write_bytes(piece: &Piece, text: Option<&str>) -> Vec<u8> {
 /// Writes a piece to `path` as a MIDI file (see [`write_bytes`]), through a temporary file so a
 /// failed write never leaves a half-written file behind.
 pub fn write_file(piece: &Piece, path: &Path, text: Option<&str>) -> Result<(), MidiError> {
-    let bytes = write_bytes(piece, text);
-    let temporary = path.with_extension("mid.partial");
-    std::fs::write(&temporary, bytes)?;
-    std::fs::rename(&temporary, path).inspect_err(|_| {
-        let _ = std::fs::remove_file(&temporary);
-    })?;
-    Ok(())
+    crate::files::write_atomic(path, &write_bytes(piece, text))
+        .map_err(|err| MidiError::Io(std::io::Error::new(err.source.kind(), err.to_string())))
 }
 
 fn tempo_track(text: Option<&str>) -> Vec<TrackEvent<'_>> {

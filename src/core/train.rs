@@ -96,6 +96,9 @@ const SUBSET_EVENTS: usize = 2_000;
 /// when the settings make every update blow up.)
 const MAX_BAD_STEPS: usize = 5;
 const BAD_STEP_WINDOW: u64 = 50;
+/// A loss per event above this (uniform guessing gives ln 388 = 6.0) means broken weights, even
+/// when finite: the step counts as non-finite (a learning rate of 1e30 gives finite 1e31 losses).
+const MAX_SANE_LOSS: f64 = 50.0;
 /// Least time between two progress events.
 const PROGRESS_INTERVAL: Duration = Duration::from_millis(250);
 
@@ -791,7 +794,8 @@ impl<'a> Trainer<'a> {
         let tokens = (batch * seq_len) as u64;
         self.run.tokens += tokens;
         self.meta.epoch += tokens as f64 / self.data.corpus.train_events.max(1) as f64;
-        if !loss_value.is_finite() || !grad_norm.is_finite() {
+        let sane = loss_value.is_finite() && loss_value <= MAX_SANE_LOSS;
+        if !sane || !grad_norm.is_finite() {
             self.restore_good_weights();
             self.ctx.update(Progress::Warning {
                 message: format!(

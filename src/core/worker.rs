@@ -192,8 +192,11 @@ where
         if self.ended {
             return None;
         }
-        let event = self.events.try_recv().ok();
-        self.note(event)
+        match self.events.try_recv() {
+            Ok(event) => self.note(Some(event)),
+            Err(crossbeam_channel::TryRecvError::Empty) => None,
+            Err(crossbeam_channel::TryRecvError::Disconnected) => self.note(None),
+        }
     }
 
     /// Every event waiting now, in order.
@@ -307,6 +310,23 @@ mod tests {
             .collect();
         assert_eq!(updates, (0..100).collect::<Vec<_>>());
         assert_eq!(events.last(), Some(&Event::Finished("done")));
+        assert!(worker.has_ended());
+    }
+
+    #[test]
+    fn polling_before_the_job_ends_loses_nothing() {
+        let (go, wait) = crossbeam_channel::bounded::<()>(0);
+        let mut worker = spawn(move |ctx| {
+            let _ = wait.recv();
+            ctx.update(1);
+            Ok(2)
+        });
+        assert_eq!(worker.try_event(), None);
+        assert!(!worker.has_ended());
+        go.send(()).unwrap();
+        assert_eq!(worker.wait_event(), Some(Event::Update(1)));
+        assert_eq!(worker.wait_event(), Some(Event::Finished(2)));
+        assert_eq!(worker.try_event(), None);
         assert!(worker.has_ended());
     }
 
