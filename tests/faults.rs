@@ -481,3 +481,62 @@ fn a_diverged_resume_does_not_replace_a_good_checkpoint() {
     }
     let _ = tiny;
 }
+
+#[test]
+fn weights_are_rescued_when_the_output_disappears_mid_run() {
+    let dir = tempfile::tempdir().expect("temp dir");
+    let corpus = dir.path().join("corpus");
+    pattern_corpus(&corpus, 4, 20);
+    let out_folder = dir.path().join("out");
+    let out = out_folder.join("m");
+    let data = dir.path().join("data");
+    let mut run = std::process::Command::new(env!("CARGO_BIN_EXE_cadenza"))
+        .args([
+            "train",
+            "--corpus",
+            text(&corpus),
+            "--out",
+            text(&out),
+            "--minutes",
+            "10",
+            "--layers",
+            "1",
+            "--hidden",
+            "16",
+            "--embed",
+            "8",
+            "--seq-len",
+            "16",
+            "--batch",
+            "2",
+            "--device",
+            "cpu",
+            "--threads",
+            "1",
+        ])
+        .env("CADENZA_DATA_DIR", &data)
+        .stderr(std::process::Stdio::piped())
+        .spawn()
+        .expect("training starts");
+    wait_for_file(
+        &cadenza_core::files::with_suffix(&out, ".lock"),
+        Duration::from_secs(60),
+    );
+    // The output folder becomes a file: no save can succeed there any more.
+    std::fs::remove_dir_all(&out_folder).expect("removed");
+    std::fs::write(&out_folder, b"in the way").expect("written");
+    // SAFETY: a signal to a child process this test started.
+    unsafe { libc::kill(run.id() as i32, libc::SIGTERM) };
+    let output = run.wait_with_output().expect("the run ends");
+    let stderr = String::from_utf8_lossy(&output.stderr);
+    assert!(!output.status.success(), "the failed save is an error");
+    assert!(stderr.contains("saved to"), "{stderr}");
+    let rescued: Vec<PathBuf> = std::fs::read_dir(data.join("checkpoints/rescued"))
+        .expect("the rescue folder exists")
+        .flatten()
+        .map(|e| e.path())
+        .filter(|p| p.extension().is_some_and(|e| e == "json"))
+        .collect();
+    assert_eq!(rescued.len(), 1, "{rescued:?}");
+    checkpoint::load_model(&rescued[0], Device::Cpu).expect("the rescued weights load");
+}

@@ -6,12 +6,14 @@ use std::path::PathBuf;
 use std::sync::Arc;
 
 use cadenza_core::audio;
+use cadenza_core::checkpoint;
 use cadenza_core::generate::{
     self, GenerateEvent, GenerateRequest, GeneratorHandle, Length, Primer, SamplingSettings, Take,
     Update,
 };
 use cadenza_core::stats::{CorpusProfile, MusicStats};
 use cadenza_core::takes;
+use cadenza_core::train::checkpoint_label;
 use cadenza_core::worker::Event;
 
 use super::Shared;
@@ -100,6 +102,8 @@ pub struct GeneratePanel {
     /// A WAV export rendering, with the share done.
     wav_job: Job<PathBuf, f64>,
     checkpoint_dialog: Job<Option<PathBuf>>,
+    /// The current checkpoint and its label, read when the checkpoint changes.
+    model_label: Option<(PathBuf, String)>,
 }
 
 impl GeneratePanel {
@@ -121,6 +125,7 @@ impl GeneratePanel {
             export_dialog: Job::default(),
             wav_job: Job::default(),
             checkpoint_dialog: Job::default(),
+            model_label: None,
         }
     }
 
@@ -192,9 +197,7 @@ impl GeneratePanel {
         self.poll_generator(shared);
         self.poll_export(shared);
         if let Some(Ok(Some(path))) = self.checkpoint_dialog.poll() {
-            shared
-                .settings
-                .use_checkpoint(cadenza_core::checkpoint::stem(&path));
+            shared.settings.use_checkpoint(checkpoint::stem(&path));
         }
     }
 
@@ -347,7 +350,9 @@ impl GeneratePanel {
             device: shared.settings.train.device,
         };
         self.progress = (0.0, 0.0);
-        self.generator = Some(generate::spawn(request, shared.repaint.clone()));
+        // Notes stream in every few milliseconds: ten frames a second shows them growing.
+        let repaint = shared.repaint_every(std::time::Duration::from_millis(100));
+        self.generator = Some(generate::spawn(request, repaint));
     }
 
     /// Draws the panel.
@@ -358,17 +363,20 @@ impl GeneratePanel {
         profile: Option<Arc<CorpusProfile>>,
     ) {
         ui.horizontal(|ui| {
-            let name = shared
-                .settings
-                .checkpoint
-                .as_ref()
-                .map_or("none".to_string(), |c| {
-                    c.file_name()
-                        .unwrap_or_default()
-                        .to_string_lossy()
-                        .to_string()
-                });
-            ui.label(format!("Model: {name}"));
+            let current = shared.settings.checkpoint.as_deref();
+            if self.model_label.as_ref().map(|(path, _)| path.as_path()) != current {
+                // Read once per change of model, not every frame.
+                self.model_label = current.map(|c| (c.to_path_buf(), checkpoint_label(c)));
+            }
+            match &self.model_label {
+                Some((path, label)) => {
+                    ui.label(format!("Model: {label}"))
+                        .on_hover_text(path.display().to_string());
+                }
+                None => {
+                    ui.label("Model: none");
+                }
+            }
             if ui.button("Open…").clicked() {
                 self.checkpoint_dialog.dialog(&shared.repaint, || {
                     rfd::FileDialog::new()

@@ -16,6 +16,7 @@ mod tests;
 
 use std::path::PathBuf;
 use std::sync::Arc;
+use std::time::Duration;
 
 use cadenza_core::midi::Piece;
 use cadenza_core::paths::DataDir;
@@ -29,11 +30,14 @@ use train_panel::TrainPanel;
 
 /// Opens the desktop app and runs it until its window closes.
 pub fn run() -> anyhow::Result<()> {
-    // libtorch's OpenMP threads otherwise spin between parallel regions and starve the audio
-    // and UI threads on small machines; it must be set before libtorch starts its pool.
-    if std::env::var_os("OMP_WAIT_POLICY").is_none() {
+    // libtorch's OpenMP threads spin between parallel regions before they sleep. A short spin
+    // keeps training as fast as on the command line (OMP_WAIT_POLICY=PASSIVE, no spin at all,
+    // cost 40 % of the tokens/s) while idle pool threads leave the audio and UI threads alone
+    // within microseconds. It must be set before libtorch starts its pool.
+    if std::env::var_os("OMP_WAIT_POLICY").is_none() && std::env::var_os("GOMP_SPINCOUNT").is_none()
+    {
         // SAFETY: set at start-up, before any other thread exists.
-        unsafe { std::env::set_var("OMP_WAIT_POLICY", "PASSIVE") };
+        unsafe { std::env::set_var("GOMP_SPINCOUNT", OPENMP_SPIN_COUNT) };
     }
     let data = DataDir::from_env();
     let mut startup_problem = None;
@@ -83,6 +87,12 @@ fn set_aside_unreadable_settings(path: &std::path::Path) -> Option<String> {
         }
     })
 }
+
+/// libgomp's spins before an idle OpenMP thread sleeps (its default is 300 000).
+const OPENMP_SPIN_COUNT: &str = "100000";
+
+/// Asks for a frame within the given time (`egui::Context::request_repaint_after`), from any thread.
+pub type RepaintWithin = Arc<dyn Fn(Duration) + Send + Sync>;
 
 /// The eframe storage key of [`Settings`].
 const SETTINGS_KEY: &str = "cadenza-settings";
@@ -134,8 +144,10 @@ pub struct Shared {
     pub sound: Sound,
     /// Messages for the user (errors, results), newest last.
     pub messages: Vec<String>,
-    /// Wakes the UI from worker threads.
+    /// Wakes the UI from worker threads at once (dialogs, one-shot jobs).
     pub repaint: Repaint,
+    /// Wakes the UI within a given time; repaints asked for meanwhile make one frame.
+    repaint_within: RepaintWithin,
     /// Where takes, checkpoints, the demo corpus and the log live; `None` when the platform has
     /// no data folder (then nothing is kept, and the user is told).
     pub data: Option<DataDir>,
@@ -149,6 +161,13 @@ impl Shared {
             content: RollContent::new(piece.notes.clone(), piece.pedal.clone(), primer_end_s),
         };
         self.sound.load(piece);
+    }
+
+    /// A wake-up for a worker that reports often (training, generation): at most one frame per
+    /// `interval`. Under a software renderer every frame costs a core's worth of milliseconds.
+    pub fn repaint_every(&self, interval: Duration) -> Repaint {
+        let within = Arc::clone(&self.repaint_within);
+        Arc::new(move || within(interval))
     }
 
     /// Tells the user something (an error or a result).
@@ -184,7 +203,9 @@ pub struct CadenzaApp {
 
 impl CadenzaApp {
     /// Builds the app from remembered settings; starts loading the last (or the demo) corpus.
-    pub fn new(settings: Settings, data: Option<DataDir>, repaint: Repaint) -> Self {
+    pub fn new(settings: Settings, data: Option<DataDir>, repaint_within: RepaintWithin) -> Self {
+        let immediate = Arc::clone(&repaint_within);
+        let repaint: Repaint = Arc::new(move || immediate(Duration::ZERO));
         let sound = Sound::start(settings.soundfont.as_deref());
         let mut shared = Shared {
             settings,
@@ -192,6 +213,7 @@ impl CadenzaApp {
             sound,
             messages: Vec::new(),
             repaint,
+            repaint_within,
             data,
         };
         let corpus = CorpusPanel::new(&mut shared);
@@ -216,7 +238,7 @@ impl CadenzaApp {
         let mut app = Self::new(
             settings.clone().unwrap_or_default(),
             data,
-            Arc::new(move || ctx.request_repaint()),
+            Arc::new(move |within| ctx.request_repaint_after(within)),
         );
         if stored.is_some() && settings.is_none() {
             app.shared.tell(

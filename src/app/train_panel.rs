@@ -16,6 +16,10 @@ use cadenza_core::worker::Event;
 use super::Shared;
 use super::job::Job;
 
+/// The loss plot and status redraw at most this often while training: each frame drawn takes
+/// CPU from the trainer (measured under Xvfb's software renderer).
+const TRAINING_FRAME_INTERVAL: std::time::Duration = std::time::Duration::from_secs(1);
+
 /// Training controls, remembered between runs.
 #[derive(Debug, Clone, PartialEq, serde::Serialize, serde::Deserialize)]
 #[serde(default)]
@@ -281,7 +285,8 @@ impl TrainPanel {
         self.paused = false;
         self.status = "starting".to_string();
         self.out = Some(out);
-        self.trainer = Some(train::spawn(data, options, shared.repaint.clone()));
+        let repaint = shared.repaint_every(TRAINING_FRAME_INTERVAL);
+        self.trainer = Some(train::spawn(data, options, repaint));
     }
 
     /// Closing the window while training: ask, then stop (which saves) before closing.

@@ -209,6 +209,29 @@ pub struct Finished {
     pub reason: StopReason,
 }
 
+/// A label for people: "demo-corpus · quick · 2026-11-27 06:12" (corpus, preset, time saved),
+/// or the file name when the description cannot be read.
+pub fn checkpoint_label(stem: &Path) -> String {
+    let file_name = || {
+        stem.file_name()
+            .map_or(String::new(), |n| n.to_string_lossy().into())
+    };
+    let Ok(meta) = checkpoint::load_meta(stem) else {
+        return file_name();
+    };
+    let corpus = Path::new(&meta.corpus.path)
+        .file_name()
+        .map_or("corpus".into(), |n| n.to_string_lossy());
+    let preset = [Preset::Quick, Preset::Standard]
+        .into_iter()
+        .find(|preset| preset.model() == meta.model)
+        .map_or("custom", Preset::name);
+    match std::fs::metadata(checkpoint::meta_path(stem)).and_then(|m| m.modified()) {
+        Ok(saved) => crate::paths::checkpoint_label(&corpus, preset, saved),
+        Err(_) => file_name(),
+    }
+}
+
 /// The stem of the best checkpoint of a run written to `out`: the lowest full validation loss.
 pub fn best_stem(out: &Path) -> PathBuf {
     crate::files::with_suffix(out, ".best")
