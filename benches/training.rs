@@ -3,6 +3,8 @@
 //!
 //!   cargo bench --bench training               # throughput (tokens/s), quick and standard presets
 //!   cargo bench --bench training -- quality    # validation NLL after 10 minutes of quick training
+//!   cargo bench --bench training -- plain      # beside the plainest PyTorch loop (no augmentation,
+//!                                              # no validation), 2×256, embedding 256, 64 × 256
 //!
 //! `CADENZA_BENCH_MINUTES` changes the 10 minutes; `CADENZA_BENCH_THREADS` the 2 CPU threads.
 
@@ -37,6 +39,8 @@ fn main() {
     );
     if std::env::args().any(|a| a == "quality") {
         quality(&data, &exported, scratch.path(), threads);
+    } else if std::env::args().any(|a| a == "plain") {
+        plain(&data, &exported, scratch.path(), threads);
     } else {
         throughput(&data, &exported, scratch.path(), threads);
     }
@@ -73,6 +77,7 @@ fn throughput(data: &Arc<TrainData>, exported: &Path, scratch: &Path, threads: u
             &format!("--steps={steps}"),
             threads,
             false,
+            &[],
         );
         println!(
             "| {name} | {}×{} | {} × {} | {ours:.0} | {:.0} | {:.2} |",
@@ -80,6 +85,42 @@ fn throughput(data: &Arc<TrainData>, exported: &Path, scratch: &Path, threads: u
             model.hidden,
             settings.batch,
             settings.seq_len,
+            theirs.tokens_per_s,
+            ours / theirs.tokens_per_s
+        );
+    }
+}
+
+/// Cadenza beside a plain PyTorch loop of the same shape, dropout 0: 40 steps each, three times.
+fn plain(data: &Arc<TrainData>, exported: &Path, scratch: &Path, threads: usize) {
+    let model = ModelConfig {
+        embed: 256,
+        layers: 2,
+        hidden: 256,
+        dropout: 0.0,
+    };
+    let settings = TrainSettings::STANDARD;
+    let steps = 40;
+    println!("| run | Cadenza tokens/s | plain PyTorch tokens/s | ratio |");
+    println!("|---|---|---|---|");
+    for run in 1..=3 {
+        let limits = Limits {
+            steps: Some(steps),
+            ..Limits::default()
+        };
+        let out = scratch.join(format!("plain{run}"));
+        let (ours, _) = run_cadenza(data, model, settings, limits, &out, threads);
+        let theirs = run_reference(
+            exported,
+            model,
+            settings,
+            &format!("--steps={steps}"),
+            threads,
+            false,
+            &["--plain"],
+        );
+        println!(
+            "| {run} | {ours:.0} | {:.0} | {:.2} |",
             theirs.tokens_per_s,
             ours / theirs.tokens_per_s
         );
@@ -108,6 +149,7 @@ fn quality(data: &Arc<TrainData>, exported: &Path, scratch: &Path, threads: usiz
         &format!("--minutes={minutes}"),
         threads,
         true,
+        &[],
     );
     println!("| {minutes} min, quick preset | tokens/s | validation NLL (nats/event) |");
     println!("|---|---|---|");
@@ -172,6 +214,7 @@ fn run_reference(
     limit: &str,
     threads: usize,
     validate: bool,
+    extra: &[&str],
 ) -> ReferenceResult {
     let script = Path::new(env!("CARGO_MANIFEST_DIR")).join("benches/reference/train_reference.py");
     let mut command = fixtures::python();
@@ -190,7 +233,7 @@ fn run_reference(
     ] {
         command.arg(flag).arg(value);
     }
-    command.arg(limit);
+    command.arg(limit).args(extra);
     if validate {
         command.arg("--validate");
     }

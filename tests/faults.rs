@@ -490,7 +490,7 @@ fn weights_are_rescued_when_the_output_disappears_mid_run() {
     let out_folder = dir.path().join("out");
     let out = out_folder.join("m");
     let data = dir.path().join("data");
-    let mut run = std::process::Command::new(env!("CARGO_BIN_EXE_cadenza"))
+    let run = std::process::Command::new(env!("CARGO_BIN_EXE_cadenza"))
         .args([
             "train",
             "--corpus",

@@ -43,8 +43,9 @@ def transpose(window, semitones):
 
 
 class Sampler:
-    def __init__(self, train, seq_len, seed):
+    def __init__(self, train, seq_len, seed, transpose=True):
         self.rng = np.random.default_rng(seed)
+        self.transpose = transpose
         self.train = [variants for variants in train if all(len(v) > seq_len for v in variants)]
         self.cumulative = np.cumsum([len(variants[0]) for variants in self.train])
         self.seq_len = seq_len
@@ -56,7 +57,9 @@ class Sampler:
             variants = self.train[int(np.searchsorted(self.cumulative, position, side="right"))]
             events = variants[self.rng.integers(len(variants))]
             start = self.rng.integers(len(events) - self.seq_len)
-            rows.append(transpose(events[start : start + self.seq_len + 1], int(self.rng.integers(-3, 4))))
+            window = events[start : start + self.seq_len + 1]
+            shift = int(self.rng.integers(-3, 4)) if self.transpose else 0
+            rows.append(transpose(window, shift) if shift else window.astype(np.int64))
         batch = torch.from_numpy(np.stack(rows))
         return batch[:, :-1], batch[:, 1:]
 
@@ -98,6 +101,8 @@ def main():
     parser.add_argument("--threads", type=int, default=2)
     parser.add_argument("--validate", action="store_true")
     parser.add_argument("--valid-every", dest="valid_every", type=int, default=100)
+    parser.add_argument("--plain", action="store_true",
+                        help="the plainest loop: random windows of the unstretched pieces, no transposition")
     args = parser.parse_args()
 
     torch.set_num_threads(args.threads)
@@ -109,7 +114,9 @@ def main():
 
     net = Net(args.embed, args.layers, args.hidden, args.dropout)
     optimizer = torch.optim.Adam(net.parameters(), lr=args.lr)
-    sampler = Sampler(train, args.seq_len, args.seed)
+    if args.plain:
+        train = [variants[:1] for variants in train]
+    sampler = Sampler(train, args.seq_len, args.seed, transpose=not args.plain)
     loss_fn = nn.CrossEntropyLoss()
     # Cadenza validates while it trains (a fixed subset every --valid-every steps, every piece at each
     # epoch end); the reference does the same work inside the same time limit.

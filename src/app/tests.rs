@@ -198,13 +198,19 @@ fn a_composer_trains_generates_plays_and_exports() {
     step_until(&mut harness, "training", Duration::from_secs(60), |app| {
         app.train.plotted_steps() >= 1
     });
-    assert_eq!(threads_named("cadenza-train"), 1);
+    // The trainer's thread is joined on the spot; libtorch's pool threads, which inherit its
+    // name, end with it a moment later.
+    assert!(threads_named("cadenza-train") >= 1);
     harness.state_mut().train.discard_training();
-    assert_eq!(
-        threads_named("cadenza-train"),
-        0,
-        "the trainer's thread still runs"
-    );
+    assert!(!harness.state().train.is_training());
+    let started = Instant::now();
+    while threads_named("cadenza-train") > 0 {
+        assert!(
+            started.elapsed() < Duration::from_secs(5),
+            "the trainer's threads still run"
+        );
+        std::thread::sleep(Duration::from_millis(20));
+    }
 
     // Export both ways to a temporary folder; the files read back.
     let midi_path = data_dir.path().join("take.mid");
