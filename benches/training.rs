@@ -178,7 +178,7 @@ fn run_cadenza(
         threads: Some(threads),
         out: out.to_path_buf(),
         resume: None,
-        autosave_minutes: 1e9,
+        autosave_minutes: 1e6,
         valid_every: 100,
         replace_worse: false,
         rescue_dir: None,
