@@ -378,6 +378,32 @@ fn outputs_that_would_overwrite_an_input_or_cannot_be_written_are_refused() {
     assert!(leftovers.is_empty(), "{leftovers:?}");
 }
 
+/// `cadenza train` of a tiny model on `corpus` into `out` for ten minutes (it is stopped sooner).
+fn ten_minutes_of_tiny_training(corpus: &Path, out: &Path) -> std::process::Command {
+    let mut command = std::process::Command::new(env!("CARGO_BIN_EXE_cadenza"));
+    command
+        .args(["train", "--corpus", text(corpus), "--out", text(out)])
+        .args([
+            "--minutes",
+            "10",
+            "--layers",
+            "1",
+            "--hidden",
+            "16",
+            "--embed",
+            "8",
+            "--seq-len",
+            "16",
+            "--batch",
+            "2",
+            "--device",
+            "cpu",
+            "--threads",
+            "1",
+        ]);
+    command
+}
+
 /// Waits for `path` to exist.
 fn wait_for_file(path: &Path, limit: Duration) {
     let started = Instant::now();
@@ -397,31 +423,7 @@ fn one_writer_per_checkpoint_and_sigterm_saves() {
     let corpus = dir.path().join("corpus");
     pattern_corpus(&corpus, 4, 20);
     let out = dir.path().join("m");
-    let args = [
-        "train",
-        "--corpus",
-        text(&corpus),
-        "--out",
-        text(&out),
-        "--minutes",
-        "10",
-        "--layers",
-        "1",
-        "--hidden",
-        "16",
-        "--embed",
-        "8",
-        "--seq-len",
-        "16",
-        "--batch",
-        "2",
-        "--device",
-        "cpu",
-        "--threads",
-        "1",
-    ];
-    let mut first = std::process::Command::new(env!("CARGO_BIN_EXE_cadenza"))
-        .args(args)
+    let mut first = ten_minutes_of_tiny_training(&corpus, &out)
         .stderr(std::process::Stdio::piped())
         .spawn()
         .expect("first run starts");
@@ -429,7 +431,9 @@ fn one_writer_per_checkpoint_and_sigterm_saves() {
         &cadenza_core::files::with_suffix(&out, ".lock"),
         Duration::from_secs(60),
     );
-    let second = cadenza(&args);
+    let second = ten_minutes_of_tiny_training(&corpus, &out)
+        .output()
+        .expect("second run");
     assert_clean_error(&second, &format!("pid {}", first.id()));
     // Let it train a little, then stop it the way a session manager does.
     std::thread::sleep(Duration::from_secs(2));
@@ -490,30 +494,7 @@ fn weights_are_rescued_when_the_output_disappears_mid_run() {
     let out_folder = dir.path().join("out");
     let out = out_folder.join("m");
     let data = dir.path().join("data");
-    let run = std::process::Command::new(env!("CARGO_BIN_EXE_cadenza"))
-        .args([
-            "train",
-            "--corpus",
-            text(&corpus),
-            "--out",
-            text(&out),
-            "--minutes",
-            "10",
-            "--layers",
-            "1",
-            "--hidden",
-            "16",
-            "--embed",
-            "8",
-            "--seq-len",
-            "16",
-            "--batch",
-            "2",
-            "--device",
-            "cpu",
-            "--threads",
-            "1",
-        ])
+    let run = ten_minutes_of_tiny_training(&corpus, &out)
         .env("CADENZA_DATA_DIR", &data)
         .stderr(std::process::Stdio::piped())
         .spawn()
@@ -539,4 +520,55 @@ fn weights_are_rescued_when_the_output_disappears_mid_run() {
         .collect();
     assert_eq!(rescued.len(), 1, "{rescued:?}");
     checkpoint::load_model(&rescued[0], Device::Cpu).expect("the rescued weights load");
+}
+
+#[test]
+fn a_failed_run_exits_1_with_an_error_line_then_done() {
+    let dir = tempfile::tempdir().expect("temp dir");
+    let corpus = dir.path().join("corpus");
+    pattern_corpus(&corpus, 4, 10);
+    let out = dir.path().join("m");
+    // Every update blows the weights up: five skipped steps in fifty end the run as diverged.
+    let run = cadenza(&[
+        "train",
+        "--corpus",
+        text(&corpus),
+        "--out",
+        text(&out),
+        "--steps",
+        "200",
+        "--lr",
+        "1e30",
+        "--layers",
+        "1",
+        "--hidden",
+        "16",
+        "--embed",
+        "8",
+        "--seq-len",
+        "16",
+        "--batch",
+        "2",
+        "--device",
+        "cpu",
+        "--json",
+    ]);
+    assert_eq!(run.status.code(), Some(1));
+    let lines: Vec<serde_json::Value> = String::from_utf8_lossy(&run.stdout)
+        .lines()
+        .map(|l| serde_json::from_str(l).expect("JSON line"))
+        .collect();
+    let n = lines.len();
+    assert_eq!(lines[n - 2]["event"], "error", "{lines:?}");
+    assert!(
+        lines[n - 2]["message"]
+            .as_str()
+            .is_some_and(|m| m.contains("diverged"))
+    );
+    assert_eq!(lines[n - 1]["event"], "done");
+    assert_eq!(lines[n - 1]["reason"], "error");
+    assert!(
+        !checkpoint::meta_path(&out).exists(),
+        "no checkpoint from broken weights"
+    );
 }

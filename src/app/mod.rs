@@ -14,6 +14,32 @@ mod train_panel;
 #[cfg(test)]
 mod tests;
 
+#[cfg(test)]
+mod settings_tests {
+    #[test]
+    fn an_unreadable_settings_file_is_moved_aside_with_a_message() {
+        let dir = tempfile::tempdir().expect("temp dir");
+        let file = dir.path().join("settings.ron");
+        assert_eq!(
+            super::set_aside_unreadable_settings(&file),
+            None,
+            "no file: nothing to say"
+        );
+        std::fs::write(&file, "{\"cadenza-settings\": \"(corpus_dir: None)\"}").expect("written");
+        assert_eq!(
+            super::set_aside_unreadable_settings(&file),
+            None,
+            "readable: kept"
+        );
+        std::fs::write(&file, "{ this is not RON").expect("written");
+        let message = super::set_aside_unreadable_settings(&file).expect("the user is told");
+        assert!(message.contains("moved to"), "{message}");
+        assert!(!file.exists());
+        let kept = std::fs::read_dir(dir.path()).expect("listed").count();
+        assert_eq!(kept, 1, "the unreadable file is kept aside");
+    }
+}
+
 use std::path::PathBuf;
 use std::sync::Arc;
 use std::time::Duration;
