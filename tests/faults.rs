@@ -383,26 +383,26 @@ fn ten_minutes_of_tiny_training(corpus: &Path, out: &Path) -> std::process::Comm
     let mut command = std::process::Command::new(env!("CARGO_BIN_EXE_cadenza"));
     command
         .args(["train", "--corpus", text(corpus), "--out", text(out)])
-        .args([
-            "--minutes",
-            "10",
-            "--layers",
-            "1",
-            "--hidden",
-            "16",
-            "--embed",
-            "8",
-            "--seq-len",
-            "16",
-            "--batch",
-            "2",
-            "--device",
-            "cpu",
-            "--threads",
-            "1",
-        ]);
+        .args(TINY_TRAINING)
+        .args(["--minutes", "10", "--threads", "1"]);
     command
 }
+
+/// A network and windows small enough to train many steps a second on one core.
+const TINY_TRAINING: [&str; 12] = [
+    "--layers",
+    "1",
+    "--hidden",
+    "16",
+    "--embed",
+    "8",
+    "--seq-len",
+    "16",
+    "--batch",
+    "2",
+    "--device",
+    "cpu",
+];
 
 /// Waits for `path` to exist.
 fn wait_for_file(path: &Path, limit: Duration) {
@@ -529,30 +529,10 @@ fn a_failed_run_exits_1_with_an_error_line_then_done() {
     pattern_corpus(&corpus, 4, 10);
     let out = dir.path().join("m");
     // Every update blows the weights up: five skipped steps in fifty end the run as diverged.
-    let run = cadenza(&[
-        "train",
-        "--corpus",
-        text(&corpus),
-        "--out",
-        text(&out),
-        "--steps",
-        "200",
-        "--lr",
-        "1e30",
-        "--layers",
-        "1",
-        "--hidden",
-        "16",
-        "--embed",
-        "8",
-        "--seq-len",
-        "16",
-        "--batch",
-        "2",
-        "--device",
-        "cpu",
-        "--json",
-    ]);
+    let mut args = vec!["train", "--corpus", text(&corpus), "--out", text(&out)];
+    args.extend(["--steps", "200", "--lr", "1e30", "--json"]);
+    args.extend(TINY_TRAINING);
+    let run = cadenza(&args);
     assert_eq!(run.status.code(), Some(1));
     let lines: Vec<serde_json::Value> = String::from_utf8_lossy(&run.stdout)
         .lines()

@@ -19,7 +19,7 @@ mod settings_tests {
     #[test]
     fn an_unreadable_settings_file_is_moved_aside_with_a_message() {
         let dir = tempfile::tempdir().expect("temp dir");
-        let file = dir.path().join("settings.ron");
+        let file = dir.path().join("app.ron");
         assert_eq!(
             super::set_aside_unreadable_settings(&file),
             None,
@@ -260,13 +260,14 @@ impl CadenzaApp {
         let settings: Option<Settings> = cc
             .storage
             .and_then(|storage| eframe::get_value(storage, SETTINGS_KEY));
+        let unreadable = stored.is_some() && settings.is_none();
         let ctx = cc.egui_ctx.clone();
         let mut app = Self::new(
-            settings.clone().unwrap_or_default(),
+            settings.unwrap_or_default(),
             data,
             Arc::new(move |within| ctx.request_repaint_after(within)),
         );
-        if stored.is_some() && settings.is_none() {
+        if unreadable {
             app.shared.tell(
                 "The remembered settings could not be read (another version?): defaults are used",
             );

@@ -567,7 +567,8 @@ pub fn load_checked(
 /// the process ends, however it ends, so a lock left by a killed run is taken over.
 #[derive(Debug)]
 pub struct OutputLock {
-    file: std::fs::File,
+    /// Open for as long as the lock is held: closing it releases the lock.
+    _file: std::fs::File,
     path: PathBuf,
 }
 
@@ -598,7 +599,7 @@ impl OutputLock {
             .and_then(|()| file.rewind())
             .and_then(|()| file.write_all(owner.as_bytes()))
             .map_err(io_error(&path))?;
-        Ok(Self { file, path })
+        Ok(Self { _file: file, path })
     }
 }
 
@@ -606,6 +607,5 @@ impl Drop for OutputLock {
     fn drop(&mut self) {
         // Removed while still held, so no other run can be holding this file's lock.
         let _ = std::fs::remove_file(&self.path);
-        let _ = &self.file;
     }
 }

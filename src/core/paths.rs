@@ -38,9 +38,10 @@ impl DataDir {
         self.root.join("takes.json")
     }
 
-    /// The app's settings (window, last corpus, controls).
+    /// The app's settings (window, last corpus, controls). Named as eframe names its default
+    /// file, which lived in this same folder before, so settings written then still load.
     pub fn settings_file(&self) -> PathBuf {
-        self.root.join("settings.ron")
+        self.root.join("app.ron")
     }
 
     /// The log of messages shown to the user.
