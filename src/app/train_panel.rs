@@ -343,12 +343,16 @@ impl TrainPanel {
                 self.start(data, shared);
             }
             if let Some(trainer) = &self.trainer {
+                // The buttons answer at once; the trainer's events (drawn at most once a second
+                // while training) confirm.
                 if self.paused {
                     if ui.button("Resume training").clicked() {
                         trainer.send(Command::Resume);
+                        self.paused = false;
                     }
                 } else if ui.button("Pause training").clicked() {
                     trainer.send(Command::Pause);
+                    self.paused = true;
                 }
                 if ui
                     .button("Stop training")
@@ -356,6 +360,7 @@ impl TrainPanel {
                     .clicked()
                 {
                     trainer.send(Command::Stop);
+                    self.status = "stopping: validating and saving…".to_string();
                 }
                 if ui.button("Save now").on_hover_text("Ctrl+S").clicked() {
                     trainer.send(Command::SaveNow);
