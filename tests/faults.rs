@@ -14,6 +14,15 @@ use crate::support::{
     TINY, assert_clean_error, cadenza, overfitted_tiny_model, pattern_corpus, torch_lock,
 };
 
+/// A temporary folder holding a small pattern corpus in `corpus/` (four pieces, each pattern
+/// repeated `repeats` times).
+fn folder_with_corpus(repeats: usize) -> (tempfile::TempDir, PathBuf) {
+    let dir = tempfile::tempdir().expect("temp dir");
+    let corpus = dir.path().join("corpus");
+    pattern_corpus(&corpus, 4, repeats);
+    (dir, corpus)
+}
+
 fn first_midi_file(corpus: &Path) -> PathBuf {
     cadenza_core::corpus::find_midi_files(corpus)
         .expect("listed")
@@ -88,9 +97,7 @@ fn refused_everywhere(stem: &Path, corpus: &Path, out: &Path, expected: &str) {
 
 #[test]
 fn impossible_checkpoints_are_refused_by_every_command() {
-    let dir = tempfile::tempdir().expect("temp dir");
-    let corpus = dir.path().join("corpus");
-    pattern_corpus(&corpus, 4, 10);
+    let (dir, corpus) = folder_with_corpus(10);
     let out = dir.path().join("out");
     let cases: [(&str, serde_json::Value, &str); 5] = [
         ("/model/layers", 0.into(), "model.layers"),
@@ -269,9 +276,7 @@ fn non_regular_and_huge_inputs_are_refused_at_once() {
 
 #[test]
 fn out_of_range_numbers_are_refused_before_any_work() {
-    let dir = tempfile::tempdir().expect("temp dir");
-    let corpus = dir.path().join("corpus");
-    pattern_corpus(&corpus, 4, 10);
+    let (dir, corpus) = folder_with_corpus(10);
     let midi = first_midi_file(&corpus);
     let out = text(&dir.path().join("m")).to_string();
     let train = |extra: &[&str]| {
@@ -319,9 +324,7 @@ fn out_of_range_numbers_are_refused_before_any_work() {
 
 #[test]
 fn outputs_that_would_overwrite_an_input_or_cannot_be_written_are_refused() {
-    let dir = tempfile::tempdir().expect("temp dir");
-    let corpus = dir.path().join("corpus");
-    pattern_corpus(&corpus, 4, 10);
+    let (dir, corpus) = folder_with_corpus(10);
     let midi = first_midi_file(&corpus);
     let before = std::fs::read(&midi).expect("read");
     assert_clean_error(
@@ -419,9 +422,7 @@ fn wait_for_file(path: &Path, limit: Duration) {
 
 #[test]
 fn one_writer_per_checkpoint_and_sigterm_saves() {
-    let dir = tempfile::tempdir().expect("temp dir");
-    let corpus = dir.path().join("corpus");
-    pattern_corpus(&corpus, 4, 20);
+    let (dir, corpus) = folder_with_corpus(20);
     let out = dir.path().join("m");
     let mut first = ten_minutes_of_tiny_training(&corpus, &out)
         .stderr(std::process::Stdio::piped())
@@ -488,9 +489,7 @@ fn a_diverged_resume_does_not_replace_a_good_checkpoint() {
 
 #[test]
 fn weights_are_rescued_when_the_output_disappears_mid_run() {
-    let dir = tempfile::tempdir().expect("temp dir");
-    let corpus = dir.path().join("corpus");
-    pattern_corpus(&corpus, 4, 20);
+    let (dir, corpus) = folder_with_corpus(20);
     let out_folder = dir.path().join("out");
     let out = out_folder.join("m");
     let data = dir.path().join("data");
@@ -524,9 +523,7 @@ fn weights_are_rescued_when_the_output_disappears_mid_run() {
 
 #[test]
 fn a_failed_run_exits_1_with_an_error_line_then_done() {
-    let dir = tempfile::tempdir().expect("temp dir");
-    let corpus = dir.path().join("corpus");
-    pattern_corpus(&corpus, 4, 10);
+    let (dir, corpus) = folder_with_corpus(10);
     let out = dir.path().join("m");
     // Every update blows the weights up: five skipped steps in fifty end the run as diverged.
     let mut args = vec!["train", "--corpus", text(&corpus), "--out", text(&out)];
