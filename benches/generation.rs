@@ -4,7 +4,9 @@
 //!   cargo bench --bench generation
 //!
 //! Speed does not depend on what the weights learned, so the models are freshly initialised (and
-//! saved, so PyTorch loads the very same weights); no corpus is needed.
+//! saved, so PyTorch loads the very same weights); no corpus is needed. A second table compares a
+//! steerable model asked for a key, a loudness, a style and a density curve that changes bin
+//! every few seconds with the same model asked for nothing, in the same run.
 
 #[path = "../tests/support/fixtures.rs"]
 mod fixtures;
@@ -13,8 +15,12 @@ use std::path::Path;
 use std::sync::atomic::AtomicBool;
 
 use cadenza_core::checkpoint::{self, CheckpointMeta, TrainSettings};
-use cadenza_core::generate::{self, Length, Primer, SamplingSettings};
-use cadenza_core::model::{self, EventLstm, ModelConfig};
+use cadenza_core::controls::{
+    ControlPlan, ControlsMeta, Curve, CurvePoint, Key, KeyChange, KeyProfiles,
+};
+use cadenza_core::encoding::Encoding;
+use cadenza_core::generate::{self, Length, Primer, SamplingSettings, Steering};
+use cadenza_core::model::{self, EventLstm, Inputs, ModelConfig};
 use tch::{Device, nn};
 
 fn main() {
@@ -29,13 +35,14 @@ fn main() {
     ] {
         tch::manual_seed(0);
         let vars = nn::VarStore::new(Device::Cpu);
-        let network = EventLstm::new(&vars.root(), config);
+        let network = EventLstm::new(&vars.root(), config, Inputs::new(Encoding::CURRENT, None));
         let stem = scratch.path().join(name);
         save(&stem, &vars, config);
+        let plain = Steering::plain(Encoding::CURRENT);
         for threads in [1, 2] {
             for variations in [1, 4] {
                 model::set_threads(threads);
-                let ours = cadenza_events_per_s(&network, events, variations);
+                let ours = cadenza_events_per_s(&network, &plain, events, variations);
                 let theirs = pytorch_events_per_s(&stem, config, events, variations, threads);
                 println!(
                     "| {name} | {threads} | {variations} | {ours:.0} | {:.0} | {theirs:.0} | {:.2} |",
@@ -45,12 +52,68 @@ fn main() {
             }
         }
     }
+    controlled_against_plain();
+}
+
+/// Events/s of a steerable quick model asked for everything, against the same model asked for
+/// nothing (best of three each, 2 threads, one variation and four).
+fn controlled_against_plain() {
+    println!();
+    println!(
+        "| steerable quick model, 2 threads | variations | asked for nothing, events/s | key + loudness + style + changing density, events/s | ratio |"
+    );
+    println!("|---|---|---|---|---|");
+    tch::manual_seed(0);
+    let styles: Vec<String> = (1..=25).map(|i| format!("composer {i}")).collect();
+    let controls = ControlsMeta::new(styles, KeyProfiles::default());
+    let vars = nn::VarStore::new(Device::Cpu);
+    let config = ModelConfig::QUICK;
+    let network = EventLstm::new(
+        &vars.root(),
+        config,
+        Inputs::new(Encoding::CURRENT, Some(&controls)),
+    );
+    let mut meta = meta(config);
+    meta.controls = Some(controls);
+    let none = Steering::new(&meta, ControlPlan::default()).expect("plan fits");
+    // Density changes bin every 2 s: the controls' gate bias is recomputed often.
+    let density = Curve(
+        (0..60)
+            .map(|i| CurvePoint {
+                at_s: f64::from(i) * 2.0,
+                value: if i % 2 == 0 { 2.0 } else { 8.0 },
+            })
+            .collect(),
+    );
+    let everything = ControlPlan {
+        key: vec![KeyChange {
+            at_s: 0.0,
+            key: Some("D minor".parse::<Key>().expect("a key")),
+        }],
+        density,
+        loudness: Curve::constant(45.0),
+        style: Some("composer 3".to_string()),
+    };
+    let all = Steering::new(&meta, everything).expect("plan fits");
+    model::set_threads(2);
+    for variations in [1, 4] {
+        let plain = cadenza_events_per_s(&network, &none, 4000, variations);
+        let steered = cadenza_events_per_s(&network, &all, 4000, variations);
+        println!(
+            "| quick | {variations} | {plain:.0} | {steered:.0} | {:.2} |",
+            steered / plain
+        );
+    }
 }
 
 fn save(stem: &Path, vars: &nn::VarStore, config: ModelConfig) {
-    let mut meta = CheckpointMeta {
-        format_version: 0,
-        encoding: String::new(),
+    checkpoint::save(stem, vars, &mut meta(config)).expect("checkpoint saved");
+}
+
+fn meta(config: ModelConfig) -> CheckpointMeta {
+    CheckpointMeta {
+        format_version: checkpoint::FORMAT_VERSION,
+        encoding: Encoding::CURRENT.id().to_string(),
         model: config,
         train: TrainSettings::QUICK,
         step: 0,
@@ -59,12 +122,17 @@ fn save(stem: &Path, vars: &nn::VarStore, config: ModelConfig) {
         valid_nll: None,
         history: Default::default(),
         weights_sha256: String::new(),
-    };
-    checkpoint::save(stem, vars, &mut meta).expect("checkpoint saved");
+        controls: None,
+    }
 }
 
 /// Best of three runs, events per second per variation.
-fn cadenza_events_per_s(network: &EventLstm, events: usize, variations: usize) -> f64 {
+fn cadenza_events_per_s(
+    network: &EventLstm,
+    steering: &Steering,
+    events: usize,
+    variations: usize,
+) -> f64 {
     let settings = SamplingSettings {
         length: Length::Events(events),
         variations,
@@ -74,6 +142,7 @@ fn cadenza_events_per_s(network: &EventLstm, events: usize, variations: usize) -
         .map(|_| {
             let pieces = generate::sample(
                 network,
+                steering,
                 Device::Cpu,
                 &settings,
                 &Primer::none(),

@@ -172,6 +172,8 @@ fn run_cadenza(
 ) -> (f64, f64) {
     let options = TrainOptions {
         model,
+        // Like for like with the reference, which has no controls.
+        controls: false,
         settings,
         limits,
         device: DeviceChoice::Cpu,
@@ -270,9 +272,9 @@ fn export_for_reference(data: &TrainData, stem: &Path) -> std::io::Result<()> {
         .map(|variants| variants.iter().map(|v| packed.push(v)).collect())
         .collect();
     let valid: Vec<(usize, usize)> = data
-        .valid_pieces()
+        .valid_pieces(None)
         .into_iter()
-        .map(|p| packed.push(p))
+        .map(|p| packed.push(p.events))
         .collect();
     std::fs::write(stem.with_extension("bin"), &packed.bytes)?;
     let index = serde_json::json!({ "train": train, "valid": valid });

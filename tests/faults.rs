@@ -5,8 +5,9 @@ use std::path::{Path, PathBuf};
 use std::time::{Duration, Instant};
 
 use cadenza_core::checkpoint::{self, SaveStep};
+use cadenza_core::encoding::Encoding;
 use cadenza_core::generate::{Length, Take};
-use cadenza_core::model::EventLstm;
+use cadenza_core::model::{EventLstm, Inputs};
 use cadenza_core::takes;
 use tch::{Device, nn};
 
@@ -127,7 +128,7 @@ fn impossible_checkpoints_are_refused_by_every_command() {
 fn tiny_vars(seed: i64) -> nn::VarStore {
     tch::manual_seed(seed);
     let vars = nn::VarStore::new(Device::Cpu);
-    let _model = EventLstm::new(&vars.root(), TINY);
+    let _model = EventLstm::new(&vars.root(), TINY, Inputs::new(Encoding::CURRENT, None));
     vars
 }
 
@@ -177,6 +178,7 @@ fn take(seed: u64) -> Take {
             length: Length::Seconds(1.0),
             ..Default::default()
         },
+        controls: Default::default(),
         checkpoint: "m".to_string(),
         events: 0,
         events_per_s: 0.0,

@@ -5,13 +5,19 @@ use std::path::Path;
 use std::sync::atomic::AtomicBool;
 
 use cadenza_core::checkpoint;
+use cadenza_core::controls::{
+    CONTROL_INPUTS, ControlPlan, ControlValues, ControlsMeta, Key, KeyProfiles,
+};
 use cadenza_core::corpus;
-use cadenza_core::encoding::VOCAB_SIZE;
+use cadenza_core::encoding::{Encoding, VOCAB_SIZE};
 use cadenza_core::generate::{
-    self, GenerateEvent, GenerateRequest, Length, Primer, SampledPiece, SamplingSettings, Update,
+    self, GenerateEvent, GenerateRequest, Length, Primer, SampledPiece, SamplingSettings, Steering,
+    Update,
 };
 use cadenza_core::midi::{self, Note};
-use cadenza_core::model::{DeviceChoice, EventLstm, LstmStepper, ModelConfig, StepState};
+use cadenza_core::model::{
+    Conditioning, DeviceChoice, EventLstm, Inputs, LstmStepper, ModelConfig, StepState,
+};
 use cadenza_core::worker::{Event, no_repaint};
 use rand::SeedableRng;
 use rand::rngs::StdRng;
@@ -34,6 +40,7 @@ fn cpu_request(checkpoint: &Path, settings: SamplingSettings) -> GenerateRequest
         checkpoint: checkpoint.to_path_buf(),
         settings,
         primer: Primer::none(),
+        controls: ControlPlan::default(),
         device: DeviceChoice::Cpu,
     }
 }
@@ -43,8 +50,10 @@ fn sample_tiny(settings: &SamplingSettings, primer: &Primer) -> Vec<SampledPiece
     let (_, stem) = overfitted_tiny_model();
     let _torch = torch_lock();
     let loaded = checkpoint::load_model(stem, Device::Cpu).expect("loads");
+    let steering = Steering::new(&loaded.meta, ControlPlan::default()).expect("no controls");
     generate::sample(
         &loaded.model,
+        &steering,
         Device::Cpu,
         settings,
         primer,
@@ -55,27 +64,77 @@ fn sample_tiny(settings: &SamplingSettings, primer: &Primer) -> Vec<SampledPiece
     .expect("not cancelled")
 }
 
+/// Two sequences' controls: one asks for a key, a density and a loudness with style row 2, the
+/// other for nothing (style "any").
+fn two_sequences_controls() -> (Vec<ControlValues>, [usize; 2]) {
+    let key = "D minor".parse::<Key>().expect("key");
+    let asked = ControlValues {
+        density: Some(3),
+        histogram: Some(KeyProfiles::default().histogram(key).map(|v| v as f32)),
+        loudness: Some(0),
+    };
+    (vec![asked, ControlValues::default()], [2, 0])
+}
+
 #[test]
-fn one_step_lstm_matches_the_training_lstm() {
+fn one_step_lstm_matches_the_training_lstm_with_and_without_controls() {
     let _torch = torch_lock();
     tch::manual_seed(3);
-    let vars = nn::VarStore::new(Device::Cpu);
     let config = ModelConfig {
         embed: 24,
         layers: 3,
         hidden: 40,
         dropout: 0.2,
     };
-    let model = EventLstm::new(&vars.root(), config);
-    let events = Tensor::randint(VOCAB_SIZE as i64, [2, 30], (Kind::Int64, Device::Cpu));
+    let styles = vec!["a".to_string(), "b".to_string()];
+    let meta = ControlsMeta::new(styles, KeyProfiles::default());
+    for controls in [None, Some(&meta)] {
+        let vars = nn::VarStore::new(Device::Cpu);
+        let model = EventLstm::new(
+            &vars.root(),
+            config,
+            Inputs::new(Encoding::CURRENT, controls),
+        );
+        check_stepper_against_forward(&model);
+    }
+}
+
+fn check_stepper_against_forward(model: &EventLstm) {
+    let steerable = model.inputs().steerable();
+    let events = Tensor::randint(VOCAB_SIZE as i64 + 1, [2, 30], (Kind::Int64, Device::Cpu));
+    let (values, styles) = two_sequences_controls();
+    let conditioning = steerable.then(|| {
+        let rows: Vec<f32> = values
+            .iter()
+            .flat_map(|v| std::iter::repeat_n(v.inputs(), 30).flatten())
+            .collect();
+        Conditioning {
+            controls: Tensor::from_slice(&rows).view([2, 30, CONTROL_INPUTS as i64]),
+            styles: Tensor::from_slice(&styles.map(|s| s as i64)),
+        }
+    });
     let (expected, _) = {
         let _guard = tch::no_grad_guard();
-        model.forward(&events, &model.zero_state(2, Device::Cpu), false)
+        model.forward(
+            &events,
+            conditioning.as_ref(),
+            &model.zero_state(2, Device::Cpu),
+            false,
+        )
     };
-    let stepper = LstmStepper::new(&model);
+    let stepper = LstmStepper::new(model);
+    let extra = stepper.control_gates().map(|gates| {
+        let bias: Vec<f32> = values
+            .iter()
+            .zip(styles)
+            .flat_map(|(v, s)| gates.bias(v, s))
+            .collect();
+        Tensor::from_slice(&bias).view([2, -1])
+    });
+    assert_eq!(extra.is_some(), steerable);
     let mut state = StepState::from(model.zero_state(2, Device::Cpu));
     for t in 0..30 {
-        let logits = stepper.step(&events.select(1, t), &mut state);
+        let logits = stepper.step(&events.select(1, t), extra.as_ref(), &mut state);
         let difference = (logits - expected.select(1, t))
             .abs()
             .max()
@@ -96,7 +155,7 @@ fn cpu_step_matches_the_training_lstm_for_every_batch_size() {
         hidden: 44,
         dropout: 0.2,
     };
-    let model = EventLstm::new(&vars.root(), config);
+    let model = EventLstm::new(&vars.root(), config, Inputs::new(Encoding::CURRENT, None));
     let (batch, steps) = (5, 30);
     let events = Tensor::randint(
         VOCAB_SIZE as i64,
@@ -105,7 +164,7 @@ fn cpu_step_matches_the_training_lstm_for_every_batch_size() {
     );
     let (expected, _) = {
         let _guard = tch::no_grad_guard();
-        model.forward(&events, &model.zero_state(batch, Device::Cpu), false)
+        model.forward(&events, None, &model.zero_state(batch, Device::Cpu), false)
     };
     let expected = Vec::<f32>::try_from(expected.reshape([-1])).expect("floats");
     let ids = Vec::<i64>::try_from(events.reshape([-1])).expect("ids");
@@ -119,7 +178,7 @@ fn cpu_step_matches_the_training_lstm_for_every_batch_size() {
             let inputs: Vec<usize> = (0..batch as usize)
                 .map(|b| ids[b * steps as usize + t] as usize)
                 .collect();
-            stepper.step(&inputs, &mut state, &mut logits);
+            stepper.step(&inputs, &[], &mut state, &mut logits);
             for b in 0..batch as usize {
                 let row = &logits[b * VOCAB_SIZE..][..VOCAB_SIZE];
                 let want = &expected[(b * steps as usize + t) * VOCAB_SIZE..][..VOCAB_SIZE];

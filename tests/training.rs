@@ -5,9 +5,9 @@ use std::time::Duration;
 
 use cadenza_core::checkpoint::{self, CheckpointError};
 use cadenza_core::corpus;
-use cadenza_core::encoding::{self, VOCAB_SIZE};
-use cadenza_core::eval;
-use cadenza_core::model::EventLstm;
+use cadenza_core::encoding::{self, Encoding, VOCAB_SIZE};
+use cadenza_core::eval::{self, EvalPiece};
+use cadenza_core::model::{EventLstm, Inputs};
 use cadenza_core::train::{self, Command, Finished, Progress, StopReason};
 use cadenza_core::worker::{Event, no_repaint};
 use tch::{Device, Tensor, nn};
@@ -173,7 +173,7 @@ fn divergence_stops_with_an_error_and_writes_no_checkpoint() {
 
 fn tiny_model() -> (nn::VarStore, EventLstm) {
     let vars = nn::VarStore::new(Device::Cpu);
-    let model = EventLstm::new(&vars.root(), TINY);
+    let model = EventLstm::new(&vars.root(), TINY, Inputs::new(Encoding::CURRENT, None));
     (vars, model)
 }
 
@@ -181,7 +181,7 @@ fn logits(model: &EventLstm, events: &[i64]) -> Tensor {
     let input = Tensor::from_slice(events).view([1, events.len() as i64]);
     let _no_grad = tch::no_grad_guard();
     model
-        .forward(&input, &model.zero_state(1, Device::Cpu), false)
+        .forward(&input, None, &model.zero_state(1, Device::Cpu), false)
         .0
 }
 
@@ -199,6 +199,7 @@ fn saved_tiny_checkpoint(dir: &Path) -> (std::path::PathBuf, Tensor) {
         valid_nll: None,
         history: Default::default(),
         weights_sha256: String::new(),
+        controls: None,
     };
     checkpoint::save(&stem, &vars, &mut meta).expect("saves");
     (stem, logits(&model, &[1, 300, 129, 5]))
@@ -236,7 +237,8 @@ fn checkpoints_from_another_version_or_damaged_are_refused() {
     assert!(matches!(err, CheckpointError::Encoding { .. }));
     assert!(err.to_string().contains("encoding"), "{err}");
 
-    let other_format = original.replace("\"format_version\": 1", "\"format_version\": 99");
+    let written = format!("\"format_version\": {}", checkpoint::FORMAT_VERSION);
+    let other_format = original.replace(&written, "\"format_version\": 99");
     std::fs::write(&json_path, other_format).expect("write");
     assert!(matches!(
         checkpoint::load_model(&stem, Device::Cpu),
@@ -268,8 +270,13 @@ fn eval_of_the_learned_piece_is_far_lower_than_of_an_unrelated_one() {
     let learned = corpus.pieces[0].events.clone();
     let demo = cadenza_core::demo::demo_pieces();
     let unrelated = encoding::encode_piece(&demo[20].piece);
+    let (learned, unrelated) = (
+        eval::model_sequence(loaded.meta.encoding(), &learned),
+        eval::model_sequence(loaded.meta.encoding(), &unrelated),
+    );
     let score = |events: &[u16]| {
-        eval::score_pieces(&loaded.model, &[events], 48, Device::Cpu).nll_per_event()
+        eval::score_pieces(&loaded.model, &[EvalPiece::plain(events)], 48, Device::Cpu)
+            .nll_per_event()
     };
     let (fit, misfit) = (score(&learned), score(&unrelated));
     println!("eval: learned piece {fit:.3}, unrelated piece {misfit:.3} nats/event");
@@ -280,7 +287,12 @@ fn eval_of_the_learned_piece_is_far_lower_than_of_an_unrelated_one() {
     assert_eq!(score(&learned), fit, "identical on a second run");
 
     // Scoring several pieces at once (padded batch) gives each piece the score it gets alone.
-    let both = eval::score_pieces(&loaded.model, &[&learned, &unrelated], 48, Device::Cpu);
+    let both = eval::score_pieces(
+        &loaded.model,
+        &[EvalPiece::plain(&learned), EvalPiece::plain(&unrelated)],
+        48,
+        Device::Cpu,
+    );
     assert!((both.pieces[0].nll_per_event() - fit).abs() < 1e-4);
     assert!((both.pieces[1].nll_per_event() - misfit).abs() < 1e-4);
     assert_eq!(both.events(), learned.len() + unrelated.len() - 2);

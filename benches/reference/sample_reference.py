@@ -37,7 +37,7 @@ def load_safetensors(path):
 class Net(nn.Module):
     def __init__(self, embed, layers, hidden):
         super().__init__()
-        self.embedding = nn.Embedding(VOCAB, embed)
+        self.embedding = nn.Embedding(VOCAB + 1, embed)  # inputs include the start event
         self.lstm = nn.LSTM(embed, hidden, layers, batch_first=True)
         self.head = nn.Linear(hidden, VOCAB)
 

@@ -17,13 +17,13 @@ import numpy as np
 import torch
 from torch import nn
 
-VOCAB = 388
+VOCAB = 388  # events predicted; inputs also include the start event (id 388)
 
 
 class Net(nn.Module):
     def __init__(self, embed, layers, hidden, dropout):
         super().__init__()
-        self.embedding = nn.Embedding(VOCAB, embed)
+        self.embedding = nn.Embedding(VOCAB + 1, embed)
         self.lstm = nn.LSTM(embed, hidden, layers, dropout=dropout if layers > 1 else 0.0, batch_first=True)
         self.head = nn.Linear(hidden, VOCAB)
 

@@ -7,6 +7,7 @@ use std::sync::Arc;
 
 use cadenza_core::audio;
 use cadenza_core::checkpoint;
+use cadenza_core::controls::{ControlPlan, ControlsMeta};
 use cadenza_core::generate::{
     self, GenerateEvent, GenerateRequest, GeneratorHandle, Length, Primer, SamplingSettings, Take,
     Update,
@@ -19,6 +20,25 @@ use cadenza_core::worker::Event;
 use super::Shared;
 use super::job::Job;
 use super::piano_roll::RollContent;
+use super::steer::SteerControls;
+
+/// The current model as the panel shows it: read once per change of checkpoint.
+struct ModelInfo {
+    path: PathBuf,
+    label: String,
+    /// What it can be steered by; `None` for a model without controls (or unreadable).
+    controls: Option<ControlsMeta>,
+}
+
+impl ModelInfo {
+    fn read(path: &std::path::Path) -> Self {
+        Self {
+            path: path.to_path_buf(),
+            label: checkpoint_label(path),
+            controls: checkpoint::load_meta(path).ok().and_then(|m| m.controls),
+        }
+    }
+}
 
 /// What the model continues.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Default, serde::Serialize, serde::Deserialize)]
@@ -52,6 +72,8 @@ pub struct GenerateControls {
     pub primer: PrimerChoice,
     /// How much of the shown piece to use as primer.
     pub primer_seconds: f64,
+    /// Key, density, loudness and style.
+    pub steer: SteerControls,
 }
 
 impl Default for GenerateControls {
@@ -65,6 +87,7 @@ impl Default for GenerateControls {
             variations: 1,
             primer: PrimerChoice::None,
             primer_seconds: generate::DEFAULT_PRIMER_SECONDS,
+            steer: SteerControls::default(),
         }
     }
 }
@@ -102,8 +125,8 @@ pub struct GeneratePanel {
     /// A WAV export rendering, with the share done.
     wav_job: Job<PathBuf, f64>,
     checkpoint_dialog: Job<Option<PathBuf>>,
-    /// The current checkpoint and its label, read when the checkpoint changes.
-    model_label: Option<(PathBuf, String)>,
+    /// The current checkpoint, read when it changes.
+    model: Option<ModelInfo>,
 }
 
 impl GeneratePanel {
@@ -125,7 +148,7 @@ impl GeneratePanel {
             export_dialog: Job::default(),
             wav_job: Job::default(),
             checkpoint_dialog: Job::default(),
-            model_label: None,
+            model: None,
         }
     }
 
@@ -343,10 +366,17 @@ impl GeneratePanel {
                 }
             },
         };
+        // A model without controls is asked for nothing (its controls are greyed out).
+        let steerable = self.model.as_ref().is_some_and(|m| m.controls.is_some());
         let request = GenerateRequest {
             checkpoint,
             settings: controls.settings(),
             primer,
+            controls: if steerable {
+                controls.steer.plan()
+            } else {
+                ControlPlan::default()
+            },
             device: shared.settings.train.device,
         };
         self.progress = (0.0, 0.0);
@@ -364,14 +394,14 @@ impl GeneratePanel {
     ) {
         ui.horizontal(|ui| {
             let current = shared.settings.checkpoint.as_deref();
-            if self.model_label.as_ref().map(|(path, _)| path.as_path()) != current {
+            if self.model.as_ref().map(|m| m.path.as_path()) != current {
                 // Read once per change of model, not every frame.
-                self.model_label = current.map(|c| (c.to_path_buf(), checkpoint_label(c)));
+                self.model = current.map(ModelInfo::read);
             }
-            match &self.model_label {
-                Some((path, label)) => {
-                    ui.label(format!("Model: {label}"))
-                        .on_hover_text(path.display().to_string());
+            match &self.model {
+                Some(model) => {
+                    ui.label(format!("Model: {}", model.label))
+                        .on_hover_text(model.path.display().to_string());
                 }
                 None => {
                     ui.label("Model: none");
@@ -385,7 +415,8 @@ impl GeneratePanel {
                 });
             }
         });
-        controls_ui(ui, &mut shared.settings.generate);
+        let learned = self.model.as_ref().and_then(|m| m.controls.as_ref());
+        controls_ui(ui, &mut shared.settings.generate, learned);
         ui.horizontal(|ui| {
             if let Some(generator) = &self.generator {
                 if ui.button("Cancel").clicked() {
@@ -424,8 +455,13 @@ impl GeneratePanel {
         let mut delete = None;
         for (index, take) in self.takes.iter().enumerate() {
             ui.horizontal(|ui| {
+                let steering = if take.controls.is_any() {
+                    String::new()
+                } else {
+                    format!(" · {}", take.controls.summary())
+                };
                 let label = format!(
-                    "{}. seed {} · {:.0} s · T {} · {}",
+                    "{}. seed {} · {:.0} s · T {} · {}{steering}",
                     index + 1,
                     take.seed,
                     take.duration_s(),
@@ -475,7 +511,7 @@ impl GeneratePanel {
     }
 }
 
-fn controls_ui(ui: &mut egui::Ui, controls: &mut GenerateControls) {
+fn controls_ui(ui: &mut egui::Ui, controls: &mut GenerateControls, learned: Option<&ControlsMeta>) {
     egui::Grid::new("generate-controls")
         .num_columns(2)
         .show(ui, |ui| {
@@ -547,6 +583,7 @@ fn controls_ui(ui: &mut egui::Ui, controls: &mut GenerateControls) {
             ui.add(egui::DragValue::new(&mut controls.variations).range(1..=8))
                 .on_hover_text("Pieces sampled together, with seeds seed, seed+1, …");
             ui.end_row();
+            controls.steer.ui(ui, learned);
         });
 }
 

@@ -9,6 +9,7 @@ mod job;
 mod log;
 pub mod piano_roll;
 mod sound;
+mod steer;
 mod train_panel;
 
 #[cfg(test)]
@@ -421,6 +422,13 @@ impl eframe::App for CadenzaApp {
         egui::CentralPanel::default_margins().show(ui, |ui| {
             let playing = self.shared.sound.is_playing();
             let position = Some(self.shared.sound.position_s());
+            let steer = &mut self.shared.settings.generate.steer;
+            let lane = self.panel == Panel::Generate && steer.has_curve();
+            if lane {
+                egui::Panel::bottom("control-lane")
+                    .exact_size(steer::LANE_HEIGHT)
+                    .show(ui, |ui| steer::lane(ui, steer, &self.roll));
+            }
             if let Some(RollAction::Seek(t)) =
                 self.roll
                     .show(ui, &self.shared.shown.content, position, playing)

@@ -7,7 +7,8 @@ use egui::{Align2, Color32, FontId, Pos2, Rect, Sense, Stroke, Vec2};
 
 use cadenza_core::midi::{Note, PedalInterval, Piece};
 
-const KEYBOARD_WIDTH: f32 = 34.0;
+/// Width of the keyboard at the roll's left: lanes under the roll start after it.
+pub const KEYBOARD_WIDTH: f32 = 34.0;
 const RULER_HEIGHT: f32 = 18.0;
 const PEDAL_HEIGHT: f32 = 10.0;
 const LOWEST: u8 = 21;

@@ -36,6 +36,8 @@ pub struct TrainControls {
     pub resume: bool,
     /// Where to train.
     pub device: DeviceChoice,
+    /// Learn the steering controls (density, key, loudness, style).
+    pub controls: bool,
 }
 
 impl Default for TrainControls {
@@ -47,6 +49,7 @@ impl Default for TrainControls {
             minutes: 5.0,
             resume: false,
             device: DeviceChoice::Auto,
+            controls: true,
         }
     }
 }
@@ -76,6 +79,8 @@ pub struct TrainPanel {
     status: String,
     fraction: f32,
     device: String,
+    /// Which controls the model being trained learns, for people.
+    learns: String,
     paused: bool,
     out: Option<PathBuf>,
     open_dialog: Job<Option<PathBuf>>,
@@ -167,8 +172,17 @@ impl TrainPanel {
     fn apply(&mut self, event: Progress, shared: &mut Shared) {
         match event {
             Progress::Started {
-                device_description, ..
-            } => self.device = device_description,
+                device_description,
+                controls,
+                ..
+            } => {
+                self.device = device_description;
+                self.learns = if controls.is_empty() {
+                    "Learns no controls: its takes cannot be steered".to_string()
+                } else {
+                    format!("Learns the controls: {}", controls.join(", "))
+                };
+            }
             Progress::Progress {
                 step,
                 epoch,
@@ -262,6 +276,7 @@ impl TrainPanel {
         };
         let options = TrainOptions {
             model: controls.model,
+            controls: controls.controls,
             settings: controls.recipe,
             limits: Limits {
                 minutes: Some(controls.minutes.max(0.1)),
@@ -378,6 +393,9 @@ impl TrainPanel {
         } else if !self.status.is_empty() {
             ui.label(&self.status);
         }
+        if !self.learns.is_empty() {
+            ui.label(&self.learns);
+        }
         self.plot(ui);
         recent_ui(ui, self, shared);
     }
@@ -442,6 +460,11 @@ fn controls_ui(ui: &mut egui::Ui, controls: &mut TrainControls, have_checkpoint:
                 ui.selectable_value(&mut controls.device, DeviceChoice::Cpu, "Cpu");
                 ui.selectable_value(&mut controls.device, DeviceChoice::Cuda, "Cuda");
             });
+        ui.end_row();
+        ui.label("Controls");
+        ui.add_enabled(!controls.resume, egui::Checkbox::new(&mut controls.controls, "learn key, density, loudness and style"))
+            .on_hover_text("Computed from the music itself, so no labelling is needed; the Generate panel can then steer the model. A resumed model keeps what it learned.")
+            .on_disabled_hover_text("A resumed model keeps the controls it was trained with");
         ui.end_row();
         ui.label("Continue");
         ui.add_enabled(have_checkpoint, egui::Checkbox::new(&mut controls.resume, "from the current checkpoint"))

@@ -4,9 +4,10 @@ use std::path::PathBuf;
 
 use anyhow::{Context, Result, bail};
 use cadenza_core::checkpoint;
+use cadenza_core::controls::ControlTrack;
 use cadenza_core::corpus::{Skipped, Split};
 use cadenza_core::encoding::{self, EventId};
-use cadenza_core::eval;
+use cadenza_core::eval::{self, EvalPiece};
 use cadenza_core::midi;
 use cadenza_core::model::{self, DeviceChoice};
 use clap::{Args, ValueEnum};
@@ -55,12 +56,18 @@ struct PieceReport {
     path: String,
     events: usize,
     nll_per_event: f64,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    nll_with_controls: Option<f64>,
 }
 
 #[derive(serde::Serialize)]
 struct Report {
+    /// With every control absent (the only score of a model without controls).
     nll_per_event: f64,
     perplexity: f64,
+    /// A steerable model's score with each piece's own controls and composer (teacher-forced).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    nll_with_controls: Option<f64>,
     events: usize,
     pieces: usize,
     skipped: Vec<Skipped>,
@@ -80,16 +87,44 @@ pub fn run(args: &EvalArgs) -> Result<()> {
     }
     let device = model::resolve_device(args.device).map_err(anyhow::Error::msg)?;
     let loaded = checkpoint::load_model(&args.checkpoint, device.device)?;
-    let slices: Vec<&[EventId]> = pieces.iter().map(Vec::as_slice).collect();
-    let score = eval::score_pieces(
-        &loaded.model,
-        &slices,
-        loaded.meta.train.seq_len,
-        device.device,
-    );
+    let sequences: Vec<(Vec<EventId>, ControlTrack)> = pieces
+        .iter()
+        .map(|p| {
+            let events = eval::model_sequence(loaded.meta.encoding(), &p.events);
+            let track = ControlTrack::of_events(&events);
+            (events, track)
+        })
+        .collect();
+    let score_with = |with_controls: bool| {
+        let eval_pieces: Vec<EvalPiece> = sequences
+            .iter()
+            .zip(&pieces)
+            .map(|((events, track), piece)| match &loaded.meta.controls {
+                Some(meta) if with_controls => EvalPiece {
+                    events,
+                    controls: Some(track),
+                    style: piece
+                        .composer
+                        .as_deref()
+                        .and_then(|c| meta.style_index(c))
+                        .unwrap_or(0),
+                },
+                _ => EvalPiece::plain(events),
+            })
+            .collect();
+        eval::score_pieces(
+            &loaded.model,
+            &eval_pieces,
+            loaded.meta.train.seq_len,
+            device.device,
+        )
+    };
+    let score = score_with(false);
+    let controlled = loaded.meta.controls.is_some().then(|| score_with(true));
     let report = Report {
         nll_per_event: score.nll_per_event(),
         perplexity: score.perplexity(),
+        nll_with_controls: controlled.as_ref().map(eval::Score::nll_per_event),
         events: score.events(),
         pieces: pieces.len(),
         skipped,
@@ -97,10 +132,12 @@ pub fn run(args: &EvalArgs) -> Result<()> {
             paths
                 .iter()
                 .zip(&score.pieces)
-                .map(|(path, piece)| PieceReport {
+                .enumerate()
+                .map(|(i, (path, piece))| PieceReport {
                     path: path.clone(),
                     events: piece.events,
                     nll_per_event: piece.nll_per_event(),
+                    nll_with_controls: controlled.as_ref().map(|c| c.pieces[i].nll_per_event()),
                 })
                 .collect()
         }),
@@ -113,7 +150,13 @@ pub fn run(args: &EvalArgs) -> Result<()> {
     Ok(())
 }
 
-type Gathered = (Vec<String>, Vec<Vec<EventId>>, Vec<Skipped>);
+/// A piece to score: its events (without a start event) and its composer, if known.
+struct ScoredPiece {
+    events: Vec<EventId>,
+    composer: Option<String>,
+}
+
+type Gathered = (Vec<String>, Vec<ScoredPiece>, Vec<Skipped>);
 
 /// The pieces to score, encoded as training encodes them (pedal applied, no augmentation).
 fn gather_pieces(args: &EvalArgs) -> Result<Gathered> {
@@ -130,7 +173,13 @@ fn gather_pieces(args: &EvalArgs) -> Result<Gathered> {
                 .iter()
                 .map(|p| p.path.display().to_string())
                 .collect(),
-            chosen.iter().map(|p| p.events.clone()).collect(),
+            chosen
+                .iter()
+                .map(|p| ScoredPiece {
+                    events: p.events.clone(),
+                    composer: p.composer.clone(),
+                })
+                .collect(),
             corpus.skipped,
         ));
     }
@@ -142,7 +191,10 @@ fn gather_pieces(args: &EvalArgs) -> Result<Gathered> {
         match midi::read_file(path).with_context(|| path.display().to_string()) {
             Ok(piece) => {
                 paths.push(path.display().to_string());
-                pieces.push(encoding::encode_piece(&piece));
+                pieces.push(ScoredPiece {
+                    events: encoding::encode_piece(&piece),
+                    composer: None,
+                });
             }
             Err(err) => skipped.push(Skipped {
                 path: path.clone(),
@@ -158,9 +210,17 @@ fn print_report(report: &Report) {
         "{:.4} nats/event (perplexity {:.2}) over {} events in {} pieces",
         report.nll_per_event, report.perplexity, report.events, report.pieces
     );
-    for piece in report.per_piece.iter().flatten() {
+    if let Some(nll) = report.nll_with_controls {
         println!(
-            "  {:.4}  {:>8} events  {}",
+            "{nll:.4} nats/event with each piece's own controls (the line above: every control absent)"
+        );
+    }
+    for piece in report.per_piece.iter().flatten() {
+        let controlled = piece
+            .nll_with_controls
+            .map_or(String::new(), |n| format!("  ({n:.4} with controls)"));
+        println!(
+            "  {:.4}{controlled}  {:>8} events  {}",
             piece.nll_per_event, piece.events, piece.path
         );
     }

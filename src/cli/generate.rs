@@ -3,6 +3,7 @@
 use std::path::PathBuf;
 
 use anyhow::{Context, Result, bail};
+use cadenza_core::controls::{ControlPlan, Curve, Key, KeyChange, Loudness};
 use cadenza_core::files;
 use cadenza_core::generate::{
     self, DEFAULT_PRIMER_SECONDS, DEFAULT_SECONDS, GenerateEvent, GenerateRequest, Length, Primer,
@@ -49,6 +50,22 @@ pub struct GenerateArgs {
     /// Number of pieces to sample together.
     #[arg(long, default_value_t = 1)]
     variations: usize,
+    /// Key to write in, e.g. "D minor" or "F# major" (a steerable model; default: any).
+    #[arg(long)]
+    key: Option<Key>,
+    /// Notes per second to aim for (mapped to the nearest density bin: 0.5, 1, 2, 4 … 64).
+    #[arg(long)]
+    density: Option<f64>,
+    /// soft, medium or loud.
+    #[arg(long)]
+    loudness: Option<Loudness>,
+    /// A style the model knows: one of its corpus's composers (`cadenza inspect --checkpoint`).
+    #[arg(long)]
+    style: Option<String>,
+    /// A JSON file of controls that change along the piece (format in the README); --key,
+    /// --density, --loudness and --style override its parts.
+    #[arg(long)]
+    controls: Option<PathBuf>,
     /// auto (CUDA when available), cpu or cuda.
     #[arg(long, default_value = "auto")]
     device: DeviceChoice,
@@ -72,6 +89,36 @@ impl GenerateArgs {
         }
     }
 
+    /// The controls file, if any, with the flags laid over it.
+    fn controls(&self) -> Result<ControlPlan> {
+        let mut plan = match &self.controls {
+            Some(path) => {
+                let text = files::read_bounded(path, 16 << 20)
+                    .with_context(|| format!("reading {}", path.display()))?;
+                serde_json::from_slice(&text)
+                    .with_context(|| format!("{}: not a controls file", path.display()))?
+            }
+            None => ControlPlan::default(),
+        };
+        if let Some(key) = self.key {
+            plan.key = vec![KeyChange {
+                at_s: 0.0,
+                key: Some(key),
+            }];
+        }
+        if let Some(density) = self.density {
+            plan.density = Curve::constant(density);
+        }
+        if let Some(loudness) = self.loudness {
+            plan.loudness = Curve::constant(loudness.velocity());
+        }
+        if let Some(style) = &self.style {
+            plan.style = Some(style.clone());
+        }
+        plan.validate().map_err(anyhow::Error::msg)?;
+        Ok(plan)
+    }
+
     fn primer(&self) -> Result<Primer> {
         match &self.primer {
             Some(path) => Ok(Primer::from_file(path, self.primer_seconds)?),
@@ -89,6 +136,7 @@ struct Written {
     notes: usize,
     duration_s: f64,
     events_per_s: f64,
+    controls: String,
 }
 
 /// Runs `cadenza generate`.
@@ -103,6 +151,7 @@ pub fn run(args: &GenerateArgs) -> Result<()> {
         checkpoint: args.checkpoint.clone(),
         settings,
         primer: args.primer()?,
+        controls: args.controls()?,
         device: args.device,
     };
     if let Some(dir) = args.out.parent().filter(|d| !d.as_os_str().is_empty()) {
@@ -183,18 +232,20 @@ fn report_written(take: &Take, path: &std::path::Path, json: bool) -> Result<()>
         notes: take.notes.len(),
         duration_s: take.duration_s(),
         events_per_s: take.events_per_s,
+        controls: take.controls.summary(),
     };
     if json {
         println!("{}", serde_json::to_string(&written)?);
     } else {
         println!(
-            "wrote {}: seed {}, {:.1} s, {} notes, {} events sampled at {:.0} events/s",
+            "wrote {}: seed {}, {:.1} s, {} notes, {} events sampled at {:.0} events/s; controls: {}",
             written.path,
             written.seed,
             written.duration_s,
             written.notes,
             written.events,
-            written.events_per_s
+            written.events_per_s,
+            written.controls
         );
     }
     Ok(())

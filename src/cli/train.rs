@@ -87,6 +87,9 @@ pub struct TrainArgs {
     /// worse (otherwise the new weights are saved beside it as P.resumed-worse).
     #[arg(long)]
     replace_worse: bool,
+    /// Train without the controls (density, key, loudness, style): the model cannot be steered.
+    #[arg(long)]
+    no_controls: bool,
     /// Print JSON lines (progress, valid, checkpoint, error, done) on stdout instead of a bar.
     #[arg(long)]
     json: bool,
@@ -118,6 +121,7 @@ impl TrainArgs {
     fn options(&self) -> TrainOptions {
         TrainOptions {
             model: self.model(),
+            controls: !self.no_controls,
             settings: self.settings(),
             limits: self.limits(),
             device: self.device,
@@ -215,9 +219,11 @@ fn show(display: &mut Display, event: &Event<Progress, Finished>, valid: &mut St
             step,
             device_description,
             parameters,
+            controls,
             ..
         }) => display.line(format!(
-            "training {parameters} parameters on {device_description}, from step {step}"
+            "training {parameters} parameters on {device_description}, from step {step}; controls: {}",
+            if controls.is_empty() { "none".to_string() } else { controls.join(", ") }
         )),
         Event::Update(Progress::Progress {
             step,

@@ -8,12 +8,23 @@ use std::path::{Path, PathBuf};
 use sha2::{Digest, Sha256};
 use tch::{Device, nn};
 
-use crate::encoding::ENCODING_ID;
+use crate::controls::{CONTROL_INPUTS, ControlsMeta};
+use crate::encoding::{ENCODING_ID, Encoding};
 use crate::files::with_suffix;
-use crate::model::{EventLstm, InvalidConfig, ModelConfig};
+use crate::model::{EventLstm, Inputs, InvalidConfig, ModelConfig};
 
-/// Version of the checkpoint layout; bumped when the JSON or the weight names change.
-pub const FORMAT_VERSION: u32 = 1;
+/// Version of the checkpoint layout written; bumped when the JSON or the weight names change.
+/// Version 2 added the start event and the controls; version 1 checkpoints still load.
+pub const FORMAT_VERSION: u32 = 2;
+
+/// The encoding each readable format version was written with.
+fn encoding_of_format(version: u32) -> Option<Encoding> {
+    match version {
+        1 => Some(Encoding::V1),
+        2 => Some(Encoding::V2),
+        _ => None,
+    }
+}
 
 /// Training settings that are not part of the network's shape.
 #[derive(Debug, Clone, Copy, PartialEq, serde::Serialize, serde::Deserialize)]
@@ -150,6 +161,22 @@ pub struct CheckpointMeta {
     pub history: History,
     /// SHA-256 of `P.safetensors`, hex.
     pub weights_sha256: String,
+    /// What the model can be steered by; `None` for a model trained without controls (and for
+    /// every format-1 checkpoint).
+    #[serde(default)]
+    pub controls: Option<ControlsMeta>,
+}
+
+impl CheckpointMeta {
+    /// The event encoding the model was trained with (checked when the description was loaded).
+    pub fn encoding(&self) -> Encoding {
+        Encoding::from_id(&self.encoding).unwrap_or(Encoding::V1)
+    }
+
+    /// What the network reads.
+    pub fn inputs(&self) -> Inputs {
+        Inputs::new(self.encoding(), self.controls.as_ref())
+    }
 }
 
 /// Why a checkpoint could not be saved or loaded.
@@ -173,7 +200,7 @@ pub enum CheckpointError {
     },
     /// Written by another version of the checkpoint layout.
     #[error(
-        "{path}: checkpoint format version {found}, this Cadenza reads version {FORMAT_VERSION}"
+        "{path}: checkpoint format version {found}, this Cadenza reads versions 1 to {FORMAT_VERSION}"
     )]
     FormatVersion {
         /// The JSON file.
@@ -182,7 +209,9 @@ pub enum CheckpointError {
         found: u32,
     },
     /// Trained on another event encoding: its outputs would mean different events.
-    #[error("{path}: trained with event encoding {found:?}, this Cadenza uses {ENCODING_ID:?}")]
+    #[error(
+        "{path}: trained with event encoding {found:?}, which this Cadenza does not read for its format version (it uses {ENCODING_ID:?})"
+    )]
     Encoding {
         /// The JSON file.
         path: PathBuf,
@@ -405,14 +434,14 @@ pub fn load_meta(stem: &Path) -> Result<CheckpointMeta, CheckpointError> {
         .get("format_version")
         .and_then(|v| v.as_u64())
         .unwrap_or(0) as u32;
-    if found != FORMAT_VERSION {
+    let Some(expected) = encoding_of_format(found) else {
         return Err(CheckpointError::FormatVersion { path, found });
-    }
+    };
     let encoding = value
         .get("encoding")
         .and_then(|v| v.as_str())
         .unwrap_or_default();
-    if encoding != ENCODING_ID {
+    if encoding != expected.id() {
         return Err(CheckpointError::Encoding {
             path,
             found: encoding.to_string(),
@@ -459,6 +488,20 @@ impl CheckpointMeta {
         }
         if self.valid_nll.is_some_and(|nll| !nll.is_finite()) {
             return Err("valid_nll is not finite".to_string());
+        }
+        if let Some(controls) = &self.controls {
+            if self.encoding() == Encoding::V1 {
+                return Err("controls: a format-1 model has none".to_string());
+            }
+            if controls.inputs != CONTROL_INPUTS {
+                return Err(format!(
+                    "controls.inputs: {} control inputs, this Cadenza has {CONTROL_INPUTS}",
+                    controls.inputs
+                ));
+            }
+            if !(1..=64).contains(&controls.style_dim) || controls.styles.len() > 100_000 {
+                return Err("controls: impossible style embedding size".to_string());
+            }
         }
         Ok(())
     }
@@ -552,7 +595,7 @@ pub fn load_checked(
     let attempt = || {
         let meta = load_meta(stem)?;
         let vars = nn::VarStore::new(device);
-        let model = EventLstm::new(&vars.root(), meta.model);
+        let model = EventLstm::new(&vars.root(), meta.model, meta.inputs());
         load_weights(stem, &meta, &vars)?;
         Ok((meta, vars, model))
     };

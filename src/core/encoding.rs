@@ -7,16 +7,65 @@
 //! | 256–355 | `TimeShift(steps)`: 1–100 steps of 10 ms (10 ms … 1 s)  |
 //! | 356–387 | `Velocity(bin)`: bin = velocity / 4, sent when it changes |
 //!
+//! | 388     | `START`: the beginning of a piece (an input only, never predicted; since v2) |
+//!
 //! Times are quantised to 10 ms. The encoder applies the sustain pedal first
 //! ([`crate::midi::apply_sustain`]), so events describe the notes as they sound.
-//! Checkpoints record [`ENCODING_ID`] and refuse to load under another encoding.
+//! Checkpoints record the [`Encoding`] they were trained with.
 
 use crate::midi::{self, Note, Piece};
 
-/// Identifies this vocabulary and its quantisation; stored in checkpoints.
-pub const ENCODING_ID: &str = "performance-rnn-388/v1";
-/// Number of distinct event ids.
+/// Identifies the current vocabulary and its quantisation; stored in checkpoints.
+pub const ENCODING_ID: &str = Encoding::CURRENT.id();
+/// Number of events a model predicts (every id but [`START`]).
 pub const VOCAB_SIZE: usize = 388;
+/// The input that begins a piece: sequences that start at a piece's start begin with it, so a
+/// model reading it alone begins the way the corpus's pieces begin.
+pub const START: EventId = 388;
+
+/// The versions of the encoding a checkpoint may have been trained with.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Encoding {
+    /// The 388 events, no start event (checkpoint format 1).
+    V1,
+    /// The 388 events plus [`START`] as an input.
+    V2,
+}
+
+impl Encoding {
+    /// The encoding new models are trained with.
+    pub const CURRENT: Self = Self::V2;
+
+    /// The id stored in checkpoints.
+    pub const fn id(self) -> &'static str {
+        match self {
+            Self::V1 => "performance-rnn-388/v1",
+            Self::V2 => "performance-rnn-388+start/v2",
+        }
+    }
+
+    /// The encoding an id names, if this Cadenza knows it.
+    pub fn from_id(id: &str) -> Option<Self> {
+        [Self::V1, Self::V2].into_iter().find(|e| e.id() == id)
+    }
+
+    /// Distinct inputs the model reads: the events, plus [`START`] from v2 on.
+    pub fn input_vocab(self) -> usize {
+        match self {
+            Self::V1 => VOCAB_SIZE,
+            Self::V2 => VOCAB_SIZE + 1,
+        }
+    }
+
+    /// What the model reads before a piece's first event: [`START`], or nothing for v1 (whose
+    /// models begin from a velocity event instead).
+    pub fn piece_start(self) -> Option<EventId> {
+        match self {
+            Self::V1 => None,
+            Self::V2 => Some(START),
+        }
+    }
+}
 /// Length of one time step in seconds.
 pub const STEP_S: f64 = 0.01;
 /// Longest single time shift, in steps (1 s).

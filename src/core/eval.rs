@@ -3,13 +3,48 @@
 //! The one scoring function behind the trainer's validation loss, `cadenza eval` and the app. Each
 //! piece is read in windows of the training sequence length with the LSTM state carried from window
 //! to window, so every event after the first is predicted with all that came before; the first event
-//! of each piece has no context and is not scored. Pieces are scored several at a time (a batch,
-//! padded and masked), which changes nothing in the result but the speed.
+//! of each piece has no context and is not scored (from encoding v2 on, that first event is the
+//! start event, so the piece's first real event is scored). Pieces are scored several at a time (a
+//! batch, padded and masked), which changes nothing in the result but the speed. A steerable model
+//! is scored with each piece's own controls (teacher-forced) or with every control absent.
 
 use tch::{Device, Kind, Tensor};
 
-use crate::encoding::EventId;
-use crate::model::EventLstm;
+use crate::controls::{CONTROL_INPUTS, ControlTrack};
+use crate::encoding::{Encoding, EventId};
+use crate::model::{Conditioning, EventLstm};
+
+/// One piece to score: its events as the model reads them and, to score with the piece's own
+/// controls, its control track and style row.
+#[derive(Debug, Clone, Copy)]
+pub struct EvalPiece<'a> {
+    /// Events, beginning with the start event for encodings that have one.
+    pub events: &'a [EventId],
+    /// The controls of each position; `None`: every control absent.
+    pub controls: Option<&'a ControlTrack>,
+    /// Style embedding row (0: any).
+    pub style: usize,
+}
+
+impl<'a> EvalPiece<'a> {
+    /// A piece scored with every control absent.
+    pub fn plain(events: &'a [EventId]) -> Self {
+        Self {
+            events,
+            controls: None,
+            style: 0,
+        }
+    }
+}
+
+/// A piece's events as a model of `encoding` reads them: after the start event, if it has one.
+pub fn model_sequence(encoding: Encoding, events: &[EventId]) -> Vec<EventId> {
+    encoding
+        .piece_start()
+        .into_iter()
+        .chain(events.iter().copied())
+        .collect()
+}
 
 /// Pieces scored together in one batch.
 const BATCH_PIECES: usize = 16;
@@ -65,7 +100,7 @@ impl Score {
 /// Scores `pieces` (event ids) with `model`, in windows of `window` events, on `device`.
 pub fn score_pieces(
     model: &EventLstm,
-    pieces: &[&[EventId]],
+    pieces: &[EvalPiece],
     window: usize,
     device: Device,
 ) -> Score {
@@ -79,13 +114,13 @@ pub fn score_pieces(
     ];
     // Longest first, so each batch pads little.
     let mut order: Vec<usize> = (0..pieces.len()).collect();
-    order.sort_by_key(|&i| std::cmp::Reverse(pieces[i].len()));
+    order.sort_by_key(|&i| std::cmp::Reverse(pieces[i].events.len()));
     for batch in order.chunks(BATCH_PIECES) {
-        let batch_pieces: Vec<&[EventId]> = batch.iter().map(|&i| pieces[i]).collect();
+        let batch_pieces: Vec<EvalPiece> = batch.iter().map(|&i| pieces[i]).collect();
         let sums = score_batch(model, &batch_pieces, window.max(1), device);
         for (&index, nll_sum) in batch.iter().zip(sums) {
             scores[index] = PieceScore {
-                events: pieces[index].len().saturating_sub(1),
+                events: pieces[index].events.len().saturating_sub(1),
                 nll_sum,
             };
         }
@@ -94,13 +129,10 @@ pub fn score_pieces(
 }
 
 /// Summed NLL of each piece of a batch; inputs are events 0..n-1, targets 1..n.
-fn score_batch(
-    model: &EventLstm,
-    pieces: &[&[EventId]],
-    window: usize,
-    device: Device,
-) -> Vec<f64> {
-    let longest = pieces.iter().map(|p| p.len()).max().unwrap_or(0);
+fn score_batch(model: &EventLstm, pieces: &[EvalPiece], window: usize, device: Device) -> Vec<f64> {
+    let longest = pieces.iter().map(|p| p.events.len()).max().unwrap_or(0);
+    let conditioned = model.inputs().steerable() && pieces.iter().any(|p| p.controls.is_some());
+    let styles: Vec<i64> = pieces.iter().map(|p| p.style as i64).collect();
     let batch = pieces.len() as i64;
     let mut state = model.zero_state(batch, device);
     let mut sums = Tensor::zeros([batch], (Kind::Double, device));
@@ -108,7 +140,11 @@ fn score_batch(
     while start + 1 < longest {
         let end = (start + window).min(longest - 1);
         let (inputs, targets, mask) = window_tensors(pieces, start, end, device);
-        let (logits, next_state) = model.forward(&inputs, &state, false);
+        let conditioning = conditioned.then(|| Conditioning {
+            controls: window_controls(pieces, start, end, device),
+            styles: Tensor::from_slice(&styles).to_device(device),
+        });
+        let (logits, next_state) = model.forward(&inputs, conditioning.as_ref(), &state, false);
         let log_probs = logits.log_softmax(-1, Kind::Float);
         let picked = log_probs
             .gather(2, &targets.unsqueeze(-1), false)
@@ -125,7 +161,7 @@ fn score_batch(
 /// Inputs `[batch, end-start]` (events start..end), targets (events start+1..end+1) and a mask
 /// that is 1 where a piece really has that target. Padding uses event 0 and is masked out.
 fn window_tensors(
-    pieces: &[&[EventId]],
+    pieces: &[EvalPiece],
     start: usize,
     end: usize,
     device: Device,
@@ -135,6 +171,7 @@ fn window_tensors(
     let mut targets = vec![0i64; pieces.len() * width];
     let mut mask = vec![0f32; pieces.len() * width];
     for (row, piece) in pieces.iter().enumerate() {
+        let piece = piece.events;
         for t in 0..width {
             let position = start + t;
             if position + 1 < piece.len() {
@@ -151,4 +188,29 @@ fn window_tensors(
         Tensor::from_slice(&targets).view(shape).to_device(device),
         Tensor::from_slice(&mask).view(shape).to_device(device),
     )
+}
+
+/// The control inputs `[batch, end-start, CONTROL_INPUTS]` of a window: beside event `i`, the
+/// controls of event `i + 1` (what is predicted); zeros (absent) past a piece's end or without a
+/// track.
+fn window_controls(pieces: &[EvalPiece], start: usize, end: usize, device: Device) -> Tensor {
+    let width = end - start;
+    let mut values = vec![0f32; pieces.len() * width * CONTROL_INPUTS];
+    for (row, piece) in pieces.iter().enumerate() {
+        let Some(track) = piece.controls else {
+            continue;
+        };
+        for t in 0..width {
+            let target = start + t + 1;
+            if target < track.len() {
+                let at = (row * width + t) * CONTROL_INPUTS;
+                track
+                    .values(target, 0)
+                    .write_inputs(&mut values[at..at + CONTROL_INPUTS]);
+            }
+        }
+    }
+    Tensor::from_slice(&values)
+        .view([pieces.len() as i64, width as i64, CONTROL_INPUTS as i64])
+        .to_device(device)
 }

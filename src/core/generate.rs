@@ -13,11 +13,13 @@ use rand::rngs::StdRng;
 use rand::{Rng, SeedableRng};
 use tch::{Device, Tensor};
 
-use crate::checkpoint::{self, CheckpointError};
-use crate::encoding::{self, Decoder, Event, EventId, VOCAB_SIZE, to_step};
+use crate::checkpoint::{self, CheckpointError, CheckpointMeta};
+use crate::controls::{CONTROL_INPUTS, ControlPlan, ControlValues, ControlsMeta};
+use crate::encoding::{self, Decoder, Encoding, Event, EventId, VOCAB_SIZE, to_step};
 use crate::midi::{self, MidiError, Note, Piece};
 use crate::model::{
-    CpuState, CpuStepper, DeviceChoice, EventLstm, LstmStepper, StepState, resolve_device,
+    Conditioning, ControlGates, CpuState, CpuStepper, DeviceChoice, EventLstm, LstmStepper,
+    StepState, resolve_device,
 };
 use crate::worker::{Completion, Context, Repaint, Worker};
 
@@ -31,9 +33,9 @@ pub const MAX_EVENTS: usize = 1_000_000;
 pub const DEFAULT_SECONDS: f64 = 30.0;
 /// Default length of a primer taken from the opening of a piece, in seconds.
 pub const DEFAULT_PRIMER_SECONDS: f64 = 5.0;
-/// Without a primer the model starts from this velocity (mezzo-forte), as corpus pieces start
-/// with a velocity event.
-const START_VELOCITY: u8 = 64;
+/// Without a primer, a model of the first encoding (which has no start event) starts from this
+/// velocity (mezzo-forte), as corpus pieces start with a velocity event.
+const V1_START_VELOCITY: u8 = 64;
 /// A model that never advances time would otherwise sample forever: at most this many events per
 /// second of music asked for (the shared corpus averages 34).
 const MAX_EVENTS_PER_SECOND: f64 = 400.0;
@@ -183,14 +185,92 @@ impl Primer {
         ))
     }
 
-    /// The events the model reads before sampling; never empty.
-    fn events(&self) -> Vec<EventId> {
+    /// The events a model of `encoding` reads before sampling; never empty. From v2 on they
+    /// begin with the start event, so no primer means "begin a piece".
+    fn events(&self, encoding: Encoding) -> Vec<EventId> {
         let events = encoding::encode_notes_until(&self.notes, self.end_s);
-        if events.is_empty() {
-            vec![Event::Velocity(encoding::velocity_bin(START_VELOCITY)).id()]
-        } else {
-            events
+        match encoding.piece_start() {
+            Some(start) => std::iter::once(start).chain(events).collect(),
+            None if events.is_empty() => {
+                vec![Event::Velocity(encoding::velocity_bin(V1_START_VELOCITY)).id()]
+            }
+            None => events,
         }
+    }
+}
+
+/// What a model reads besides events, and what to ask it for: checked once, before sampling.
+#[derive(Debug, Clone)]
+pub struct Steering {
+    encoding: Encoding,
+    controls: Option<ControlsMeta>,
+    plan: ControlPlan,
+}
+
+impl Steering {
+    /// Asks `plan` of the model `meta` describes; refused if the model cannot honour it (a model
+    /// trained without controls, a style it does not know, a curve out of range).
+    pub fn new(meta: &CheckpointMeta, plan: ControlPlan) -> Result<Self, GenerateError> {
+        let invalid = |why: String| GenerateError::InvalidSettings(why);
+        match &meta.controls {
+            Some(controls) => controls.check_plan(&plan).map_err(invalid)?,
+            None if !plan.is_any() => {
+                return Err(invalid(
+                    "this model was trained without controls (key, density, loudness, style); leave them at any, or train a new model with controls"
+                        .to_string(),
+                ));
+            }
+            None => {}
+        }
+        Ok(Self {
+            encoding: meta.encoding(),
+            controls: meta.controls.clone(),
+            plan,
+        })
+    }
+
+    /// No controls, for a model of `encoding` trained without them.
+    pub fn plain(encoding: Encoding) -> Self {
+        Self {
+            encoding,
+            controls: None,
+            plan: ControlPlan::default(),
+        }
+    }
+
+    /// What is asked for.
+    pub fn plan(&self) -> &ControlPlan {
+        &self.plan
+    }
+
+    /// The controls at `t` seconds; `None` for a model without controls.
+    fn values_at(&self, t: f64) -> Option<(ControlValues, usize)> {
+        self.controls
+            .as_ref()
+            .map(|meta| meta.values_at(&self.plan, t))
+    }
+
+    /// The controls beside each primer event (those of the event after it), for the pass that
+    /// reads the primer.
+    fn primer_conditioning(&self, events: &[EventId], device: Device) -> Option<Conditioning> {
+        self.controls.as_ref()?;
+        let mut decoder = Decoder::default();
+        let mut values = vec![0f32; events.len() * CONTROL_INPUTS];
+        let mut style = 0;
+        for (i, &event) in events.iter().enumerate() {
+            decoder.push(event);
+            // After event i, the time is that of event i + 1 (the one predicted beside it).
+            if let Some((controls, row)) = self.values_at(decoder.now_s()) {
+                controls.write_inputs(&mut values[i * CONTROL_INPUTS..][..CONTROL_INPUTS]);
+                style = row;
+            }
+        }
+        Some(Conditioning {
+            controls: Tensor::from_slice(&values)
+                .view([1, events.len() as i64, CONTROL_INPUTS as i64])
+                .to_device(device),
+            styles: Tensor::from_slice(&[style as i64]).to_device(device),
+        })
     }
 }
 
@@ -205,8 +285,11 @@ pub struct Take {
     pub primer: String,
     /// The seed this variation was sampled with.
     pub seed: u64,
-    /// The controls used (with `seed` and `variations` of the whole request).
+    /// The sampling settings used (with `seed` and `variations` of the whole request).
     pub settings: SamplingSettings,
+    /// What the model was asked for (takes written before controls existed: any).
+    #[serde(default)]
+    pub controls: ControlPlan,
     /// The checkpoint it came from.
     pub checkpoint: String,
     /// Events sampled after the primer.
@@ -239,6 +322,7 @@ impl Take {
             "primer": self.primer,
             "seed": self.seed,
             "settings": self.settings,
+            "controls": self.controls,
         })
         .to_string()
     }
@@ -297,10 +381,12 @@ pub enum Update {
     },
 }
 
-/// Samples `settings.variations` pieces from `model`, continuing `primer`, calling `observe` as
-/// notes are decoded. Returns `None` if `cancel` was set (checked before every step).
+/// Samples `settings.variations` pieces from `model`, continuing `primer` and asking for what
+/// `steering` says, calling `observe` as notes are decoded. Returns `None` if `cancel` was set
+/// (checked before every step).
 pub fn sample(
     model: &EventLstm,
+    steering: &Steering,
     device: Device,
     settings: &SamplingSettings,
     primer: &Primer,
@@ -310,9 +396,11 @@ pub fn sample(
     settings.validate()?;
     let started = Instant::now();
     let batch = settings.variations;
-    let primer_events = primer.events();
-    let (logits, state) = read_primer(model, device, &primer_events, batch)?;
+    let primer_events = primer.events(steering.encoding);
+    let conditioning = steering.primer_conditioning(&primer_events, device);
+    let (logits, state) = read_primer(model, conditioning.as_ref(), device, &primer_events, batch)?;
     let mut network = Stepping::new(model, device, state)?;
+    let mut controls = VoiceControls::new(network.control_gates(), batch);
     let mut rows = Vec::<f32>::try_from(logits.to_device(Device::Cpu).reshape([-1]))?;
     let mut voices: Vec<Voice> = settings
         .seeds()
@@ -337,7 +425,8 @@ pub fn sample(
         if all_done {
             break;
         }
-        network.step(&inputs, &mut rows)?;
+        let extra = controls.gate_bias(steering, &voices);
+        network.step(&inputs, extra, &mut rows)?;
     }
     let elapsed = started.elapsed().as_secs_f64().max(1e-9);
     Ok(Some(
@@ -349,9 +438,10 @@ pub fn sample(
 }
 
 /// The network stepping one event at a time: in plain Rust on the CPU (weights read once per step
-/// for all variations), through libtorch on a GPU.
+/// for all variations), through libtorch on a GPU. A steerable model's controls enter as a bias on
+/// the first layer's gates, so the step itself is the same fused one.
 enum Stepping {
-    Cpu(CpuStepper, CpuState),
+    Cpu(CpuStepper, CpuState, Option<ControlGates>),
     Torch(LstmStepper, StepState, Device),
 }
 
@@ -363,23 +453,85 @@ impl Stepping {
         }
         // The same thread count as libtorch's, which `set_threads` and the CLI control.
         let threads = usize::try_from(tch::get_num_threads()).unwrap_or(1);
-        Ok(Self::Cpu(stepper.to_cpu(threads)?, state.to_cpu_state()?))
+        let gates = stepper.control_gates().cloned();
+        Ok(Self::Cpu(
+            stepper.to_cpu(threads)?,
+            state.to_cpu_state()?,
+            gates,
+        ))
     }
 
-    /// Feeds one event per variation; `logits` receives `[variations, vocab]` for the next.
-    fn step(&mut self, inputs: &[i64], logits: &mut Vec<f32>) -> Result<(), GenerateError> {
+    fn control_gates(&self) -> Option<ControlGates> {
         match self {
-            Self::Cpu(stepper, state) => {
+            Self::Cpu(_, _, gates) => gates.clone(),
+            Self::Torch(stepper, _, _) => stepper.control_gates().cloned(),
+        }
+    }
+
+    /// Feeds one event per variation (with `extra` on the first layer's gates, or nothing);
+    /// `logits` receives `[variations, vocab]` for the next.
+    fn step(
+        &mut self,
+        inputs: &[i64],
+        extra: &[f32],
+        logits: &mut Vec<f32>,
+    ) -> Result<(), GenerateError> {
+        match self {
+            Self::Cpu(stepper, state, _) => {
                 let events: Vec<usize> = inputs.iter().map(|&e| e as usize).collect();
-                stepper.step(&events, state, logits);
+                stepper.step(&events, extra, state, logits);
             }
             Self::Torch(stepper, state, device) => {
                 let inputs = Tensor::from_slice(inputs).to_device(*device);
-                let next = stepper.step(&inputs, state).to_device(Device::Cpu);
+                let extra = (!extra.is_empty()).then(|| {
+                    Tensor::from_slice(extra)
+                        .view([inputs.size()[0], -1])
+                        .to_device(*device)
+                });
+                let next = stepper
+                    .step(&inputs, extra.as_ref(), state)
+                    .to_device(Device::Cpu);
                 *logits = Vec::<f32>::try_from(next.reshape([-1]))?;
             }
         }
         Ok(())
+    }
+}
+
+/// Each variation's first-layer gate bias for the controls in force at its current time,
+/// recomputed only when its controls change (a curve crossing into another bin, a key change).
+struct VoiceControls {
+    gates: Option<ControlGates>,
+    current: Vec<Option<(ControlValues, usize)>>,
+    bias: Vec<f32>,
+}
+
+impl VoiceControls {
+    fn new(gates: Option<ControlGates>, batch: usize) -> Self {
+        Self {
+            gates,
+            current: vec![None; batch],
+            bias: Vec::new(),
+        }
+    }
+
+    /// `[variations, 4·hidden]` for a steerable model, empty otherwise.
+    fn gate_bias(&mut self, steering: &Steering, voices: &[Voice]) -> &[f32] {
+        let Some(gates) = &self.gates else {
+            return &[];
+        };
+        for (i, voice) in voices.iter().enumerate() {
+            let wanted = steering.values_at(voice.decoder.now_s());
+            if wanted.is_some() && wanted != self.current[i] {
+                let (values, style) = wanted.expect("checked above");
+                let bias = gates.bias(&values, style);
+                let width = bias.len();
+                self.bias.resize(voices.len() * width, 0.0);
+                self.bias[i * width..][..width].copy_from_slice(&bias);
+                self.current[i] = wanted;
+            }
+        }
+        &self.bias
     }
 }
 
@@ -400,6 +552,7 @@ pub struct SampledPiece {
 /// both repeated for each variation.
 fn read_primer(
     model: &EventLstm,
+    conditioning: Option<&Conditioning>,
     device: Device,
     events: &[EventId],
     batch: usize,
@@ -407,7 +560,7 @@ fn read_primer(
     let _guard = tch::no_grad_guard();
     let ids: Vec<i64> = events.iter().map(|&e| i64::from(e)).collect();
     let input = Tensor::from_slice(&ids).to_device(device).unsqueeze(0);
-    let (logits, state) = model.forward(&input, &model.zero_state(1, device), false);
+    let (logits, state) = model.forward(&input, conditioning, &model.zero_state(1, device), false);
     let last = logits.f_get(0)?.f_get(ids.len() as i64 - 1)?;
     let logits = last.unsqueeze(0).repeat([batch as i64, 1]);
     Ok((logits, StepState::from(state).repeat_batch(batch as i64)))
@@ -590,6 +743,8 @@ pub struct GenerateRequest {
     pub settings: SamplingSettings,
     /// What to continue.
     pub primer: Primer,
+    /// What to ask the model for.
+    pub controls: ControlPlan,
     /// Where to run the network.
     pub device: DeviceChoice,
 }
@@ -626,6 +781,7 @@ fn run(
     request.settings.validate()?;
     let device = resolve_device(request.device).map_err(GenerateError::Device)?;
     let loaded = checkpoint::load_model(&request.checkpoint, device.device)?;
+    let steering = Steering::new(&loaded.meta, request.controls.clone())?;
     ctx.update(GenerateEvent::Started {
         device: device.description.clone(),
         primer: request.primer.clone(),
@@ -633,6 +789,7 @@ fn run(
     let mut observe = |update| ctx.update(GenerateEvent::Update(update));
     let sampled = sample(
         &loaded.model,
+        &steering,
         device.device,
         &request.settings,
         &request.primer,
@@ -649,6 +806,7 @@ fn run(
                 primer: request.primer.description.clone(),
                 seed: piece.seed,
                 settings: request.settings,
+                controls: request.controls.clone(),
                 checkpoint: checkpoint.clone(),
                 events: piece.events,
                 events_per_s: piece.events_per_s,

@@ -4,6 +4,7 @@
 
 pub mod audio;
 pub mod checkpoint;
+pub mod controls;
 pub mod corpus;
 pub mod demo;
 pub mod encoding;

@@ -6,9 +6,59 @@ mod cpu_step;
 
 use tch::{Device, Kind, Tensor, nn};
 
-use crate::encoding::VOCAB_SIZE;
+use crate::controls::{CONTROL_INPUTS, ControlValues, ControlsMeta};
+use crate::encoding::{Encoding, VOCAB_SIZE};
 
 pub use cpu_step::{CpuState, CpuStepper, PackedMatrix};
+
+/// What the network reads at each step besides its state: an event, and for a steerable model
+/// the control inputs and a style.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Inputs {
+    /// Distinct event inputs (the encoding's input vocabulary).
+    pub events: usize,
+    /// Control inputs ([`CONTROL_INPUTS`], or 0 for a model without controls).
+    pub controls: usize,
+    /// Rows of the style embedding ("any" plus each label; 0 without controls).
+    pub styles: usize,
+    /// Size of the style embedding.
+    pub style_dim: usize,
+}
+
+impl Inputs {
+    /// The inputs of a model trained with `encoding` and, if steerable, `controls`.
+    pub fn new(encoding: Encoding, controls: Option<&ControlsMeta>) -> Self {
+        match controls {
+            None => Self {
+                events: encoding.input_vocab(),
+                controls: 0,
+                styles: 0,
+                style_dim: 0,
+            },
+            Some(meta) => Self {
+                events: encoding.input_vocab(),
+                controls: CONTROL_INPUTS,
+                styles: meta.style_rows(),
+                style_dim: meta.style_dim,
+            },
+        }
+    }
+
+    /// Whether the model reads controls.
+    pub fn steerable(&self) -> bool {
+        self.controls > 0
+    }
+}
+
+/// The controls of a batch: `controls` `[batch, time, CONTROL_INPUTS]` (float), `styles`
+/// `[batch]` (int64 rows of the style embedding).
+#[derive(Debug)]
+pub struct Conditioning {
+    /// Control inputs per step.
+    pub controls: Tensor,
+    /// Style row per sequence.
+    pub styles: Tensor,
+}
 
 /// The shape of the network.
 #[derive(Debug, Clone, Copy, PartialEq, serde::Serialize, serde::Deserialize)]
@@ -142,16 +192,32 @@ impl StepState {
 #[derive(Debug)]
 pub struct EventLstm {
     embedding: nn::Embedding,
+    /// The style embedding of a steerable model.
+    style: Option<nn::Embedding>,
     lstm_weights: Vec<Tensor>,
     head: nn::Linear,
     config: ModelConfig,
+    inputs: Inputs,
 }
 
 impl EventLstm {
     /// Creates the network's variables under `root`, initialised as PyTorch would.
-    pub fn new(root: &nn::Path, config: ModelConfig) -> Self {
+    pub fn new(root: &nn::Path, config: ModelConfig, inputs: Inputs) -> Self {
         let vocab = VOCAB_SIZE as i64;
-        let embedding = nn::embedding(root / "embedding", vocab, config.embed, Default::default());
+        let embedding = nn::embedding(
+            root / "embedding",
+            inputs.events as i64,
+            config.embed,
+            Default::default(),
+        );
+        let style = inputs.steerable().then(|| {
+            nn::embedding(
+                root / "style",
+                inputs.styles as i64,
+                inputs.style_dim as i64,
+                Default::default(),
+            )
+        });
         let lstm = root / "lstm";
         // PyTorch initialises every LSTM parameter uniformly in ±1/√hidden.
         let bound = 1.0 / (config.hidden as f64).sqrt();
@@ -162,7 +228,7 @@ impl EventLstm {
         let mut lstm_weights = Vec::new();
         for layer in 0..config.layers {
             let input = if layer == 0 {
-                config.embed
+                config.embed + (inputs.controls + inputs.style_dim) as i64
             } else {
                 config.hidden
             };
@@ -179,15 +245,22 @@ impl EventLstm {
         let head = nn::linear(root / "head", config.hidden, vocab, Default::default());
         Self {
             embedding,
+            style,
             lstm_weights,
             head,
             config,
+            inputs,
         }
     }
 
     /// The network's shape.
     pub fn config(&self) -> ModelConfig {
         self.config
+    }
+
+    /// What the network reads.
+    pub fn inputs(&self) -> Inputs {
+        self.inputs
     }
 
     /// A zero state for `batch` sequences on `device`.
@@ -201,10 +274,17 @@ impl EventLstm {
 
     /// Runs `events` (`[batch, time]`, int64 ids) from `state`; returns logits over the next event
     /// (`[batch, time, vocab]`) and the state after the last step. `train` turns dropout on.
-    pub fn forward(&self, events: &Tensor, state: &LstmState, train: bool) -> (Tensor, LstmState) {
-        let embedded = events.apply(&self.embedding);
+    /// A steerable model reads `conditioning`; without it, every control is absent.
+    pub fn forward(
+        &self,
+        events: &Tensor,
+        conditioning: Option<&Conditioning>,
+        state: &LstmState,
+        train: bool,
+    ) -> (Tensor, LstmState) {
+        let input = self.lstm_input(events, conditioning);
         let weights: Vec<&Tensor> = self.lstm_weights.iter().collect();
-        let (output, h, c) = embedded.lstm(
+        let (output, h, c) = input.lstm(
             &[&state.h, &state.c],
             &weights,
             true,
@@ -215,6 +295,59 @@ impl EventLstm {
             true,
         );
         (output.apply(&self.head), LstmState { h, c })
+    }
+
+    /// The event embedding, with the controls and the style vector beside it for a steerable model.
+    fn lstm_input(&self, events: &Tensor, conditioning: Option<&Conditioning>) -> Tensor {
+        let embedded = events.apply(&self.embedding);
+        let Some(style) = &self.style else {
+            return embedded;
+        };
+        let (batch, time) = (events.size()[0], events.size()[1]);
+        let device = events.device();
+        let (controls, styles) = match conditioning {
+            Some(c) => (c.controls.shallow_clone(), c.styles.shallow_clone()),
+            None => (
+                Tensor::zeros(
+                    [batch, time, self.inputs.controls as i64],
+                    (Kind::Float, device),
+                ),
+                Tensor::zeros([batch], (Kind::Int64, device)),
+            ),
+        };
+        let style_vectors = styles
+            .apply(style)
+            .unsqueeze(1)
+            .expand([batch, time, self.inputs.style_dim as i64], false);
+        Tensor::cat(&[embedded, controls, style_vectors], 2)
+    }
+}
+
+/// A steerable model's first-layer gate contributions of the controls and the style, as plain
+/// numbers: the controls at a moment become one bias vector added to the first layer's gates,
+/// so a controlled step costs the same as an uncontrolled one.
+#[derive(Debug, Clone)]
+pub struct ControlGates {
+    /// `[CONTROL_INPUTS, 4·hidden]`.
+    controls: Vec<f32>,
+    /// `[style rows, 4·hidden]`.
+    styles: Vec<f32>,
+    width: usize,
+}
+
+impl ControlGates {
+    /// The first-layer gate bias for `values` and style row `style` (`4·hidden` values).
+    pub fn bias(&self, values: &ControlValues, style: usize) -> Vec<f32> {
+        let inputs = values.inputs();
+        let rows = self.styles.len() / self.width;
+        let mut bias = self.styles[style.min(rows - 1) * self.width..][..self.width].to_vec();
+        for (i, &x) in inputs.iter().enumerate() {
+            if x != 0.0 {
+                let row = &self.controls[i * self.width..][..self.width];
+                bias.iter_mut().zip(row).for_each(|(b, w)| *b += x * w);
+            }
+        }
+        bias
     }
 }
 
@@ -234,6 +367,8 @@ pub struct LstmStepper {
     head_weight: Tensor,
     head_bias: Tensor,
     hidden: i64,
+    /// A steerable model's control and style contributions to the first layer.
+    control_gates: Option<ControlGates>,
 }
 
 impl LstmStepper {
@@ -253,11 +388,28 @@ impl LstmStepper {
             }
         };
         let first = layer(0);
+        let embed = model.config.embed;
+        let first_input = double_cell_gate(&first[0]);
         let first_input_gates = model
             .embedding
             .ws
-            .matmul(&double_cell_gate(&first[0]).transpose(0, 1))
+            .matmul(&first_input.narrow(1, 0, embed).transpose(0, 1))
             + double_cell_gate(&(&first[2] + &first[3]));
+        let control_gates = model.style.as_ref().map(|style| {
+            let controls = model.inputs.controls as i64;
+            let control_part = first_input.narrow(1, embed, controls).transpose(0, 1);
+            let style_part = style.ws.matmul(
+                &first_input
+                    .narrow(1, embed + controls, model.inputs.style_dim as i64)
+                    .transpose(0, 1),
+            );
+            let values = |t: &Tensor| tensor_values(t).unwrap_or_default();
+            ControlGates {
+                controls: values(&control_part),
+                styles: values(&style_part),
+                width: (4 * hidden) as usize,
+            }
+        });
         let first_recurrent = double_cell_gate(&first[1]).transpose(0, 1).contiguous();
         let upper = (1..model.config.layers as usize)
             .map(|l| {
@@ -281,20 +433,31 @@ impl LstmStepper {
                 None => Tensor::zeros([VOCAB_SIZE as i64], (Kind::Float, model.head.ws.device())),
             },
             hidden,
+            control_gates,
         }
     }
 
+    /// A steerable model's control contributions; `None` for a model without controls.
+    pub fn control_gates(&self) -> Option<&ControlGates> {
+        self.control_gates.as_ref()
+    }
+
     /// Feeds one event per sequence (`events`: `[batch]` int64) and returns the logits over the
-    /// next event (`[batch, vocab]`), updating `state`.
-    pub fn step(&self, events: &Tensor, state: &mut StepState) -> Tensor {
+    /// next event (`[batch, vocab]`), updating `state`. `extra` (`[batch, 4·hidden]`), if given,
+    /// is added to the first layer's gates: the controls' [`ControlGates::bias`].
+    pub fn step(&self, events: &Tensor, extra: Option<&Tensor>, state: &mut StepState) -> Tensor {
         let _guard = tch::no_grad_guard();
         let mut input: Option<Tensor> = None;
         for (layer, (h, c)) in state.h.iter_mut().zip(state.c.iter_mut()).enumerate() {
             let gates = match &input {
-                None => self
-                    .first_input_gates
-                    .index_select(0, events)
-                    .addmm(h, &self.first_recurrent),
+                None => {
+                    let looked_up = self.first_input_gates.index_select(0, events);
+                    let looked_up = match extra {
+                        Some(extra) => looked_up + extra,
+                        None => looked_up,
+                    };
+                    looked_up.addmm(h, &self.first_recurrent)
+                }
                 Some(x) => {
                     let (weight, bias) = &self.upper[layer - 1];
                     bias.addmm(&Tensor::cat(&[x, &*h], 1), weight)

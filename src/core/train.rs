@@ -19,10 +19,11 @@ use tch::{Device, Kind, Tensor, nn, nn::OptimizerConfig};
 use crate::checkpoint::{
     self, CheckpointError, CheckpointMeta, CorpusInfo, History, TrainSettings, ValidPoint,
 };
+use crate::controls::{CONTROL_INPUTS, ControlTrack, ControlValues, ControlsMeta, KeyProfiles};
 use crate::corpus::{Corpus, Split};
-use crate::encoding::{self, EventId, VOCAB_SIZE};
-use crate::eval;
-use crate::model::{self, DeviceChoice, EventLstm, InvalidConfig, ModelConfig};
+use crate::encoding::{self, Encoding, EventId, VOCAB_SIZE};
+use crate::eval::{self, EvalPiece};
+use crate::model::{self, Conditioning, DeviceChoice, EventLstm, InvalidConfig, ModelConfig};
 use crate::worker::{Context, Repaint, Stop, Worker};
 
 /// The ready-made combinations of network and recipe, shared by the CLI and the app.
@@ -87,6 +88,10 @@ pub fn smooth_loss(previous: Option<f64>, loss: f64) -> f64 {
 const STRETCH_FACTORS: [f64; 3] = [1.0, 0.95, 1.05];
 /// Largest transposition applied to a training window, in semitones.
 const MAX_TRANSPOSE: i8 = 3;
+/// Share of training windows that begin at a piece's start event.
+const PIECE_START_SHARE: f64 = 0.1;
+/// Chance that a control is absent from a training window, so every control can be "any".
+const CONTROL_DROP: f64 = 0.5;
 /// Validation pieces in the cheap, regular validation.
 const SUBSET_PIECES: usize = 8;
 /// Events of each piece scored in the cheap validation.
@@ -145,6 +150,8 @@ pub enum Progress {
         device_description: String,
         /// Number of trainable parameters.
         parameters: usize,
+        /// The controls the model learns, e.g. "density", "style (25 composers)"; empty without.
+        controls: Vec<String>,
     },
     /// A training step (at most a few per second are reported).
     Progress {
@@ -260,6 +267,9 @@ pub struct Limits {
 pub struct TrainOptions {
     /// Network shape (ignored when resuming: the checkpoint's shape is used).
     pub model: ModelConfig,
+    /// Learn the controls (density, key, loudness, style) so the model can be steered (ignored
+    /// when resuming: the checkpoint decides).
+    pub controls: bool,
     /// Training recipe.
     pub settings: TrainSettings,
     /// Stop conditions.
@@ -362,24 +372,44 @@ impl TrainError {
     }
 }
 
-/// One training piece: its encodings at each stretch factor.
+/// An encoded sequence as training reads it: the start event, the piece's events, and the
+/// controls of every position (computed from these very events, so after time-stretching).
 #[derive(Debug, Clone)]
-struct TrainPiece {
-    variants: Vec<Vec<EventId>>,
+struct Sequence {
+    events: Vec<EventId>,
+    controls: ControlTrack,
 }
 
-/// The training and validation data, prepared once (encoded, stretched) and shared read-only.
+impl Sequence {
+    fn of_events(events: &[EventId]) -> Self {
+        let events = eval::model_sequence(Encoding::CURRENT, events);
+        let controls = ControlTrack::of_events(&events);
+        Self { events, controls }
+    }
+}
+
+/// One training piece: its encodings at each stretch factor, and its composer (its style).
+#[derive(Debug, Clone)]
+struct TrainPiece {
+    variants: Vec<Sequence>,
+    composer: Option<String>,
+}
+
+/// The training and validation data, prepared once (encoded, stretched, controls computed) and
+/// shared read-only.
 #[derive(Debug, Clone)]
 pub struct TrainData {
     train: Vec<TrainPiece>,
-    valid: Vec<Vec<EventId>>,
+    valid: Vec<(Sequence, Option<String>)>,
     /// Description of the corpus, stored in checkpoints.
     pub corpus: CorpusInfo,
+    /// What a requested key means in this corpus.
+    pub key_profiles: KeyProfiles,
 }
 
 impl TrainData {
     /// Prepares a corpus for training: training pieces with their stretched encodings, validation
-    /// pieces as they are.
+    /// pieces as they are, each with its controls.
     pub fn from_corpus(corpus: &Corpus) -> Self {
         let train: Vec<TrainPiece> = corpus
             .split(Split::Train)
@@ -390,41 +420,78 @@ impl TrainData {
                     .iter()
                     .map(|&factor| {
                         if factor == 1.0 {
-                            piece.events.clone()
+                            Sequence::of_events(&piece.events)
                         } else {
-                            encoding::encode_piece(&encoding::stretch(&piece.piece, factor))
+                            let stretched = encoding::stretch(&piece.piece, factor);
+                            Sequence::of_events(&encoding::encode_piece(&stretched))
                         }
                     })
                     .collect(),
+                composer: piece.composer.clone(),
             })
             .collect();
-        let valid: Vec<Vec<EventId>> = corpus
+        let valid: Vec<(Sequence, Option<String>)> = corpus
             .split(Split::Valid)
-            .map(|p| p.events.clone())
+            .collect::<Vec<_>>()
+            .par_iter()
+            .map(|p| (Sequence::of_events(&p.events), p.composer.clone()))
             .collect();
+        let sounding: Vec<Vec<crate::midi::Note>> = corpus
+            .split(Split::Train)
+            .map(|p| crate::midi::apply_sustain(&p.piece))
+            .collect();
+        let key_profiles = KeyProfiles::of_pieces(sounding.iter().map(Vec::as_slice));
         let corpus_info = CorpusInfo {
             path: corpus.root.display().to_string(),
             fingerprint: fingerprint(corpus),
             train_pieces: train.len(),
             valid_pieces: valid.len(),
-            train_events: train.iter().map(|p| p.variants[0].len()).sum(),
-            valid_events: valid.iter().map(Vec::len).sum(),
+            train_events: train.iter().map(|p| p.variants[0].events.len() - 1).sum(),
+            valid_events: valid.iter().map(|(v, _)| v.events.len() - 1).sum(),
         };
         Self {
             train,
             valid,
             corpus: corpus_info,
+            key_profiles,
         }
     }
 
-    /// Each training piece's encodings, one per time-stretch factor (the first unstretched).
-    pub fn train_variants(&self) -> impl Iterator<Item = &[Vec<EventId>]> {
-        self.train.iter().map(|piece| piece.variants.as_slice())
+    /// The training pieces' composers, sorted and without repeats: the style labels of a new model.
+    pub fn styles(&self) -> Vec<String> {
+        let set: std::collections::BTreeSet<&String> = self
+            .train
+            .iter()
+            .filter_map(|p| p.composer.as_ref())
+            .collect();
+        set.into_iter().cloned().collect()
     }
 
-    /// Validation pieces' events.
-    pub fn valid_pieces(&self) -> Vec<&[EventId]> {
-        self.valid.iter().map(Vec::as_slice).collect()
+    /// Each training piece's encodings, one per time-stretch factor (the first unstretched), as
+    /// the model reads them (after the start event).
+    pub fn train_variants(&self) -> impl Iterator<Item = Vec<&[EventId]>> {
+        self.train
+            .iter()
+            .map(|piece| piece.variants.iter().map(|v| v.events.as_slice()).collect())
+    }
+
+    /// Validation pieces, to score with `controls` (their own controls and the style row
+    /// `controls` gives their composer) or with every control absent (`None`).
+    pub fn valid_pieces(&self, controls: Option<&ControlsMeta>) -> Vec<EvalPiece<'_>> {
+        self.valid
+            .iter()
+            .map(|(sequence, composer)| match controls {
+                None => EvalPiece::plain(&sequence.events),
+                Some(meta) => EvalPiece {
+                    events: &sequence.events,
+                    controls: Some(&sequence.controls),
+                    style: composer
+                        .as_deref()
+                        .and_then(|c| meta.style_index(c))
+                        .unwrap_or(0),
+                },
+            })
+            .collect()
     }
 }
 
@@ -455,18 +522,38 @@ pub fn spawn(data: Arc<TrainData>, options: TrainOptions, repaint: Repaint) -> T
     })
 }
 
-/// Draws random training windows: (inputs, targets) as `[batch, seq_len]` tensors.
+/// One batch: inputs and targets `[batch, seq_len]`, and the controls of a steerable model.
+struct Batch {
+    inputs: Tensor,
+    targets: Tensor,
+    conditioning: Option<Conditioning>,
+}
+
+/// Draws random training windows, augmented and (for a steerable model) with their controls, each
+/// control dropped at random.
 struct WindowSampler {
     rng: StdRng,
     /// Training pieces long enough for a window, and the running total of their lengths.
     usable: Vec<usize>,
     cumulative: Vec<usize>,
+    /// Style row of each training piece; `None` for a model without controls.
+    styles: Option<Vec<usize>>,
 }
 
 impl WindowSampler {
-    fn new(data: &TrainData, seq_len: usize, seed: u64) -> Result<Self, TrainError> {
+    fn new(
+        data: &TrainData,
+        seq_len: usize,
+        seed: u64,
+        controls: Option<&ControlsMeta>,
+    ) -> Result<Self, TrainError> {
         let usable: Vec<usize> = (0..data.train.len())
-            .filter(|&i| data.train[i].variants.iter().all(|v| v.len() > seq_len))
+            .filter(|&i| {
+                data.train[i]
+                    .variants
+                    .iter()
+                    .all(|v| v.events.len() > seq_len)
+            })
             .collect();
         if usable.is_empty() {
             return Err(TrainError::Data(format!(
@@ -478,51 +565,129 @@ impl WindowSampler {
         let cumulative = usable
             .iter()
             .map(|&i| {
-                total += data.train[i].variants[0].len();
+                total += data.train[i].variants[0].events.len();
                 total
             })
             .collect();
+        let styles = controls.map(|meta| {
+            data.train
+                .iter()
+                .map(|p| {
+                    p.composer
+                        .as_deref()
+                        .and_then(|c| meta.style_index(c))
+                        .unwrap_or(0)
+                })
+                .collect()
+        });
         Ok(Self {
             rng: StdRng::seed_from_u64(seed),
             usable,
             cumulative,
+            styles,
         })
     }
 
-    fn batch(
-        &mut self,
-        data: &TrainData,
-        batch: usize,
-        seq_len: usize,
-        device: Device,
-    ) -> (Tensor, Tensor) {
+    fn batch(&mut self, data: &TrainData, batch: usize, seq_len: usize, device: Device) -> Batch {
         let mut inputs = Vec::with_capacity(batch * seq_len);
         let mut targets = Vec::with_capacity(batch * seq_len);
-        for _ in 0..batch {
+        let steerable = self.styles.is_some();
+        let mut controls = vec![
+            0f32;
+            if steerable {
+                batch * seq_len * CONTROL_INPUTS
+            } else {
+                0
+            }
+        ];
+        let mut styles = Vec::with_capacity(batch);
+        for row in 0..batch {
             let window = self.window(data, seq_len);
-            inputs.extend(window[..seq_len].iter().map(|&id| i64::from(id)));
-            targets.extend(window[1..].iter().map(|&id| i64::from(id)));
+            inputs.extend(window.events[..seq_len].iter().map(|&id| i64::from(id)));
+            targets.extend(window.events[1..].iter().map(|&id| i64::from(id)));
+            if steerable {
+                let out =
+                    &mut controls[row * seq_len * CONTROL_INPUTS..][..seq_len * CONTROL_INPUTS];
+                styles.push(self.window_controls(data, &window, out));
+            }
         }
         let shape = [batch as i64, seq_len as i64];
-        (
-            Tensor::from_slice(&inputs).view(shape).to_device(device),
-            Tensor::from_slice(&targets).view(shape).to_device(device),
-        )
+        let tensor = |values: &[i64]| Tensor::from_slice(values).view(shape).to_device(device);
+        Batch {
+            inputs: tensor(&inputs),
+            targets: tensor(&targets),
+            conditioning: steerable.then(|| Conditioning {
+                controls: Tensor::from_slice(&controls)
+                    .view([batch as i64, seq_len as i64, CONTROL_INPUTS as i64])
+                    .to_device(device),
+                styles: Tensor::from_slice(&styles).to_device(device),
+            }),
+        }
     }
 
-    /// `seq_len + 1` events from a random place of a random piece (weighted by length), stretched
-    /// and transposed at random.
-    fn window(&mut self, data: &TrainData, seq_len: usize) -> Vec<EventId> {
+    /// Writes a window's control inputs (beside each input, the controls of its target), with
+    /// each control kept or dropped for the whole window; returns its style row (0 if dropped).
+    fn window_controls(&mut self, data: &TrainData, window: &Window, out: &mut [f32]) -> i64 {
+        let mut keep = || self.rng.random::<f64>() >= CONTROL_DROP;
+        let (density, key, loudness, style) = (keep(), keep(), keep(), keep());
+        let track = &data.train[window.piece].variants[window.variant].controls;
+        for (t, out) in out.chunks_exact_mut(CONTROL_INPUTS).enumerate() {
+            let values = track.values(window.start + t + 1, window.semitones);
+            ControlValues {
+                density: values.density.filter(|_| density),
+                histogram: values.histogram.filter(|_| key),
+                loudness: values.loudness.filter(|_| loudness),
+            }
+            .write_inputs(out);
+        }
+        let styles = self
+            .styles
+            .as_ref()
+            .expect("a steerable sampler has styles");
+        if style {
+            styles[window.piece] as i64
+        } else {
+            0
+        }
+    }
+
+    /// `seq_len + 1` events of a random piece (weighted by length), stretched and transposed at
+    /// random: from the piece's start (its start event) for a share of windows, else anywhere.
+    fn window(&mut self, data: &TrainData, seq_len: usize) -> Window {
         let total = *self.cumulative.last().unwrap_or(&1);
         let position = self.rng.random_range(0..total);
         let piece = self.usable[self.cumulative.partition_point(|&end| end <= position)];
         let variants = &data.train[piece].variants;
-        let events = &variants[self.rng.random_range(0..variants.len())];
-        let start = self.rng.random_range(0..events.len() - seq_len);
-        let window = &events[start..start + seq_len + 1];
+        let variant = self.rng.random_range(0..variants.len());
+        let events = &variants[variant].events;
+        let start = if self.rng.random::<f64>() < PIECE_START_SHARE {
+            0
+        } else {
+            self.rng.random_range(0..events.len() - seq_len)
+        };
+        let slice = &events[start..start + seq_len + 1];
         let semitones = self.rng.random_range(-MAX_TRANSPOSE..=MAX_TRANSPOSE);
-        encoding::transpose(window, semitones).unwrap_or_else(|| window.to_vec())
+        let (events, semitones) = match encoding::transpose(slice, semitones) {
+            Some(transposed) => (transposed, semitones),
+            None => (slice.to_vec(), 0),
+        };
+        Window {
+            piece,
+            variant,
+            start,
+            semitones,
+            events,
+        }
     }
+}
+
+/// A training window and where it came from.
+struct Window {
+    piece: usize,
+    variant: usize,
+    start: usize,
+    semitones: i8,
+    events: Vec<EventId>,
 }
 
 /// The state of a run on the worker thread.
@@ -565,8 +730,15 @@ fn protected_nll(
 }
 
 /// The description of a model that has not been trained yet.
-fn fresh_meta(model: ModelConfig, settings: TrainSettings, corpus: &CorpusInfo) -> CheckpointMeta {
+fn fresh_meta(
+    model: ModelConfig,
+    settings: TrainSettings,
+    data: &TrainData,
+    controls: bool,
+) -> CheckpointMeta {
+    let corpus = &data.corpus;
     CheckpointMeta {
+        controls: controls.then(|| ControlsMeta::new(data.styles(), data.key_profiles.clone())),
         format_version: checkpoint::FORMAT_VERSION,
         encoding: encoding::ENCODING_ID.to_string(),
         model,
@@ -578,6 +750,24 @@ fn fresh_meta(model: ModelConfig, settings: TrainSettings, corpus: &CorpusInfo) 
         history: History::default(),
         weights_sha256: String::new(),
     }
+}
+
+/// The controls a model learns, named for people.
+pub fn learned_controls(controls: Option<&ControlsMeta>) -> Vec<String> {
+    let Some(meta) = controls else {
+        return Vec::new();
+    };
+    let styles = match meta.styles.len() {
+        0 => "style (none: the corpus has no composer folders)".to_string(),
+        1 => "style (1 composer)".to_string(),
+        n => format!("style ({n} composers)"),
+    };
+    vec![
+        "density".to_string(),
+        "key".to_string(),
+        "loudness".to_string(),
+        styles,
+    ]
 }
 
 /// Counters for this run (limits and rates are per run; step and epoch continue across runs).
@@ -644,15 +834,22 @@ impl<'a> Trainer<'a> {
         let settings = options.settings;
         tch::manual_seed(settings.seed as i64);
         let (meta, vars, model) = match options.resume.as_deref().map(checkpoint::stem) {
-            Some(stem) => checkpoint::load_checked(&stem, device.device)?,
+            Some(stem) => {
+                let loaded = checkpoint::load_checked(&stem, device.device)?;
+                if loaded.0.encoding() != Encoding::CURRENT {
+                    return Err(TrainError::Data(format!(
+                        "{} was trained with an earlier event encoding ({}): it still generates, but cannot be trained further; start a new model",
+                        stem.display(),
+                        loaded.0.encoding
+                    )));
+                }
+                loaded
+            }
             None => {
+                let meta = fresh_meta(options.model, settings, data, options.controls);
                 let vars = nn::VarStore::new(device.device);
-                let model = EventLstm::new(&vars.root(), options.model);
-                (
-                    fresh_meta(options.model, settings, &data.corpus),
-                    vars,
-                    model,
-                )
+                let model = EventLstm::new(&vars.root(), options.model, meta.inputs());
+                (meta, vars, model)
             }
         };
         let optimizer = nn::Adam::default().build(&vars, settings.lr)?;
@@ -661,13 +858,19 @@ impl<'a> Trainer<'a> {
             .iter()
             .map(|v| v.detach().copy())
             .collect();
-        let sampler = WindowSampler::new(data, settings.seq_len, settings.seed ^ meta.step)?;
+        let sampler = WindowSampler::new(
+            data,
+            settings.seq_len,
+            settings.seed ^ meta.step,
+            meta.controls.as_ref(),
+        )?;
         let parameters = vars.trainable_variables().iter().map(|v| v.numel()).sum();
         ctx.update(Progress::Started {
             step: meta.step,
             device: device.name().to_string(),
             device_description: device.description.clone(),
             parameters,
+            controls: learned_controls(meta.controls.as_ref()),
         });
         let run = RunClock::new(meta.step, meta.epoch);
         let protected_nll = protected_nll(options, &meta, &data.corpus);
@@ -801,11 +1004,17 @@ impl<'a> Trainer<'a> {
     /// One optimizer step; `false` if it was skipped because of a non-finite loss or gradient.
     fn step(&mut self) -> Result<bool, TrainError> {
         let (batch, seq_len) = (self.settings.batch, self.settings.seq_len);
-        let (inputs, targets) = self
+        let Batch {
+            inputs,
+            targets,
+            conditioning,
+        } = self
             .sampler
             .batch(self.data, batch, seq_len, self.device.device);
         let state = self.model.zero_state(batch as i64, self.device.device);
-        let (logits, _) = self.model.forward(&inputs, &state, true);
+        let (logits, _) = self
+            .model
+            .forward(&inputs, conditioning.as_ref(), &state, true);
         let loss = logits
             .view([-1, VOCAB_SIZE as i64])
             .cross_entropy_for_logits(&targets.view([-1]));
@@ -983,11 +1192,12 @@ impl<'a> Trainer<'a> {
 
     /// Scores validation pieces (all of them, or the fixed cheap subset) and reports the loss.
     fn validate(&mut self, full: bool) -> f64 {
-        let pieces = self.data.valid_pieces();
-        let subset: Vec<&[EventId]> = pieces
+        // Scored with every control absent, so steerable and plain models compare directly.
+        let pieces = self.data.valid_pieces(None);
+        let subset: Vec<EvalPiece> = pieces
             .iter()
             .take(SUBSET_PIECES)
-            .map(|p| &p[..p.len().min(SUBSET_EVENTS)])
+            .map(|p| EvalPiece::plain(&p.events[..p.events.len().min(SUBSET_EVENTS)]))
             .collect();
         let chosen = if full { &pieces } else { &subset };
         let score = eval::score_pieces(

@@ -154,6 +154,7 @@ pub fn tiny_data(dir: &Path) -> Arc<TrainData> {
 pub fn options(out: &Path, steps: Option<u64>) -> TrainOptions {
     TrainOptions {
         model: TINY,
+        controls: false,
         settings: TINY_SETTINGS,
         limits: Limits {
             steps,

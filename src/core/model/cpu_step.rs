@@ -267,17 +267,25 @@ impl CpuStepper {
     }
 
     /// Feeds one event per sequence and writes the logits over the next event to `logits`
-    /// (`[batch, vocab]` row-major), updating `state`.
-    pub fn step(&mut self, events: &[usize], state: &mut CpuState, logits: &mut Vec<f32>) {
+    /// (`[batch, vocab]` row-major), updating `state`. `extra` is empty, or `[batch, 4·hidden]`
+    /// added to the first layer's gates (a steerable model's controls, folded in).
+    pub fn step(
+        &mut self,
+        events: &[usize],
+        extra: &[f32],
+        state: &mut CpuState,
+        logits: &mut Vec<f32>,
+    ) {
         // Taken out for the step (moving the buffers costs nothing) so the weights stay shared.
         let mut scratch = std::mem::take(&mut self.scratch);
-        self.step_with(events, state, logits, &mut scratch);
+        self.step_with(events, extra, state, logits, &mut scratch);
         self.scratch = scratch;
     }
 
     fn step_with(
         &self,
         events: &[usize],
+        extra: &[f32],
         state: &mut CpuState,
         logits: &mut Vec<f32>,
         scratch: &mut Scratch,
@@ -305,9 +313,12 @@ impl CpuStepper {
             matrix.product(input, batch, panels, gates, pool);
             let width = 4 * hidden;
             if layer == 0 {
-                for (row, &event) in gates.chunks_exact_mut(width).zip(events) {
+                for (b, (row, &event)) in gates.chunks_exact_mut(width).zip(events).enumerate() {
                     let looked_up = &self.first_input_gates[event * width..][..width];
                     row.iter_mut().zip(looked_up).for_each(|(g, x)| *g += x);
+                    if let Some(extra) = extra.get(b * width..(b + 1) * width) {
+                        row.iter_mut().zip(extra).for_each(|(g, x)| *g += x);
+                    }
                 }
             }
             sigmoid_in_place(gates);

@@ -1,0 +1,409 @@
+//! Steering in the app: the key, density, loudness and style choices of the Generate panel, and
+//! the lane under the piano roll where density and loudness curves are drawn. The choices become
+//! a core [`ControlPlan`]; what the controls mean lives in the core.
+
+use cadenza_core::controls::{
+    ControlPlan, ControlsMeta, Curve, CurvePoint, Key, KeyChange, Loudness, loudness_bin,
+};
+use egui::{Color32, Pos2, Rect, Sense, Stroke, Vec2};
+
+use super::piano_roll::{KEYBOARD_WIDTH, PianoRoll};
+
+/// Height of the control lane under the piano roll.
+pub const LANE_HEIGHT: f32 = 110.0;
+/// Grab distance of a curve point, in pixels.
+const GRAB_PX: f32 = 8.0;
+
+/// How a density or loudness control is set.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default, serde::Serialize, serde::Deserialize)]
+pub enum LaneMode {
+    /// Not asked for.
+    #[default]
+    Any,
+    /// One value for the whole take.
+    Constant,
+    /// A curve drawn in the lane under the piano roll.
+    Curve,
+}
+
+/// A density or loudness control: its mode, its constant value and its curve.
+#[derive(Debug, Clone, PartialEq, serde::Serialize, serde::Deserialize)]
+pub struct Lane {
+    /// Which of the two is used.
+    pub mode: LaneMode,
+    /// The constant value.
+    pub value: f64,
+    /// The curve's points.
+    pub curve: Curve,
+}
+
+impl Lane {
+    fn new(value: f64, curve: &[(f64, f64)]) -> Self {
+        Self {
+            mode: LaneMode::Any,
+            value,
+            curve: Curve(
+                curve
+                    .iter()
+                    .map(|&(at_s, value)| CurvePoint { at_s, value })
+                    .collect(),
+            ),
+        }
+    }
+
+    fn to_curve(&self) -> Curve {
+        match self.mode {
+            LaneMode::Any => Curve::default(),
+            LaneMode::Constant => Curve::constant(self.value),
+            LaneMode::Curve => self.curve.clone(),
+        }
+    }
+}
+
+/// Which curve the lane edits.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default, serde::Serialize, serde::Deserialize)]
+pub enum LaneKind {
+    /// Notes per second.
+    #[default]
+    Density,
+    /// Mean velocity.
+    Loudness,
+}
+
+/// The steering choices, remembered between runs; everything "any" by default.
+#[derive(Debug, Clone, PartialEq, serde::Serialize, serde::Deserialize)]
+#[serde(default)]
+pub struct SteerControls {
+    /// Key from the start.
+    pub key: Option<Key>,
+    /// A later key change: when (seconds), and to which key (`None`: any).
+    pub key_change: Option<(f64, Option<Key>)>,
+    /// Notes per second.
+    pub density: Lane,
+    /// Mean velocity.
+    pub loudness: Lane,
+    /// A composer the model knows.
+    pub style: Option<String>,
+    /// The curve the lane edits.
+    pub editing: LaneKind,
+}
+
+impl Default for SteerControls {
+    fn default() -> Self {
+        Self {
+            key: None,
+            key_change: None,
+            // Sparse → dense → sparse over a minute, as a starting shape to edit.
+            density: Lane::new(4.0, &[(0.0, 2.0), (30.0, 8.0), (60.0, 2.0)]),
+            loudness: Lane::new(
+                Loudness::Medium.velocity(),
+                &[
+                    (0.0, Loudness::Soft.velocity()),
+                    (30.0, Loudness::Loud.velocity()),
+                ],
+            ),
+            style: None,
+            editing: LaneKind::Density,
+        }
+    }
+}
+
+impl SteerControls {
+    /// What to ask the model for.
+    pub fn plan(&self) -> ControlPlan {
+        let mut key = Vec::new();
+        if self.key.is_some() {
+            key.push(KeyChange {
+                at_s: 0.0,
+                key: self.key,
+            });
+        }
+        if let Some((at_s, later)) = self.key_change {
+            key.push(KeyChange { at_s, key: later });
+        }
+        ControlPlan {
+            key,
+            density: self.density.to_curve(),
+            loudness: self.loudness.to_curve(),
+            style: self.style.clone(),
+        }
+    }
+
+    /// Whether a curve is being drawn (the lane under the roll is shown).
+    pub fn has_curve(&self) -> bool {
+        self.density.mode == LaneMode::Curve || self.loudness.mode == LaneMode::Curve
+    }
+
+    /// The grid rows of the Generate panel for the controls a model learned (`None`: a model
+    /// without controls, shown greyed out with the reason).
+    pub fn ui(&mut self, ui: &mut egui::Ui, model: Option<&ControlsMeta>) {
+        let reason = "This model was trained without controls (a checkpoint from before steering, or trained with controls off): train a new model to steer it";
+        let enabled = model.is_some();
+        ui.label("Key");
+        ui.add_enabled_ui(enabled, |ui| {
+            ui.horizontal(|ui| {
+                key_combo(ui, "key", &mut self.key);
+                let mut change = self.key_change.is_some();
+                if ui
+                    .checkbox(&mut change, "then at")
+                    .on_hover_text("Change key at a chosen time")
+                    .changed()
+                {
+                    self.key_change = change.then_some((30.0, self.key.map(|k| k.transposed(7))));
+                }
+                if let Some((at_s, later)) = &mut self.key_change {
+                    ui.add(egui::DragValue::new(at_s).range(0.0..=3600.0).suffix(" s"));
+                    key_combo(ui, "key-change", later);
+                }
+            })
+        })
+        .response
+        .on_disabled_hover_text(reason);
+        ui.end_row();
+        ui.label("Density");
+        ui.add_enabled_ui(enabled, |ui| {
+            lane_ui(ui, "density", &mut self.density, |ui, value| {
+                ui.add(
+                    egui::DragValue::new(value)
+                        .range(0.5..=64.0)
+                        .speed(0.1)
+                        .suffix(" notes/s"),
+                )
+                .on_hover_text("Rounded to the nearest of 0.5, 1, 2, 4 … 64 notes per second");
+            });
+        })
+        .response
+        .on_disabled_hover_text(reason);
+        ui.end_row();
+        ui.label("Loudness");
+        ui.add_enabled_ui(enabled, |ui| {
+            lane_ui(ui, "loudness", &mut self.loudness, |ui, value| {
+                let current = Loudness::ALL[usize::from(loudness_bin(*value))];
+                for level in Loudness::ALL {
+                    if ui.radio(current == level, level.name()).clicked() {
+                        *value = level.velocity();
+                    }
+                }
+            });
+        })
+        .response
+        .on_disabled_hover_text(reason);
+        ui.end_row();
+        ui.label("Style");
+        ui.add_enabled_ui(enabled, |ui| {
+            let styles = model.map(|m| m.styles.as_slice()).unwrap_or_default();
+            egui::ComboBox::from_id_salt("style")
+                .selected_text(self.style.as_deref().unwrap_or("Any"))
+                .show_ui(ui, |ui| {
+                    ui.selectable_value(&mut self.style, None, "Any");
+                    for style in styles {
+                        ui.selectable_value(&mut self.style, Some(style.clone()), style);
+                    }
+                });
+        })
+        .response
+        .on_disabled_hover_text(reason);
+        ui.end_row();
+    }
+}
+
+fn key_combo(ui: &mut egui::Ui, id: &str, key: &mut Option<Key>) {
+    egui::ComboBox::from_id_salt(id)
+        .selected_text(key.map_or("Any".to_string(), |k| k.to_string()))
+        .height(400.0)
+        .show_ui(ui, |ui| {
+            ui.selectable_value(key, None, "Any");
+            for choice in Key::all() {
+                ui.selectable_value(key, Some(choice), choice.to_string());
+            }
+        });
+}
+
+fn lane_ui(
+    ui: &mut egui::Ui,
+    id: &str,
+    lane: &mut Lane,
+    constant: impl FnOnce(&mut egui::Ui, &mut f64),
+) {
+    ui.horizontal(|ui| {
+        egui::ComboBox::from_id_salt(id)
+            .selected_text(match lane.mode {
+                LaneMode::Any => "Any",
+                LaneMode::Constant => "Fixed",
+                LaneMode::Curve => "Curve",
+            })
+            .show_ui(ui, |ui| {
+                ui.selectable_value(&mut lane.mode, LaneMode::Any, "Any");
+                ui.selectable_value(&mut lane.mode, LaneMode::Constant, "Fixed");
+                ui.selectable_value(&mut lane.mode, LaneMode::Curve, "Curve")
+                    .on_hover_text("Draw it in the lane under the piano roll");
+            });
+        match lane.mode {
+            LaneMode::Constant => constant(ui, &mut lane.value),
+            LaneMode::Curve => {
+                ui.label("drawn under the roll");
+            }
+            LaneMode::Any => {}
+        }
+    });
+}
+
+/// How a lane maps values to heights: density on a log scale, loudness linearly.
+fn value_range(kind: LaneKind) -> (f64, f64, bool) {
+    match kind {
+        LaneKind::Density => (0.5, 64.0, true),
+        LaneKind::Loudness => (20.0, 120.0, false),
+    }
+}
+
+/// Draws the curve lane under the piano roll, aligned with its time axis: click to add a point,
+/// drag to move one, right-click to remove it.
+pub fn lane(ui: &mut egui::Ui, steer: &mut SteerControls, roll: &PianoRoll) {
+    ui.horizontal(|ui| {
+        ui.label("Curve:");
+        for (kind, name, lane) in [
+            (LaneKind::Density, "Density (notes/s)", &steer.density),
+            (LaneKind::Loudness, "Loudness (velocity)", &steer.loudness),
+        ] {
+            if lane.mode == LaneMode::Curve {
+                ui.selectable_value(&mut steer.editing, kind, name);
+            }
+        }
+        ui.weak("click: add · drag: move · right-click: remove");
+    });
+    if steer.density.mode != LaneMode::Curve {
+        steer.editing = LaneKind::Loudness;
+    } else if steer.loudness.mode != LaneMode::Curve {
+        steer.editing = LaneKind::Density;
+    }
+    let kind = steer.editing;
+    let lane = match kind {
+        LaneKind::Density => &mut steer.density,
+        LaneKind::Loudness => &mut steer.loudness,
+    };
+    let (response, painter) = ui.allocate_painter(
+        Vec2::new(ui.available_width(), LANE_HEIGHT - 24.0),
+        Sense::click_and_drag(),
+    );
+    let area = Rect::from_min_max(
+        response.rect.min + Vec2::new(KEYBOARD_WIDTH, 4.0),
+        response.rect.max - Vec2::new(0.0, 4.0),
+    );
+    let (low, high, log) = value_range(kind);
+    let scale = LaneScale {
+        area,
+        start_s: roll.start_s,
+        pixels_per_s: roll.pixels_per_s,
+        low,
+        high,
+        log,
+    };
+    edit_curve(ui, &response, &scale, &mut lane.curve);
+    painter.rect_filled(response.rect, 0.0, ui.visuals().extreme_bg_color);
+    let stroke = Stroke::new(2.0, Color32::from_rgb(90, 170, 250));
+    let points: Vec<Pos2> = lane.curve.0.iter().map(|p| scale.pos(p)).collect();
+    let mut line = points.clone();
+    if let (Some(first), Some(last)) = (points.first(), points.last()) {
+        line.insert(0, Pos2::new(area.left(), first.y));
+        line.push(Pos2::new(area.right(), last.y));
+    }
+    painter.add(egui::Shape::line(line, stroke));
+    for point in points {
+        painter.circle_filled(point, 4.0, stroke.color);
+    }
+    let label = |value: f64| match kind {
+        LaneKind::Density => format!("{value:.1}/s"),
+        LaneKind::Loudness => format!("{value:.0}"),
+    };
+    for value in [low, high] {
+        painter.text(
+            Pos2::new(response.rect.left() + 2.0, scale.y(value)),
+            if value == low {
+                egui::Align2::LEFT_BOTTOM
+            } else {
+                egui::Align2::LEFT_TOP
+            },
+            label(value),
+            egui::FontId::proportional(10.0),
+            ui.visuals().weak_text_color(),
+        );
+    }
+}
+
+/// Lane coordinates: time across (as the roll), value up.
+struct LaneScale {
+    area: Rect,
+    start_s: f64,
+    pixels_per_s: f32,
+    low: f64,
+    high: f64,
+    log: bool,
+}
+
+impl LaneScale {
+    fn norm(&self, value: f64) -> f64 {
+        if self.log {
+            (value.ln() - self.low.ln()) / (self.high.ln() - self.low.ln())
+        } else {
+            (value - self.low) / (self.high - self.low)
+        }
+    }
+
+    fn y(&self, value: f64) -> f32 {
+        self.area.bottom() - self.norm(value).clamp(0.0, 1.0) as f32 * self.area.height()
+    }
+
+    fn pos(&self, point: &CurvePoint) -> Pos2 {
+        Pos2::new(
+            self.area.left() + ((point.at_s - self.start_s) as f32) * self.pixels_per_s,
+            self.y(point.value),
+        )
+    }
+
+    fn point_at(&self, pos: Pos2) -> CurvePoint {
+        let at_s =
+            (self.start_s + f64::from((pos.x - self.area.left()) / self.pixels_per_s)).max(0.0);
+        let fraction = f64::from((self.area.bottom() - pos.y) / self.area.height()).clamp(0.0, 1.0);
+        let value = if self.log {
+            (self.low.ln() + fraction * (self.high.ln() - self.low.ln())).exp()
+        } else {
+            self.low + fraction * (self.high - self.low)
+        };
+        CurvePoint { at_s, value }
+    }
+}
+
+fn edit_curve(ui: &egui::Ui, response: &egui::Response, scale: &LaneScale, curve: &mut Curve) {
+    let Some(pointer) = response.interact_pointer_pos().or(response.hover_pos()) else {
+        return;
+    };
+    let nearest = curve
+        .0
+        .iter()
+        .enumerate()
+        .map(|(i, p)| (i, scale.pos(p).distance(pointer)))
+        .filter(|&(_, d)| d <= GRAB_PX)
+        .min_by(|a, b| a.1.total_cmp(&b.1))
+        .map(|(i, _)| i);
+    if response.secondary_clicked() {
+        if let Some(i) = nearest {
+            curve.0.remove(i);
+        }
+    } else if response.dragged() {
+        let grabbed = ui.memory(|m| m.data.get_temp::<usize>(response.id));
+        let index = grabbed.or(nearest);
+        if let Some(i) = index.filter(|&i| i < curve.0.len()) {
+            curve.0[i] = scale.point_at(pointer);
+            ui.memory_mut(|m| m.data.insert_temp(response.id, i));
+        }
+    } else if response.clicked() && nearest.is_none() {
+        curve.0.push(scale.point_at(pointer));
+    }
+    if response.drag_stopped() {
+        ui.memory_mut(|m| m.data.remove::<usize>(response.id));
+    }
+    if !response.dragged() {
+        // Not while dragging: the grabbed point keeps its index until it is let go.
+        curve.0.sort_by(|a, b| a.at_s.total_cmp(&b.at_s));
+    }
+}

@@ -1,0 +1,785 @@
+//! Steering: controls computed from the music itself and fed to the network beside each event, so
+//! a model learns what "dense", "in D minor", "soft" or "like Chopin" mean without any labels
+//! (Performance RNN's conditioning, extended with loudness and a learned style embedding).
+//!
+//! At training time each event gets the controls of the music just ahead of it: the note density
+//! and the mean velocity over the next [`DENSITY_WINDOW_S`] seconds, and the time-weighted
+//! pitch-class histogram over the next [`HISTOGRAM_WINDOW_S`]. Each control is dropped at random
+//! (an input says it is absent), so at generation time every control can be "any". When
+//! generating, a [`ControlPlan`] says what to ask for at each moment: a key (turned into a
+//! histogram by rotating the corpus's own average histogram for that mode, see [`KeyProfiles`]),
+//! a density and a loudness curve, and a style.
+
+use std::fmt;
+use std::str::FromStr;
+
+use crate::encoding::{Event, EventId, STEP_S, to_step};
+use crate::midi::Note;
+
+/// Seconds ahead of an event over which density and loudness are measured.
+pub const DENSITY_WINDOW_S: f64 = 3.0;
+/// Seconds ahead of an event over which the pitch-class histogram is measured.
+pub const HISTOGRAM_WINDOW_S: f64 = 5.0;
+/// Density bins: Performance RNN's octave-wide bins, shifted half a bin so that 0.5, 1, 2, 4 … 64
+/// notes/s are bin centres (a request of 2 notes/s lands in the middle of a bin, not on an edge).
+/// These are the bins' upper edges; the last bin is open.
+pub const DENSITY_EDGES: [f64; 7] = [0.71, 1.41, 2.83, 5.66, 11.3, 22.6, 45.3];
+/// Number of density bins.
+pub const DENSITY_BINS: usize = DENSITY_EDGES.len() + 1;
+/// Loudness bins by mean velocity: soft below 56, medium below 76, loud from 76.
+pub const LOUDNESS_EDGES: [f64; 2] = [56.0, 76.0];
+/// Number of loudness bins.
+pub const LOUDNESS_BINS: usize = LOUDNESS_EDGES.len() + 1;
+/// Inputs beside the event embedding: each control's one-hot (or histogram) and a presence flag.
+pub const CONTROL_INPUTS: usize = DENSITY_BINS + 1 + 12 + 1 + LOUDNESS_BINS + 1;
+/// Size of the learned style embedding.
+pub const STYLE_DIM: usize = 16;
+/// Added to each pitch class before the histogram is normalised (Performance RNN's prior).
+const HISTOGRAM_PRIOR: f64 = 0.01;
+
+/// The density bin of `notes_per_s`.
+pub fn density_bin(notes_per_s: f64) -> u8 {
+    DENSITY_EDGES.iter().filter(|&&e| notes_per_s >= e).count() as u8
+}
+
+/// The density a bin stands for (its centre), in notes per second.
+pub fn density_of_bin(bin: u8) -> f64 {
+    2f64.powi(i32::from(bin.min(DENSITY_BINS as u8 - 1)) - 1)
+}
+
+/// The loudness bin of a mean velocity.
+pub fn loudness_bin(mean_velocity: f64) -> u8 {
+    LOUDNESS_EDGES
+        .iter()
+        .filter(|&&e| mean_velocity >= e)
+        .count() as u8
+}
+
+/// Named loudness levels, as the CLI and the app offer them.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum Loudness {
+    /// Mean velocity below 56.
+    Soft,
+    /// Mean velocity 56–75.
+    Medium,
+    /// Mean velocity 76 and above.
+    Loud,
+}
+
+impl Loudness {
+    /// Every level, soft first.
+    pub const ALL: [Self; 3] = [Self::Soft, Self::Medium, Self::Loud];
+
+    /// A mean velocity inside the level's bin, as a curve value.
+    pub fn velocity(self) -> f64 {
+        match self {
+            Self::Soft => 45.0,
+            Self::Medium => 66.0,
+            Self::Loud => 88.0,
+        }
+    }
+
+    /// The level's name.
+    pub fn name(self) -> &'static str {
+        match self {
+            Self::Soft => "soft",
+            Self::Medium => "medium",
+            Self::Loud => "loud",
+        }
+    }
+}
+
+impl FromStr for Loudness {
+    type Err = String;
+
+    fn from_str(text: &str) -> Result<Self, String> {
+        Self::ALL
+            .into_iter()
+            .find(|l| l.name().eq_ignore_ascii_case(text.trim()))
+            .ok_or_else(|| format!("unknown loudness {text:?}: use soft, medium or loud"))
+    }
+}
+
+/// Major or minor.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub enum Mode {
+    /// Major.
+    Major,
+    /// Minor.
+    Minor,
+}
+
+/// A key: tonic pitch class (0 = C) and mode.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub struct Key {
+    tonic: u8,
+    mode: Mode,
+}
+
+const TONIC_NAMES: [&str; 12] = [
+    "C", "C#", "D", "Eb", "E", "F", "F#", "G", "Ab", "A", "Bb", "B",
+];
+
+impl Key {
+    /// The key on `tonic` (taken modulo 12) in `mode`.
+    pub fn new(tonic: u8, mode: Mode) -> Self {
+        Self {
+            tonic: tonic % 12,
+            mode,
+        }
+    }
+
+    /// The 24 major and minor keys: C major … B major, then C minor … B minor.
+    pub fn all() -> impl Iterator<Item = Self> {
+        [Mode::Major, Mode::Minor]
+            .into_iter()
+            .flat_map(|mode| (0..12).map(move |tonic| Self::new(tonic, mode)))
+    }
+
+    /// Tonic pitch class, 0 = C.
+    pub fn tonic(self) -> u8 {
+        self.tonic
+    }
+
+    /// Major or minor.
+    pub fn mode(self) -> Mode {
+        self.mode
+    }
+
+    /// The same mode, `semitones` higher.
+    pub fn transposed(self, semitones: i32) -> Self {
+        Self::new(
+            (i32::from(self.tonic) + semitones).rem_euclid(12) as u8,
+            self.mode,
+        )
+    }
+
+    /// The relative key (C major ↔ A minor).
+    pub fn relative(self) -> Self {
+        match self.mode {
+            Mode::Major => Self::new(self.tonic + 9, Mode::Minor),
+            Mode::Minor => Self::new(self.tonic + 3, Mode::Major),
+        }
+    }
+}
+
+impl fmt::Display for Key {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        let mode = match self.mode {
+            Mode::Major => "major",
+            Mode::Minor => "minor",
+        };
+        write!(f, "{} {mode}", TONIC_NAMES[usize::from(self.tonic)])
+    }
+}
+
+impl FromStr for Key {
+    type Err = String;
+
+    /// "D minor", "F# major", "Bb minor", "c# MINOR".
+    fn from_str(text: &str) -> Result<Self, String> {
+        let error = || format!("unknown key {text:?}: write e.g. \"D minor\" or \"F# major\"");
+        let mut words = text.split_whitespace();
+        let (Some(tonic), Some(mode), None) = (words.next(), words.next(), words.next()) else {
+            return Err(error());
+        };
+        let mode = match mode.to_ascii_lowercase().as_str() {
+            "major" => Mode::Major,
+            "minor" => Mode::Minor,
+            _ => return Err(error()),
+        };
+        let mut letters = tonic.chars();
+        let natural = match letters.next().map(|c| c.to_ascii_uppercase()) {
+            Some('C') => 0,
+            Some('D') => 2,
+            Some('E') => 4,
+            Some('F') => 5,
+            Some('G') => 7,
+            Some('A') => 9,
+            Some('B') => 11,
+            _ => return Err(error()),
+        };
+        let accidental: i32 = match letters.as_str() {
+            "" => 0,
+            "#" | "♯" => 1,
+            "b" | "♭" => -1,
+            _ => return Err(error()),
+        };
+        Ok(Self::new((natural + accidental).rem_euclid(12) as u8, mode))
+    }
+}
+
+impl serde::Serialize for Key {
+    fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
+        serializer.collect_str(self)
+    }
+}
+
+impl<'de> serde::Deserialize<'de> for Key {
+    fn deserialize<D: serde::Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
+        let text = String::deserialize(deserializer)?;
+        text.parse().map_err(serde::de::Error::custom)
+    }
+}
+
+/// Krumhansl & Kessler's probe-tone profiles (major, minor), tonic first.
+const KK_MAJOR: [f64; 12] = [
+    6.35, 2.23, 3.48, 2.33, 4.38, 4.09, 2.52, 5.19, 2.39, 3.66, 2.29, 2.88,
+];
+const KK_MINOR: [f64; 12] = [
+    6.33, 2.68, 3.52, 5.38, 2.60, 3.53, 2.54, 4.75, 3.98, 2.69, 3.34, 3.17,
+];
+
+/// Seconds each pitch class sounds in `notes` (a duration-weighted histogram).
+pub fn pitch_class_durations(notes: &[Note]) -> [f64; 12] {
+    let mut durations = [0.0; 12];
+    for note in notes {
+        durations[usize::from(note.pitch % 12)] += (note.end_s - note.start_s).max(0.0);
+    }
+    durations
+}
+
+/// The Krumhansl–Schmuckler key of a duration-weighted pitch-class histogram: the key whose
+/// rotated Krumhansl–Kessler profile correlates best with it. `None` for silence.
+pub fn find_key(histogram: &[f64; 12]) -> Option<Key> {
+    if histogram.iter().sum::<f64>() <= 0.0 {
+        return None;
+    }
+    Key::all()
+        .max_by(|a, b| key_correlation(histogram, *a).total_cmp(&key_correlation(histogram, *b)))
+}
+
+fn key_correlation(histogram: &[f64; 12], key: Key) -> f64 {
+    let profile = match key.mode {
+        Mode::Major => &KK_MAJOR,
+        Mode::Minor => &KK_MINOR,
+    };
+    let rotated: Vec<f64> = (0..12)
+        .map(|pc| profile[(pc + 12 - usize::from(key.tonic)) % 12])
+        .collect();
+    correlation(histogram, &rotated)
+}
+
+fn correlation(a: &[f64], b: &[f64]) -> f64 {
+    let mean = |v: &[f64]| v.iter().sum::<f64>() / v.len() as f64;
+    let (ma, mb) = (mean(a), mean(b));
+    let (mut cov, mut va, mut vb) = (0.0, 0.0, 0.0);
+    for (x, y) in a.iter().zip(b) {
+        cov += (x - ma) * (y - mb);
+        va += (x - ma).powi(2);
+        vb += (y - mb).powi(2);
+    }
+    cov / (va * vb).sqrt().max(1e-12)
+}
+
+/// The pitch-class histograms a requested key turns into: for each mode, the average of the
+/// corpus's own window histograms (as the controls see them), each rotated so that its piece's
+/// key (found by [`find_key`] on the whole piece) has tonic C. A request for D minor is the minor
+/// profile rotated up two semitones.
+#[derive(Debug, Clone, PartialEq, serde::Serialize, serde::Deserialize)]
+pub struct KeyProfiles {
+    /// Average histogram of major pieces, tonic C.
+    pub major: [f64; 12],
+    /// Average histogram of minor pieces, tonic C.
+    pub minor: [f64; 12],
+}
+
+impl Default for KeyProfiles {
+    /// The Krumhansl–Kessler profiles, normalised: used for a mode the corpus lacks.
+    fn default() -> Self {
+        Self {
+            major: normalised(KK_MAJOR),
+            minor: normalised(KK_MINOR),
+        }
+    }
+}
+
+impl KeyProfiles {
+    /// Averages the window histograms of `pieces` (notes, pedal applied) per mode.
+    pub fn of_pieces<'a>(pieces: impl IntoIterator<Item = &'a [Note]>) -> Self {
+        let mut sums = [[0.0; 12]; 2];
+        let mut counts = [0usize; 2];
+        for notes in pieces {
+            let Some(key) = find_key(&pitch_class_durations(notes)) else {
+                continue;
+            };
+            let mode = usize::from(key.mode == Mode::Minor);
+            let end = notes.iter().map(|n| n.end_s).fold(0.0, f64::max);
+            let mut start = 0.0;
+            while start < end {
+                let window = window_histogram(notes, start, start + HISTOGRAM_WINDOW_S);
+                for (pc, value) in window.iter().enumerate() {
+                    sums[mode][(pc + 12 - usize::from(key.tonic)) % 12] += value;
+                }
+                counts[mode] += 1;
+                start += HISTOGRAM_WINDOW_S;
+            }
+        }
+        let fallback = Self::default();
+        let average = |mode: usize, fallback: [f64; 12]| {
+            if counts[mode] == 0 {
+                fallback
+            } else {
+                normalised(sums[mode])
+            }
+        };
+        Self {
+            major: average(0, fallback.major),
+            minor: average(1, fallback.minor),
+        }
+    }
+
+    /// The histogram asked for by `key`.
+    pub fn histogram(&self, key: Key) -> [f64; 12] {
+        let profile = match key.mode {
+            Mode::Major => &self.major,
+            Mode::Minor => &self.minor,
+        };
+        std::array::from_fn(|pc| profile[(pc + 12 - usize::from(key.tonic)) % 12])
+    }
+}
+
+fn normalised(values: [f64; 12]) -> [f64; 12] {
+    let total: f64 = values.iter().sum();
+    values.map(|v| v / total.max(1e-12))
+}
+
+/// The time-weighted pitch-class histogram of what sounds in `[from_s, to_s)`, with the prior,
+/// normalised.
+pub fn window_histogram(notes: &[Note], from_s: f64, to_s: f64) -> [f64; 12] {
+    let mut histogram = [HISTOGRAM_PRIOR; 12];
+    for note in notes {
+        let overlap = note.end_s.min(to_s) - note.start_s.max(from_s);
+        if overlap > 0.0 {
+            histogram[usize::from(note.pitch % 12)] += overlap;
+        }
+    }
+    normalised(histogram)
+}
+
+/// The controls at one moment; `None` means absent ("any").
+#[derive(Debug, Clone, Copy, PartialEq, Default)]
+pub struct ControlValues {
+    /// Density bin.
+    pub density: Option<u8>,
+    /// Pitch-class histogram (sums to 1).
+    pub histogram: Option<[f32; 12]>,
+    /// Loudness bin.
+    pub loudness: Option<u8>,
+}
+
+impl ControlValues {
+    /// Writes the network's control inputs ([`CONTROL_INPUTS`] values) to `out`.
+    pub fn write_inputs(&self, out: &mut [f32]) {
+        out[..CONTROL_INPUTS].fill(0.0);
+        let (density, rest) = out.split_at_mut(DENSITY_BINS + 1);
+        let (histogram, loudness) = rest.split_at_mut(13);
+        if let Some(bin) = self.density {
+            density[usize::from(bin).min(DENSITY_BINS - 1)] = 1.0;
+            density[DENSITY_BINS] = 1.0;
+        }
+        if let Some(values) = self.histogram {
+            histogram[..12].copy_from_slice(&values);
+            histogram[12] = 1.0;
+        }
+        if let Some(bin) = self.loudness {
+            loudness[usize::from(bin).min(LOUDNESS_BINS - 1)] = 1.0;
+            loudness[LOUDNESS_BINS] = 1.0;
+        }
+    }
+
+    /// The network's control inputs as a vector.
+    pub fn inputs(&self) -> Vec<f32> {
+        let mut out = vec![0.0; CONTROL_INPUTS];
+        self.write_inputs(&mut out);
+        out
+    }
+}
+
+/// The controls of every position of an encoded sequence, computed from the music ahead of it:
+/// position `i` holds the controls in force when event `i` happens (the network reads them beside
+/// event `i − 1`, while predicting event `i`). Stored compactly (about 14 bytes per event).
+#[derive(Debug, Clone, Default, PartialEq)]
+pub struct ControlTrack {
+    density: Vec<u8>,
+    /// `u8::MAX` where no note starts in the window ahead (loudness undefined: absent).
+    loudness: Vec<u8>,
+    /// Histograms quantised to 1/255.
+    histogram: Vec<[u8; 12]>,
+}
+
+impl ControlTrack {
+    /// Computes the controls of `events` (ids outside the vocabulary, such as the start event,
+    /// take the controls of the moment they are at).
+    pub fn of_events(events: &[EventId]) -> Self {
+        let times = event_steps(events);
+        let notes = crate::encoding::decode(events);
+        let onsets: Vec<(u64, u8)> = notes
+            .iter()
+            .map(|n| (to_step(n.start_s), n.velocity))
+            .collect();
+        let mut track = Self::default();
+        let mut cached: Option<(u64, u8, u8, [u8; 12])> = None;
+        for &step in &times {
+            let (density, loudness, histogram) = match cached {
+                Some((at, d, l, h)) if at == step => (d, l, h),
+                _ => {
+                    let computed = controls_at(step, &onsets, &notes);
+                    cached = Some((step, computed.0, computed.1, computed.2));
+                    computed
+                }
+            };
+            track.density.push(density);
+            track.loudness.push(loudness);
+            track.histogram.push(histogram);
+        }
+        track
+    }
+
+    /// Number of positions.
+    pub fn len(&self) -> usize {
+        self.density.len()
+    }
+
+    /// Whether the track has no positions.
+    pub fn is_empty(&self) -> bool {
+        self.density.is_empty()
+    }
+
+    /// The controls at position `i`, the histogram rotated up by `semitones` (the controls of the
+    /// transposed music).
+    pub fn values(&self, i: usize, semitones: i8) -> ControlValues {
+        let quantised = &self.histogram[i];
+        let shift = i32::from(semitones).rem_euclid(12) as usize;
+        let histogram =
+            std::array::from_fn(|pc| f32::from(quantised[(pc + 12 - shift) % 12]) / 255.0);
+        ControlValues {
+            density: Some(self.density[i]),
+            histogram: Some(histogram),
+            loudness: (self.loudness[i] != u8::MAX).then_some(self.loudness[i]),
+        }
+    }
+}
+
+/// The time (in steps) at which each event happens: the sum of the time shifts before it.
+fn event_steps(events: &[EventId]) -> Vec<u64> {
+    let mut now = 0u64;
+    events
+        .iter()
+        .map(|&id| {
+            let at = now;
+            if let Some(Event::TimeShift(steps)) = Event::from_id(id) {
+                now += u64::from(steps);
+            }
+            at
+        })
+        .collect()
+}
+
+/// (density bin, loudness bin or `u8::MAX`, quantised histogram) of the music from `step` on.
+fn controls_at(step: u64, onsets: &[(u64, u8)], notes: &[Note]) -> (u8, u8, [u8; 12]) {
+    let density_end = step + to_step(DENSITY_WINDOW_S);
+    let first = onsets.partition_point(|&(at, _)| at < step);
+    let ahead = &onsets[first..onsets.partition_point(|&(at, _)| at < density_end)];
+    let density = density_bin(ahead.len() as f64 / DENSITY_WINDOW_S);
+    let loudness = if ahead.is_empty() {
+        u8::MAX
+    } else {
+        let mean = ahead.iter().map(|&(_, v)| f64::from(v)).sum::<f64>() / ahead.len() as f64;
+        loudness_bin(mean)
+    };
+    let from_s = step as f64 * STEP_S;
+    // Notes are sorted by onset: only those starting before the window's end can overlap it.
+    let reaching = notes.partition_point(|n| n.start_s < from_s + HISTOGRAM_WINDOW_S);
+    let histogram = window_histogram(&notes[..reaching], from_s, from_s + HISTOGRAM_WINDOW_S)
+        .map(|v| (v * 255.0).round() as u8);
+    (density, loudness, histogram)
+}
+
+/// A value that changes along the piece: points `(at_s, value)`, linear in between, constant
+/// before the first and after the last. No points means the control is absent ("any").
+#[derive(Debug, Clone, Default, PartialEq, serde::Serialize, serde::Deserialize)]
+#[serde(transparent)]
+pub struct Curve(pub Vec<CurvePoint>);
+
+/// One point of a [`Curve`].
+#[derive(Debug, Clone, Copy, PartialEq, serde::Serialize, serde::Deserialize)]
+pub struct CurvePoint {
+    /// Seconds from the start of the take.
+    pub at_s: f64,
+    /// The value there.
+    pub value: f64,
+}
+
+impl Curve {
+    /// The same value all along.
+    pub fn constant(value: f64) -> Self {
+        Self(vec![CurvePoint { at_s: 0.0, value }])
+    }
+
+    /// The value at `t` seconds, if the curve has any point.
+    pub fn at(&self, t: f64) -> Option<f64> {
+        let points = &self.0;
+        let first = points.first()?;
+        let after = points.partition_point(|p| p.at_s <= t);
+        Some(match (after, points.get(after)) {
+            (0, _) => first.value,
+            (_, None) => points[points.len() - 1].value,
+            (i, Some(next)) => {
+                let before = points[i - 1];
+                let span = (next.at_s - before.at_s).max(1e-9);
+                before.value + (next.value - before.value) * (t - before.at_s) / span
+            }
+        })
+    }
+
+    /// Whether the curve asks for anything.
+    pub fn is_empty(&self) -> bool {
+        self.0.is_empty()
+    }
+
+    fn validate(&self, name: &str, range: std::ops::RangeInclusive<f64>) -> Result<(), String> {
+        for pair in self.0.windows(2) {
+            if pair[1].at_s < pair[0].at_s {
+                return Err(format!("{name}: the points must be in time order"));
+            }
+        }
+        match self
+            .0
+            .iter()
+            .find(|p| !p.at_s.is_finite() || p.at_s < 0.0 || !range.contains(&p.value))
+        {
+            Some(bad) => Err(format!(
+                "{name}: the point at {} s has value {}, outside {}–{}",
+                bad.at_s,
+                bad.value,
+                range.start(),
+                range.end()
+            )),
+            None => Ok(()),
+        }
+    }
+}
+
+/// From `at_s` on, ask for `key` (`None`: any key).
+#[derive(Debug, Clone, Copy, PartialEq, serde::Serialize, serde::Deserialize)]
+pub struct KeyChange {
+    /// Seconds from the start of the take.
+    pub at_s: f64,
+    /// The key from then on; `null` in JSON for "any".
+    pub key: Option<Key>,
+}
+
+/// What to ask the model for along a take; every part optional. This is also the format of
+/// `cadenza generate --controls FILE.json`.
+#[derive(Debug, Clone, Default, PartialEq, serde::Serialize, serde::Deserialize)]
+#[serde(default, deny_unknown_fields)]
+pub struct ControlPlan {
+    /// Key changes in time order; before the first, any key.
+    pub key: Vec<KeyChange>,
+    /// Notes per second.
+    pub density: Curve,
+    /// Mean velocity (soft ≈ 45, medium ≈ 66, loud ≈ 88).
+    pub loudness: Curve,
+    /// A style the model knows (a composer of its corpus); `None`: any.
+    pub style: Option<String>,
+}
+
+impl ControlPlan {
+    /// Whether the plan asks for nothing.
+    pub fn is_any(&self) -> bool {
+        self.key.iter().all(|change| change.key.is_none())
+            && self.density.is_empty()
+            && self.loudness.is_empty()
+            && self.style.is_none()
+    }
+
+    /// Checks times and ranges.
+    pub fn validate(&self) -> Result<(), String> {
+        self.density.validate("density", 0.0..=200.0)?;
+        self.loudness.validate("loudness", 1.0..=127.0)?;
+        for pair in self.key.windows(2) {
+            if pair[1].at_s < pair[0].at_s {
+                return Err("key: the changes must be in time order".to_string());
+            }
+        }
+        if self.key.iter().any(|c| !c.at_s.is_finite() || c.at_s < 0.0) {
+            return Err("key: times must be 0 or more seconds".to_string());
+        }
+        Ok(())
+    }
+
+    /// The key asked for at `t` seconds.
+    pub fn key_at(&self, t: f64) -> Option<Key> {
+        self.key
+            .iter()
+            .take_while(|change| change.at_s <= t)
+            .last()
+            .and_then(|change| change.key)
+    }
+
+    /// A short description for take lists: "D minor · 4 notes/s · soft · Chopin", or "any".
+    pub fn summary(&self) -> String {
+        let mut parts = Vec::new();
+        let keys: Vec<String> = self
+            .key
+            .iter()
+            .map(|c| c.key.map_or("any key".to_string(), |k| k.to_string()))
+            .collect();
+        if self.key.iter().any(|c| c.key.is_some()) {
+            parts.push(keys.join(" → "));
+        }
+        let describe = |curve: &Curve, unit: &dyn Fn(f64) -> String| {
+            curve
+                .0
+                .iter()
+                .map(|p| unit(p.value))
+                .collect::<Vec<_>>()
+                .join(" → ")
+        };
+        if !self.density.is_empty() {
+            parts.push(describe(&self.density, &|v| format!("{v:.3} notes/s")));
+        }
+        if !self.loudness.is_empty() {
+            parts.push(describe(&self.loudness, &|v| {
+                Loudness::ALL[usize::from(loudness_bin(v))]
+                    .name()
+                    .to_string()
+            }));
+        }
+        if let Some(style) = &self.style {
+            parts.push(style.clone());
+        }
+        if parts.is_empty() {
+            "any".to_string()
+        } else {
+            parts.join(" · ")
+        }
+    }
+}
+
+/// What a model learned to be steered by, recorded in its checkpoint.
+#[derive(Debug, Clone, PartialEq, serde::Serialize, serde::Deserialize)]
+pub struct ControlsMeta {
+    /// [`CONTROL_INPUTS`] when trained: a different layout is refused.
+    pub inputs: usize,
+    /// Style labels (the corpus's composers), in embedding order after "any" (row 0). A
+    /// fine-tune appends to this list, so existing rows keep their meaning.
+    pub styles: Vec<String>,
+    /// Size of the style embedding.
+    pub style_dim: usize,
+    /// What a requested key turns into.
+    pub key_profiles: KeyProfiles,
+}
+
+impl ControlsMeta {
+    /// Controls for a model trained on a corpus with these style labels and key profiles.
+    pub fn new(styles: Vec<String>, key_profiles: KeyProfiles) -> Self {
+        Self {
+            inputs: CONTROL_INPUTS,
+            styles,
+            style_dim: STYLE_DIM,
+            key_profiles,
+        }
+    }
+
+    /// The style embedding's row for a label: 0 is "any", labels start at 1.
+    pub fn style_index(&self, label: &str) -> Option<usize> {
+        self.styles
+            .iter()
+            .position(|s| s.eq_ignore_ascii_case(label))
+            .map(|i| i + 1)
+    }
+
+    /// Rows of the style embedding ("any" and each label).
+    pub fn style_rows(&self) -> usize {
+        self.styles.len() + 1
+    }
+
+    /// Checks a plan against what this model knows (its styles).
+    pub fn check_plan(&self, plan: &ControlPlan) -> Result<(), String> {
+        plan.validate()?;
+        match &plan.style {
+            Some(style) if self.style_index(style).is_none() => Err(format!(
+                "style {style:?} is not one this model knows ({})",
+                if self.styles.is_empty() {
+                    "it knows none".to_string()
+                } else {
+                    self.styles.join(", ")
+                }
+            )),
+            _ => Ok(()),
+        }
+    }
+
+    /// The controls a plan asks for at `t` seconds, and the style row.
+    pub fn values_at(&self, plan: &ControlPlan, t: f64) -> (ControlValues, usize) {
+        let values = ControlValues {
+            density: plan.density.at(t).map(density_bin),
+            histogram: plan
+                .key_at(t)
+                .map(|key| self.key_profiles.histogram(key).map(|v| v as f32)),
+            loudness: plan.loudness.at(t).map(loudness_bin),
+        };
+        let style = plan
+            .style
+            .as_deref()
+            .and_then(|s| self.style_index(s))
+            .unwrap_or(0);
+        (values, style)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn keys_parse_and_print() {
+        for key in Key::all() {
+            assert_eq!(key.to_string().parse::<Key>(), Ok(key));
+        }
+        assert_eq!("c# MINOR".parse::<Key>(), Ok(Key::new(1, Mode::Minor)));
+        assert_eq!("Db minor".parse::<Key>(), Ok(Key::new(1, Mode::Minor)));
+        assert!("H major".parse::<Key>().is_err());
+        assert!("D".parse::<Key>().is_err());
+    }
+
+    #[test]
+    fn density_requests_are_bin_centres() {
+        for (request, bin) in [(0.5, 0), (1.0, 1), (2.0, 2), (4.0, 3), (8.0, 4), (16.0, 5)] {
+            assert_eq!(density_bin(request), bin, "{request}");
+            assert_eq!(density_of_bin(bin), request);
+        }
+        assert_eq!(density_bin(1000.0), 7);
+    }
+
+    #[test]
+    fn curves_interpolate_and_hold() {
+        let curve = Curve(vec![
+            CurvePoint {
+                at_s: 10.0,
+                value: 2.0,
+            },
+            CurvePoint {
+                at_s: 20.0,
+                value: 8.0,
+            },
+        ]);
+        assert_eq!(curve.at(0.0), Some(2.0));
+        assert_eq!(curve.at(15.0), Some(5.0));
+        assert_eq!(curve.at(99.0), Some(8.0));
+        assert_eq!(Curve::default().at(1.0), None);
+    }
+
+    #[test]
+    fn the_key_finder_names_a_scale_by_its_tonic() {
+        // A C major scale with the tonic and dominant held longest.
+        let durations = [4.0, 0.0, 1.0, 0.0, 2.0, 1.0, 0.0, 3.0, 0.0, 1.0, 0.0, 1.0];
+        assert_eq!(find_key(&durations), Some(Key::new(0, Mode::Major)));
+        let shifted: [f64; 12] = std::array::from_fn(|pc| durations[(pc + 10) % 12]);
+        assert_eq!(find_key(&shifted), Some(Key::new(2, Mode::Major)));
+        assert_eq!(find_key(&[0.0; 12]), None);
+    }
+}
