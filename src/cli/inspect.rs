@@ -191,6 +191,7 @@ fn print_music(music: &MusicReport) {
         "  velocity   {:.1} mean, {:.1} standard deviation",
         stats.velocity_mean, stats.velocity_std
     );
+    println!("  note length {:.3} s median", stats.median_note_s);
     if let Some(c) = &music.comparison {
         println!(
             "  vs corpus  pitch classes {:.3} bits apart (Jensen-Shannon; 0 = identical)",
@@ -204,6 +205,38 @@ fn print_music(music: &MusicReport) {
             c.corpus_notes_per_s_median,
             c.corpus_notes_per_s_max
         );
+        for (name, value, spread, unit) in [
+            (
+                "polyphony",
+                stats.mean_polyphony,
+                c.corpus_mean_polyphony,
+                "",
+            ),
+            (
+                "note length",
+                stats.median_note_s,
+                c.corpus_median_note_s,
+                " s",
+            ),
+            (
+                "velocity spread",
+                stats.velocity_std,
+                c.corpus_velocity_std,
+                "",
+            ),
+        ] {
+            println!(
+                "             {name} {value:.2}{unit}: {} the corpus's range (min {:.2}, median {:.2}, max {:.2})",
+                if spread.contains(value) {
+                    "inside"
+                } else {
+                    "outside"
+                },
+                spread.min,
+                spread.median,
+                spread.max
+            );
+        }
     }
 }
 

@@ -131,7 +131,8 @@ pub fn score_pieces(
 /// Summed NLL of each piece of a batch; inputs are events 0..n-1, targets 1..n.
 fn score_batch(model: &EventLstm, pieces: &[EvalPiece], window: usize, device: Device) -> Vec<f64> {
     let longest = pieces.iter().map(|p| p.events.len()).max().unwrap_or(0);
-    let conditioned = model.inputs().steerable() && pieces.iter().any(|p| p.controls.is_some());
+    let conditioned =
+        model.inputs().steerable() && pieces.iter().any(|p| p.controls.is_some() || p.style != 0);
     let styles: Vec<i64> = pieces.iter().map(|p| p.style as i64).collect();
     let batch = pieces.len() as i64;
     let mut state = model.zero_state(batch, device);

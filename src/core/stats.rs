@@ -92,6 +92,8 @@ pub struct MusicStats {
     pub velocity_mean: f64,
     /// Standard deviation of key velocity.
     pub velocity_std: f64,
+    /// Median note length in seconds (as heard).
+    pub median_note_s: f64,
 }
 
 impl MusicStats {
@@ -128,8 +130,18 @@ impl MusicStats {
             pitch_class_histogram: pitches.pitch_class_histogram(),
             velocity_mean,
             velocity_std: variance.sqrt(),
+            median_note_s: median(notes.iter().map(|n| n.end_s - n.start_s).collect()),
         }
     }
+}
+
+/// The median of some values (0 for none).
+fn median(mut values: Vec<f64>) -> f64 {
+    if values.is_empty() {
+        return 0.0;
+    }
+    values.sort_by(f64::total_cmp);
+    values[values.len() / 2]
 }
 
 /// Sounding time of all notes divided by the time during which at least one sounds.
@@ -158,6 +170,39 @@ pub struct CorpusProfile {
     pub pitch_class_histogram: [f64; 12],
     /// Note density of each piece, sorted.
     pub notes_per_s: Vec<f64>,
+    /// Mean polyphony of each piece, sorted.
+    pub mean_polyphony: Vec<f64>,
+    /// Median note length of each piece, sorted.
+    pub median_note_s: Vec<f64>,
+    /// Velocity spread (standard deviation) of each piece, sorted.
+    pub velocity_std: Vec<f64>,
+}
+
+/// Where a corpus's pieces lie for one statistic.
+#[derive(Debug, Clone, Copy, PartialEq, serde::Serialize)]
+pub struct Spread {
+    /// The lowest piece's value.
+    pub min: f64,
+    /// The median piece's value.
+    pub median: f64,
+    /// The highest piece's value.
+    pub max: f64,
+}
+
+impl Spread {
+    /// The spread of sorted values; `None` for none.
+    fn of_sorted(values: &[f64]) -> Option<Self> {
+        Some(Self {
+            min: *values.first()?,
+            median: values[values.len() / 2],
+            max: *values.last()?,
+        })
+    }
+
+    /// Whether `value` lies between the lowest and the highest piece.
+    pub fn contains(&self, value: f64) -> bool {
+        (self.min..=self.max).contains(&value)
+    }
 }
 
 /// How a piece compares with a corpus.
@@ -175,22 +220,35 @@ pub struct CorpusComparison {
     pub corpus_notes_per_s_max: f64,
     /// Share of corpus pieces less dense than this one, 0–1.
     pub notes_per_s_percentile: f64,
+    /// The corpus pieces' mean polyphony.
+    pub corpus_mean_polyphony: Spread,
+    /// The corpus pieces' median note length, seconds.
+    pub corpus_median_note_s: Spread,
+    /// The corpus pieces' velocity spread.
+    pub corpus_velocity_std: Spread,
 }
 
 impl CorpusProfile {
     /// The profile of some pieces.
     pub fn of_pieces<'a>(pieces: impl IntoIterator<Item = &'a Piece>) -> Self {
         let mut counts = PitchCounts::default();
-        let mut densities = Vec::new();
+        let mut all = Vec::new();
         for piece in pieces {
             let sounding = midi::apply_sustain(piece);
             counts.merge(&PitchCounts::of_notes(&sounding));
-            densities.push(MusicStats::of_sounding_notes(&sounding).notes_per_s);
+            all.push(MusicStats::of_sounding_notes(&sounding));
         }
-        densities.sort_by(f64::total_cmp);
+        let sorted = |value: fn(&MusicStats) -> f64| {
+            let mut values: Vec<f64> = all.iter().map(value).collect();
+            values.sort_by(f64::total_cmp);
+            values
+        };
         Self {
             pitch_class_histogram: counts.pitch_class_histogram(),
-            notes_per_s: densities,
+            notes_per_s: sorted(|s| s.notes_per_s),
+            mean_polyphony: sorted(|s| s.mean_polyphony),
+            median_note_s: sorted(|s| s.median_note_s),
+            velocity_std: sorted(|s| s.velocity_std),
         }
     }
 
@@ -208,6 +266,9 @@ impl CorpusProfile {
             corpus_notes_per_s_median: self.notes_per_s[self.notes_per_s.len() / 2],
             corpus_notes_per_s_max: max,
             notes_per_s_percentile: below as f64 / self.notes_per_s.len() as f64,
+            corpus_mean_polyphony: Spread::of_sorted(&self.mean_polyphony)?,
+            corpus_median_note_s: Spread::of_sorted(&self.median_note_s)?,
+            corpus_velocity_std: Spread::of_sorted(&self.velocity_std)?,
         })
     }
 }
