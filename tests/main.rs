@@ -9,5 +9,6 @@ mod generation;
 mod layout;
 mod midi_read;
 mod midi_reference;
+mod steering;
 mod support;
 mod training;
