@@ -522,8 +522,10 @@ impl VoiceControls {
         };
         for (i, voice) in voices.iter().enumerate() {
             let wanted = steering.values_at(voice.decoder.now_s());
-            if wanted.is_some() && wanted != self.current[i] {
-                let (values, style) = wanted.expect("checked above");
+            if wanted == self.current[i] {
+                continue;
+            }
+            if let Some((values, style)) = wanted {
                 let bias = gates.bias(&values, style);
                 let width = bias.len();
                 self.bias.resize(voices.len() * width, 0.0);
