@@ -173,7 +173,7 @@ fn pytorch_events_per_s(
         Path::new(env!("CARGO_MANIFEST_DIR")).join("benches/reference/sample_reference.py");
     (0..3)
         .map(|_| {
-            let output = fixtures::python()
+            let output = fixtures::python_with_torch()
                 .arg(&script)
                 .arg(format!(
                     "--weights={}",

@@ -219,7 +219,7 @@ fn run_reference(
     extra: &[&str],
 ) -> ReferenceResult {
     let script = Path::new(env!("CARGO_MANIFEST_DIR")).join("benches/reference/train_reference.py");
-    let mut command = fixtures::python();
+    let mut command = fixtures::python_with_torch();
     command.arg(script).arg("--data").arg(exported);
     for (flag, value) in [
         ("--embed", model.embed.to_string()),

@@ -208,11 +208,17 @@ impl CorpusPanel {
                 .collect()
         });
         for path in dropped {
-            if path.is_dir() {
-                self.load(path, shared);
-            } else {
-                open_single_file(&path, shared);
-            }
+            self.open_path(path, shared);
+        }
+    }
+
+    /// Opens a folder as the corpus, or a MIDI file in the piano roll (playable, and usable as a
+    /// primer): what dropping it on the window or `cadenza open PATH` does.
+    pub fn open_path(&mut self, path: PathBuf, shared: &mut Shared) {
+        if path.is_dir() {
+            self.load(path, shared);
+        } else {
+            open_single_file(&path, shared);
         }
     }
 

@@ -55,8 +55,14 @@ use piano_roll::{PianoRoll, RollAction, RollContent};
 use sound::Sound;
 use train_panel::TrainPanel;
 
-/// Opens the desktop app and runs it until its window closes.
-pub fn run() -> anyhow::Result<()> {
+/// Opens the desktop app, on `open` (a corpus folder or a MIDI file) if given, and runs it until
+/// its window closes.
+pub fn run(open: Option<PathBuf>) -> anyhow::Result<()> {
+    if let Some(path) = &open
+        && !path.exists()
+    {
+        anyhow::bail!("{}: no such file or folder", path.display());
+    }
     // libtorch's OpenMP threads spin between parallel regions before they sleep. A short spin
     // keeps training as fast as on the command line (OMP_WAIT_POLICY=PASSIVE, no spin at all,
     // cost 40 % of the tokens/s) while idle pool threads leave the audio and UI threads alone
@@ -92,6 +98,9 @@ pub fn run() -> anyhow::Result<()> {
         Box::new(|cc| {
             let mut app = CadenzaApp::from_creation_context(cc, data);
             app.shared.messages.extend(startup_problem);
+            if let Some(path) = open {
+                app.open(path);
+            }
             Ok(Box::new(app))
         }),
     )
@@ -253,6 +262,12 @@ impl CadenzaApp {
             roll: PianoRoll::default(),
             shared,
         }
+    }
+
+    /// Opens a corpus folder or a MIDI file on the Corpus panel.
+    pub fn open(&mut self, path: PathBuf) {
+        self.panel = Panel::Corpus;
+        self.corpus.open_path(path, &mut self.shared);
     }
 
     /// For eframe: settings from storage, repaint through the context, files in `data`.

@@ -259,3 +259,35 @@ fn assert_wav_lasts(path: &Path, music_s: f64) {
         "{seconds} s of audio for {music_s} s of music"
     );
 }
+
+#[test]
+fn opening_a_path_shows_a_file_in_the_roll_and_loads_a_folder_as_the_corpus() {
+    let folder = tempfile::tempdir().expect("a temporary folder");
+    cadenza_core::demo::write_demo_corpus(folder.path()).expect("demo corpus written");
+    let file = cadenza_core::corpus::find_midi_files(folder.path()).expect("files")[0].clone();
+    let data_dir = tempfile::tempdir().expect("a temporary folder");
+    let data = DataDir::new(data_dir.path());
+    let mut harness = Harness::builder()
+        .with_size([1280.0, 800.0])
+        .build_eframe(|cc| CadenzaApp::from_creation_context(cc, Some(data)));
+    harness.state_mut().open(file.clone());
+    harness.step();
+    let name = file
+        .file_name()
+        .expect("a name")
+        .to_string_lossy()
+        .to_string();
+    assert_eq!(harness.state().shared.shown.title, name);
+    assert!(!harness.state().shared.shown.content.notes.is_empty());
+    harness.state_mut().open(folder.path().to_path_buf());
+    step_until(
+        &mut harness,
+        "the opened folder to load",
+        Duration::from_secs(60),
+        |app| {
+            app.corpus
+                .data()
+                .is_some_and(|d| Path::new(&d.corpus.path) == folder.path())
+        },
+    );
+}

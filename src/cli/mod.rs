@@ -51,6 +51,11 @@ enum Command {
     Generate(generate::GenerateArgs),
     /// Play a MIDI file through the SoundFont piano into a WAV file.
     Render(render::RenderArgs),
+    /// Open the app on a corpus folder (Corpus panel) or a MIDI file (shown in the piano roll).
+    Open {
+        /// A folder of MIDI files, or one MIDI file.
+        path: PathBuf,
+    },
 }
 
 /// Runs the command line and turns errors into a one-line message and a non-zero exit.
@@ -68,7 +73,8 @@ pub fn main() -> ExitCode {
         Some(Command::Eval(args)) => eval::run(&args),
         Some(Command::Generate(args)) => generate::run(&args),
         Some(Command::Render(args)) => render::run(&args),
-        None => crate::app::run(),
+        Some(Command::Open { path }) => crate::app::run(Some(path)),
+        None => crate::app::run(None),
     };
     match result {
         Ok(()) => ExitCode::SUCCESS,

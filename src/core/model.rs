@@ -590,23 +590,38 @@ fn cuda_availability() -> Result<(), String> {
     }
 }
 
+/// Loads `libtorch_cuda.so` by name: the executable's RUNPATH (libtorch's folder in a build, `lib/`
+/// beside the executable in a bundle) says where, so no build machine's path is compiled in.
 fn load_cuda_backend() -> Result<(), String> {
-    let mut candidates = vec!["libtorch_cuda.so".to_string()];
-    if let Some(dir) = option_env!("LIBTORCH") {
-        candidates.push(format!("{dir}/lib/libtorch_cuda.so"));
+    // SAFETY: dlopen with a NUL-terminated name; the handle is deliberately kept open for the life
+    // of the process, as libtorch registers its CUDA backend when the library loads.
+    let handle = unsafe {
+        libc::dlopen(
+            c"libtorch_cuda.so".as_ptr(),
+            libc::RTLD_NOW | libc::RTLD_GLOBAL,
+        )
+    };
+    if !handle.is_null() {
+        return Ok(());
     }
-    for name in &candidates {
-        let Ok(c_name) = std::ffi::CString::new(name.as_str()) else {
-            continue;
-        };
-        // SAFETY: dlopen with a valid NUL-terminated path; the handle is deliberately kept open for
-        // the life of the process, as libtorch registers its CUDA backend when the library loads.
-        let handle = unsafe { libc::dlopen(c_name.as_ptr(), libc::RTLD_NOW | libc::RTLD_GLOBAL) };
-        if !handle.is_null() {
-            return Ok(());
-        }
-    }
-    Err("libtorch's CUDA library could not be loaded".to_string())
+    // SAFETY: dlerror returns a NUL-terminated message owned by libc (or null).
+    let reason = unsafe {
+        let message = libc::dlerror();
+        (!message.is_null()).then(|| {
+            std::ffi::CStr::from_ptr(message)
+                .to_string_lossy()
+                .into_owned()
+        })
+    };
+    let missing = reason
+        .as_deref()
+        .and_then(|r| r.split(':').next())
+        .unwrap_or("");
+    Err(if missing.contains("libtorch_cuda") {
+        "this build has no CUDA support (a CPU-only libtorch)".to_string()
+    } else {
+        "libtorch's CUDA libraries are not installed (the lean set-up; `CADENZA_CUDA=1 bash .ci/setup` adds them)".to_string()
+    })
 }
 
 /// Sets the number of CPU threads libtorch uses (process-wide).

@@ -71,3 +71,20 @@ pub fn python() -> Command {
     command.env("PYTHONPATH", python_deps());
     command
 }
+
+/// `python3` able to import torch, for the benchmarks' PyTorch references: the full layout that
+/// `bash .ci/setup --bench` installs (the default lean layout has libtorch but not everything
+/// Python torch imports).
+pub fn python_with_torch() -> Command {
+    let folder = std::env::var_os("CADENZA_BENCH_PYDEPS")
+        .map(PathBuf::from)
+        .unwrap_or_else(|| Path::new(env!("CARGO_MANIFEST_DIR")).join(".pydeps-bench"));
+    assert!(
+        folder.join("torch").is_dir(),
+        "the PyTorch reference needs Python torch: run `bash .ci/setup --bench` first ({} is missing)",
+        folder.display()
+    );
+    let mut command = Command::new("python3");
+    command.env("PYTHONPATH", folder);
+    command
+}
