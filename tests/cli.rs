@@ -3,7 +3,8 @@
 use std::process::Output;
 
 use crate::support::{
-    arpeggio, assert_clean_error, cadenza, pattern_corpus, shared_corpus, torch_lock,
+    arpeggio, assert_clean_error, cadenza, overfitted_tiny_model, pattern_corpus, shared_corpus,
+    torch_lock,
 };
 
 fn stdout_json(output: &Output) -> serde_json::Value {
@@ -273,4 +274,39 @@ fn train_refuses_bad_input_with_one_line() {
     );
     assert_clean_error(&train(several, &["--lr", "0"]), "--lr");
     assert!(!std::path::Path::new(&format!("{out}.json")).exists());
+}
+
+#[test]
+fn verbose_prints_timestamped_records_on_stderr() {
+    let (_, stem) = overfitted_tiny_model();
+    let dir = tempfile::tempdir().expect("temp dir");
+    let out = dir.path().join("take.mid");
+    let args = [
+        "generate",
+        "--checkpoint",
+        stem.to_str().expect("utf-8"),
+        "--out",
+        out.to_str().expect("utf-8"),
+        "--events",
+        "10",
+        "--seed",
+        "1",
+        "--device",
+        "cpu",
+    ];
+    let quiet = cadenza(&args);
+    assert!(quiet.status.success(), "{quiet:?}");
+    assert!(!String::from_utf8_lossy(&quiet.stderr).contains(" INFO "));
+    let verbose = cadenza(&[&args[..], &["--verbose"]].concat());
+    let stderr = String::from_utf8_lossy(&verbose.stderr);
+    let record = stderr
+        .lines()
+        .find(|line| line.contains(" INFO cadenza_core::generate: generating"))
+        .unwrap_or_else(|| panic!("no generation record in {stderr}"));
+    // "2026-11-27 08:17:25.577 +00:00  INFO …": a local date and time first.
+    let stamp: Vec<char> = record.chars().take(19).collect();
+    assert!(
+        stamp[..4].iter().all(char::is_ascii_digit) && stamp[4] == '-' && stamp[13] == ':',
+        "{record}"
+    );
 }

@@ -6,7 +6,6 @@
 mod corpus_panel;
 mod generate_panel;
 mod job;
-mod log;
 pub mod piano_roll;
 mod sound;
 mod steer;
@@ -56,8 +55,8 @@ use sound::Sound;
 use train_panel::TrainPanel;
 
 /// Opens the desktop app, on `open` (a corpus folder or a MIDI file) if given, and runs it until
-/// its window closes.
-pub fn run(open: Option<PathBuf>) -> anyhow::Result<()> {
+/// its window closes. Records go to the data folder's log, and to stderr too when `verbose`.
+pub fn run(open: Option<PathBuf>, verbose: bool) -> anyhow::Result<()> {
     if let Some(path) = &open
         && !path.exists()
     {
@@ -73,14 +72,15 @@ pub fn run(open: Option<PathBuf>) -> anyhow::Result<()> {
         unsafe { std::env::set_var("GOMP_SPINCOUNT", OPENMP_SPIN_COUNT) };
     }
     let data = DataDir::from_env();
-    let mut startup_problem = None;
-    if let Some(data) = &data {
-        log::line(
-            data,
-            &format!("Cadenza {} starting", env!("CARGO_PKG_VERSION")),
-        );
-        startup_problem = set_aside_unreadable_settings(&data.settings_file());
-    }
+    let log_file = data.as_ref().map(DataDir::log_file);
+    crate::log::init(crate::log::Destinations {
+        file: log_file.as_deref(),
+        stderr: verbose,
+    });
+    tracing::info!("Cadenza {} starting", env!("CARGO_PKG_VERSION"));
+    let startup_problem = data
+        .as_ref()
+        .and_then(|data| set_aside_unreadable_settings(&data.settings_file()));
     let options = eframe::NativeOptions {
         viewport: egui::ViewportBuilder::default()
             .with_title("Cadenza")
@@ -209,9 +209,7 @@ impl Shared {
     /// Tells the user something (an error or a result).
     pub fn tell(&mut self, message: impl Into<String>) {
         let message = message.into();
-        if let Some(data) = &self.data {
-            log::line(data, &message);
-        }
+        tracing::info!(target: "cadenza::app", "{message}");
         self.messages.push(message);
         if self.messages.len() > 50 {
             self.messages.remove(0);

@@ -20,6 +20,9 @@ use clap::{Parser, Subcommand};
 struct Cli {
     #[command(subcommand)]
     command: Option<Command>,
+    /// Print what Cadenza does (timestamped records, as the app's log has them) on stderr.
+    #[arg(long, short, global = true)]
+    verbose: bool,
 }
 
 #[derive(Debug, Subcommand)]
@@ -53,14 +56,22 @@ enum Command {
     Render(render::RenderArgs),
     /// Open the app on a corpus folder (Corpus panel) or a MIDI file (shown in the piano roll).
     Open {
-        /// A folder of MIDI files, or one MIDI file.
-        path: PathBuf,
+        /// A folder of MIDI files, or one MIDI file (none: the app as it starts).
+        path: Option<PathBuf>,
     },
 }
 
 /// Runs the command line and turns errors into a one-line message and a non-zero exit.
 pub fn main() -> ExitCode {
     let cli = Cli::parse();
+    let app = matches!(cli.command, None | Some(Command::Open { .. }));
+    if !app {
+        // The app sets up its own records (its log file, plus stderr with --verbose).
+        crate::log::init(crate::log::Destinations {
+            file: None,
+            stderr: cli.verbose,
+        });
+    }
     let result = match cli.command {
         Some(Command::Inspect {
             path,
@@ -73,8 +84,8 @@ pub fn main() -> ExitCode {
         Some(Command::Eval(args)) => eval::run(&args),
         Some(Command::Generate(args)) => generate::run(&args),
         Some(Command::Render(args)) => render::run(&args),
-        Some(Command::Open { path }) => crate::app::run(Some(path)),
-        None => crate::app::run(None),
+        Some(Command::Open { path }) => crate::app::run(path, cli.verbose),
+        None => crate::app::run(None, cli.verbose),
     };
     match result {
         Ok(()) => ExitCode::SUCCESS,

@@ -135,7 +135,17 @@ pub fn load_dir(
     if files.is_empty() {
         return Err(CorpusError::NoMidiFiles(dir.to_path_buf()));
     }
-    Ok(load_files(dir, &files, progress))
+    let corpus = load_files(dir, &files, progress);
+    tracing::info!(
+        folder = %dir.display(),
+        pieces = corpus.pieces.len(),
+        skipped = corpus.skipped.len(),
+        "corpus loaded"
+    );
+    for skipped in &corpus.skipped {
+        tracing::warn!(file = %skipped.path.display(), "skipped: {}", skipped.reason);
+    }
+    Ok(corpus)
 }
 
 /// Parses and encodes `files` in parallel. Composer and split are derived from each file's path

@@ -784,6 +784,14 @@ fn run(
     let device = resolve_device(request.device).map_err(GenerateError::Device)?;
     let loaded = checkpoint::load_model(&request.checkpoint, device.device)?;
     let steering = Steering::new(&loaded.meta, request.controls.clone())?;
+    tracing::info!(
+        checkpoint = %request.checkpoint.display(),
+        device = %device.description,
+        variations = request.settings.variations,
+        seed = request.settings.seed,
+        controls = %request.controls.summary(),
+        "generating"
+    );
     ctx.update(GenerateEvent::Started {
         device: device.description.clone(),
         primer: request.primer.clone(),

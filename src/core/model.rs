@@ -620,7 +620,7 @@ fn load_cuda_backend() -> Result<(), String> {
     Err(if missing.contains("libtorch_cuda") {
         "this build has no CUDA support (a CPU-only libtorch)".to_string()
     } else {
-        "libtorch's CUDA libraries are not installed (the lean set-up; `CADENZA_CUDA=1 bash .ci/setup` adds them)".to_string()
+        "libtorch's CUDA libraries are not installed, as in the default lean set-up; CADENZA_CUDA=1 bash .ci/setup adds them".to_string()
     })
 }
 

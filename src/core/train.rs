@@ -865,6 +865,13 @@ impl<'a> Trainer<'a> {
             meta.controls.as_ref(),
         )?;
         let parameters = vars.trainable_variables().iter().map(|v| v.numel()).sum();
+        tracing::info!(
+            step = meta.step,
+            device = %device.description,
+            parameters,
+            controls = ?learned_controls(meta.controls.as_ref()),
+            "training started"
+        );
         ctx.update(Progress::Started {
             step: meta.step,
             device: device.name().to_string(),
@@ -1029,6 +1036,12 @@ impl<'a> Trainer<'a> {
         let sane = loss_value.is_finite() && loss_value <= MAX_SANE_LOSS;
         if !sane || !grad_norm.is_finite() {
             self.restore_good_weights();
+            tracing::warn!(
+                step = self.meta.step,
+                loss_value,
+                grad_norm,
+                "non-finite step skipped"
+            );
             self.ctx.update(Progress::Warning {
                 message: format!(
                     "step {}: loss {loss_value}, gradient norm {grad_norm}: step skipped, last good weights restored",
@@ -1236,6 +1249,7 @@ impl<'a> Trainer<'a> {
             });
         }
         self.run.last_save = Instant::now();
+        tracing::info!(step = self.meta.step, path = %target.display(), valid_nll = ?self.meta.valid_nll, "saved checkpoint");
         self.ctx.update(Progress::Checkpoint {
             step: self.meta.step,
             path: target.display().to_string(),

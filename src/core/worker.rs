@@ -138,6 +138,7 @@ where
             repaint: repaint.clone(),
         };
         let failure = event_tx.clone();
+        let job_name = name.to_string();
         let thread = std::thread::Builder::new()
             .name(name.to_string())
             .spawn(move || {
@@ -149,6 +150,13 @@ where
                         message: format!("internal error: {}", panic_message(panic.as_ref())),
                     },
                 };
+                match &event {
+                    Event::Failed { message } => {
+                        tracing::error!(job = job_name, "failed: {message}")
+                    }
+                    Event::Cancelled => tracing::info!(job = job_name, "cancelled"),
+                    _ => tracing::info!(job = job_name, "finished"),
+                }
                 // The context (and its sender) goes first, so the channel closes after this.
                 drop(context);
                 let _ = event_tx.send(event);
