@@ -9,6 +9,7 @@ mod generation;
 mod layout;
 mod midi_read;
 mod midi_reference;
+mod regenerate;
 mod steering;
 mod support;
 mod training;

@@ -149,44 +149,125 @@ pub fn encode_piece(piece: &Piece) -> Vec<EventId> {
 /// Each note is at least one step long, and a key struck again ends its previous instance, since one
 /// pitch cannot sound twice in this vocabulary.
 pub fn encode_notes(notes: &[Note]) -> Vec<EventId> {
-    let mut sorted = notes.to_vec();
-    midi::sort_notes(&mut sorted);
-    // (step, order, event): releases come before strikes within a step so that a key released and
-    // struck again in one step decodes as two notes.
-    let mut timed: Vec<(u64, u8, Event, u8)> = Vec::with_capacity(sorted.len() * 2);
+    events_from(&timed_events(notes, &[]), 0, None).events
+}
+
+/// Encodes the music from `from_s` on: `notes` (struck at `from_s` or later) and the releases of
+/// `sounding` (struck earlier, still held), with velocity bin `velocity` already in force. What
+/// follows a regenerated passage, as the model reads it after the passage.
+pub fn encode_from(
+    notes: &[Note],
+    sounding: &[Note],
+    from_s: f64,
+    velocity: Option<u8>,
+) -> Vec<EventId> {
+    events_from(&timed_events(notes, sounding), to_step(from_s), velocity).events
+}
+
+/// The music before `until_s`, as the model reads it up to that moment: the events (with time
+/// shifts up to `until_s`), the velocity bin in force there, and the releases still to come of
+/// notes held across it, as `(pitch, step)`.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Prefix {
+    /// Events up to `until_s`.
+    pub events: Vec<EventId>,
+    /// The velocity bin in force at the end.
+    pub velocity: Option<u8>,
+    /// Notes held across `until_s`: pitch and release step.
+    pub held: Vec<(u8, u64)>,
+}
+
+/// Encodes `notes` (all struck before `until_s`) up to `until_s`; see [`Prefix`].
+pub fn encode_prefix(notes: &[Note], until_s: f64) -> Prefix {
+    let until = to_step(until_s);
+    let timed = timed_events(notes, &[]);
+    let (before, after): (Vec<Timed>, Vec<Timed>) =
+        timed.into_iter().partition(|event| event.0 < until);
+    let mut encoded = events_from(&before, 0, None);
+    push_time_shifts(&mut encoded.events, until.saturating_sub(encoded.now));
+    let held = after
+        .iter()
+        .filter_map(|&(step, _, event, _)| match event {
+            Event::NoteOff(pitch) => Some((pitch, step)),
+            _ => None,
+        })
+        .collect();
+    Prefix {
+        events: encoded.events,
+        velocity: encoded.velocity,
+        held,
+    }
+}
+
+/// (step, order within the step, event, velocity of a strike).
+type Timed = (u64, u8, Event, u8);
+
+/// Strikes of `notes` and releases of `notes` and `sounding`, in the order they are encoded:
+/// releases before strikes within a step, so that a key released and struck again in one step
+/// decodes as two notes.
+fn timed_events(notes: &[Note], sounding: &[Note]) -> Vec<Timed> {
+    let mut all: Vec<(Note, bool)> = notes
+        .iter()
+        .map(|n| (*n, true))
+        .chain(sounding.iter().map(|n| (*n, false)))
+        .collect();
+    // The order of `midi::sort_notes`, which decides which of two strikes at one instant stays.
+    all.sort_by(|a, b| {
+        a.0.start_s
+            .total_cmp(&b.0.start_s)
+            .then(a.0.pitch.cmp(&b.0.pitch))
+            .then(a.0.end_s.total_cmp(&b.0.end_s))
+            .then(a.0.velocity.cmp(&b.0.velocity))
+    });
+    let mut timed: Vec<Timed> = Vec::with_capacity(all.len() * 2);
     let mut next_strike: [Option<u64>; 128] = [None; 128];
-    for note in sorted.iter().rev() {
+    for (note, strike) in all.iter().rev() {
         let pitch = note.pitch.min(127);
         let start = to_step(note.start_s);
         let mut end = to_step(note.end_s).max(start + 1);
         if let Some(next) = next_strike[usize::from(pitch)] {
-            if next == start {
+            if *strike && next == start {
                 continue; // A second strike of a key at the same instant cannot be expressed.
             }
             end = end.min(next);
         }
-        next_strike[usize::from(pitch)] = Some(start);
-        timed.push((start, 1, Event::NoteOn(pitch), note.velocity));
+        if *strike {
+            next_strike[usize::from(pitch)] = Some(start);
+            timed.push((start, 1, Event::NoteOn(pitch), note.velocity));
+        }
         timed.push((end, 0, Event::NoteOff(pitch), 0));
     }
     timed.sort_by_key(|&(step, order, event, _)| (step, order, event.id()));
+    timed
+}
 
+/// Encoded events and where they leave time and velocity.
+struct Encoded {
+    events: Vec<EventId>,
+    now: u64,
+    velocity: Option<u8>,
+}
+
+/// Turns timed events into ids from step `now` on, with velocity bin `velocity` in force.
+fn events_from(timed: &[Timed], mut now: u64, mut velocity: Option<u8>) -> Encoded {
     let mut events = Vec::with_capacity(timed.len() * 2);
-    let mut now = 0u64;
-    let mut current_bin = None;
-    for (step, _, event, velocity) in timed {
-        push_time_shifts(&mut events, step - now);
-        now = step;
+    for &(step, _, event, note_velocity) in timed {
+        push_time_shifts(&mut events, step.saturating_sub(now));
+        now = now.max(step);
         if let Event::NoteOn(_) = event {
-            let bin = velocity_bin(velocity);
-            if current_bin != Some(bin) {
+            let bin = velocity_bin(note_velocity);
+            if velocity != Some(bin) {
                 events.push(Event::Velocity(bin).id());
-                current_bin = Some(bin);
+                velocity = Some(bin);
             }
         }
         events.push(event.id());
     }
-    events
+    Encoded {
+        events,
+        now,
+        velocity,
+    }
 }
 
 /// Encodes notes like [`encode_notes`], then adds time shifts up to `end_s`, so that a primer cut

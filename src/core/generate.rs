@@ -187,7 +187,7 @@ impl Primer {
 
     /// The events a model of `encoding` reads before sampling; never empty. From v2 on they
     /// begin with the start event, so no primer means "begin a piece".
-    fn events(&self, encoding: Encoding) -> Vec<EventId> {
+    pub(crate) fn events(&self, encoding: Encoding) -> Vec<EventId> {
         let events = encoding::encode_notes_until(&self.notes, self.end_s);
         match encoding.piece_start() {
             Some(start) => std::iter::once(start).chain(events).collect(),
@@ -243,8 +243,13 @@ impl Steering {
         &self.plan
     }
 
+    /// The encoding of the model steered.
+    pub fn encoding(&self) -> Encoding {
+        self.encoding
+    }
+
     /// The controls at `t` seconds; `None` for a model without controls.
-    fn values_at(&self, t: f64) -> Option<(ControlValues, usize)> {
+    pub(crate) fn values_at(&self, t: f64) -> Option<(ControlValues, usize)> {
         self.controls
             .as_ref()
             .map(|meta| meta.values_at(&self.plan, t))
@@ -252,7 +257,7 @@ impl Steering {
 
     /// The controls beside each primer event (those of the event after it), for the pass that
     /// reads the primer.
-    fn primer_conditioning(&self, events: &[EventId], device: Device) -> Option<Conditioning> {
+    pub(crate) fn primer_conditioning(&self, events: &[EventId], device: Device) -> Option<Conditioning> {
         self.controls.as_ref()?;
         let mut decoder = Decoder::default();
         let mut values = vec![0f32; events.len() * CONTROL_INPUTS];
@@ -425,7 +430,8 @@ pub fn sample(
         if all_done {
             break;
         }
-        let extra = controls.gate_bias(steering, &voices);
+        let times: Vec<f64> = voices.iter().map(|v| v.decoder.now_s()).collect();
+        let extra = controls.gate_bias(steering, &times);
         network.step(&inputs, extra, &mut rows)?;
     }
     let elapsed = started.elapsed().as_secs_f64().max(1e-9);
@@ -440,13 +446,17 @@ pub fn sample(
 /// The network stepping one event at a time: in plain Rust on the CPU (weights read once per step
 /// for all variations), through libtorch on a GPU. A steerable model's controls enter as a bias on
 /// the first layer's gates, so the step itself is the same fused one.
-enum Stepping {
+pub(crate) enum Stepping {
     Cpu(CpuStepper, CpuState, Option<ControlGates>),
     Torch(LstmStepper, StepState, Device),
 }
 
 impl Stepping {
-    fn new(model: &EventLstm, device: Device, state: StepState) -> Result<Self, GenerateError> {
+    pub(crate) fn new(
+        model: &EventLstm,
+        device: Device,
+        state: StepState,
+    ) -> Result<Self, GenerateError> {
         let stepper = LstmStepper::new(model);
         if device.is_cuda() {
             return Ok(Self::Torch(stepper, state, device));
@@ -461,7 +471,7 @@ impl Stepping {
         ))
     }
 
-    fn control_gates(&self) -> Option<ControlGates> {
+    pub(crate) fn control_gates(&self) -> Option<ControlGates> {
         match self {
             Self::Cpu(_, _, gates) => gates.clone(),
             Self::Torch(stepper, _, _) => stepper.control_gates().cloned(),
@@ -470,7 +480,7 @@ impl Stepping {
 
     /// Feeds one event per variation (with `extra` on the first layer's gates, or nothing);
     /// `logits` receives `[variations, vocab]` for the next.
-    fn step(
+    pub(crate) fn step(
         &mut self,
         inputs: &[i64],
         extra: &[f32],
@@ -500,14 +510,14 @@ impl Stepping {
 
 /// Each variation's first-layer gate bias for the controls in force at its current time,
 /// recomputed only when its controls change (a curve crossing into another bin, a key change).
-struct VoiceControls {
+pub(crate) struct VoiceControls {
     gates: Option<ControlGates>,
     current: Vec<Option<(ControlValues, usize)>>,
     bias: Vec<f32>,
 }
 
 impl VoiceControls {
-    fn new(gates: Option<ControlGates>, batch: usize) -> Self {
+    pub(crate) fn new(gates: Option<ControlGates>, batch: usize) -> Self {
         Self {
             gates,
             current: vec![None; batch],
@@ -515,20 +525,21 @@ impl VoiceControls {
         }
     }
 
-    /// `[variations, 4·hidden]` for a steerable model, empty otherwise.
-    fn gate_bias(&mut self, steering: &Steering, voices: &[Voice]) -> &[f32] {
+    /// `[variations, 4·hidden]` for a steerable model, empty otherwise; `times` is each
+    /// variation's current time in seconds.
+    pub(crate) fn gate_bias(&mut self, steering: &Steering, times: &[f64]) -> &[f32] {
         let Some(gates) = &self.gates else {
             return &[];
         };
-        for (i, voice) in voices.iter().enumerate() {
-            let wanted = steering.values_at(voice.decoder.now_s());
+        for (i, &now_s) in times.iter().enumerate() {
+            let wanted = steering.values_at(now_s);
             if wanted == self.current[i] {
                 continue;
             }
             if let Some((values, style)) = wanted {
                 let bias = gates.bias(&values, style);
                 let width = bias.len();
-                self.bias.resize(voices.len() * width, 0.0);
+                self.bias.resize(times.len() * width, 0.0);
                 self.bias[i * width..][..width].copy_from_slice(&bias);
                 self.current[i] = wanted;
             }
@@ -552,7 +563,7 @@ pub struct SampledPiece {
 
 /// Runs the primer through the network; returns the logits for the first new event and the state,
 /// both repeated for each variation.
-fn read_primer(
+pub(crate) fn read_primer(
     model: &EventLstm,
     conditioning: Option<&Conditioning>,
     device: Device,

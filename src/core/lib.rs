@@ -14,6 +14,7 @@ pub mod generate;
 pub mod midi;
 pub mod model;
 pub mod paths;
+pub mod regenerate;
 pub mod stats;
 pub mod takes;
 pub mod train;
