@@ -29,18 +29,8 @@ pub struct GenerateArgs {
     /// Number of new events after the primer, instead of --seconds.
     #[arg(long)]
     events: Option<usize>,
-    /// Divides the logits: below 1 plays safe, above 1 takes risks.
-    #[arg(long, default_value_t = 1.0)]
-    temperature: f64,
-    /// Sample only from the k most likely events.
-    #[arg(long)]
-    top_k: Option<usize>,
-    /// Then only from the most likely events that together reach probability p (nucleus sampling).
-    #[arg(long)]
-    top_p: Option<f64>,
-    /// Seed of the first variation (the others use seed+1, seed+2 …); random when left out.
-    #[arg(long)]
-    seed: Option<u64>,
+    #[command(flatten)]
+    sampling: SamplingFlags,
     /// A MIDI file whose opening the model continues.
     #[arg(long)]
     primer: Option<PathBuf>,
@@ -50,6 +40,30 @@ pub struct GenerateArgs {
     /// Number of pieces to sample together.
     #[arg(long, default_value_t = 1)]
     variations: usize,
+    /// auto (CUDA when available), cpu or cuda.
+    #[arg(long, default_value = "auto")]
+    device: DeviceChoice,
+    /// Print one JSON summary per written file instead of text.
+    #[arg(long)]
+    json: bool,
+}
+
+/// How to sample and what to ask for: the flags `generate` and `regenerate` share.
+#[derive(Debug, clap::Args)]
+pub struct SamplingFlags {
+    /// Divides the logits: below 1 plays safe, above 1 takes risks.
+    #[arg(long, default_value_t = 1.0)]
+    temperature: f64,
+    /// Sample only from the k most likely events.
+    #[arg(long)]
+    top_k: Option<usize>,
+    /// Then only from the most likely events that together reach probability p (nucleus sampling).
+    #[arg(long)]
+    top_p: Option<f64>,
+    /// Seed of the first variation or candidate (the others use seed+1, seed+2 …); random when
+    /// left out.
+    #[arg(long)]
+    pub seed: Option<u64>,
     /// Key to write in, e.g. "D minor" or "F# major" (a steerable model; default: any).
     #[arg(long)]
     key: Option<Key>,
@@ -66,31 +80,29 @@ pub struct GenerateArgs {
     /// --density, --loudness and --style override its parts.
     #[arg(long)]
     controls: Option<PathBuf>,
-    /// auto (CUDA when available), cpu or cuda.
-    #[arg(long, default_value = "auto")]
-    device: DeviceChoice,
-    /// Print one JSON summary per written file instead of text.
-    #[arg(long)]
-    json: bool,
 }
 
-impl GenerateArgs {
-    fn settings(&self, seed: u64) -> SamplingSettings {
+impl SamplingFlags {
+    /// The seed given, or a random one short enough to type back in.
+    pub fn seed_or_random(&self) -> u64 {
+        self.seed
+            .unwrap_or_else(|| u64::from(rand::random::<u32>()))
+    }
+
+    /// Settings for `length` and `variations`, with this temperature, top-k, top-p and `seed`.
+    pub fn settings(&self, length: Length, variations: usize, seed: u64) -> SamplingSettings {
         SamplingSettings {
-            length: match self.events {
-                Some(events) => Length::Events(events),
-                None => Length::Seconds(self.seconds.unwrap_or(DEFAULT_SECONDS)),
-            },
+            length,
             temperature: self.temperature,
             top_k: self.top_k,
             top_p: self.top_p,
             seed,
-            variations: self.variations,
+            variations,
         }
     }
 
     /// The controls file, if any, with the flags laid over it.
-    fn controls(&self) -> Result<ControlPlan> {
+    pub fn controls(&self) -> Result<ControlPlan> {
         let mut plan = match &self.controls {
             Some(path) => {
                 let text = files::read_bounded(path, 16 << 20)
@@ -118,6 +130,16 @@ impl GenerateArgs {
         plan.validate().map_err(anyhow::Error::msg)?;
         Ok(plan)
     }
+}
+
+impl GenerateArgs {
+    fn settings(&self, seed: u64) -> SamplingSettings {
+        let length = match self.events {
+            Some(events) => Length::Events(events),
+            None => Length::Seconds(self.seconds.unwrap_or(DEFAULT_SECONDS)),
+        };
+        self.sampling.settings(length, self.variations, seed)
+    }
 
     fn primer(&self) -> Result<Primer> {
         match &self.primer {
@@ -141,17 +163,14 @@ struct Written {
 
 /// Runs `cadenza generate`.
 pub fn run(args: &GenerateArgs) -> Result<()> {
-    // A u32 is short enough to type back in.
-    let seed = args
-        .seed
-        .unwrap_or_else(|| u64::from(rand::random::<u32>()));
+    let seed = args.sampling.seed_or_random();
     let settings = args.settings(seed);
     settings.validate()?;
     let request = GenerateRequest {
         checkpoint: args.checkpoint.clone(),
         settings,
         primer: args.primer()?,
-        controls: args.controls()?,
+        controls: args.sampling.controls()?,
         device: args.device,
     };
     if let Some(dir) = args.out.parent().filter(|d| !d.as_os_str().is_empty()) {
@@ -171,7 +190,7 @@ pub fn run(args: &GenerateArgs) -> Result<()> {
         files::check_writable(path)?;
     }
     let takes = sample_with_progress(request, args.json)?;
-    if args.seed.is_none() && !args.json {
+    if args.sampling.seed.is_none() && !args.json {
         eprintln!("seed {seed} (pass --seed {seed} to sample the same pieces again)");
     }
     for (take, path) in takes.iter().zip(&paths) {

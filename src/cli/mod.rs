@@ -6,6 +6,7 @@ mod demo_corpus;
 mod eval;
 mod generate;
 mod inspect;
+mod regenerate;
 mod render;
 mod train;
 
@@ -52,6 +53,8 @@ enum Command {
     Eval(eval::EvalArgs),
     /// Compose new pieces with a trained checkpoint and write them as MIDI files.
     Generate(generate::GenerateArgs),
+    /// Redo a passage of a MIDI file: candidates ranked by how well the music after it follows.
+    Regenerate(Box<regenerate::RegenerateArgs>),
     /// Play a MIDI file through the SoundFont piano into a WAV file.
     Render(render::RenderArgs),
     /// Open the app on a corpus folder (Corpus panel) or a MIDI file (shown in the piano roll).
@@ -83,6 +86,7 @@ pub fn main() -> ExitCode {
         Some(Command::Train(args)) => train::run(&args),
         Some(Command::Eval(args)) => eval::run(&args),
         Some(Command::Generate(args)) => generate::run(&args),
+        Some(Command::Regenerate(args)) => regenerate::run(&args),
         Some(Command::Render(args)) => render::run(&args),
         Some(Command::Open { path }) => crate::app::run(path, cli.verbose),
         None => crate::app::run(None, cli.verbose),

@@ -257,7 +257,11 @@ impl Steering {
 
     /// The controls beside each primer event (those of the event after it), for the pass that
     /// reads the primer.
-    pub(crate) fn primer_conditioning(&self, events: &[EventId], device: Device) -> Option<Conditioning> {
+    pub(crate) fn primer_conditioning(
+        &self,
+        events: &[EventId],
+        device: Device,
+    ) -> Option<Conditioning> {
         self.controls.as_ref()?;
         let mut decoder = Decoder::default();
         let mut values = vec![0f32; events.len() * CONTROL_INPUTS];
