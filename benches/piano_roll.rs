@@ -37,11 +37,9 @@ fn main() {
         ("all 20 000 notes in view", all_in_view, false),
     ];
     for (name, pixels_per_s, follow) in views {
-        let roll = PianoRoll {
-            start_s: 0.0,
-            pixels_per_s,
-            follow,
-        };
+        let mut roll = PianoRoll::default();
+        roll.pixels_per_s = pixels_per_s;
+        roll.follow = follow;
         let (mean_ms, worst_ms, shapes) = measure(&content, roll);
         println!(
             "  {name:<26} {mean_ms:6.2} ms/frame mean, {worst_ms:6.2} ms worst, {shapes} shapes"
@@ -65,7 +63,7 @@ fn measure(content: &RollContent, mut roll: PianoRoll) -> (f64, f64, usize) {
         let started = Instant::now();
         let output = ctx.run_ui(input, |ui| {
             egui::CentralPanel::default_margins().show(ui, |ui| {
-                roll.show(ui, content, Some(playhead), true);
+                roll.show(ui, content, Some(playhead), true, &mut None);
             });
         });
         shapes = output.shapes.len();

@@ -170,6 +170,9 @@ fn a_save_stopped_at_any_step_leaves_the_old_or_the_new_checkpoint() {
 
 fn take(seed: u64) -> Take {
     Take {
+        id: 0,
+        parent: None,
+        operation: Default::default(),
         notes: vec![],
         primer_end_s: 0.0,
         primer: "none".to_string(),

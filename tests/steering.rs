@@ -408,6 +408,9 @@ fn takes_remember_their_controls_and_older_takes_still_load() {
     let dir = tempfile::tempdir().expect("temp dir");
     let file = dir.path().join("takes.json");
     let take = generate::Take {
+        id: 1,
+        parent: None,
+        operation: Default::default(),
         notes: vec![note(60, 0.0, 0.5, 70)],
         primer_end_s: 0.0,
         primer: "none".into(),

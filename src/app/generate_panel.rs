@@ -9,9 +9,10 @@ use cadenza_core::audio;
 use cadenza_core::checkpoint;
 use cadenza_core::controls::{ControlPlan, ControlsMeta};
 use cadenza_core::generate::{
-    self, GenerateEvent, GenerateRequest, GeneratorHandle, Length, Primer, SamplingSettings, Take,
-    Update,
+    self, GenerateEvent, GenerateRequest, GeneratorHandle, Length, Operation, Primer,
+    SamplingSettings, Take, Update,
 };
+use cadenza_core::regenerate::{self, RegenerateRequest};
 use cadenza_core::stats::{CorpusProfile, MusicStats};
 use cadenza_core::takes;
 use cadenza_core::train::checkpoint_label;
@@ -21,6 +22,7 @@ use super::Shared;
 use super::job::Job;
 use super::piano_roll::RollContent;
 use super::steer::SteerControls;
+use super::versions::{self, Alternatives, History, OFFERED, Origin, Regenerating};
 
 /// The current model as the panel shows it: read once per change of checkpoint.
 struct ModelInfo {
@@ -74,6 +76,8 @@ pub struct GenerateControls {
     pub primer_seconds: f64,
     /// Key, density, loudness and style.
     pub steer: SteerControls,
+    /// Candidates sampled when regenerating a passage.
+    pub candidates: usize,
 }
 
 impl Default for GenerateControls {
@@ -88,6 +92,7 @@ impl Default for GenerateControls {
             primer: PrimerChoice::None,
             primer_seconds: generate::DEFAULT_PRIMER_SECONDS,
             steer: SteerControls::default(),
+            candidates: regenerate::DEFAULT_CANDIDATES,
         }
     }
 }
@@ -127,6 +132,14 @@ pub struct GeneratePanel {
     checkpoint_dialog: Job<Option<PathBuf>>,
     /// The current checkpoint, read when it changes.
     model: Option<ModelInfo>,
+    /// A passage being regenerated.
+    regenerating: Option<Regenerating>,
+    /// Candidates for a passage, to audition and keep.
+    alternatives: Option<Alternatives>,
+    /// Undo / redo between versions.
+    history: History,
+    /// The take a running generation continues, and from where.
+    continuing: Option<(u64, f64)>,
 }
 
 impl GeneratePanel {
@@ -149,6 +162,10 @@ impl GeneratePanel {
             wav_job: Job::default(),
             checkpoint_dialog: Job::default(),
             model: None,
+            regenerating: None,
+            alternatives: None,
+            history: History::default(),
+            continuing: None,
         }
     }
 
@@ -161,7 +178,11 @@ impl GeneratePanel {
                 self.progress.1
             )
         });
-        generating.or(self
+        let regenerating = self
+            .regenerating
+            .as_ref()
+            .map(|r| format!("Regenerating a passage {:.0}%", r.fraction * 100.0));
+        generating.or(regenerating).or(self
             .wav_job
             .is_running()
             .then(|| format!("Rendering WAV {:.0}%", self.wav_fraction() * 100.0)))
@@ -181,6 +202,18 @@ impl GeneratePanel {
     #[cfg(test)]
     pub fn takes(&self) -> &[Take] {
         &self.takes
+    }
+
+    /// (For the UI tests.) Whether regenerated alternatives wait to be auditioned or kept.
+    #[cfg(test)]
+    pub fn has_alternatives(&self) -> bool {
+        self.alternatives.is_some()
+    }
+
+    /// (For the UI tests.) The selected take.
+    #[cfg(test)]
+    pub fn selected_take(&self) -> Option<&Take> {
+        self.selected.and_then(|i| self.takes.get(i))
     }
 
     /// (For the UI tests.) Whether a WAV export is rendering.
@@ -218,6 +251,7 @@ impl GeneratePanel {
     /// Drains the generator and finished exports.
     pub fn poll(&mut self, shared: &mut Shared) {
         self.poll_generator(shared);
+        self.poll_regenerator(shared);
         self.poll_export(shared);
         if let Some(Ok(Some(path))) = self.checkpoint_dialog.poll() {
             shared.settings.use_checkpoint(checkpoint::stem(&path));
@@ -234,9 +268,10 @@ impl GeneratePanel {
             }
             match event {
                 Event::Update(GenerateEvent::Started { primer, .. }) => {
-                    shared.shown.title = "Generating…".to_string();
-                    shared.shown.content =
-                        RollContent::new(primer.notes.clone(), Vec::new(), primer.end_s);
+                    shared.show_content(
+                        "Generating…".to_string(),
+                        RollContent::new(primer.notes.clone(), Vec::new(), primer.end_s),
+                    );
                 }
                 Event::Update(GenerateEvent::Update(Update::Notes {
                     variation: 0,
@@ -250,9 +285,17 @@ impl GeneratePanel {
                     ..
                 })) => self.progress = (fraction, events_per_s),
                 Event::Update(_) => {}
-                Event::Finished(takes) => {
+                Event::Finished(mut takes) => {
+                    if let Some((parent, from_s)) = self.continuing.take() {
+                        for take in &mut takes {
+                            take.parent = Some(parent);
+                            take.operation = Operation::Continue { from_s };
+                        }
+                        self.history.forget();
+                    }
                     let first = self.takes.len();
                     self.takes.extend(takes);
+                    takes::assign_ids(&mut self.takes);
                     self.save_takes(shared);
                     self.select(first, shared);
                 }
@@ -314,6 +357,179 @@ impl GeneratePanel {
         }
     }
 
+    fn poll_regenerator(&mut self, shared: &mut Shared) {
+        let Some(running) = &mut self.regenerating else {
+            return;
+        };
+        for event in running.handle.drain() {
+            match event {
+                Event::Update(progress) => running.fraction = progress.fraction,
+                Event::Finished(ranked) => {
+                    self.alternatives = Some(Alternatives {
+                        origin: running.origin.clone(),
+                        ranked,
+                        auditioned: None,
+                    });
+                }
+                Event::Cancelled => shared.tell("Regeneration cancelled"),
+                Event::Failed { message } => {
+                    shared.tell(format!("Regeneration failed: {message}"));
+                }
+            }
+        }
+        if self.alternatives.is_some() || running.handle.is_finished() {
+            self.regenerating = None;
+        }
+    }
+
+    /// Redoes the selected passage of the selected take: candidates to audition.
+    pub fn regenerate_selection(&mut self, shared: &mut Shared) {
+        let (Some(take), Some(passage)) = (
+            self.selected.and_then(|i| self.takes.get(i)),
+            shared.selection,
+        ) else {
+            shared.tell("Select a take, then drag on the ruler to select a passage");
+            return;
+        };
+        let Some(checkpoint) = shared.settings.checkpoint.clone() else {
+            shared.tell("Train a model or open a checkpoint first");
+            return;
+        };
+        let controls = &shared.settings.generate;
+        let origin = Origin {
+            parent: take.id,
+            passage,
+            parts: regenerate::split(&take.notes, passage),
+            settings: controls.settings(),
+            controls: self.plan(controls),
+        };
+        let request = RegenerateRequest {
+            checkpoint,
+            notes: take.notes.clone(),
+            passage,
+            candidates: controls.candidates,
+            settings: origin.settings,
+            controls: origin.controls.clone(),
+            device: shared.settings.train.device,
+        };
+        self.alternatives = None;
+        let repaint = shared.repaint_every(std::time::Duration::from_millis(100));
+        self.regenerating = Some(Regenerating {
+            handle: regenerate::spawn(request, repaint),
+            origin,
+            fraction: 0.0,
+        });
+    }
+
+    /// Plays candidate `rank` in the roll: the passage with a second of context before it.
+    fn audition(&mut self, rank: usize, shared: &mut Shared) {
+        let Some(alternatives) = &mut self.alternatives else {
+            return;
+        };
+        let Some(parent) = self
+            .takes
+            .iter()
+            .find(|t| t.id == alternatives.origin.parent)
+        else {
+            return;
+        };
+        let Some(child) = alternatives.child(parent, rank) else {
+            return;
+        };
+        alternatives.auditioned = Some(rank);
+        let start = alternatives.origin.passage.start_s;
+        shared.show(
+            format!("Alternative #{} (not kept yet)", rank + 1),
+            &child.piece(),
+            child.primer_end_s,
+        );
+        shared.sound.seek((start - 1.0).max(0.0));
+        if !shared.sound.is_playing() {
+            shared.sound.toggle();
+        }
+    }
+
+    /// Keeps candidate `rank` as a new version of its take.
+    pub fn keep(&mut self, rank: usize, shared: &mut Shared) {
+        let Some(alternatives) = self.alternatives.take() else {
+            return;
+        };
+        let Some(parent) = self
+            .takes
+            .iter()
+            .find(|t| t.id == alternatives.origin.parent)
+        else {
+            shared.tell("The take was deleted meanwhile");
+            return;
+        };
+        let Some(child) = alternatives.child(parent, rank) else {
+            return;
+        };
+        self.takes.push(child);
+        takes::assign_ids(&mut self.takes);
+        self.history.forget();
+        self.save_takes(shared);
+        self.select(self.takes.len() - 1, shared);
+    }
+
+    /// Drops everything after the playhead of the selected take and generates onward.
+    pub fn continue_from_playhead(&mut self, shared: &mut Shared) {
+        let Some(take) = self.selected.and_then(|i| self.takes.get(i)) else {
+            shared.tell("Select a take to continue");
+            return;
+        };
+        let from_s = shared.sound.position_s().clamp(0.0, take.duration_s());
+        let primer = Primer::opening(
+            &take.piece(),
+            from_s,
+            format!(
+                "take with seed {} up to {}",
+                take.seed,
+                super::piano_roll::format_time(from_s)
+            ),
+        );
+        self.continuing = Some((take.id, from_s));
+        self.start_with(primer, shared);
+    }
+
+    /// Ctrl+Z: back to the version the selected take was made from.
+    pub fn undo(&mut self, shared: &mut Shared) {
+        let Some(current) = self.selected.and_then(|i| self.takes.get(i)) else {
+            return;
+        };
+        match self.history.undo(&self.takes, current) {
+            Some(id) => self.select_id(id, shared),
+            None => shared.tell("Nothing to undo: this take is not a version of another"),
+        }
+    }
+
+    /// Ctrl+Shift+Z: forward to the version undone (or the newest made from this one).
+    pub fn redo(&mut self, shared: &mut Shared) {
+        let Some(current) = self.selected.and_then(|i| self.takes.get(i)) else {
+            return;
+        };
+        match self.history.redo(&self.takes, current) {
+            Some(id) => self.select_id(id, shared),
+            None => shared.tell("Nothing to redo"),
+        }
+    }
+
+    fn select_id(&mut self, id: u64, shared: &mut Shared) {
+        if let Some(index) = self.takes.iter().position(|t| t.id == id) {
+            self.select(index, shared);
+        }
+    }
+
+    /// What to ask the model for: nothing for a model without controls (they are greyed out).
+    fn plan(&self, controls: &GenerateControls) -> ControlPlan {
+        let steerable = self.model.as_ref().is_some_and(|m| m.controls.is_some());
+        if steerable {
+            controls.steer.plan()
+        } else {
+            ControlPlan::default()
+        }
+    }
+
     fn select(&mut self, index: usize, shared: &mut Shared) {
         let Some(take) = self.takes.get(index) else {
             return;
@@ -339,10 +555,10 @@ impl GeneratePanel {
     }
 
     fn start(&mut self, shared: &mut Shared) {
-        let Some(checkpoint) = shared.settings.checkpoint.clone() else {
+        if shared.settings.checkpoint.is_none() {
             shared.tell("Train a model or open a checkpoint first");
             return;
-        };
+        }
         let controls = shared.settings.generate.clone();
         let primer = match controls.primer {
             PrimerChoice::None => Primer::none(),
@@ -355,28 +571,35 @@ impl GeneratePanel {
                 ),
             ),
             PrimerChoice::ContinueTake => match self.selected.and_then(|i| self.takes.get(i)) {
-                Some(take) => Primer::opening(
-                    &take.piece(),
-                    take.duration_s(),
-                    format!("take with seed {}", take.seed),
-                ),
+                Some(take) => {
+                    self.continuing = Some((take.id, take.duration_s()));
+                    Primer::opening(
+                        &take.piece(),
+                        take.duration_s(),
+                        format!("take with seed {}", take.seed),
+                    )
+                }
                 None => {
                     shared.tell("Select a take to continue");
                     return;
                 }
             },
         };
-        // A model without controls is asked for nothing (its controls are greyed out).
-        let steerable = self.model.as_ref().is_some_and(|m| m.controls.is_some());
+        self.start_with(primer, shared);
+    }
+
+    fn start_with(&mut self, primer: Primer, shared: &mut Shared) {
+        let Some(checkpoint) = shared.settings.checkpoint.clone() else {
+            shared.tell("Train a model or open a checkpoint first");
+            self.continuing = None;
+            return;
+        };
+        let controls = &shared.settings.generate;
         let request = GenerateRequest {
             checkpoint,
             settings: controls.settings(),
             primer,
-            controls: if steerable {
-                controls.steer.plan()
-            } else {
-                ControlPlan::default()
-            },
+            controls: self.plan(controls),
             device: shared.settings.train.device,
         };
         self.progress = (0.0, 0.0);
@@ -453,20 +676,25 @@ impl GeneratePanel {
         }
         let mut clicked = None;
         let mut delete = None;
-        for (index, take) in self.takes.iter().enumerate() {
+        for (index, depth) in versions::tree_order(&self.takes) {
+            let take = &self.takes[index];
             ui.horizontal(|ui| {
+                ui.add_space(16.0 * depth as f32);
                 let steering = if take.controls.is_any() {
                     String::new()
                 } else {
                     format!(" · {}", take.controls.summary())
                 };
+                let origin = match take.operation {
+                    Operation::Generate => take.primer.clone(),
+                    other => other.describe(),
+                };
                 let label = format!(
-                    "{}. seed {} · {:.0} s · T {} · {}{steering}",
+                    "{}. seed {} · {:.0} s · T {} · {origin}{steering}",
                     index + 1,
                     take.seed,
                     take.duration_s(),
                     take.settings.temperature,
-                    take.primer
                 );
                 if ui
                     .selectable_label(self.selected == Some(index), label)
@@ -476,7 +704,7 @@ impl GeneratePanel {
                 }
                 if ui
                     .small_button("Delete")
-                    .on_hover_text("Delete this take")
+                    .on_hover_text("Delete this take (its versions stay)")
                     .clicked()
                 {
                     delete = Some(index);
@@ -492,21 +720,127 @@ impl GeneratePanel {
             self.save_takes(shared);
         }
         if let Some(index) = self.selected {
+            self.export_ui(ui, index, shared);
+            self.versions_ui(ui, shared);
+        }
+    }
+
+    fn export_ui(&mut self, ui: &mut egui::Ui, index: usize, shared: &mut Shared) {
+        ui.horizontal(|ui| {
+            if ui.button("Export MIDI…").on_hover_text("Ctrl+E").clicked() {
+                self.ask_export(ExportKind::Midi, index, shared);
+            }
+            if self.wav_job.is_running() {
+                let fraction = self.wav_fraction();
+                ui.add(
+                    egui::ProgressBar::new(fraction as f32)
+                        .show_percentage()
+                        .text(format!("Rendering WAV {:.0}%", fraction * 100.0)),
+                );
+            } else if ui.button("Export WAV…").clicked() {
+                self.ask_export(ExportKind::Wav, index, shared);
+            }
+        });
+    }
+
+    /// Regenerate the selected passage, continue from the playhead, and the alternatives.
+    fn versions_ui(&mut self, ui: &mut egui::Ui, shared: &mut Shared) {
+        let busy = self.generator.is_some() || self.regenerating.is_some();
+        ui.horizontal(|ui| {
+            let selection = shared.selection;
+            let hint = "Drag on the piano roll's ruler (or shift-drag in the roll) to select a passage";
+            if ui
+                .add_enabled(
+                    selection.is_some() && !busy,
+                    egui::Button::new("Regenerate selection"),
+                )
+                .on_hover_text("Sample candidates for the passage, ranked by how well the music after it follows")
+                .on_disabled_hover_text(hint)
+                .clicked()
+            {
+                self.regenerate_selection(shared);
+            }
+            ui.add(
+                egui::DragValue::new(&mut shared.settings.generate.candidates)
+                    .range(1..=regenerate::MAX_CANDIDATES)
+                    .suffix(" candidates"),
+            );
+            if ui
+                .add_enabled(!busy, egui::Button::new("Continue from here"))
+                .on_hover_text("Drop everything after the playhead and generate onward")
+                .clicked()
+            {
+                self.continue_from_playhead(shared);
+            }
+        });
+        if let Some(running) = &self.regenerating {
             ui.horizontal(|ui| {
-                if ui.button("Export MIDI…").on_hover_text("Ctrl+E").clicked() {
-                    self.ask_export(ExportKind::Midi, index, shared);
+                if ui.button("Cancel").clicked() {
+                    running.handle.cancel();
                 }
-                if self.wav_job.is_running() {
-                    let fraction = self.wav_fraction();
-                    ui.add(
-                        egui::ProgressBar::new(fraction as f32)
-                            .show_percentage()
-                            .text(format!("Rendering WAV {:.0}%", fraction * 100.0)),
-                    );
-                } else if ui.button("Export WAV…").clicked() {
-                    self.ask_export(ExportKind::Wav, index, shared);
+                ui.add(
+                    egui::ProgressBar::new(running.fraction as f32)
+                        .text(format!("Regenerating {:.0}%", running.fraction * 100.0)),
+                );
+            });
+        }
+        self.alternatives_ui(ui, shared);
+    }
+
+    fn alternatives_ui(&mut self, ui: &mut egui::Ui, shared: &mut Shared) {
+        let Some(alternatives) = &self.alternatives else {
+            return;
+        };
+        let passage = alternatives.origin.passage;
+        ui.label(format!(
+            "Alternatives for {}–{} (best {} of {}):",
+            super::piano_roll::format_time(passage.start_s),
+            super::piano_roll::format_time(passage.end_s),
+            OFFERED.min(alternatives.ranked.len()),
+            alternatives.ranked.len()
+        ));
+        let mut audition = None;
+        let mut keep = None;
+        for (rank, candidate) in alternatives.ranked.iter().take(OFFERED).enumerate() {
+            ui.horizontal(|ui| {
+                let playing = alternatives.auditioned == Some(rank);
+                if ui
+                    .selectable_label(
+                        playing,
+                        format!("#{} ({} notes)", rank + 1, candidate.notes.len()),
+                    )
+                    .on_hover_text(format!(
+                        "Log-likelihood of the next {} events: {:.1} nats",
+                        candidate.scored_events, candidate.score
+                    ))
+                    .clicked()
+                {
+                    audition = Some(rank);
+                }
+                if ui.small_button("Audition").clicked() {
+                    audition = Some(rank);
+                }
+                if ui
+                    .small_button("Keep")
+                    .on_hover_text("Keep as a new version of the take")
+                    .clicked()
+                {
+                    keep = Some(rank);
                 }
             });
+        }
+        let discard = ui.small_button("Discard alternatives").clicked();
+        if let Some(rank) = audition {
+            self.audition(rank, shared);
+        }
+        if let Some(rank) = keep {
+            self.keep(rank, shared);
+        }
+        if discard {
+            self.alternatives = None;
+            if let Some(index) = self.selected {
+                self.select(index, shared);
+            }
         }
     }
 }

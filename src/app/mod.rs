@@ -10,6 +10,7 @@ pub mod piano_roll;
 mod sound;
 mod steer;
 mod train_panel;
+mod versions;
 
 #[cfg(test)]
 mod tests;
@@ -48,6 +49,7 @@ use cadenza_core::midi::Piece;
 use cadenza_core::paths::DataDir;
 use cadenza_core::worker::Repaint;
 
+use cadenza_core::regenerate::Passage;
 use corpus_panel::CorpusPanel;
 use generate_panel::GeneratePanel;
 use piano_roll::{PianoRoll, RollAction, RollContent};
@@ -168,6 +170,8 @@ pub struct Shown {
     pub title: String,
     /// Drawn by the piano roll.
     pub content: RollContent,
+    /// Counts the pieces shown, so the roll opens each new one at its start.
+    pub revision: u64,
 }
 
 /// What every panel may touch besides its own state.
@@ -187,16 +191,27 @@ pub struct Shared {
     /// Where takes, checkpoints, the demo corpus and the log live; `None` when the platform has
     /// no data folder (then nothing is kept, and the user is told).
     pub data: Option<DataDir>,
+    /// The passage selected in the piano roll.
+    pub selection: Option<Passage>,
 }
 
 impl Shared {
     /// Shows a piece and loads it into the player (from the start).
     pub fn show(&mut self, title: String, piece: &Piece, primer_end_s: f64) {
+        self.show_content(
+            title,
+            RollContent::new(piece.notes.clone(), piece.pedal.clone(), primer_end_s),
+        );
+        self.sound.load(piece);
+    }
+
+    /// Puts new content in the roll (opened at its start); the player keeps what it has.
+    pub fn show_content(&mut self, title: String, content: RollContent) {
         self.shown = Shown {
             title,
-            content: RollContent::new(piece.notes.clone(), piece.pedal.clone(), primer_end_s),
+            content,
+            revision: self.shown.revision + 1,
         };
-        self.sound.load(piece);
     }
 
     /// A wake-up for a worker that reports often (training, generation): at most one frame per
@@ -232,6 +247,8 @@ pub struct CadenzaApp {
     train: TrainPanel,
     generate: GeneratePanel,
     roll: PianoRoll,
+    /// The piece the roll last opened (see [`Shown::revision`]).
+    shown_revision: u64,
     shared: Shared,
 }
 
@@ -249,6 +266,7 @@ impl CadenzaApp {
             repaint,
             repaint_within,
             data,
+            selection: None,
         };
         let corpus = CorpusPanel::new(&mut shared);
         let generate = GeneratePanel::new(&mut shared);
@@ -258,6 +276,7 @@ impl CadenzaApp {
             train: TrainPanel::default(),
             generate,
             roll: PianoRoll::default(),
+            shown_revision: 0,
             shared,
         }
     }
@@ -292,14 +311,23 @@ impl CadenzaApp {
     fn handle_shortcuts(&mut self, ui: &mut egui::Ui) {
         use egui::{Key, Modifiers};
         let typing = ui.ctx().egui_wants_keyboard_input();
-        let (space, home, save, export) = ui.input_mut(|i| {
+        let (space, home, save, export, redo, undo) = ui.input_mut(|i| {
             (
                 !typing && i.consume_key(Modifiers::NONE, Key::Space),
                 !typing && i.consume_key(Modifiers::NONE, Key::Home),
                 i.consume_key(Modifiers::COMMAND, Key::S),
                 i.consume_key(Modifiers::COMMAND, Key::E),
+                // Shift first: consume_key(COMMAND) would also match Ctrl+Shift+Z.
+                !typing && i.consume_key(Modifiers::COMMAND | Modifiers::SHIFT, Key::Z),
+                !typing && i.consume_key(Modifiers::COMMAND, Key::Z),
             )
         });
+        if undo {
+            self.generate.undo(&mut self.shared);
+        }
+        if redo {
+            self.generate.redo(&mut self.shared);
+        }
         if space {
             self.shared.sound.toggle();
         }
@@ -373,10 +401,13 @@ impl CadenzaApp {
                 if ui.button("Stop").clicked() {
                     sound.stop();
                 }
+                let end_s = self.shared.shown.content.end_s();
                 ui.label(format!(
                     "{} / {}",
-                    piano_roll::format_time(sound.position_s()),
-                    piano_roll::format_time(self.shared.shown.content.end_s())
+                    // Playback runs a moment past the last release (the tail); the position never
+                    // reads past the end.
+                    piano_roll::format_time(sound.position_s().min(end_s)),
+                    piano_roll::format_time(end_s)
                 ));
                 let mut volume = sound.volume();
                 if ui
@@ -386,6 +417,8 @@ impl CadenzaApp {
                     sound.set_volume(volume);
                 }
                 ui.checkbox(&mut self.roll.follow, "Follow playhead");
+                ui.checkbox(&mut self.roll.full_keyboard, "All keys")
+                    .on_hover_text("Show the whole keyboard instead of the notes' range");
                 ui.separator();
                 ui.label(egui::RichText::new(&self.shared.shown.title).strong());
             });
@@ -442,10 +475,17 @@ impl eframe::App for CadenzaApp {
                     .exact_size(steer::LANE_HEIGHT)
                     .show(ui, |ui| steer::lane(ui, steer, &self.roll));
             }
-            if let Some(RollAction::Seek(t)) =
-                self.roll
-                    .show(ui, &self.shared.shown.content, position, playing)
-            {
+            if self.shown_revision != self.shared.shown.revision {
+                self.shown_revision = self.shared.shown.revision;
+                self.roll.reset_view(self.shared.selection);
+            }
+            if let Some(RollAction::Seek(t)) = self.roll.show(
+                ui,
+                &self.shared.shown.content,
+                position,
+                playing,
+                &mut self.shared.selection,
+            ) {
                 self.shared.sound.seek(t);
             }
             if playing {

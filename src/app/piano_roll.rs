@@ -1,18 +1,27 @@
 //! The piano roll: keys down the left, a time ruler along the top, a sustain-pedal lane at the
 //! bottom, notes as bars coloured by velocity (primer notes in grey-blue), a playhead, zoom and pan.
 //! Only the notes in view are drawn: notes are sorted by onset, so the visible range is found by
-//! binary search (with a bound on note length for notes that start before the view).
+//! binary search (with a bound on note length for notes that start before the view). The keys shown
+//! fit the notes' range with a margin (the full keyboard is one click away); dragging on the ruler
+//! (or shift-dragging in the roll) selects a passage, snapped to onsets when close.
 
 use egui::{Align2, Color32, FontId, Pos2, Rect, Sense, Stroke, Vec2};
 
 use cadenza_core::midi::{Note, PedalInterval, Piece};
+use cadenza_core::regenerate::Passage;
 
 /// Width of the keyboard at the roll's left: lanes under the roll start after it.
 pub const KEYBOARD_WIDTH: f32 = 34.0;
 const RULER_HEIGHT: f32 = 18.0;
 const PEDAL_HEIGHT: f32 = 10.0;
+/// The piano's lowest and highest keys.
 const LOWEST: u8 = 21;
 const HIGHEST: u8 = 108;
+/// Keys shown beyond the notes' range, and the fewest keys shown.
+const KEY_MARGIN: u8 = 3;
+const MIN_KEYS: u8 = 25;
+/// A selection edge within this many pixels of an onset snaps to it.
+const SNAP_PX: f32 = 6.0;
 
 /// What the roll shows: a piece's notes (sorted by onset) and pedal.
 #[derive(Debug, Clone, Default)]
@@ -27,6 +36,8 @@ pub struct RollContent {
     longest_s: f64,
     /// The last release (kept, as the transport shows it every frame).
     end_s: f64,
+    /// Lowest and highest pitch, if any note.
+    pitch_range: Option<(u8, u8)>,
 }
 
 impl RollContent {
@@ -34,13 +45,26 @@ impl RollContent {
     pub fn new(notes: Vec<Note>, pedal: Vec<PedalInterval>, primer_end_s: f64) -> Self {
         let longest_s = notes.iter().map(Note::duration_s).fold(0.0, f64::max);
         let end_s = notes.iter().map(|n| n.end_s).fold(0.0, f64::max);
-        Self {
-            notes,
+        let mut content = Self {
+            notes: Vec::new(),
             pedal,
             primer_end_s,
             longest_s,
             end_s,
+            pitch_range: None,
+        };
+        for note in &notes {
+            content.widen_pitch_range(note.pitch);
         }
+        content.notes = notes;
+        content
+    }
+
+    fn widen_pitch_range(&mut self, pitch: u8) {
+        self.pitch_range = Some(match self.pitch_range {
+            Some((low, high)) => (low.min(pitch), high.max(pitch)),
+            None => (pitch, pitch),
+        });
     }
 
     /// Adds notes (streamed from the generator) keeping the onset order.
@@ -50,6 +74,7 @@ impl RollContent {
             self.notes.insert(at, *note);
             self.longest_s = self.longest_s.max(note.duration_s());
             self.end_s = self.end_s.max(note.end_s);
+            self.widen_pitch_range(note.pitch);
         }
     }
 
@@ -85,6 +110,13 @@ pub struct PianoRoll {
     pub pixels_per_s: f32,
     /// Keep the playhead in view while playing.
     pub follow: bool,
+    /// Show all 88 keys instead of the notes' range.
+    pub full_keyboard: bool,
+    /// Keys shown this frame.
+    lowest: u8,
+    highest: u8,
+    /// Where a selection drag began, in seconds.
+    selecting_from: Option<f64>,
 }
 
 impl Default for PianoRoll {
@@ -93,6 +125,10 @@ impl Default for PianoRoll {
             start_s: 0.0,
             pixels_per_s: 80.0,
             follow: true,
+            full_keyboard: false,
+            lowest: LOWEST,
+            highest: HIGHEST,
+            selecting_from: None,
         }
     }
 }
@@ -104,22 +140,53 @@ pub enum RollAction {
     Seek(f64),
 }
 
+/// The keys to show for notes spanning `range`: the range with a margin, at least [`MIN_KEYS`]
+/// keys, inside the piano; the whole piano for no notes.
+pub fn fitted_keys(range: Option<(u8, u8)>) -> (u8, u8) {
+    let Some((low, high)) = range else {
+        return (LOWEST, HIGHEST);
+    };
+    let mut low = low.saturating_sub(KEY_MARGIN).max(LOWEST);
+    let mut high = high.saturating_add(KEY_MARGIN).min(HIGHEST);
+    while high - low + 1 < MIN_KEYS {
+        low = low.saturating_sub(1).max(LOWEST);
+        high = (high + 1).min(HIGHEST);
+        if low == LOWEST && high == HIGHEST {
+            break;
+        }
+    }
+    (low, high)
+}
+
 impl PianoRoll {
-    /// Draws the roll filling `ui`; `playhead_s` is the playback position (if any).
+    /// Opens a new piece at its start, or at `selection` if there is one.
+    pub fn reset_view(&mut self, selection: Option<Passage>) {
+        self.start_s = selection.map_or(0.0, |s| (s.start_s - 1.0).max(0.0));
+        self.selecting_from = None;
+    }
+
+    /// Draws the roll filling `ui`; `playhead_s` is the playback position (if any). `selection`
+    /// is drawn as a shaded band and changed by dragging on the ruler or shift-dragging.
     pub fn show(
         &mut self,
         ui: &mut egui::Ui,
         content: &RollContent,
         playhead_s: Option<f64>,
         playing: bool,
+        selection: &mut Option<Passage>,
     ) -> Option<RollAction> {
+        (self.lowest, self.highest) = if self.full_keyboard {
+            (LOWEST, HIGHEST)
+        } else {
+            fitted_keys(content.pitch_range)
+        };
         let (response, painter) = ui.allocate_painter(ui.available_size(), Sense::click_and_drag());
         let full = response.rect;
         let area = Rect::from_min_max(
             full.min + Vec2::new(KEYBOARD_WIDTH, RULER_HEIGHT),
             full.max - Vec2::new(0.0, PEDAL_HEIGHT),
         );
-        let action = self.handle_input(ui, &response, area, full);
+        let action = self.handle_input(ui, &response, area, full, content, selection);
         if let (Some(t), true, true) = (playhead_s, playing, self.follow) {
             let visible_s = f64::from(area.width() / self.pixels_per_s);
             if t < self.start_s || t > self.start_s + visible_s * 0.9 {
@@ -128,9 +195,10 @@ impl PianoRoll {
         }
         let visuals = ui.visuals();
         painter.rect_filled(full, 0.0, visuals.extreme_bg_color);
-        let key_height = area.height() / f32::from(HIGHEST - LOWEST + 1);
+        let key_height = area.height() / f32::from(self.highest - self.lowest + 1);
+        let lowest = self.lowest;
         let y_of =
-            |pitch: u8| area.bottom() - f32::from(pitch.saturating_sub(LOWEST) + 1) * key_height;
+            |pitch: u8| area.bottom() - f32::from(pitch.saturating_sub(lowest) + 1) * key_height;
         let x_of = |t: f64| area.left() + ((t - self.start_s) as f32) * self.pixels_per_s;
         self.draw_lanes(&painter, area, key_height, &y_of, visuals.dark_mode);
         self.draw_notes(&painter, area, content, key_height, &y_of, &x_of);
@@ -144,6 +212,21 @@ impl PianoRoll {
             visuals.text_color(),
         );
         self.draw_pedal(&painter, full, area, content, &x_of);
+        if let Some(passage) = selection {
+            let band = Rect::from_min_max(
+                Pos2::new(x_of(passage.start_s).max(area.left()), full.top()),
+                Pos2::new(x_of(passage.end_s).min(area.right()), area.bottom()),
+            );
+            if band.width() > 0.0 {
+                painter.rect_filled(band, 0.0, Color32::from_rgba_unmultiplied(90, 170, 250, 40));
+                painter.rect_stroke(
+                    band,
+                    0.0,
+                    Stroke::new(1.0, Color32::from_rgb(90, 170, 250)),
+                    egui::StrokeKind::Inside,
+                );
+            }
+        }
         if let Some(t) = playhead_s {
             let x = x_of(t);
             if (area.left()..=area.right()).contains(&x) {
@@ -162,7 +245,35 @@ impl PianoRoll {
         response: &egui::Response,
         area: Rect,
         full: Rect,
+        content: &RollContent,
+        selection: &mut Option<Passage>,
     ) -> Option<RollAction> {
+        let ruler = Rect::from_min_max(
+            Pos2::new(area.left(), full.top()),
+            Pos2::new(full.right(), area.top()),
+        );
+        let time_at =
+            |x: f32| (self.start_s + f64::from((x - area.left()) / self.pixels_per_s)).max(0.0);
+        let shift = ui.input(|i| i.modifiers.shift);
+        if response.drag_started()
+            && let Some(pos) = response.interact_pointer_pos()
+            && (ruler.contains(pos) || shift)
+        {
+            self.selecting_from = Some(time_at(pos.x));
+        }
+        if let (Some(from), Some(pos)) = (self.selecting_from, response.interact_pointer_pos()) {
+            if response.dragged() || response.drag_stopped() {
+                let to = time_at(pos.x);
+                let snap =
+                    |t: f64| snap_to_onset(content, t, f64::from(SNAP_PX / self.pixels_per_s));
+                let (start_s, end_s) = (snap(from.min(to)), snap(from.max(to)));
+                *selection = (end_s - start_s >= 0.05).then_some(Passage { start_s, end_s });
+            }
+            if response.drag_stopped() {
+                self.selecting_from = None;
+            }
+            return None;
+        }
         if response.hovered() {
             let (scroll, zoom, pointer) =
                 ui.input(|i| (i.smooth_scroll_delta, i.zoom_delta(), i.pointer.hover_pos()));
@@ -186,11 +297,7 @@ impl PianoRoll {
                 (self.start_s - f64::from(response.drag_delta().x / self.pixels_per_s)).max(0.0);
             self.follow = false;
         }
-        let ruler = Rect::from_min_max(
-            Pos2::new(area.left(), full.top()),
-            Pos2::new(full.right(), area.top()),
-        );
-        let clicked = response.clicked() || response.drag_started();
+        let clicked = response.clicked();
         match response.interact_pointer_pos() {
             Some(pos) if clicked && ruler.contains(pos) => {
                 self.follow = true;
@@ -215,7 +322,7 @@ impl PianoRoll {
         } else {
             Color32::from_gray(232)
         };
-        for pitch in LOWEST..=HIGHEST {
+        for pitch in self.lowest..=self.highest {
             if is_black(pitch) {
                 let y = y_of(pitch);
                 painter.rect_filled(
@@ -244,7 +351,7 @@ impl PianoRoll {
         // more to lay out and tessellate than a frame allows when the view is zoomed out.
         let mut mesh = egui::Mesh::default();
         for note in &content.notes[content.visible_range(self.start_s, end_s)] {
-            if note.end_s < self.start_s || !(LOWEST..=HIGHEST).contains(&note.pitch) {
+            if note.end_s < self.start_s || !(self.lowest..=self.highest).contains(&note.pitch) {
                 continue;
             }
             let rect = Rect::from_min_max(
@@ -313,7 +420,7 @@ impl PianoRoll {
             Pos2::new(area.left(), area.bottom()),
         );
         painter.rect_filled(keys, 0.0, Color32::from_gray(245));
-        for pitch in LOWEST..=HIGHEST {
+        for pitch in self.lowest..=self.highest {
             let y = y_of(pitch);
             if is_black(pitch) {
                 painter.rect_filled(
@@ -383,6 +490,19 @@ fn note_colour(velocity: u8, primer: bool) -> Color32 {
     let t = f32::from(velocity.min(127)) / 127.0;
     let mix = |a: f32, b: f32| (a + (b - a) * t) as u8;
     Color32::from_rgb(mix(90.0, 240.0), mix(160.0, 110.0), mix(230.0, 40.0))
+}
+
+/// `t`, moved to the nearest onset within `tolerance_s`.
+fn snap_to_onset(content: &RollContent, t: f64, tolerance_s: f64) -> f64 {
+    let after = content.notes.partition_point(|n| n.start_s < t);
+    [after.checked_sub(1), Some(after)]
+        .into_iter()
+        .flatten()
+        .filter_map(|i| content.notes.get(i))
+        .map(|n| n.start_s)
+        .filter(|onset| (onset - t).abs() <= tolerance_s)
+        .min_by(|a, b| (a - t).abs().total_cmp(&(b - t).abs()))
+        .unwrap_or(t)
 }
 
 /// "m:ss" for the ruler and the transport.

@@ -15,6 +15,7 @@ use egui_kittest::{Harness, SnapshotOptions};
 use cadenza_core::checkpoint::TrainSettings;
 use cadenza_core::model::{DeviceChoice, ModelConfig};
 use cadenza_core::paths::DataDir;
+use cadenza_core::regenerate::Passage;
 
 use super::CadenzaApp;
 use super::generate_panel::ExportKind;
@@ -190,6 +191,49 @@ fn a_composer_trains_generates_plays_and_exports() {
         );
         println!("SKIP playback: no SoundFont on this machine");
     }
+
+    // Select a passage, regenerate it, keep the best alternative, undo back to the take, redo.
+    harness.state_mut().shared.selection = Some(Passage {
+        start_s: 1.0,
+        end_s: 2.0,
+    });
+    click(&mut harness, "Regenerate selection", 0);
+    step_until(
+        &mut harness,
+        "alternatives",
+        Duration::from_secs(120),
+        |app| app.generate.has_alternatives(),
+    );
+    click(&mut harness, "Audition", 0);
+    click(&mut harness, "Keep", 0);
+    let app = harness.state();
+    assert_eq!(app.generate.takes().len(), 2, "{:?}", app.shared.messages);
+    let version = app.generate.takes()[1].clone();
+    assert_eq!(version.parent, Some(app.generate.takes()[0].id));
+    for kept in take
+        .notes
+        .iter()
+        .filter(|n| n.start_s < 1.0 || n.start_s >= 2.0)
+    {
+        assert!(version.notes.contains(kept), "{kept:?} was not kept");
+    }
+    assert_eq!(app.generate.selected_take().map(|t| t.id), Some(version.id));
+    harness.key_press_modifiers(egui::Modifiers::COMMAND, egui::Key::Z);
+    harness.step();
+    let parent = harness.state().generate.takes()[0].id;
+    assert_eq!(
+        harness.state().generate.selected_take().map(|t| t.id),
+        Some(parent)
+    );
+    harness.key_press_modifiers(
+        egui::Modifiers::COMMAND | egui::Modifiers::SHIFT,
+        egui::Key::Z,
+    );
+    harness.step();
+    assert_eq!(
+        harness.state().generate.selected_take().map(|t| t.id),
+        Some(version.id)
+    );
 
     // "Close without saving" while training ends the training thread at once.
     click(&mut harness, "Train", 0);

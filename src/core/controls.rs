@@ -628,7 +628,7 @@ impl ControlPlan {
             .map(|c| c.key.map_or("any key".to_string(), |k| k.to_string()))
             .collect();
         if self.key.iter().any(|c| c.key.is_some()) {
-            parts.push(keys.join(" → "));
+            parts.push(keys.join(" then "));
         }
         let describe = |curve: &Curve, unit: &dyn Fn(f64) -> String| {
             curve
@@ -636,7 +636,7 @@ impl ControlPlan {
                 .iter()
                 .map(|p| unit(p.value))
                 .collect::<Vec<_>>()
-                .join(" → ")
+                .join(" then ")
         };
         if !self.density.is_empty() {
             parts.push(describe(&self.density, &|v| format!("{v:.3} notes/s")));

@@ -283,9 +283,69 @@ impl Steering {
     }
 }
 
+/// How a take was made: generated afresh, or a new version of another take.
+#[derive(Debug, Clone, Copy, PartialEq, Default, serde::Serialize, serde::Deserialize)]
+#[serde(tag = "kind", rename_all = "snake_case")]
+pub enum Operation {
+    /// Sampled from the primer (or from nothing).
+    #[default]
+    Generate,
+    /// Everything after `from_s` dropped and generated onward.
+    Continue {
+        /// Where the new music starts.
+        from_s: f64,
+    },
+    /// A passage redone: the candidate of rank `rank` (0 = best) of `candidates`.
+    Regenerate {
+        /// The passage.
+        start_s: f64,
+        /// Its end.
+        end_s: f64,
+        /// Candidates sampled.
+        candidates: usize,
+        /// The rank of the one kept.
+        rank: usize,
+        /// Its score (log-likelihood of the music after the passage, nats).
+        score: f64,
+    },
+}
+
+impl Operation {
+    /// A short description for the takes list.
+    pub fn describe(&self) -> String {
+        let time = |s: f64| format!("{}:{:04.1}", (s / 60.0) as u64, s % 60.0);
+        match *self {
+            Self::Generate => "generated".to_string(),
+            Self::Continue { from_s } => format!("continued from {}", time(from_s)),
+            Self::Regenerate {
+                start_s,
+                end_s,
+                candidates,
+                rank,
+                ..
+            } => format!(
+                "{}–{} redone (#{} of {candidates})",
+                time(start_s),
+                time(end_s),
+                rank + 1
+            ),
+        }
+    }
+}
+
 /// One generated piece with everything needed to reproduce and describe it.
 #[derive(Debug, Clone, PartialEq, serde::Serialize, serde::Deserialize)]
 pub struct Take {
+    /// Identity in the takes list (0 until the list gives it one; takes written before versions
+    /// get theirs when loaded).
+    #[serde(default)]
+    pub id: u64,
+    /// The take this one is a version of (a passage redone, a continuation).
+    #[serde(default)]
+    pub parent: Option<u64>,
+    /// How it was made.
+    #[serde(default)]
+    pub operation: Operation,
     /// The music, primer first. No pedal: the encoding's notes already sound as long as heard.
     pub notes: Vec<Note>,
     /// Notes starting before this time are the primer's.
@@ -826,6 +886,9 @@ fn run(
         pieces
             .into_iter()
             .map(|piece| Take {
+                id: 0,
+                parent: None,
+                operation: Operation::Generate,
                 notes: piece.notes,
                 primer_end_s: request.primer.end_s,
                 primer: request.primer.description.clone(),

@@ -25,6 +25,19 @@ pub struct Loaded {
     pub problem: Option<String>,
 }
 
+/// Gives every take without an identity (0) one not used by another, keeping the others.
+pub fn assign_ids(takes: &mut [Take]) {
+    let mut next = takes.iter().map(|t| t.id).max().unwrap_or(0) + 1;
+    let mut seen = std::collections::HashSet::new();
+    for take in takes.iter_mut() {
+        if take.id == 0 || !seen.insert(take.id) {
+            take.id = next;
+            seen.insert(next);
+            next += 1;
+        }
+    }
+}
+
 /// Reads the takes at `path`; a missing file is an empty list.
 pub fn load(path: &Path) -> Loaded {
     if !path.exists() {
@@ -36,10 +49,11 @@ pub fn load(path: &Path) -> Loaded {
     match entries {
         Ok(entries) => {
             let total = entries.len();
-            let takes: Vec<Take> = entries
+            let mut takes: Vec<Take> = entries
                 .into_iter()
                 .filter_map(|entry| serde_json::from_value(entry).ok())
                 .collect();
+            assign_ids(&mut takes);
             let problem = (takes.len() < total).then(|| {
                 let kept = keep_copy(path);
                 format!(
