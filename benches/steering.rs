@@ -5,6 +5,7 @@
 //!
 //!   cargo bench --bench steering                 # trains both models (3 000 steps each)
 //!   cargo bench --bench steering -- steps=6000   # another training length
+//!   cargo bench --bench steering -- minutes=30   # train for a time instead
 //!   cargo bench --bench steering -- models=DIR   # reuse DIR/controls and DIR/plain if present
 //!
 //! The key finder (Krumhansl–Schmuckler, duration-weighted) is first calibrated on the corpus's
@@ -41,14 +42,23 @@ fn main() {
     let argument = |name: &str| {
         std::env::args().find_map(|a| a.strip_prefix(&format!("{name}=")).map(str::to_string))
     };
-    let steps: u64 = argument("steps").map_or(3000, |s| s.parse().expect("steps=N"));
+    let minutes: Option<f64> = argument("minutes").map(|m| m.parse().expect("minutes=M"));
+    let steps: Option<u64> = match minutes {
+        Some(_) => argument("steps").map(|s| s.parse().expect("steps=N")),
+        None => Some(argument("steps").map_or(3000, |s| s.parse().expect("steps=N"))),
+    };
+    let limits = Limits {
+        steps,
+        minutes,
+        ..Limits::default()
+    };
     let scratch = tempfile::tempdir().expect("temp dir");
     let models = argument("models").map_or(scratch.path().to_path_buf(), PathBuf::from);
     model::set_threads(2);
     let corpus = corpus::load_dir(&dir, &|_| {}).expect("corpus loads");
     let data = Arc::new(TrainData::from_corpus(&corpus));
-    let controlled = trained(&data, &models.join("controls"), true, steps);
-    let plain = trained(&data, &models.join("plain"), false, steps);
+    let controlled = trained(&data, &models.join("controls"), true, limits);
+    let plain = trained(&data, &models.join("plain"), false, limits);
     fit(&corpus, &controlled, &plain);
     let calibrated = calibrate_key_finder(&dir, &corpus);
     keys(&controlled, calibrated);
@@ -58,17 +68,14 @@ fn main() {
     music(&corpus, &controlled, &plain);
 }
 
-/// Loads `stem`, training it first (quick preset, `steps`, seed 1) if it is not there.
-fn trained(data: &Arc<TrainData>, stem: &Path, controls: bool, steps: u64) -> LoadedModel {
+/// Loads `stem`, training it first (quick preset, to `limits`, seed 1) if it is not there.
+fn trained(data: &Arc<TrainData>, stem: &Path, controls: bool, limits: Limits) -> LoadedModel {
     if !checkpoint::meta_path(stem).exists() {
         let options = TrainOptions {
             model: Preset::Quick.model(),
             controls,
             settings: Preset::Quick.settings(),
-            limits: Limits {
-                steps: Some(steps),
-                ..Limits::default()
-            },
+            limits,
             device: DeviceChoice::Cpu,
             threads: Some(2),
             out: stem.to_path_buf(),
@@ -87,8 +94,9 @@ fn trained(data: &Arc<TrainData>, stem: &Path, controls: bool, steps: u64) -> Lo
                 _ => {}
             }
         }
+        let step = checkpoint::load_meta(stem).map_or(0, |m| m.step);
         println!(
-            "trained {} ({steps} steps, quick preset, seed 1, 2 threads) in {:.1} min",
+            "trained {} ({step} steps, quick preset, seed 1, 2 threads) in {:.1} min",
             stem.display(),
             started.elapsed().as_secs_f64() / 60.0
         );

@@ -1,6 +1,8 @@
 //! Progress on the terminal, shared by the long-running commands.
 
-use indicatif::{ProgressBar, ProgressStyle};
+use anyhow::{Result, bail};
+use cadenza_core::worker::{Event, Worker};
+use indicatif::{ProgressBar, ProgressDrawTarget, ProgressStyle};
 
 /// Whether stderr is a terminal a progress bar can be drawn on.
 pub fn console_attached() -> bool {
@@ -54,4 +56,37 @@ impl Display {
             self.bar.set_message(text);
         }
     }
+}
+
+/// Waits for a worker's result, drawing its updates with `show` (nothing when `quiet`); a cancel or
+/// a failure becomes an error, `what` naming the job ("generation").
+pub fn follow<C: Send + 'static, U: Send + 'static, T: Send + 'static>(
+    mut handle: Worker<C, U, T>,
+    quiet: bool,
+    what: &str,
+    mut show: impl FnMut(&mut Display, U),
+) -> Result<T> {
+    let mut display = Display::new();
+    if quiet {
+        display.bar.set_draw_target(ProgressDrawTarget::hidden());
+    }
+    while let Some(event) = handle.wait_event() {
+        match event {
+            Event::Update(update) => {
+                if !quiet {
+                    show(&mut display, update);
+                }
+            }
+            Event::Finished(result) => {
+                display.bar.finish_and_clear();
+                return Ok(result);
+            }
+            Event::Cancelled => bail!("{what} was cancelled"),
+            Event::Failed { message } => {
+                display.bar.abandon();
+                bail!(message);
+            }
+        }
+    }
+    bail!("the {what} thread ended without a result")
 }

@@ -10,9 +10,9 @@ use cadenza_core::generate::{
     SamplingSettings, Take, Update,
 };
 use cadenza_core::model::DeviceChoice;
-use cadenza_core::worker::{Event, no_repaint};
+use cadenza_core::worker::no_repaint;
 
-use crate::cli::console::Display;
+use crate::cli::console;
 
 /// Arguments of `cadenza generate`.
 #[derive(Debug, clap::Args)]
@@ -202,45 +202,23 @@ pub fn run(args: &GenerateArgs) -> Result<()> {
 }
 
 fn sample_with_progress(request: GenerateRequest, quiet: bool) -> Result<Vec<Take>> {
-    let mut handle = generate::spawn(request, no_repaint());
-    let mut display = Display::new();
-    if quiet {
-        display
-            .bar
-            .set_draw_target(indicatif::ProgressDrawTarget::hidden());
-    }
-    while let Some(event) = handle.wait_event() {
-        match event {
-            Event::Update(GenerateEvent::Started { device, .. }) if !quiet => {
-                display.line(format!("sampling on {device}"));
-            }
-            Event::Update(GenerateEvent::Update(Update::Progress {
-                events,
-                fraction,
-                events_per_s,
-                eta_s,
-            })) if !quiet => {
-                display.status(
-                    fraction,
-                    format!(
-                        "{events} events | {events_per_s:.0} events/s | ETA {}",
-                        eta_s.map_or("-".to_string(), |s| format!("{s:.0} s"))
-                    ),
-                );
-            }
-            Event::Update(_) => {}
-            Event::Finished(takes) => {
-                display.bar.finish_and_clear();
-                return Ok(takes);
-            }
-            Event::Cancelled => bail!("generation was cancelled"),
-            Event::Failed { message } => {
-                display.bar.abandon();
-                bail!(message);
-            }
-        }
-    }
-    bail!("the generation thread ended without a result")
+    let handle = generate::spawn(request, no_repaint());
+    console::follow(handle, quiet, "generation", |display, event| match event {
+        GenerateEvent::Started { device, .. } => display.line(format!("sampling on {device}")),
+        GenerateEvent::Update(Update::Progress {
+            events,
+            fraction,
+            events_per_s,
+            eta_s,
+        }) => display.status(
+            fraction,
+            format!(
+                "{events} events | {events_per_s:.0} events/s | ETA {}",
+                eta_s.map_or("-".to_string(), |s| format!("{s:.0} s"))
+            ),
+        ),
+        GenerateEvent::Update(Update::Notes { .. }) => {}
+    })
 }
 
 fn report_written(take: &Take, path: &std::path::Path, json: bool) -> Result<()> {

@@ -10,9 +10,9 @@ use cadenza_core::model::DeviceChoice;
 use cadenza_core::regenerate::{
     self, Candidate, DEFAULT_CANDIDATES, Passage, RegenerateRequest, SCORED_SECONDS,
 };
-use cadenza_core::worker::{Event, no_repaint};
+use cadenza_core::worker::no_repaint;
 
-use crate::cli::console::Display;
+use crate::cli::console;
 use crate::cli::generate::SamplingFlags;
 
 /// Arguments of `cadenza regenerate`.
@@ -105,37 +105,18 @@ pub fn run(args: &RegenerateArgs) -> Result<()> {
 }
 
 fn run_with_progress(request: RegenerateRequest, quiet: bool) -> Result<Vec<Candidate>> {
-    let mut handle = regenerate::spawn(request, no_repaint());
-    let mut display = Display::new();
-    if quiet {
-        display
-            .bar
-            .set_draw_target(indicatif::ProgressDrawTarget::hidden());
-    }
-    while let Some(event) = handle.wait_event() {
-        match event {
-            Event::Update(progress) if !quiet => display.status(
-                progress.fraction,
-                format!(
-                    "sampling and scoring candidates | ETA {}",
-                    progress
-                        .eta_s
-                        .map_or("-".to_string(), |s| format!("{s:.0} s"))
-                ),
+    let handle = regenerate::spawn(request, no_repaint());
+    console::follow(handle, quiet, "regeneration", |display, progress| {
+        display.status(
+            progress.fraction,
+            format!(
+                "sampling and scoring candidates | ETA {}",
+                progress
+                    .eta_s
+                    .map_or("-".to_string(), |s| format!("{s:.0} s"))
             ),
-            Event::Update(_) => {}
-            Event::Finished(ranked) => {
-                display.bar.finish_and_clear();
-                return Ok(ranked);
-            }
-            Event::Cancelled => bail!("regeneration was cancelled"),
-            Event::Failed { message } => {
-                display.bar.abandon();
-                bail!(message);
-            }
-        }
-    }
-    bail!("the regeneration thread ended without a result")
+        );
+    })
 }
 
 fn report(args: &RegenerateArgs, ranked: &[Candidate]) -> Result<()> {

@@ -26,8 +26,8 @@ pub const HISTOGRAM_WINDOW_S: f64 = 5.0;
 pub const DENSITY_EDGES: [f64; 7] = [0.71, 1.41, 2.83, 5.66, 11.3, 22.6, 45.3];
 /// Number of density bins.
 pub const DENSITY_BINS: usize = DENSITY_EDGES.len() + 1;
-/// Loudness bins by mean velocity: soft below 56, medium below 76, loud from 76.
-pub const LOUDNESS_EDGES: [f64; 2] = [56.0, 76.0];
+/// Loudness bins by mean velocity: soft below 56, medium below 80, loud from 80.
+pub const LOUDNESS_EDGES: [f64; 2] = [56.0, 80.0];
 /// Number of loudness bins.
 pub const LOUDNESS_BINS: usize = LOUDNESS_EDGES.len() + 1;
 /// Inputs beside the event embedding: each control's one-hot (or histogram) and a presence flag.
@@ -61,9 +61,9 @@ pub fn loudness_bin(mean_velocity: f64) -> u8 {
 pub enum Loudness {
     /// Mean velocity below 56.
     Soft,
-    /// Mean velocity 56–75.
+    /// Mean velocity 56–79.
     Medium,
-    /// Mean velocity 76 and above.
+    /// Mean velocity 80 and above.
     Loud,
 }
 
@@ -75,8 +75,8 @@ impl Loudness {
     pub fn velocity(self) -> f64 {
         match self {
             Self::Soft => 45.0,
-            Self::Medium => 66.0,
-            Self::Loud => 88.0,
+            Self::Medium => 67.0,
+            Self::Loud => 92.0,
         }
     }
 
@@ -580,7 +580,7 @@ pub struct ControlPlan {
     pub key: Vec<KeyChange>,
     /// Notes per second.
     pub density: Curve,
-    /// Mean velocity (soft ≈ 45, medium ≈ 66, loud ≈ 88).
+    /// Mean velocity (soft ≈ 45, medium ≈ 67, loud ≈ 92).
     pub loudness: Curve,
     /// A style the model knows (a composer of its corpus); `None`: any.
     pub style: Option<String>,
