@@ -24,9 +24,11 @@ use super::piano_roll::RollContent;
 use super::steer::SteerControls;
 use super::versions::{self, Alternatives, History, OFFERED, Origin, Regenerating};
 
-/// The current model as the panel shows it: read once per change of checkpoint.
+/// The current model as the panel shows it: read again when the checkpoint, or its description
+/// file, changes (a save by training, a file that was missing and is back).
 struct ModelInfo {
     path: PathBuf,
+    modified: Option<std::time::SystemTime>,
     label: String,
     /// What it can be steered by; `None` for a model without controls (or unreadable).
     controls: Option<ControlsMeta>,
@@ -36,9 +38,21 @@ impl ModelInfo {
     fn read(path: &std::path::Path) -> Self {
         Self {
             path: path.to_path_buf(),
+            modified: Self::modified(path),
             label: checkpoint_label(path),
             controls: checkpoint::load_meta(path).ok().and_then(|m| m.controls),
         }
+    }
+
+    fn modified(path: &std::path::Path) -> Option<std::time::SystemTime> {
+        std::fs::metadata(checkpoint::meta_path(path))
+            .and_then(|m| m.modified())
+            .ok()
+    }
+
+    /// Whether this describes `current` as it is on disk now.
+    fn is_current(&self, current: &std::path::Path) -> bool {
+        self.path == current && self.modified == Self::modified(current)
     }
 }
 
@@ -617,8 +631,13 @@ impl GeneratePanel {
     ) {
         ui.horizontal(|ui| {
             let current = shared.settings.checkpoint.as_deref();
-            if self.model.as_ref().map(|m| m.path.as_path()) != current {
-                // Read once per change of model, not every frame.
+            let stale = match (&self.model, current) {
+                (Some(model), Some(current)) => !model.is_current(current),
+                (None, None) => false,
+                _ => true,
+            };
+            if stale {
+                // Read once per change of model (one stat a frame tells), not every frame.
                 self.model = current.map(ModelInfo::read);
             }
             match &self.model {

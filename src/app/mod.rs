@@ -8,7 +8,7 @@ mod generate_panel;
 mod job;
 pub mod piano_roll;
 mod sound;
-mod steer;
+pub(crate) mod steer;
 mod train_panel;
 mod versions;
 

@@ -165,7 +165,19 @@ fn a_composer_trains_generates_plays_and_exports() {
     assert!(message.starts_with("Generation failed"), "{message}");
     moved(&aside, &checkpoint);
 
-    // Generate: the notes appear in the piano roll and a take is listed.
+    // Steer: D minor, sparse then dense (a curve in the lane under the roll), soft, one composer.
+    {
+        let steer = &mut harness.state_mut().shared.settings.generate.steer;
+        steer.key = Some("D minor".parse().expect("a key"));
+        steer.density.mode = super::steer::LaneMode::Curve;
+        steer.loudness.mode = super::steer::LaneMode::Constant;
+        steer.loudness.value = cadenza_core::controls::Loudness::Soft.velocity();
+        steer.style = Some("Alberti".to_string());
+    }
+    harness.step();
+    harness.get_by_label("Curve:");
+
+    // Generate: the notes appear in the piano roll and a take is listed, with its controls.
     click(&mut harness, "Generate", 1);
     step_until(&mut harness, "a take", Duration::from_secs(120), |app| {
         !app.generate.is_generating()
@@ -174,6 +186,10 @@ fn a_composer_trains_generates_plays_and_exports() {
     assert_eq!(app.generate.takes().len(), 1, "{:?}", app.shared.messages);
     let take = app.generate.takes()[0].clone();
     assert!(!take.notes.is_empty());
+    assert_eq!(
+        take.controls.summary(),
+        "D minor · 2.000 notes/s then 8.000 notes/s then 2.000 notes/s · soft · Alberti"
+    );
     assert_eq!(app.shared.shown.content.notes.len(), take.notes.len());
 
     // Play: the position moves (through the sound card, or silently in real time without one).
