@@ -427,11 +427,15 @@ fn takes_remember_their_controls_and_older_takes_still_load() {
     cadenza_core::takes::save(&file, std::slice::from_ref(&take)).expect("saved");
     let loaded = cadenza_core::takes::load(&file);
     assert_eq!(loaded.takes, vec![take.clone()]);
-    // A take written before controls existed has no "controls" field: it loads as "any".
+    // A take written before controls and versions existed has no "controls", "id", "parent" or
+    // "operation" field: it loads as "any", gets an id, and is a root.
     let mut old = serde_json::to_value(&take).expect("json");
-    old.as_object_mut().expect("object").remove("controls");
+    for field in ["controls", "id", "parent", "operation"] {
+        old.as_object_mut().expect("object").remove(field);
+    }
     std::fs::write(&file, serde_json::json!([old]).to_string()).expect("written");
     let loaded = cadenza_core::takes::load(&file);
     assert_eq!(loaded.takes.len(), 1);
     assert!(loaded.takes[0].controls.is_any());
+    assert!(loaded.takes[0].id != 0 && loaded.takes[0].parent.is_none());
 }
