@@ -167,18 +167,6 @@ pub struct CheckpointMeta {
     pub controls: Option<ControlsMeta>,
 }
 
-impl CheckpointMeta {
-    /// The event encoding the model was trained with (checked when the description was loaded).
-    pub fn encoding(&self) -> Encoding {
-        Encoding::from_id(&self.encoding).unwrap_or(Encoding::V1)
-    }
-
-    /// What the network reads.
-    pub fn inputs(&self) -> Inputs {
-        Inputs::new(self.encoding(), self.controls.as_ref())
-    }
-}
-
 /// Why a checkpoint could not be saved or loaded.
 #[derive(Debug, thiserror::Error)]
 pub enum CheckpointError {
@@ -458,6 +446,16 @@ pub fn load_meta(stem: &Path) -> Result<CheckpointMeta, CheckpointError> {
 }
 
 impl CheckpointMeta {
+    /// The event encoding the model was trained with (checked when the description was loaded).
+    pub fn encoding(&self) -> Encoding {
+        Encoding::from_id(&self.encoding).unwrap_or(Encoding::V1)
+    }
+
+    /// What the network reads.
+    pub fn inputs(&self) -> Inputs {
+        Inputs::new(self.encoding(), self.controls.as_ref())
+    }
+
     /// Checks what a description claims: a buildable shape, a sane recipe, finite losses.
     pub fn validate(&self) -> Result<(), String> {
         self.model

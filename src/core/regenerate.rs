@@ -21,7 +21,7 @@ use crate::generate::{
     GenerateError, SamplingSettings, Steering, Stepping, VoiceControls, read_primer, sample_event,
 };
 use crate::midi::{self, Note};
-use crate::model::{EventLstm, StepState};
+use crate::model::EventLstm;
 use crate::worker::Completion;
 
 /// Candidates sampled by default.
@@ -159,7 +159,6 @@ pub fn regenerate(
         .collect();
     let conditioning = steering.primer_conditioning(&primer, device);
     let (logits, state) = read_primer(model, conditioning.as_ref(), device, &primer, candidates)?;
-    let state: StepState = state;
     let mut network = Stepping::new(model, device, state)?;
     let mut controls = VoiceControls::new(network.control_gates(), candidates);
     let mut rows = Vec::<f32>::try_from(logits.to_device(Device::Cpu).reshape([-1]))?;
