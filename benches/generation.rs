@@ -123,6 +123,7 @@ fn meta(config: ModelConfig) -> CheckpointMeta {
         history: Default::default(),
         weights_sha256: String::new(),
         controls: None,
+        provenance: Default::default(),
     }
 }
 

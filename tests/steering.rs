@@ -199,6 +199,7 @@ fn format_1_checkpoint(dir: &Path) -> PathBuf {
         history: Default::default(),
         weights_sha256: String::new(),
         controls: None,
+        provenance: Default::default(),
     };
     checkpoint::save(&stem, &vars, &mut meta).expect("saves");
     let path = checkpoint::meta_path(&stem);
@@ -250,7 +251,7 @@ fn a_format_1_checkpoint_still_generates_but_cannot_be_steered() {
     assert!(out.exists());
     // Training further is refused with a reason, not a crash.
     let mut resume: TrainOptions = options(&dir.path().join("next"), Some(2));
-    resume.resume = Some(stem);
+    resume.start = cadenza_core::train::StartFrom::Resume(stem);
     let data = tiny_data(&dir.path().join("corpus"));
     let events = {
         let _torch = torch_lock();

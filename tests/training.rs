@@ -82,7 +82,7 @@ fn resume_continues_step_count_and_history() {
 
     let second = dir.path().join("second");
     let mut resumed = options(&second, Some(10));
-    resumed.resume = Some(checkpoint::weights_path(&first));
+    resumed.start = cadenza_core::train::StartFrom::Resume(checkpoint::weights_path(&first));
     let events = train_to_end(data, resumed);
     assert!(
         matches!(events[0], Event::Update(Progress::Started { step: 20, .. })),
@@ -200,6 +200,7 @@ fn saved_tiny_checkpoint(dir: &Path) -> (std::path::PathBuf, Tensor) {
         history: Default::default(),
         weights_sha256: String::new(),
         controls: None,
+        provenance: Default::default(),
     };
     checkpoint::save(&stem, &vars, &mut meta).expect("saves");
     (stem, logits(&model, &[1, 300, 129, 5]))

@@ -15,7 +15,6 @@ use cadenza_core::generate::{
 use cadenza_core::regenerate::{self, RegenerateRequest};
 use cadenza_core::stats::{CorpusProfile, MusicStats};
 use cadenza_core::takes;
-use cadenza_core::train::checkpoint_label;
 use cadenza_core::worker::Event;
 
 use super::Shared;
@@ -39,7 +38,7 @@ impl ModelInfo {
         Self {
             path: path.to_path_buf(),
             modified: Self::modified(path),
-            label: checkpoint_label(path),
+            label: cadenza_core::starter::label(path),
             controls: checkpoint::load_meta(path).ok().and_then(|m| m.controls),
         }
     }

@@ -254,7 +254,15 @@ pub struct CadenzaApp {
 
 impl CadenzaApp {
     /// Builds the app from remembered settings; starts loading the last (or the demo) corpus.
-    pub fn new(settings: Settings, data: Option<DataDir>, repaint_within: RepaintWithin) -> Self {
+    pub fn new(
+        mut settings: Settings,
+        data: Option<DataDir>,
+        repaint_within: RepaintWithin,
+    ) -> Self {
+        // First run (or no model chosen yet): the starter model, so a take is one click away.
+        if settings.checkpoint.is_none() {
+            settings.checkpoint = cadenza_core::starter::find();
+        }
         let immediate = Arc::clone(&repaint_within);
         let repaint: Repaint = Arc::new(move || immediate(Duration::ZERO));
         let sound = Sound::start(settings.soundfont.as_deref());
@@ -513,7 +521,9 @@ pub fn about_text() -> String {
          Train an LSTM on piano MIDI files and compose in their style.\n\n\
          Piano sound: FluidR3_GM SoundFont by Frank Wen (MIT licence).\n\
          Example corpus: piano-midi.de by Bernd Krueger, CC BY-SA 3.0 DE\n\
-         (http://www.piano-midi.de). Cadenza itself: MIT licence.",
-        env!("CARGO_PKG_VERSION")
+         (http://www.piano-midi.de).\n{}\n\
+         Cadenza itself: MIT licence.",
+        env!("CARGO_PKG_VERSION"),
+        cadenza_core::starter::ATTRIBUTION
     )
 }

@@ -253,7 +253,7 @@ fn a_composer_trains_generates_plays_and_exports() {
 
     // "Close without saving" while training ends the training thread at once.
     click(&mut harness, "Train", 0);
-    harness.state_mut().shared.settings.train.resume = false;
+    harness.state_mut().shared.settings.train.start = super::train_panel::StartChoice::New;
     click(&mut harness, "Start training", 0);
     step_until(&mut harness, "training", Duration::from_secs(60), |app| {
         app.train.plotted_steps() >= 1

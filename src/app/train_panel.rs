@@ -8,8 +8,10 @@ use egui_plot::{Legend, Line, Plot, PlotPoint, PlotPoints};
 
 use cadenza_core::checkpoint::{self, TrainSettings};
 use cadenza_core::model::{DeviceChoice, ModelConfig};
+use cadenza_core::starter;
 use cadenza_core::train::{
-    self, Command, Finished, Limits, Preset, Progress, TrainData, TrainOptions, TrainerHandle,
+    self, Command, Finished, Limits, Preset, Progress, StartFrom, TrainData, TrainOptions,
+    TrainerHandle,
 };
 use cadenza_core::worker::Event;
 
@@ -32,8 +34,8 @@ pub struct TrainControls {
     pub recipe: TrainSettings,
     /// Minutes to train.
     pub minutes: f64,
-    /// Continue from the current checkpoint instead of starting afresh.
-    pub resume: bool,
+    /// Where the weights begin.
+    pub start: StartChoice,
     /// Where to train.
     pub device: DeviceChoice,
     /// Learn the steering controls (density, key, loudness, style).
@@ -47,11 +49,23 @@ impl Default for TrainControls {
             model: Preset::Quick.model(),
             recipe: Preset::Quick.settings(),
             minutes: 5.0,
-            resume: false,
+            start: StartChoice::New,
             device: DeviceChoice::Auto,
             controls: true,
         }
     }
+}
+
+/// Where a run's weights begin, as the panel offers it.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default, serde::Serialize, serde::Deserialize)]
+pub enum StartChoice {
+    /// Fresh weights in the chosen shape.
+    #[default]
+    New,
+    /// Fine-tune the starter model that ships with Cadenza.
+    Starter,
+    /// Go on training the current checkpoint (the starter is fine-tuned, never overwritten).
+    Current,
 }
 
 /// The loss curves being plotted.
@@ -261,31 +275,51 @@ impl TrainPanel {
 
     fn start(&mut self, data: Arc<TrainData>, shared: &mut Shared) {
         let controls = shared.settings.train.clone();
-        let resume = shared
-            .settings
-            .checkpoint
-            .clone()
-            .filter(|_| controls.resume);
-        let out = match (&resume, new_checkpoint_stem(&data, controls.preset, shared)) {
-            (Some(resume), _) => resume.clone(),
-            (None, Some(out)) => out,
-            (None, None) => {
+        let start = match (controls.start, &shared.settings.checkpoint) {
+            (StartChoice::New, _) => StartFrom::New,
+            (StartChoice::Current, Some(current)) => StartFrom::continuing(current),
+            (StartChoice::Current, None) => {
+                shared.tell("No current checkpoint to continue: train or open one first");
+                return;
+            }
+            (StartChoice::Starter, _) => match starter::find() {
+                Some(stem) => StartFrom::Init(stem),
+                None => {
+                    shared.tell("The starter model is not installed");
+                    return;
+                }
+            },
+        };
+        let name = match &start {
+            StartFrom::Init(_) => "finetune",
+            _ => controls.preset.name(),
+        };
+        let out = match (&start, new_checkpoint_stem(&data, name, shared)) {
+            (StartFrom::Resume(current), _) => current.clone(),
+            (_, Some(out)) => out,
+            (_, None) => {
                 shared.tell("No data folder to save the model in");
                 return;
             }
+        };
+        let minutes = controls.minutes.max(0.1);
+        let limits = match &start {
+            StartFrom::Init(_) => Limits::fine_tune(minutes),
+            _ => Limits {
+                minutes: Some(minutes),
+                ..Limits::default()
+            },
         };
         let options = TrainOptions {
             model: controls.model,
             controls: controls.controls,
             settings: controls.recipe,
-            limits: Limits {
-                minutes: Some(controls.minutes.max(0.1)),
-                ..Limits::default()
-            },
+            limits,
             device: controls.device,
             threads: None,
             out: out.clone(),
-            resume,
+            start,
+            command: None,
             autosave_minutes: 5.0,
             valid_every: 100,
             // A resumed run that ends worse is kept beside the checkpoint, never over it.
@@ -461,17 +495,46 @@ fn controls_ui(ui: &mut egui::Ui, controls: &mut TrainControls, have_checkpoint:
                 ui.selectable_value(&mut controls.device, DeviceChoice::Cuda, "Cuda");
             });
         ui.end_row();
-        ui.label("Controls");
-        ui.add_enabled(!controls.resume, egui::Checkbox::new(&mut controls.controls, "learn key, density, loudness and style"))
-            .on_hover_text("Computed from the music itself, so no labelling is needed; the Generate panel can then steer the model. A resumed model keeps what it learned.")
-            .on_disabled_hover_text("A resumed model keeps the controls it was trained with");
+        ui.label("Start from");
+        start_ui(ui, controls, have_checkpoint);
         ui.end_row();
-        ui.label("Continue");
-        ui.add_enabled(have_checkpoint, egui::Checkbox::new(&mut controls.resume, "from the current checkpoint"))
-            .on_hover_text("Resume training the current model (its shape and recipe are kept)");
+        ui.label("Controls");
+        ui.add_enabled(controls.start == StartChoice::New, egui::Checkbox::new(&mut controls.controls, "learn key, density, loudness and style"))
+            .on_hover_text("Computed from the music itself, so no labelling is needed; the Generate panel can then steer the model.")
+            .on_disabled_hover_text("A model trained further keeps the controls it learned (and learns the corpus's composers as new styles)");
         ui.end_row();
     });
     ui.collapsing("Hyperparameters", |ui| hyperparameters_ui(ui, controls));
+}
+
+/// "A new model / the starter model / the current checkpoint". Choosing the starter also sets
+/// fine-tuning's recipe and length, as choosing a preset sets the preset's.
+fn start_ui(ui: &mut egui::Ui, controls: &mut TrainControls, have_checkpoint: bool) {
+    let have_starter = starter::find().is_some();
+    ui.horizontal(|ui| {
+        ui.radio_value(&mut controls.start, StartChoice::New, "a new model")
+            .on_hover_text("Fresh weights in the shape chosen above");
+        let starter = ui
+            .add_enabled(
+                have_starter,
+                egui::RadioButton::new(controls.start == StartChoice::Starter, "the starter model"),
+            )
+            .on_hover_text("Fine-tune the model that ships with Cadenza (piano-midi.de, 25 composers) on this corpus: a lower learning rate, stopping early when validation stops improving; its composers become new styles")
+            .on_disabled_hover_text("The starter model is not installed");
+        if starter.clicked() {
+            controls.start = StartChoice::Starter;
+            controls.recipe = TrainSettings::FINE_TUNE;
+            controls.minutes = train::FINE_TUNE_MINUTES;
+        }
+        ui.add_enabled(
+            have_checkpoint,
+            egui::RadioButton::new(controls.start == StartChoice::Current, "the current checkpoint"),
+        )
+        .on_hover_text("Go on training the current model (its shape is kept); the starter model is fine-tuned into a new checkpoint instead")
+        .on_disabled_hover_text("Train a model or open a checkpoint first")
+        .clicked()
+        .then(|| controls.start = StartChoice::Current);
+    });
 }
 
 /// A preset choice that also resets the hyperparameters to the preset's.
@@ -535,13 +598,14 @@ fn smooth(points: &[(u64, f64)]) -> Vec<PlotPoint> {
 }
 
 /// A fresh, readable and unique checkpoint stem in the data folder for a run on `data`.
-fn new_checkpoint_stem(data: &TrainData, preset: Preset, shared: &Shared) -> Option<PathBuf> {
+fn new_checkpoint_stem(data: &TrainData, kind: &str, shared: &Shared) -> Option<PathBuf> {
     let corpus = Path::new(&data.corpus.path)
         .file_name()
         .map_or("corpus".into(), |name| name.to_string_lossy());
-    Some(shared.data.as_ref()?.new_checkpoint_stem(
-        &corpus,
-        preset.name(),
-        std::time::SystemTime::now(),
-    ))
+    Some(
+        shared
+            .data
+            .as_ref()?
+            .new_checkpoint_stem(&corpus, kind, std::time::SystemTime::now()),
+    )
 }

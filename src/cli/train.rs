@@ -8,8 +8,9 @@ use anyhow::{Result, bail};
 use cadenza_core::checkpoint::TrainSettings;
 use cadenza_core::model::{DeviceChoice, ModelConfig};
 use cadenza_core::paths::DataDir;
+use cadenza_core::starter;
 use cadenza_core::train::{
-    self, Command, Finished, Limits, Preset, Progress, TrainData, TrainOptions,
+    self, Command, Finished, Limits, Preset, Progress, StartFrom, TrainData, TrainOptions,
 };
 use cadenza_core::worker::{Event, no_repaint};
 use clap::Args;
@@ -65,9 +66,16 @@ pub struct TrainArgs {
     /// Stop when this many epoch-end validations in a row do not improve.
     #[arg(long)]
     early_stop: Option<u32>,
-    /// Continue from this checkpoint (stem or either file); its network shape is kept.
-    #[arg(long)]
+    /// Continue this checkpoint's run (stem or either file): its shape, step count and history
+    /// go on.
+    #[arg(long, conflicts_with = "init")]
     resume: Option<PathBuf>,
+    /// Start a new run (a fine-tune) from these weights: "starter" (the model that ships with
+    /// Cadenza) or a checkpoint. Its shape and controls are kept, the corpus's new composers are
+    /// added as styles, and the recipe defaults to fine-tuning's: learning rate 5e-4, 5 minutes,
+    /// stopping early after 2 validations without improvement.
+    #[arg(long, value_name = "starter|CKPT")]
+    init: Option<String>,
     /// Where to train.
     #[arg(long, default_value = "auto")]
     device: DeviceChoice,
@@ -107,7 +115,11 @@ impl TrainArgs {
     }
 
     fn settings(&self) -> TrainSettings {
-        let preset = self.preset.settings();
+        let preset = if self.init.is_some() {
+            TrainSettings::FINE_TUNE
+        } else {
+            self.preset.settings()
+        };
         TrainSettings {
             seq_len: self.seq_len.unwrap_or(preset.seq_len),
             batch: self.batch.unwrap_or(preset.batch),
@@ -118,8 +130,27 @@ impl TrainArgs {
         }
     }
 
-    fn options(&self) -> TrainOptions {
-        TrainOptions {
+    fn start(&self) -> Result<StartFrom> {
+        Ok(match (&self.init, &self.resume) {
+            (Some(init), _) if init == "starter" => match starter::find() {
+                Some(stem) => StartFrom::Init(stem),
+                None => bail!(
+                    "the starter model is not installed (looked for {})",
+                    starter::candidates()
+                        .iter()
+                        .map(|stem| stem.display().to_string())
+                        .collect::<Vec<_>>()
+                        .join(", ")
+                ),
+            },
+            (Some(init), _) => StartFrom::Init(PathBuf::from(init)),
+            (None, Some(resume)) => StartFrom::Resume(resume.clone()),
+            (None, None) => StartFrom::New,
+        })
+    }
+
+    fn options(&self) -> Result<TrainOptions> {
+        Ok(TrainOptions {
             model: self.model(),
             controls: !self.no_controls,
             settings: self.settings(),
@@ -127,16 +158,30 @@ impl TrainArgs {
             device: self.device,
             threads: self.threads,
             out: cadenza_core::checkpoint::stem(&self.out),
-            resume: self.resume.clone(),
+            start: self.start()?,
+            command: Some(command_line()),
             autosave_minutes: self.autosave_minutes,
             valid_every: self.valid_every,
             replace_worse: self.replace_worse,
             rescue_dir: DataDir::from_env().map(|d| d.checkpoints().join("rescued")),
-        }
+        })
     }
 
     fn limits(&self) -> Limits {
         let none_given = self.steps.is_none() && self.epochs.is_none() && self.minutes.is_none();
+        if self.init.is_some() {
+            let fine_tune = Limits::fine_tune(train::FINE_TUNE_MINUTES);
+            return Limits {
+                steps: self.steps,
+                epochs: self.epochs,
+                minutes: if none_given {
+                    fine_tune.minutes
+                } else {
+                    self.minutes
+                },
+                early_stop_patience: self.early_stop.or(fine_tune.early_stop_patience),
+            };
+        }
         Limits {
             steps: self.steps,
             epochs: if none_given { Some(1.0) } else { self.epochs },
@@ -146,9 +191,23 @@ impl TrainArgs {
     }
 }
 
+/// This process's command line as a shell would take it, recorded in the checkpoint.
+fn command_line() -> String {
+    std::iter::once("cadenza".to_string())
+        .chain(std::env::args().skip(1).map(|arg| {
+            if arg.contains(|c: char| c.is_whitespace() || c == '\'' || c == '"') {
+                format!("'{}'", arg.replace('\'', r"'\''"))
+            } else {
+                arg
+            }
+        }))
+        .collect::<Vec<_>>()
+        .join(" ")
+}
+
 /// Runs `cadenza train`.
 pub fn run(args: &TrainArgs) -> Result<()> {
-    let options = args.options();
+    let options = args.options()?;
     // The core's checks, worded with the flag's name.
     if let Err(invalid) = options.validate() {
         bail!("--{} {}", invalid.field.replace('_', "-"), invalid.reason);

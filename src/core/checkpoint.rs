@@ -63,6 +63,18 @@ impl TrainSettings {
         seed: 1,
     };
 
+    /// Defaults for fine-tuning a trained model (the starter) on a new corpus: a lower learning
+    /// rate, so a small corpus adapts the model without wiping out what it knew, and short CPU
+    /// steps, so a few minutes make a few hundred updates.
+    pub const FINE_TUNE: Self = Self {
+        seq_len: 128,
+        batch: 32,
+        lr: 5e-4,
+        clip: 3.0,
+        lr_decay: 1.0,
+        seed: 1,
+    };
+
     /// Largest window and batch accepted: far beyond what fits in memory is refused up front.
     pub const MAX_SEQ_LEN: usize = 8192;
     /// Largest batch accepted.
@@ -138,6 +150,21 @@ pub struct History {
     pub valid: Vec<ValidPoint>,
 }
 
+/// How a model came to be, for people reading `P.json` (and the README of a shipped model).
+#[derive(Debug, Clone, Default, PartialEq, serde::Serialize, serde::Deserialize)]
+#[serde(default)]
+pub struct Provenance {
+    /// The command line of the latest run, when it came from the CLI.
+    pub command: Option<String>,
+    /// Seconds of training in this model's runs, pauses excluded (a fine-tune counts its own
+    /// runs only: `initialized_from` names where its weights began).
+    pub training_seconds: f64,
+    /// Where the latest run trained, e.g. "CUDA GPU 0".
+    pub device: Option<String>,
+    /// For a fine-tuned model: the checkpoint its weights began as (label and weights hash).
+    pub initialized_from: Option<String>,
+}
+
 /// Everything `P.json` holds.
 #[derive(Debug, Clone, PartialEq, serde::Serialize, serde::Deserialize)]
 pub struct CheckpointMeta {
@@ -165,6 +192,9 @@ pub struct CheckpointMeta {
     /// every format-1 checkpoint).
     #[serde(default)]
     pub controls: Option<ControlsMeta>,
+    /// How it was trained and from what (absent from checkpoints written before).
+    #[serde(default)]
+    pub provenance: Provenance,
 }
 
 /// Why a checkpoint could not be saved or loaded.
@@ -213,6 +243,16 @@ pub enum CheckpointError {
     HashMismatch {
         /// The weights file.
         path: PathBuf,
+    },
+    /// The starter model's weights are not the ones this Cadenza shipped.
+    #[error(
+        "{path}: the starter model is damaged or was replaced (its SHA-256 is {found}, not the shipped one): reinstall Cadenza, or restore assets/models/ from the repository"
+    )]
+    NotShipped {
+        /// The weights file.
+        path: PathBuf,
+        /// Its SHA-256.
+        found: String,
     },
     /// The description holds impossible values (a size of 0, a NaN loss, ...).
     #[error("{path}: impossible checkpoint: {reason}")]
@@ -283,7 +323,7 @@ const MAX_META_BYTES: u64 = 256 << 20;
 const MAX_WEIGHTS_BYTES: u64 = 16 << 30;
 
 /// The SHA-256 of a regular file, streamed (weights can be large).
-fn sha256_file(path: &Path) -> Result<String, CheckpointError> {
+pub fn sha256_file(path: &Path) -> Result<String, CheckpointError> {
     let refuse = |reason: &str| CheckpointError::Io {
         path: path.to_path_buf(),
         source: std::io::Error::new(std::io::ErrorKind::InvalidInput, reason.to_string()),
@@ -487,6 +527,12 @@ impl CheckpointMeta {
         if self.valid_nll.is_some_and(|nll| !nll.is_finite()) {
             return Err("valid_nll is not finite".to_string());
         }
+        let seconds = self.provenance.training_seconds;
+        if !(seconds.is_finite() && seconds >= 0.0) {
+            return Err(format!(
+                "provenance.training_seconds: {seconds} is not a duration"
+            ));
+        }
         if let Some(controls) = &self.controls {
             if self.encoding() == Encoding::V1 {
                 return Err("controls: a format-1 model has none".to_string());
@@ -590,6 +636,7 @@ pub fn load_checked(
     stem: &Path,
     device: Device,
 ) -> Result<(CheckpointMeta, nn::VarStore, EventLstm), CheckpointError> {
+    crate::starter::check_shipped(stem)?;
     let attempt = || {
         let meta = load_meta(stem)?;
         let vars = nn::VarStore::new(device);

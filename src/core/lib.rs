@@ -15,6 +15,7 @@ pub mod midi;
 pub mod model;
 pub mod paths;
 pub mod regenerate;
+pub mod starter;
 pub mod stats;
 pub mod takes;
 pub mod train;

@@ -60,6 +60,9 @@ pub struct Conditioning {
     pub styles: Tensor,
 }
 
+/// Where the style embedding lives in the variable store; its variable is `style.weight`.
+pub const STYLE_PATH: &str = "style";
+
 /// The shape of the network.
 #[derive(Debug, Clone, Copy, PartialEq, serde::Serialize, serde::Deserialize)]
 pub struct ModelConfig {
@@ -212,7 +215,7 @@ impl EventLstm {
         );
         let style = inputs.steerable().then(|| {
             nn::embedding(
-                root / "style",
+                root / STYLE_PATH,
                 inputs.styles as i64,
                 inputs.style_dim as i64,
                 Default::default(),

@@ -262,6 +262,56 @@ pub struct Limits {
     pub early_stop_patience: Option<u32>,
 }
 
+/// Where a run's weights begin.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub enum StartFrom {
+    /// Fresh weights in the shape of [`TrainOptions::model`].
+    #[default]
+    New,
+    /// A new run from a checkpoint's weights (fine-tuning): its shape and controls are kept and
+    /// the corpus's new composers are added to its styles; step, history and recipe are this
+    /// run's own. The checkpoint is only read.
+    Init(PathBuf),
+    /// Continue this checkpoint's run: step, history and epoch go on from where it stopped.
+    Resume(PathBuf),
+}
+
+impl StartFrom {
+    /// The checkpoint read, if any.
+    pub fn checkpoint(&self) -> Option<&Path> {
+        match self {
+            Self::New => None,
+            Self::Init(path) | Self::Resume(path) => Some(path),
+        }
+    }
+
+    /// Training "the current checkpoint" further: resume it, except the starter model, which is
+    /// never written to, so a run from it is a fine-tune into a new checkpoint.
+    pub fn continuing(current: &Path) -> Self {
+        if crate::starter::is_starter(current) {
+            Self::Init(current.to_path_buf())
+        } else {
+            Self::Resume(current.to_path_buf())
+        }
+    }
+}
+
+/// Full validations without improvement before a fine-tune stops: small corpora overfit fast.
+pub const FINE_TUNE_PATIENCE: u32 = 2;
+/// Minutes a fine-tune runs unless told otherwise.
+pub const FINE_TUNE_MINUTES: f64 = 5.0;
+
+impl Limits {
+    /// A fine-tune's stop conditions: `minutes`, or earlier when validation stops improving.
+    pub fn fine_tune(minutes: f64) -> Self {
+        Self {
+            minutes: Some(minutes),
+            early_stop_patience: Some(FINE_TUNE_PATIENCE),
+            ..Self::default()
+        }
+    }
+}
+
 /// Everything a training run needs besides the data.
 #[derive(Debug, Clone)]
 pub struct TrainOptions {
@@ -280,8 +330,10 @@ pub struct TrainOptions {
     pub threads: Option<usize>,
     /// Checkpoint stem to write.
     pub out: PathBuf,
-    /// Checkpoint stem to continue from.
-    pub resume: Option<PathBuf>,
+    /// Where the weights begin.
+    pub start: StartFrom,
+    /// The command line that started the run, recorded in the checkpoint (the CLI sets it).
+    pub command: Option<String>,
     /// Minutes between automatic saves.
     pub autosave_minutes: f64,
     /// Steps between validations on the fixed subset.
@@ -294,6 +346,27 @@ pub struct TrainOptions {
 }
 
 impl TrainOptions {
+    /// A fine-tune writes a new checkpoint, and nothing writes over the starter model.
+    fn check_out(&self) -> Result<(), InvalidConfig> {
+        let refuse = |reason: &str| {
+            Err(InvalidConfig {
+                field: "out",
+                reason: reason.to_string(),
+            })
+        };
+        if crate::starter::is_starter(&self.out) {
+            return refuse("is the starter model, which is never overwritten: choose another path");
+        }
+        match &self.start {
+            StartFrom::Init(from) if checkpoint::stem(from) == checkpoint::stem(&self.out) => {
+                refuse(
+                    "is the checkpoint the run starts from: a fine-tune writes a new checkpoint (to continue a run in place, resume it)",
+                )
+            }
+            _ => Ok(()),
+        }
+    }
+
     /// Checks every setting, naming the first out of range; the CLI, the app and the trainer
     /// all call this.
     pub fn validate(&self) -> Result<(), InvalidConfig> {
@@ -316,6 +389,7 @@ impl TrainOptions {
                 reason: "must be at least 1".to_string(),
             });
         }
+        self.check_out()?;
         if self.threads.is_some_and(|t| !(1..=1024).contains(&t)) {
             return Err(InvalidConfig {
                 field: "threads",
@@ -710,6 +784,10 @@ struct Trainer<'a> {
     /// The validation loss of the checkpoint this run resumed into (same stem, same corpus):
     /// saves go aside until the run does at least as well.
     protected_nll: Option<f64>,
+    /// The weights of the run's best full validation, restored when it stops early.
+    best_weights: Option<Vec<Tensor>>,
+    /// Seconds of training before this run (a resumed model's earlier runs).
+    earlier_seconds: f64,
 }
 
 /// The loss a run must match before it may overwrite the checkpoint it resumed: set when it
@@ -719,7 +797,10 @@ fn protected_nll(
     start: &CheckpointMeta,
     corpus: &CorpusInfo,
 ) -> Option<f64> {
-    let resume = options.resume.as_deref().map(checkpoint::stem)?;
+    let StartFrom::Resume(resume) = &options.start else {
+        return None;
+    };
+    let resume = checkpoint::stem(resume);
     let same_stem = resume == options.out;
     let same_corpus = start.corpus.fingerprint == corpus.fingerprint;
     if same_stem && same_corpus && !options.replace_worse {
@@ -727,6 +808,84 @@ fn protected_nll(
     } else {
         None
     }
+}
+
+/// A checkpoint to train further: loaded, checked to use the current encoding, and given a style
+/// row for each of the corpus's composers it does not know yet.
+fn load_trainable(
+    path: &Path,
+    data: &TrainData,
+    device: Device,
+) -> Result<(CheckpointMeta, nn::VarStore, EventLstm), TrainError> {
+    let stem = checkpoint::stem(path);
+    let loaded = checkpoint::load_checked(&stem, device)?;
+    if loaded.0.encoding() != Encoding::CURRENT {
+        return Err(TrainError::Data(format!(
+            "{} was trained with an earlier event encoding ({}): it still generates, but cannot be trained further; start a new model",
+            stem.display(),
+            loaded.0.encoding
+        )));
+    }
+    Ok(append_styles(loaded, &data.styles(), device)?)
+}
+
+/// Gives a steerable model a style row for each of `labels` it does not know, keeping the rows it
+/// has. A new row starts as a copy of the "any style" row, so a new composer begins as the
+/// model's music in general and training moves it from there (a random row would begin as noise
+/// added to every gate).
+fn append_styles(
+    (mut meta, vars, model): (CheckpointMeta, nn::VarStore, EventLstm),
+    labels: &[String],
+    device: Device,
+) -> Result<(CheckpointMeta, nn::VarStore, EventLstm), tch::TchError> {
+    let Some(controls) = meta.controls.as_mut() else {
+        return Ok((meta, vars, model));
+    };
+    let new: Vec<String> = labels
+        .iter()
+        .filter(|label| controls.style_index(label).is_none())
+        .cloned()
+        .collect();
+    if new.is_empty() {
+        return Ok((meta, vars, model));
+    }
+    tracing::info!(?new, "style labels appended");
+    controls.styles.extend(new);
+    let grown = nn::VarStore::new(device);
+    let grown_model = EventLstm::new(&grown.root(), meta.model, meta.inputs());
+    let old = vars.variables();
+    let style_weights = format!("{}.weight", model::STYLE_PATH);
+    let _no_grad = tch::no_grad_guard();
+    for (name, mut var) in grown.variables() {
+        let saved = &old[&name];
+        if name == style_weights {
+            let added = var.size()[0] - saved.size()[0];
+            let any = saved.narrow(0, 0, 1).repeat([added, 1]);
+            var.f_copy_(&Tensor::f_cat(&[saved, &any], 0)?)?;
+        } else {
+            var.f_copy_(saved)?;
+        }
+    }
+    Ok((meta, grown, grown_model))
+}
+
+/// The description of a fine-tune's first run from the checkpoint at `from`: its shape, controls
+/// and key profiles, with a fresh count, history and recipe, and a note of where it began.
+fn initialized_meta(
+    from: CheckpointMeta,
+    path: &Path,
+    settings: TrainSettings,
+    data: &TrainData,
+) -> CheckpointMeta {
+    let origin = format!(
+        "{} (weights sha256 {})",
+        crate::starter::label(path),
+        from.weights_sha256
+    );
+    let mut meta = fresh_meta(from.model, settings, data, false);
+    meta.controls = from.controls;
+    meta.provenance.initialized_from = Some(origin);
+    meta
 }
 
 /// The description of a model that has not been trained yet.
@@ -749,6 +908,7 @@ fn fresh_meta(
         valid_nll: None,
         history: History::default(),
         weights_sha256: String::new(),
+        provenance: Default::default(),
     }
 }
 
@@ -833,23 +993,17 @@ impl<'a> Trainer<'a> {
         let device = model::resolve_device(options.device).map_err(TrainError::Device)?;
         let settings = options.settings;
         tch::manual_seed(settings.seed as i64);
-        let (meta, vars, model) = match options.resume.as_deref().map(checkpoint::stem) {
-            Some(stem) => {
-                let loaded = checkpoint::load_checked(&stem, device.device)?;
-                if loaded.0.encoding() != Encoding::CURRENT {
-                    return Err(TrainError::Data(format!(
-                        "{} was trained with an earlier event encoding ({}): it still generates, but cannot be trained further; start a new model",
-                        stem.display(),
-                        loaded.0.encoding
-                    )));
-                }
-                loaded
-            }
-            None => {
+        let (meta, vars, model) = match &options.start {
+            StartFrom::New => {
                 let meta = fresh_meta(options.model, settings, data, options.controls);
                 let vars = nn::VarStore::new(device.device);
                 let model = EventLstm::new(&vars.root(), options.model, meta.inputs());
                 (meta, vars, model)
+            }
+            StartFrom::Resume(path) => load_trainable(path, data, device.device)?,
+            StartFrom::Init(path) => {
+                let (meta, vars, model) = load_trainable(path, data, device.device)?;
+                (initialized_meta(meta, path, settings, data), vars, model)
             }
         };
         let optimizer = nn::Adam::default().build(&vars, settings.lr)?;
@@ -893,6 +1047,8 @@ impl<'a> Trainer<'a> {
             sampler,
             settings,
             protected_nll,
+            best_weights: None,
+            earlier_seconds: meta.provenance.training_seconds,
             meta: CheckpointMeta {
                 train: settings,
                 corpus: data.corpus.clone(),
@@ -935,6 +1091,9 @@ impl<'a> Trainer<'a> {
             .is_some_and(|v| v.full && v.step == self.meta.step);
         if !scored_now {
             self.validate(true);
+        }
+        if reason == StopReason::EarlyStop {
+            self.restore_best_weights();
         }
         self.save()?;
         Ok((self.meta.step, reason))
@@ -1238,9 +1397,32 @@ impl<'a> Trainer<'a> {
         loss
     }
 
+    /// An early stop ends past the best validation: the run ends with the best weights instead.
+    fn restore_best_weights(&mut self) {
+        let Some(best) = &self.best_weights else {
+            return;
+        };
+        let _no_grad = tch::no_grad_guard();
+        for (best, mut var) in best.iter().zip(self.vars.trainable_variables()) {
+            var.copy_(best);
+        }
+        self.meta.valid_nll = Some(self.run.best_full_valid);
+    }
+
+    /// Brings the description's record of this run up to date before a save.
+    fn stamp_provenance(&mut self) {
+        let provenance = &mut self.meta.provenance;
+        provenance.training_seconds = self.earlier_seconds + self.run.active_seconds();
+        provenance.device = Some(self.device.description.clone());
+        if self.options.command.is_some() {
+            provenance.command.clone_from(&self.options.command);
+        }
+    }
+
     /// Saves to `out` (or beside it, while a resumed run is worse than where it started); a
     /// failed save writes the weights to the rescue folder instead and ends the run.
     fn save(&mut self) -> Result<(), TrainError> {
+        self.stamp_provenance();
         let target = self.save_target();
         if let Err(error) = checkpoint::save(&target, &self.vars, &mut self.meta) {
             return Err(match self.rescue() {
@@ -1295,6 +1477,15 @@ impl<'a> Trainer<'a> {
         }
         self.run.best_full_valid = loss;
         self.run.full_valids_without_improvement = 0;
+        let _no_grad = tch::no_grad_guard();
+        self.best_weights = Some(
+            self.vars
+                .trainable_variables()
+                .iter()
+                .map(|v| v.detach().copy())
+                .collect(),
+        );
+        self.stamp_provenance();
         let best = best_stem(&self.options.out);
         if let Err(err) = checkpoint::save(&best, &self.vars, &mut self.meta) {
             self.ctx.update(Progress::Warning {
