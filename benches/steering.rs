@@ -11,13 +11,13 @@
 //! The key finder (Krumhansl–Schmuckler, duration-weighted) is first calibrated on the corpus's
 //! pieces whose titles name their key: their opening 30 s, transposed by 0…11 semitones.
 
+#[path = "common.rs"]
+mod common;
 #[path = "../tests/support/fixtures.rs"]
 mod fixtures;
 
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
-use std::sync::atomic::AtomicBool;
-use std::time::Instant;
 
 use cadenza_core::checkpoint::{self, LoadedModel};
 use cadenza_core::controls::{
@@ -25,12 +25,11 @@ use cadenza_core::controls::{
 };
 use cadenza_core::corpus::{self, Corpus, Split};
 use cadenza_core::eval::{self, EvalPiece};
-use cadenza_core::generate::{self, Length, MAX_NOTE_S, Primer, SamplingSettings, Steering};
+use cadenza_core::generate::MAX_NOTE_S;
 use cadenza_core::midi::{self, Note};
 use cadenza_core::model::{self, DeviceChoice};
 use cadenza_core::stats::{CorpusProfile, MusicStats};
-use cadenza_core::train::{self, Limits, Preset, Progress, TrainData, TrainOptions};
-use cadenza_core::worker::{Event, no_repaint};
+use cadenza_core::train::{Limits, Preset, TrainData, TrainOptions};
 use tch::Device;
 
 const TAKE_SECONDS: f64 = 30.0;
@@ -86,20 +85,11 @@ fn trained(data: &Arc<TrainData>, stem: &Path, controls: bool, limits: Limits) -
             replace_worse: false,
             rescue_dir: None,
         };
-        let started = Instant::now();
-        let mut trainer = train::spawn(data.clone(), options, no_repaint());
-        while let Some(event) = trainer.wait_event() {
-            match event {
-                Event::Failed { message } => panic!("training failed: {message}"),
-                Event::Update(Progress::Warning { message }) => eprintln!("warning: {message}"),
-                _ => {}
-            }
-        }
+        let minutes = common::train(data, options);
         let step = checkpoint::load_meta(stem).map_or(0, |m| m.step);
         println!(
-            "trained {} ({step} steps, quick preset, seed 1, 2 threads) in {:.1} min",
-            stem.display(),
-            started.elapsed().as_secs_f64() / 60.0
+            "trained {} ({step} steps, quick preset, seed 1, 2 threads) in {minutes:.1} min",
+            stem.display()
         );
     }
     checkpoint::load_model(stem, Device::Cpu).expect("model loads")
@@ -256,29 +246,9 @@ impl Tally {
     }
 }
 
-/// `count` takes of 30 s asking for `plan` (seeds 100, 101, …), no primer.
+/// `count` takes of 30 s asking for `plan` (seeds `seed`, `seed + 1`, …), no primer.
 fn takes(model: &LoadedModel, plan: ControlPlan, count: usize, seed: u64) -> Vec<Vec<Note>> {
-    let steering = Steering::new(&model.meta, plan).expect("the model knows the plan");
-    let settings = SamplingSettings {
-        length: Length::Seconds(TAKE_SECONDS),
-        seed,
-        variations: count,
-        ..SamplingSettings::default()
-    };
-    generate::sample(
-        &model.model,
-        &steering,
-        Device::Cpu,
-        &settings,
-        &Primer::none(),
-        &mut |_| {},
-        &AtomicBool::new(false),
-    )
-    .expect("samples")
-    .expect("not cancelled")
-    .into_iter()
-    .map(|piece| piece.notes)
-    .collect()
+    common::takes(model, plan, count, seed, TAKE_SECONDS)
 }
 
 fn key_plan(key: Key) -> ControlPlan {
@@ -312,16 +282,6 @@ fn notes_per_s(notes: &[Note]) -> f64 {
     notes.len() as f64 / TAKE_SECONDS
 }
 
-fn median(mut values: Vec<f64>) -> f64 {
-    values.sort_by(f64::total_cmp);
-    let n = values.len();
-    if n.is_multiple_of(2) {
-        (values[n / 2 - 1] + values[n / 2]) / 2.0
-    } else {
-        values[n / 2]
-    }
-}
-
 fn densities(model: &LoadedModel) {
     println!();
     println!(
@@ -337,7 +297,7 @@ fn densities(model: &LoadedModel) {
             .iter()
             .map(|n| notes_per_s(n))
             .collect();
-        let middle = median(realised.clone());
+        let middle = common::median(realised.clone());
         println!(
             "| {request} | {} | {middle:.2} | {:.2} |",
             realised
@@ -435,16 +395,8 @@ fn music(corpus: &Corpus, controlled: &LoadedModel, plain: &LoadedModel) {
     );
     println!();
     println!(
-        "Corpus ranges (min–median–max over its pieces): polyphony {:.2}–{:.2}–{:.2}, median note length {:.3}–{:.3}–{:.3} s, velocity spread {:.1}–{:.1}–{:.1}; opening velocity {open_min:.0}–{open_max:.0}",
-        profile.mean_polyphony[0],
-        profile.mean_polyphony[profile.mean_polyphony.len() / 2],
-        profile.mean_polyphony[profile.mean_polyphony.len() - 1],
-        profile.median_note_s[0],
-        profile.median_note_s[profile.median_note_s.len() / 2],
-        profile.median_note_s[profile.median_note_s.len() - 1],
-        profile.velocity_std[0],
-        profile.velocity_std[profile.velocity_std.len() / 2],
-        profile.velocity_std[profile.velocity_std.len() - 1],
+        "{}; opening velocity {open_min:.0}–{open_max:.0}",
+        common::corpus_ranges(&profile, "the corpus")
     );
     println!();
     println!(

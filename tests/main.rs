@@ -10,6 +10,7 @@ mod layout;
 mod midi_read;
 mod midi_reference;
 mod regenerate;
+mod starter;
 mod steering;
 mod support;
 mod training;

@@ -26,8 +26,8 @@ pub enum SplitChoice {
 /// Arguments of `cadenza eval`.
 #[derive(Debug, Args)]
 pub struct EvalArgs {
-    /// Checkpoint to score with (stem or either file).
-    #[arg(long)]
+    /// Checkpoint to score with (stem or either file), or "starter" for the model that ships with Cadenza.
+    #[arg(long, value_parser = crate::cli::checkpoint_arg)]
     checkpoint: PathBuf,
     /// Score the pieces of this corpus folder.
     #[arg(long, conflicts_with = "files")]

@@ -17,8 +17,8 @@ use crate::cli::console;
 /// Arguments of `cadenza generate`.
 #[derive(Debug, clap::Args)]
 pub struct GenerateArgs {
-    /// Checkpoint to sample from (stem, .safetensors or .json).
-    #[arg(long)]
+    /// Checkpoint to sample from (stem, .safetensors or .json), or "starter" for the model that ships with Cadenza.
+    #[arg(long, value_parser = crate::cli::checkpoint_arg)]
     checkpoint: PathBuf,
     /// MIDI file to write; with --variations N, FILE-1.mid … FILE-N.mid.
     #[arg(long)]

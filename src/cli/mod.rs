@@ -65,6 +65,11 @@ enum Command {
 }
 
 /// Runs the command line and turns errors into a one-line message and a non-zero exit.
+/// Parses a `--checkpoint` argument: a stem or either file, or "starter" for the starter model.
+fn checkpoint_arg(text: &str) -> Result<std::path::PathBuf, String> {
+    Ok(cadenza_core::starter::resolve(std::path::Path::new(text)))
+}
+
 pub fn main() -> ExitCode {
     let cli = Cli::parse();
     let app = matches!(cli.command, None | Some(Command::Open { .. }));

@@ -20,8 +20,8 @@ use crate::cli::generate::SamplingFlags;
 pub struct RegenerateArgs {
     /// The MIDI file whose passage is redone.
     file: PathBuf,
-    /// Checkpoint to sample from (stem, .safetensors or .json).
-    #[arg(long)]
+    /// Checkpoint to sample from (stem, .safetensors or .json), or "starter" for the model that ships with Cadenza.
+    #[arg(long, value_parser = crate::cli::checkpoint_arg)]
     checkpoint: PathBuf,
     /// Where the passage starts, in seconds.
     #[arg(long)]

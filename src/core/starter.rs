@@ -61,6 +61,18 @@ pub fn is_starter(path: &Path) -> bool {
     })
 }
 
+/// A checkpoint argument as given, except that "starter" (when no such file exists) names the
+/// installed starter model.
+pub fn resolve(argument: &Path) -> PathBuf {
+    let names_starter = argument == Path::new(STEM_NAME)
+        && !checkpoint::meta_path(argument).exists()
+        && !checkpoint::weights_path(argument).exists();
+    match find().filter(|_| names_starter) {
+        Some(stem) => stem,
+        None => argument.to_path_buf(),
+    }
+}
+
 /// A label for people: "Starter model (piano-midi.de)", or the checkpoint's usual label.
 pub fn label(path: &Path) -> String {
     if is_starter(path) {
@@ -72,9 +84,15 @@ pub fn label(path: &Path) -> String {
 
 /// Refuses a starter model whose weights are not the shipped ones; any other checkpoint passes.
 pub fn check_shipped(stem: &Path) -> Result<(), CheckpointError> {
-    if !is_starter(stem) {
-        return Ok(());
+    if is_starter(stem) {
+        verify(stem)
+    } else {
+        Ok(())
     }
+}
+
+/// Whether the weights at `stem` are the shipped starter's, wherever they are.
+pub fn verify(stem: &Path) -> Result<(), CheckpointError> {
     let path = checkpoint::weights_path(stem);
     let found = checkpoint::sha256_file(&path)?;
     if found == SHIPPED_WEIGHTS_SHA256 {

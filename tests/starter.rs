@@ -1,0 +1,242 @@
+//! The starter model that ships in `assets/models/`, and fine-tuning (`train --init`): the shape
+//! is kept, new composers become style rows, the starting checkpoint is never written.
+
+use std::collections::HashMap;
+use std::path::{Path, PathBuf};
+
+use cadenza_core::checkpoint::{self, CheckpointError};
+use cadenza_core::starter;
+use tch::Tensor;
+
+use crate::support::{assert_clean_error, cadenza, pattern_corpus};
+
+/// A tiny steerable model trained through the CLI on a pattern corpus whose one composer folder
+/// is "Patterns": its stem.
+fn tiny_steerable(dir: &Path) -> PathBuf {
+    let corpus = dir.join("corpus");
+    pattern_corpus(&corpus, 3, 20);
+    let stem = dir.join("tiny");
+    let trained = cadenza(&[
+        "train",
+        "--corpus",
+        corpus.to_str().expect("utf-8"),
+        "--out",
+        stem.to_str().expect("utf-8"),
+        "--steps",
+        "5",
+        "--layers",
+        "1",
+        "--hidden",
+        "32",
+        "--embed",
+        "16",
+        "--seq-len",
+        "32",
+        "--batch",
+        "4",
+        "--device",
+        "cpu",
+    ]);
+    assert!(trained.status.success(), "{trained:?}");
+    stem
+}
+
+/// A corpus with a composer the tiny model knows ("Patterns") and one it does not ("Etudes").
+fn two_composer_corpus(dir: &Path) -> PathBuf {
+    let corpus = dir.join("new-corpus");
+    pattern_corpus(&corpus, 2, 20);
+    let staging = dir.join("staging");
+    pattern_corpus(&staging, 2, 20);
+    std::fs::rename(staging.join("Patterns"), corpus.join("Etudes")).expect("renamed");
+    corpus
+}
+
+fn weights(stem: &Path) -> HashMap<String, Tensor> {
+    Tensor::read_safetensors(checkpoint::weights_path(stem))
+        .expect("weights read")
+        .into_iter()
+        .collect()
+}
+
+/// `cadenza train --init FROM` on `corpus` for `steps` steps, the tiny shape's window.
+fn fine_tune(from: &str, corpus: &Path, out: &Path, steps: &str) -> std::process::Output {
+    cadenza(&[
+        "train",
+        "--init",
+        from,
+        "--corpus",
+        corpus.to_str().expect("utf-8"),
+        "--out",
+        out.to_str().expect("utf-8"),
+        "--steps",
+        steps,
+        "--seq-len",
+        "32",
+        "--batch",
+        "4",
+        "--device",
+        "cpu",
+    ])
+}
+
+#[test]
+fn fine_tuning_keeps_the_shape_and_appends_new_composers_as_styles() {
+    let dir = tempfile::tempdir().expect("temp dir");
+    let tiny = tiny_steerable(dir.path());
+    let corpus = two_composer_corpus(dir.path());
+    let before = checkpoint::load_meta(&tiny).expect("meta");
+    let tiny_hash = checkpoint::sha256_file(&checkpoint::weights_path(&tiny)).expect("hash");
+
+    // No step yet: the weights are the checkpoint's, plus a row for "Etudes" copied from "any".
+    let out = dir.path().join("tuned");
+    let tuned = fine_tune(tiny.to_str().expect("utf-8"), &corpus, &out, "0");
+    assert!(tuned.status.success(), "{tuned:?}");
+    let meta = checkpoint::load_meta(&out).expect("meta");
+    assert_eq!(meta.model, before.model, "the shape is kept");
+    let styles = &meta.controls.as_ref().expect("controls kept").styles;
+    assert_eq!(styles, &["Patterns".to_string(), "Etudes".to_string()]);
+    assert_eq!(meta.step, 0, "a fine-tune counts its own steps");
+    assert_eq!(meta.train.lr, 5e-4, "fine-tuning's learning rate");
+    let origin = meta.provenance.initialized_from.as_deref().unwrap_or("");
+    assert!(origin.contains(&tiny_hash), "{origin}");
+    assert_ne!(meta.corpus.fingerprint, before.corpus.fingerprint);
+    let (old, new) = (weights(&tiny), weights(&out));
+    assert_eq!(old.len(), new.len());
+    for (name, tensor) in &old {
+        let grown = &new[name];
+        if name == "style.weight" {
+            assert_eq!(grown.size(), [3, tensor.size()[1]], "any, Patterns, Etudes");
+            assert!(grown.narrow(0, 0, 2).equal(tensor), "known rows kept");
+            assert!(
+                grown.get(2).equal(&tensor.get(0)),
+                "the new row starts as 'any'"
+            );
+        } else {
+            assert!(grown.equal(tensor), "{name} changed");
+        }
+    }
+    assert_eq!(
+        checkpoint::sha256_file(&checkpoint::weights_path(&tiny)).expect("hash"),
+        tiny_hash,
+        "the starting checkpoint is only read"
+    );
+
+    // A few steps train, and the tuned model steers by its new composer.
+    let stepped = dir.path().join("stepped");
+    let tuned = fine_tune(tiny.to_str().expect("utf-8"), &corpus, &stepped, "3");
+    assert!(tuned.status.success(), "{tuned:?}");
+    assert_eq!(checkpoint::load_meta(&stepped).expect("meta").step, 3);
+    let take = dir.path().join("take.mid");
+    let generated = cadenza(&[
+        "generate",
+        "--checkpoint",
+        stepped.to_str().expect("utf-8"),
+        "--style",
+        "Etudes",
+        "--events",
+        "30",
+        "--seed",
+        "1",
+        "--out",
+        take.to_str().expect("utf-8"),
+    ]);
+    assert!(generated.status.success(), "{generated:?}");
+}
+
+#[test]
+fn a_fine_tune_never_writes_over_where_it_starts_and_does_not_mix_with_resume() {
+    let dir = tempfile::tempdir().expect("temp dir");
+    let tiny = tiny_steerable(dir.path());
+    let corpus = dir.path().join("corpus");
+    let tiny_arg = tiny.to_str().expect("utf-8");
+    let into_itself = fine_tune(tiny_arg, &corpus, &tiny, "1");
+    assert_clean_error(&into_itself, "is the checkpoint the run starts from");
+    let both = cadenza(&[
+        "train",
+        "--init",
+        tiny_arg,
+        "--resume",
+        tiny_arg,
+        "--corpus",
+        corpus.to_str().expect("utf-8"),
+        "--out",
+        dir.path().join("x").to_str().expect("utf-8"),
+    ]);
+    assert!(!both.status.success());
+    assert!(
+        String::from_utf8_lossy(&both.stderr).contains("cannot be used with"),
+        "{both:?}"
+    );
+}
+
+#[test]
+fn a_damaged_starter_is_refused_by_name() {
+    let Some(shipped) = starter::find() else {
+        panic!("the starter model is part of the repository: assets/models/starter.*");
+    };
+    let dir = tempfile::tempdir().expect("temp dir");
+    let copy = dir.path().join("starter");
+    for path in [checkpoint::weights_path, checkpoint::meta_path] {
+        std::fs::copy(path(&shipped), path(&copy)).expect("copied");
+    }
+    starter::verify(&copy).expect("an intact copy is the shipped starter");
+    let weights = checkpoint::weights_path(&copy);
+    let mut bytes = std::fs::read(&weights).expect("read");
+    let last = bytes.len() - 1;
+    bytes[last] ^= 0x55;
+    std::fs::write(&weights, bytes).expect("written");
+    assert!(matches!(
+        starter::verify(&copy),
+        Err(CheckpointError::NotShipped { .. })
+    ));
+    let loaded = checkpoint::load_model(&copy, tch::Device::Cpu);
+    assert!(
+        matches!(loaded, Err(CheckpointError::HashMismatch { .. })),
+        "{loaded:?}"
+    );
+}
+
+#[test]
+fn the_shipped_starter_is_the_pinned_model_and_generates() {
+    let shipped = starter::find().expect("assets/models/starter.* is part of the repository");
+    assert!(starter::is_starter(&shipped));
+    assert_eq!(
+        checkpoint::sha256_file(&checkpoint::weights_path(&shipped)).expect("hash"),
+        starter::SHIPPED_WEIGHTS_SHA256
+    );
+    let meta = checkpoint::load_meta(&shipped).expect("the starter's description loads");
+    let styles = &meta
+        .controls
+        .as_ref()
+        .expect("the starter is steerable")
+        .styles;
+    assert_eq!(styles.len(), 25, "{styles:?}");
+    assert!(styles.iter().any(|s| s == "Chopin"));
+    assert!(meta.provenance.command.is_some());
+    assert!(meta.provenance.training_seconds > 0.0);
+    assert!(meta.valid_nll.is_some());
+    let dir = tempfile::tempdir().expect("temp dir");
+    let take = dir.path().join("take.mid");
+    let generated = cadenza(&[
+        "generate",
+        "--checkpoint",
+        "starter",
+        "--style",
+        "Chopin",
+        "--events",
+        "40",
+        "--seed",
+        "3",
+        "--device",
+        "cpu",
+        "--out",
+        take.to_str().expect("utf-8"),
+    ]);
+    assert!(generated.status.success(), "{generated:?}");
+    assert!(
+        !cadenza_core::midi::read_file(&take)
+            .expect("the take reads")
+            .notes
+            .is_empty()
+    );
+}
