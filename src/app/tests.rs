@@ -351,3 +351,61 @@ fn opening_a_path_shows_a_file_in_the_roll_and_loads_a_folder_as_the_corpus() {
         },
     );
 }
+
+#[test]
+fn first_run_generates_with_the_starter_and_a_damaged_model_is_reported() {
+    let starter = cadenza_core::starter::find().expect("the starter model ships in assets/models");
+    let data_dir = tempfile::tempdir().expect("a temporary folder");
+    let data = DataDir::new(data_dir.path());
+    let mut harness = Harness::builder()
+        .with_size([1280.0, 800.0])
+        .build_eframe(|cc| CadenzaApp::from_creation_context(cc, Some(data)));
+    assert_eq!(
+        harness.state().shared.settings.checkpoint.as_deref(),
+        Some(starter.as_path()),
+        "with no model of the user's, the starter is selected"
+    );
+    harness.state_mut().shared.settings.generate.seconds = 1.0;
+    click(&mut harness, "Generate", 0);
+    harness.get_by_label("Model: Starter model (piano-midi.de)");
+    click(&mut harness, "Generate", 1);
+    step_until(&mut harness, "a take", Duration::from_secs(120), |app| {
+        !app.generate.is_generating()
+    });
+    let takes = harness.state().generate.takes();
+    assert_eq!(takes.len(), 1, "{:?}", harness.state().shared.messages);
+    assert!(!takes[0].notes.is_empty());
+
+    // A damaged copy is refused with a message; the app goes on.
+    let damaged = data_dir.path().join("damaged");
+    for path in [
+        cadenza_core::checkpoint::weights_path,
+        cadenza_core::checkpoint::meta_path,
+    ] {
+        std::fs::copy(path(&starter), path(&damaged)).expect("copied");
+    }
+    let weights = cadenza_core::checkpoint::weights_path(&damaged);
+    let mut bytes = std::fs::read(&weights).expect("read");
+    bytes.truncate(bytes.len() / 2);
+    std::fs::write(&weights, bytes).expect("written");
+    harness.state_mut().shared.settings.checkpoint = Some(damaged);
+    click(&mut harness, "Generate", 1);
+    step_until(
+        &mut harness,
+        "the failure",
+        Duration::from_secs(60),
+        |app| !app.generate.is_generating(),
+    );
+    let message = harness
+        .state()
+        .shared
+        .messages
+        .last()
+        .cloned()
+        .unwrap_or_default();
+    assert!(
+        message.starts_with("Generation failed") && message.contains("damaged"),
+        "{message}"
+    );
+    assert_eq!(harness.state().generate.takes().len(), 1);
+}

@@ -474,12 +474,13 @@ fn recent_ui(ui: &mut egui::Ui, panel: &mut TrainPanel, shared: &mut Shared) {
 fn controls_ui(ui: &mut egui::Ui, controls: &mut TrainControls, have_checkpoint: bool) {
     egui::Grid::new("train-controls").num_columns(2).show(ui, |ui| {
         ui.label("Model");
-        ui.horizontal(|ui| {
+        // A model trained further keeps its shape; the preset names only a new one.
+        ui.add_enabled_ui(controls.start == StartChoice::New, |ui| ui.horizontal(|ui| {
             preset_button(ui, controls, Preset::Quick, "Quick")
                 .on_hover_text("2 layers × 256 units: learns usefully in minutes on a laptop CPU");
             preset_button(ui, controls, Preset::Standard, "Standard")
                 .on_hover_text("3 layers × 512 units (Performance RNN's size): best with a GPU or hours of CPU");
-        });
+        }));
         ui.end_row();
         ui.label("Minutes");
         ui.add(egui::DragValue::new(&mut controls.minutes).range(0.5..=1440.0).speed(0.5))

@@ -245,6 +245,21 @@ impl EventLstm {
             lstm_weights.push(lstm.var(&format!("bias_ih_l{layer}"), &[gates], init));
             lstm_weights.push(lstm.var(&format!("bias_hh_l{layer}"), &[gates], init));
         }
+        if root.device().is_cuda() && tch::Cuda::cudnn_is_available() {
+            // cuDNN wants every LSTM weight in one buffer: this moves them there (the variables
+            // become views of it), or each step would copy them and libtorch warn every time.
+            let _ = Tensor::internal_cudnn_rnn_flatten_weight(
+                &lstm_weights,
+                4,
+                config.embed + (inputs.controls + inputs.style_dim) as i64,
+                2, // LSTM, in libtorch's numbering
+                config.hidden,
+                0, // no projections
+                config.layers,
+                true,
+                false,
+            );
+        }
         let head = nn::linear(root / "head", config.hidden, vocab, Default::default());
         Self {
             embedding,
