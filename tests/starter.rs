@@ -210,7 +210,11 @@ fn the_shipped_starter_is_the_pinned_model_and_generates() {
         .as_ref()
         .expect("the starter is steerable")
         .styles;
-    assert_eq!(styles.len(), 25, "{styles:?}");
+    assert_eq!(
+        styles.len(),
+        26,
+        "the 25 composers and the Christmas folder: {styles:?}"
+    );
     assert!(styles.iter().any(|s| s == "Chopin"));
     assert!(meta.provenance.command.is_some());
     assert!(meta.provenance.training_seconds > 0.0);

@@ -520,7 +520,7 @@ fn start_ui(ui: &mut egui::Ui, controls: &mut TrainControls, have_checkpoint: bo
                 have_starter,
                 egui::RadioButton::new(controls.start == StartChoice::Starter, "the starter model"),
             )
-            .on_hover_text("Fine-tune the model that ships with Cadenza (piano-midi.de, 25 composers) on this corpus: a lower learning rate, stopping early when validation stops improving; its composers become new styles")
+            .on_hover_text("Fine-tune the model that ships with Cadenza (piano-midi.de: 25 composers and a Christmas collection) on this corpus: a lower learning rate, stopping early when validation stops improving; its composers become new styles")
             .on_disabled_hover_text("The starter model is not installed");
         if starter.clicked() {
             controls.start = StartChoice::Starter;
