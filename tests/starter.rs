@@ -8,38 +8,7 @@ use cadenza_core::checkpoint::{self, CheckpointError};
 use cadenza_core::starter;
 use tch::Tensor;
 
-use crate::support::{assert_clean_error, cadenza, pattern_corpus};
-
-/// A tiny steerable model trained through the CLI on a pattern corpus whose one composer folder
-/// is "Patterns": its stem.
-fn tiny_steerable(dir: &Path) -> PathBuf {
-    let corpus = dir.join("corpus");
-    pattern_corpus(&corpus, 3, 20);
-    let stem = dir.join("tiny");
-    let trained = cadenza(&[
-        "train",
-        "--corpus",
-        corpus.to_str().expect("utf-8"),
-        "--out",
-        stem.to_str().expect("utf-8"),
-        "--steps",
-        "5",
-        "--layers",
-        "1",
-        "--hidden",
-        "32",
-        "--embed",
-        "16",
-        "--seq-len",
-        "32",
-        "--batch",
-        "4",
-        "--device",
-        "cpu",
-    ]);
-    assert!(trained.status.success(), "{trained:?}");
-    stem
-}
+use crate::support::{assert_clean_error, cadenza, pattern_corpus, tiny_steerable_model};
 
 /// A corpus with a composer the tiny model knows ("Patterns") and one it does not ("Etudes").
 fn two_composer_corpus(dir: &Path) -> PathBuf {
@@ -79,10 +48,30 @@ fn fine_tune(from: &str, corpus: &Path, out: &Path, steps: &str) -> std::process
     ])
 }
 
+/// `cadenza generate` of 40 events in `style` on the CPU, seed 1, into `out`; asserts it worked.
+fn generate_take(checkpoint: &str, style: &str, out: &Path) {
+    let generated = cadenza(&[
+        "generate",
+        "--checkpoint",
+        checkpoint,
+        "--style",
+        style,
+        "--events",
+        "40",
+        "--seed",
+        "1",
+        "--device",
+        "cpu",
+        "--out",
+        out.to_str().expect("utf-8"),
+    ]);
+    assert!(generated.status.success(), "{generated:?}");
+}
+
 #[test]
 fn fine_tuning_keeps_the_shape_and_appends_new_composers_as_styles() {
     let dir = tempfile::tempdir().expect("temp dir");
-    let tiny = tiny_steerable(dir.path());
+    let tiny = tiny_steerable_model(dir.path());
     let corpus = two_composer_corpus(dir.path());
     let before = checkpoint::load_meta(&tiny).expect("meta");
     let tiny_hash = checkpoint::sha256_file(&checkpoint::weights_path(&tiny)).expect("hash");
@@ -96,7 +85,7 @@ fn fine_tuning_keeps_the_shape_and_appends_new_composers_as_styles() {
     let styles = &meta.controls.as_ref().expect("controls kept").styles;
     assert_eq!(styles, &["Patterns".to_string(), "Etudes".to_string()]);
     assert_eq!(meta.step, 0, "a fine-tune counts its own steps");
-    assert_eq!(meta.train.lr, 5e-4, "fine-tuning's learning rate");
+    assert_eq!(meta.train.lr, 1e-4, "fine-tuning's learning rate");
     let origin = meta.provenance.initialized_from.as_deref().unwrap_or("");
     assert!(origin.contains(&tiny_hash), "{origin}");
     assert_ne!(meta.corpus.fingerprint, before.corpus.fingerprint);
@@ -127,26 +116,13 @@ fn fine_tuning_keeps_the_shape_and_appends_new_composers_as_styles() {
     assert!(tuned.status.success(), "{tuned:?}");
     assert_eq!(checkpoint::load_meta(&stepped).expect("meta").step, 3);
     let take = dir.path().join("take.mid");
-    let generated = cadenza(&[
-        "generate",
-        "--checkpoint",
-        stepped.to_str().expect("utf-8"),
-        "--style",
-        "Etudes",
-        "--events",
-        "30",
-        "--seed",
-        "1",
-        "--out",
-        take.to_str().expect("utf-8"),
-    ]);
-    assert!(generated.status.success(), "{generated:?}");
+    generate_take(stepped.to_str().expect("utf-8"), "Etudes", &take);
 }
 
 #[test]
 fn a_fine_tune_never_writes_over_where_it_starts_and_does_not_mix_with_resume() {
     let dir = tempfile::tempdir().expect("temp dir");
-    let tiny = tiny_steerable(dir.path());
+    let tiny = tiny_steerable_model(dir.path());
     let corpus = dir.path().join("corpus");
     let tiny_arg = tiny.to_str().expect("utf-8");
     let into_itself = fine_tune(tiny_arg, &corpus, &tiny, "1");
@@ -221,22 +197,7 @@ fn the_shipped_starter_is_the_pinned_model_and_generates() {
     assert!(meta.valid_nll.is_some());
     let dir = tempfile::tempdir().expect("temp dir");
     let take = dir.path().join("take.mid");
-    let generated = cadenza(&[
-        "generate",
-        "--checkpoint",
-        "starter",
-        "--style",
-        "Chopin",
-        "--events",
-        "40",
-        "--seed",
-        "3",
-        "--device",
-        "cpu",
-        "--out",
-        take.to_str().expect("utf-8"),
-    ]);
-    assert!(generated.status.success(), "{generated:?}");
+    generate_take("starter", "Chopin", &take);
     assert!(
         !cadenza_core::midi::read_file(&take)
             .expect("the take reads")

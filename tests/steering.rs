@@ -261,41 +261,10 @@ fn a_format_1_checkpoint_still_generates_but_cannot_be_steered() {
     assert!(failed.contains("earlier event encoding"), "{failed}");
 }
 
-/// A tiny steerable model trained through the CLI on a pattern corpus (one composer folder,
-/// "Patterns"): its stem.
-fn steerable_model(dir: &Path) -> PathBuf {
-    crate::support::pattern_corpus(&dir.join("corpus"), 3, 20);
-    let stem = dir.join("steerable");
-    let corpus = dir.join("corpus");
-    let trained = cadenza(&[
-        "train",
-        "--corpus",
-        corpus.to_str().expect("utf-8"),
-        "--out",
-        stem.to_str().expect("utf-8"),
-        "--steps",
-        "20",
-        "--layers",
-        "1",
-        "--hidden",
-        "32",
-        "--embed",
-        "16",
-        "--seq-len",
-        "32",
-        "--batch",
-        "4",
-        "--device",
-        "cpu",
-    ]);
-    assert!(trained.status.success(), "{trained:?}");
-    stem
-}
-
 #[test]
 fn the_cli_trains_steerable_models_and_takes_every_control() {
     let dir = tempfile::tempdir().expect("temp dir");
-    let stem = steerable_model(dir.path());
+    let stem = crate::support::tiny_steerable_model(dir.path());
     let meta = checkpoint::load_meta(&stem).expect("meta");
     let controls = meta.controls.expect("controls learned by default");
     assert_eq!(controls.styles, vec!["Patterns".to_string()]);

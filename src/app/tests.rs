@@ -64,6 +64,16 @@ fn snapshot(harness: &mut Harness<'_, CadenzaApp>, name: &str) {
     );
 }
 
+/// Clicks the Generate panel's Generate button, waits for the failure and returns its message.
+fn generate_expecting_failure(harness: &mut Harness<'_, CadenzaApp>) -> String {
+    click(harness, "Generate", 1);
+    step_until(harness, "the failure", Duration::from_secs(60), |app| {
+        !app.generate.is_generating()
+    });
+    let messages = &harness.state().shared.messages;
+    messages.last().cloned().unwrap_or_default()
+}
+
 /// A model that trains a few steps a second on one core.
 fn tiny_training(app: &mut CadenzaApp) {
     let train = &mut app.shared.settings.train;
@@ -148,20 +158,7 @@ fn a_composer_trains_generates_plays_and_exports() {
     let aside = data_dir.path().join("aside");
     moved(&checkpoint, &aside);
     click(&mut harness, "Generate", 0);
-    click(&mut harness, "Generate", 1);
-    step_until(
-        &mut harness,
-        "the failure",
-        Duration::from_secs(60),
-        |app| !app.generate.is_generating(),
-    );
-    let message = harness
-        .state()
-        .shared
-        .messages
-        .last()
-        .cloned()
-        .unwrap_or_default();
+    let message = generate_expecting_failure(&mut harness);
     assert!(message.starts_with("Generation failed"), "{message}");
     moved(&aside, &checkpoint);
 
@@ -389,20 +386,7 @@ fn first_run_generates_with_the_starter_and_a_damaged_model_is_reported() {
     bytes.truncate(bytes.len() / 2);
     std::fs::write(&weights, bytes).expect("written");
     harness.state_mut().shared.settings.checkpoint = Some(damaged);
-    click(&mut harness, "Generate", 1);
-    step_until(
-        &mut harness,
-        "the failure",
-        Duration::from_secs(60),
-        |app| !app.generate.is_generating(),
-    );
-    let message = harness
-        .state()
-        .shared
-        .messages
-        .last()
-        .cloned()
-        .unwrap_or_default();
+    let message = generate_expecting_failure(&mut harness);
     assert!(
         message.starts_with("Generation failed") && message.contains("damaged"),
         "{message}"

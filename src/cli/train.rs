@@ -72,7 +72,7 @@ pub struct TrainArgs {
     resume: Option<PathBuf>,
     /// Start a new run (a fine-tune) from these weights: "starter" (the model that ships with
     /// Cadenza) or a checkpoint. Its shape and controls are kept, the corpus's new composers are
-    /// added as styles, and the recipe defaults to fine-tuning's: learning rate 5e-4, 5 minutes,
+    /// added as styles, and the recipe defaults to fine-tuning's: learning rate 1e-4, 5 minutes,
     /// stopping early after 2 validations without improvement.
     #[arg(long, value_name = "starter|CKPT")]
     init: Option<String>,

@@ -1063,6 +1063,11 @@ impl<'a> Trainer<'a> {
 
     /// Steps until a limit or a Stop; then validates on everything and saves.
     fn run(&mut self) -> Result<(u64, StopReason), TrainError> {
+        if matches!(self.options.start, StartFrom::Init(_)) {
+            // The trained weights as they come are the score to beat, and the weights a
+            // fine-tune that never beats it ends with.
+            self.validate(true);
+        }
         let mut bad_steps = std::collections::VecDeque::new();
         let reason = loop {
             if let Some(reason) = self.handle_commands()? {
@@ -1092,7 +1097,7 @@ impl<'a> Trainer<'a> {
         if !scored_now {
             self.validate(true);
         }
-        if reason == StopReason::EarlyStop {
+        if self.options.limits.early_stop_patience.is_some() {
             self.restore_best_weights();
         }
         self.save()?;
@@ -1397,11 +1402,19 @@ impl<'a> Trainer<'a> {
         loss
     }
 
-    /// An early stop ends past the best validation: the run ends with the best weights instead.
+    /// A run with early stopping ends on its best validated weights, not on the last ones (an
+    /// early stop ends past the best by design; a time limit may end on a worse epoch).
     fn restore_best_weights(&mut self) {
         let Some(best) = &self.best_weights else {
             return;
         };
+        if self
+            .meta
+            .valid_nll
+            .is_some_and(|now| now <= self.run.best_full_valid)
+        {
+            return;
+        }
         let _no_grad = tch::no_grad_guard();
         for (best, mut var) in best.iter().zip(self.vars.trainable_variables()) {
             var.copy_(best);

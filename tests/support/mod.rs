@@ -216,3 +216,34 @@ pub fn assert_clean_error(output: &std::process::Output, expected: &str) {
     );
     assert!(!stderr.contains("panicked"));
 }
+
+/// A tiny steerable model trained through the CLI on a pattern corpus (one composer folder,
+/// "Patterns"): its stem.
+pub fn tiny_steerable_model(dir: &Path) -> PathBuf {
+    pattern_corpus(&dir.join("corpus"), 3, 20);
+    let stem = dir.join("steerable");
+    let corpus = dir.join("corpus");
+    let trained = cadenza(&[
+        "train",
+        "--corpus",
+        corpus.to_str().expect("utf-8"),
+        "--out",
+        stem.to_str().expect("utf-8"),
+        "--steps",
+        "20",
+        "--layers",
+        "1",
+        "--hidden",
+        "32",
+        "--embed",
+        "16",
+        "--seq-len",
+        "32",
+        "--batch",
+        "4",
+        "--device",
+        "cpu",
+    ]);
+    assert!(trained.status.success(), "{trained:?}");
+    stem
+}
