@@ -259,9 +259,15 @@ impl CadenzaApp {
         data: Option<DataDir>,
         repaint_within: RepaintWithin,
     ) -> Self {
-        // First run (or no model chosen yet): the starter model, so a take is one click away.
-        if settings.checkpoint.is_none() {
-            settings.checkpoint = cadenza_core::starter::find();
+        // First run (or no model chosen yet): the starter model, so a take is one click away. A
+        // remembered starter that is gone (Cadenza moved or reinstalled) is found again.
+        let moved_starter = settings.checkpoint.as_deref().is_some_and(|path| {
+            path.file_name()
+                .is_some_and(|name| name == cadenza_core::starter::STEM_NAME)
+                && !cadenza_core::checkpoint::meta_path(path).exists()
+        });
+        if settings.checkpoint.is_none() || moved_starter {
+            settings.checkpoint = cadenza_core::starter::find().or(settings.checkpoint);
         }
         let immediate = Arc::clone(&repaint_within);
         let repaint: Repaint = Arc::new(move || immediate(Duration::ZERO));

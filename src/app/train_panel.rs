@@ -159,7 +159,7 @@ impl TrainPanel {
             match event {
                 Event::Update(progress) => self.apply(progress, shared),
                 Event::Finished(Finished { step, reason }) => {
-                    self.status = format!("done at step {step} ({reason:?})");
+                    self.status = format!("done at step {step}: {}", reason.describe());
                     self.fraction = 1.0;
                 }
                 Event::Failed { message } => shared.tell(format!("Training failed: {message}")),

@@ -321,7 +321,7 @@ fn show(display: &mut Display, event: &Event<Progress, Finished>, valid: &mut St
         }
         Event::Finished(Finished { step, reason }) => {
             display.bar.finish();
-            display.line(format!("done at step {step} ({reason:?})"));
+            display.line(format!("done at step {step}: {}", reason.describe()));
         }
         Event::Failed { .. } | Event::Cancelled => display.bar.abandon(),
     }

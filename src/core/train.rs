@@ -136,6 +136,19 @@ pub enum StopReason {
     EarlyStop,
 }
 
+impl StopReason {
+    /// Why training ended, for people: "validation stopped improving (ended on the best weights)".
+    pub fn describe(self) -> &'static str {
+        match self {
+            Self::Steps => "the step limit was reached",
+            Self::Epochs => "the epoch limit was reached",
+            Self::Minutes => "the time was up",
+            Self::Stopped => "stopped",
+            Self::EarlyStop => "validation stopped improving (ended on the best weights)",
+        }
+    }
+}
+
 /// What the trainer reports. Serialised with an `event` tag, this is `cadenza train --json`'s output.
 #[derive(Debug, Clone, PartialEq, serde::Serialize)]
 #[serde(tag = "event", rename_all = "snake_case")]
@@ -216,8 +229,8 @@ pub struct Finished {
     pub reason: StopReason,
 }
 
-/// A label for people: "demo-corpus · quick · 2026-11-27 06:12" (corpus, preset, time saved),
-/// or the file name when the description cannot be read.
+/// A label for people: "demo-corpus · quick · 2026-11-27 06:12" (corpus, preset or
+/// "fine-tuned", time saved), or the file name when the description cannot be read.
 pub fn checkpoint_label(stem: &Path) -> String {
     let file_name = || {
         stem.file_name()
@@ -229,10 +242,14 @@ pub fn checkpoint_label(stem: &Path) -> String {
     let corpus = Path::new(&meta.corpus.path)
         .file_name()
         .map_or("corpus".into(), |n| n.to_string_lossy());
-    let preset = [Preset::Quick, Preset::Standard]
-        .into_iter()
-        .find(|preset| preset.model() == meta.model)
-        .map_or("custom", Preset::name);
+    let preset = if meta.provenance.initialized_from.is_some() {
+        "fine-tuned"
+    } else {
+        [Preset::Quick, Preset::Standard]
+            .into_iter()
+            .find(|preset| preset.model() == meta.model)
+            .map_or("custom", Preset::name)
+    };
     match std::fs::metadata(checkpoint::meta_path(stem)).and_then(|m| m.modified()) {
         Ok(saved) => crate::paths::checkpoint_label(&corpus, preset, saved),
         Err(_) => file_name(),
