@@ -193,6 +193,8 @@ pub struct Shared {
     pub data: Option<DataDir>,
     /// The passage selected in the piano roll.
     pub selection: Option<Passage>,
+    /// The installed starter model, found once at start-up.
+    pub starter: Option<PathBuf>,
 }
 
 impl Shared {
@@ -266,8 +268,9 @@ impl CadenzaApp {
                 .is_some_and(|name| name == cadenza_core::starter::STEM_NAME)
                 && !cadenza_core::checkpoint::meta_path(path).exists()
         });
+        let starter = cadenza_core::starter::find();
         if settings.checkpoint.is_none() || moved_starter {
-            settings.checkpoint = cadenza_core::starter::find().or(settings.checkpoint);
+            settings.checkpoint = starter.clone().or(settings.checkpoint);
         }
         let immediate = Arc::clone(&repaint_within);
         let repaint: Repaint = Arc::new(move || immediate(Duration::ZERO));
@@ -281,6 +284,7 @@ impl CadenzaApp {
             repaint_within,
             data,
             selection: None,
+            starter,
         };
         let corpus = CorpusPanel::new(&mut shared);
         let generate = GeneratePanel::new(&mut shared);

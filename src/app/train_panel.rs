@@ -8,7 +8,6 @@ use egui_plot::{Legend, Line, Plot, PlotPoint, PlotPoints};
 
 use cadenza_core::checkpoint::{self, TrainSettings};
 use cadenza_core::model::{DeviceChoice, ModelConfig};
-use cadenza_core::starter;
 use cadenza_core::train::{
     self, Command, Finished, Limits, Preset, Progress, StartFrom, TrainData, TrainOptions,
     TrainerHandle,
@@ -282,7 +281,7 @@ impl TrainPanel {
                 shared.tell("No current checkpoint to continue: train or open one first");
                 return;
             }
-            (StartChoice::Starter, _) => match starter::find() {
+            (StartChoice::Starter, _) => match shared.starter.clone() {
                 Some(stem) => StartFrom::Init(stem),
                 None => {
                     shared.tell("The starter model is not installed");
@@ -379,6 +378,7 @@ impl TrainPanel {
                 ui,
                 &mut shared.settings.train,
                 shared.settings.checkpoint.is_some(),
+                shared.starter.is_some(),
             )
         });
         ui.horizontal(|ui| {
@@ -471,7 +471,12 @@ fn recent_ui(ui: &mut egui::Ui, panel: &mut TrainPanel, shared: &mut Shared) {
     });
 }
 
-fn controls_ui(ui: &mut egui::Ui, controls: &mut TrainControls, have_checkpoint: bool) {
+fn controls_ui(
+    ui: &mut egui::Ui,
+    controls: &mut TrainControls,
+    have_checkpoint: bool,
+    have_starter: bool,
+) {
     egui::Grid::new("train-controls").num_columns(2).show(ui, |ui| {
         ui.label("Model");
         // A model trained further keeps its shape; the preset names only a new one.
@@ -497,7 +502,7 @@ fn controls_ui(ui: &mut egui::Ui, controls: &mut TrainControls, have_checkpoint:
             });
         ui.end_row();
         ui.label("Start from");
-        start_ui(ui, controls, have_checkpoint);
+        start_ui(ui, controls, have_checkpoint, have_starter);
         ui.end_row();
         ui.label("Controls");
         ui.add_enabled(controls.start == StartChoice::New, egui::Checkbox::new(&mut controls.controls, "learn key, density, loudness and style"))
@@ -510,8 +515,12 @@ fn controls_ui(ui: &mut egui::Ui, controls: &mut TrainControls, have_checkpoint:
 
 /// "A new model / the starter model / the current checkpoint". Choosing the starter also sets
 /// fine-tuning's recipe and length, as choosing a preset sets the preset's.
-fn start_ui(ui: &mut egui::Ui, controls: &mut TrainControls, have_checkpoint: bool) {
-    let have_starter = starter::find().is_some();
+fn start_ui(
+    ui: &mut egui::Ui,
+    controls: &mut TrainControls,
+    have_checkpoint: bool,
+    have_starter: bool,
+) {
     ui.horizontal(|ui| {
         ui.radio_value(&mut controls.start, StartChoice::New, "a new model")
             .on_hover_text("Fresh weights in the shape chosen above");

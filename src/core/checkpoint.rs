@@ -637,9 +637,10 @@ pub fn load_checked(
     stem: &Path,
     device: Device,
 ) -> Result<(CheckpointMeta, nn::VarStore, EventLstm), CheckpointError> {
-    crate::starter::check_shipped(stem)?;
     let attempt = || {
         let meta = load_meta(stem)?;
+        // Checked against the description: `load_weights` then proves the file matches it.
+        crate::starter::check_shipped(stem, &meta)?;
         let vars = nn::VarStore::new(device);
         let model = EventLstm::new(&vars.root(), meta.model, meta.inputs());
         load_weights(stem, &meta, &vars)?;

@@ -7,7 +7,7 @@
 
 use std::path::{Path, PathBuf};
 
-use crate::checkpoint::{self, CheckpointError};
+use crate::checkpoint::{self, CheckpointError, CheckpointMeta};
 
 /// The starter's file stem, in `assets/models/` of a source tree and `models/` of an install.
 pub const STEM_NAME: &str = "starter";
@@ -82,13 +82,16 @@ pub fn label(path: &Path) -> String {
     }
 }
 
-/// Refuses a starter model whose weights are not the shipped ones; any other checkpoint passes.
-pub fn check_shipped(stem: &Path) -> Result<(), CheckpointError> {
-    if is_starter(stem) {
-        verify(stem)
-    } else {
-        Ok(())
+/// Refuses a starter model whose description names other weights than the shipped ones (loading
+/// then checks the file against the description); any other checkpoint passes.
+pub fn check_shipped(stem: &Path, meta: &CheckpointMeta) -> Result<(), CheckpointError> {
+    if !is_starter(stem) || meta.weights_sha256 == SHIPPED_WEIGHTS_SHA256 {
+        return Ok(());
     }
+    Err(CheckpointError::NotShipped {
+        path: checkpoint::weights_path(stem),
+        found: meta.weights_sha256.clone(),
+    })
 }
 
 /// Whether the weights at `stem` are the shipped starter's, wherever they are.

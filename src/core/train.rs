@@ -294,14 +294,6 @@ pub enum StartFrom {
 }
 
 impl StartFrom {
-    /// The checkpoint read, if any.
-    pub fn checkpoint(&self) -> Option<&Path> {
-        match self {
-            Self::New => None,
-            Self::Init(path) | Self::Resume(path) => Some(path),
-        }
-    }
-
     /// Training "the current checkpoint" further: resume it, except the starter model, which is
     /// never written to, so a run from it is a fine-tune into a new checkpoint.
     pub fn continuing(current: &Path) -> Self {
@@ -801,7 +793,7 @@ struct Trainer<'a> {
     /// The validation loss of the checkpoint this run resumed into (same stem, same corpus):
     /// saves go aside until the run does at least as well.
     protected_nll: Option<f64>,
-    /// The weights of the run's best full validation, restored when it stops early.
+    /// With early stopping: the weights of the run's best full validation, which it ends on.
     best_weights: Option<Vec<Tensor>>,
     /// Seconds of training before this run (a resumed model's earlier runs).
     earlier_seconds: f64,
@@ -903,6 +895,27 @@ fn initialized_meta(
     meta.controls = from.controls;
     meta.provenance.initialized_from = Some(origin);
     meta
+}
+
+/// Copies the trainable variables into `into` (allocated on first use, then reused).
+fn store_weights(vars: &nn::VarStore, into: &mut Vec<Tensor>) {
+    let _no_grad = tch::no_grad_guard();
+    let variables = vars.trainable_variables();
+    if into.len() != variables.len() {
+        *into = variables.iter().map(|v| v.detach().copy()).collect();
+        return;
+    }
+    for (copy, var) in into.iter_mut().zip(&variables) {
+        copy.copy_(var);
+    }
+}
+
+/// Copies weights stored by [`store_weights`] back into the trainable variables.
+fn restore_weights(from: &[Tensor], vars: &nn::VarStore) {
+    let _no_grad = tch::no_grad_guard();
+    for (copy, mut var) in from.iter().zip(vars.trainable_variables()) {
+        var.copy_(copy);
+    }
 }
 
 /// The description of a model that has not been trained yet.
@@ -1024,11 +1037,8 @@ impl<'a> Trainer<'a> {
             }
         };
         let optimizer = nn::Adam::default().build(&vars, settings.lr)?;
-        let good_weights = vars
-            .trainable_variables()
-            .iter()
-            .map(|v| v.detach().copy())
-            .collect();
+        let mut good_weights = Vec::new();
+        store_weights(&vars, &mut good_weights);
         let sampler = WindowSampler::new(
             data,
             settings.seq_len,
@@ -1266,25 +1276,11 @@ impl<'a> Trainer<'a> {
     }
 
     fn keep_good_weights(&mut self) {
-        let _no_grad = tch::no_grad_guard();
-        for (good, var) in self
-            .good_weights
-            .iter_mut()
-            .zip(self.vars.trainable_variables())
-        {
-            good.copy_(&var);
-        }
+        store_weights(&self.vars, &mut self.good_weights);
     }
 
     fn restore_good_weights(&mut self) {
-        let _no_grad = tch::no_grad_guard();
-        for (good, mut var) in self
-            .good_weights
-            .iter()
-            .zip(self.vars.trainable_variables())
-        {
-            var.copy_(good);
-        }
+        restore_weights(&self.good_weights, &self.vars);
         self.optimizer.zero_grad();
     }
 
@@ -1432,10 +1428,7 @@ impl<'a> Trainer<'a> {
         {
             return;
         }
-        let _no_grad = tch::no_grad_guard();
-        for (best, mut var) in best.iter().zip(self.vars.trainable_variables()) {
-            var.copy_(best);
-        }
+        restore_weights(best, &self.vars);
         self.meta.valid_nll = Some(self.run.best_full_valid);
     }
 
@@ -1507,14 +1500,11 @@ impl<'a> Trainer<'a> {
         }
         self.run.best_full_valid = loss;
         self.run.full_valids_without_improvement = 0;
-        let _no_grad = tch::no_grad_guard();
-        self.best_weights = Some(
-            self.vars
-                .trainable_variables()
-                .iter()
-                .map(|v| v.detach().copy())
-                .collect(),
-        );
+        // Only a run with early stopping ends on its best weights, so only it keeps them.
+        if self.options.limits.early_stop_patience.is_some() {
+            let best = self.best_weights.get_or_insert_with(Vec::new);
+            store_weights(&self.vars, best);
+        }
         self.stamp_provenance();
         let best = best_stem(&self.options.out);
         if let Err(err) = checkpoint::save(&best, &self.vars, &mut self.meta) {
