@@ -298,3 +298,35 @@ fn eval_of_the_learned_piece_is_far_lower_than_of_an_unrelated_one() {
     assert!((both.pieces[1].nll_per_event() - misfit).abs() < 1e-4);
     assert_eq!(both.events(), learned.len() + unrelated.len() - 2);
 }
+
+#[test]
+fn a_checkpoint_written_before_provenance_still_loads_and_trains_on() {
+    let (_, model) = overfitted_tiny_model();
+    let _torch = torch_lock();
+    let dir = tempfile::tempdir().expect("temp dir");
+    let old = dir.path().join("old");
+    std::fs::copy(
+        checkpoint::weights_path(model),
+        checkpoint::weights_path(&old),
+    )
+    .expect("copied");
+    let mut description: serde_json::Value =
+        serde_json::from_slice(&std::fs::read(checkpoint::meta_path(model)).expect("read"))
+            .expect("JSON");
+    description
+        .as_object_mut()
+        .expect("an object")
+        .remove("provenance")
+        .expect("written by this version");
+    std::fs::write(checkpoint::meta_path(&old), description.to_string()).expect("written");
+
+    let meta = checkpoint::load_meta(&old).expect("loads without provenance");
+    assert_eq!(meta.provenance, checkpoint::Provenance::default());
+    checkpoint::load_model(&old, Device::Cpu).expect("the model loads");
+    let data = tiny_data(&dir.path().join("corpus"));
+    let mut resumed = options(&dir.path().join("next"), Some(2));
+    resumed.start = train::StartFrom::Resume(old);
+    train_to_end(data, resumed);
+    let next = checkpoint::load_meta(&dir.path().join("next")).expect("saved");
+    assert!(next.provenance.training_seconds > 0.0);
+}

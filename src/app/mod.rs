@@ -18,6 +18,19 @@ mod tests;
 #[cfg(test)]
 mod settings_tests {
     #[test]
+    fn settings_written_before_start_from_still_load() {
+        // Before "Start from", the Train panel remembered `resume: bool`.
+        let current = ron::to_string(&super::Settings::default()).expect("serialises");
+        let old = current.replace("start:New", "resume:true");
+        assert_ne!(
+            old, current,
+            "the field is where this test expects it: {current}"
+        );
+        let settings: super::Settings = ron::from_str(&old).expect("older settings load");
+        assert_eq!(settings.train.start, super::train_panel::StartChoice::New);
+    }
+
+    #[test]
     fn an_unreadable_settings_file_is_moved_aside_with_a_message() {
         let dir = tempfile::tempdir().expect("temp dir");
         let file = dir.path().join("app.ron");
