@@ -115,6 +115,7 @@ fn run_options(out: PathBuf, start: StartFrom, preset: Preset, minutes: f64) -> 
         valid_every: 1_000_000,
         replace_worse: false,
         rescue_dir: None,
+        replace_existing: false,
     }
 }
 

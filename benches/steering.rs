@@ -84,6 +84,7 @@ fn trained(data: &Arc<TrainData>, stem: &Path, controls: bool, limits: Limits) -
             valid_every: 1_000_000,
             replace_worse: false,
             rescue_dir: None,
+            replace_existing: false,
         };
         let minutes = common::train(data, options);
         let step = checkpoint::load_meta(stem).map_or(0, |m| m.step);

@@ -185,6 +185,7 @@ fn run_cadenza(
         valid_every: 100,
         replace_worse: false,
         rescue_dir: None,
+        replace_existing: false,
     };
     let mut trainer = train::spawn(data.clone(), options, no_repaint());
     let mut tokens_per_s = f64::NAN;

@@ -367,18 +367,28 @@ fn a_corrupt_or_missing_soundfont_is_a_clear_error() {
     let err = PianoSynth::new(&dir.path().join("none.sf2"), 0.8).expect_err("refused");
     assert!(err.to_string().contains("none.sf2"), "{err}");
 
-    // The user's choice comes first; a folder yields its first SoundFont by name.
+    // The user's choice comes first; a folder yields its first SoundFont by name; a corrupt
+    // choice is passed over, with the reason.
     let folder = dir.path().join("soundfonts");
     std::fs::create_dir(&folder).expect("mkdir");
-    std::fs::write(folder.join("b.sf2"), b"x").expect("written");
-    std::fs::write(folder.join("a.sf3"), b"x").expect("written");
+    let valid = crate::support::soundfont::tiny_soundfont();
+    std::fs::write(folder.join("b.sf2"), &valid).expect("written");
+    std::fs::write(folder.join("a.sf3"), &valid).expect("written");
     std::fs::write(folder.join("notes.txt"), b"x").expect("written");
     assert_eq!(
         audio::find_soundfont(Some(&folder)).expect("found"),
         folder.join("a.sf3")
     );
-    assert_eq!(
-        audio::find_soundfont(Some(&corrupt)).expect("found"),
-        corrupt
-    );
+    let search = audio::search_soundfont(Some(&corrupt));
+    assert_ne!(search.found.ok(), Some(corrupt));
+    assert!(search.refused[0].to_string().contains("broken.sf2"));
+}
+
+#[test]
+fn the_synth_has_the_voices_it_asks_for() {
+    // `set_polyphony` can only lower fluidlite's limit (256): 512 voices were never granted.
+    let dir = tempfile::tempdir().expect("temp dir");
+    let path = dir.path().join("sine.sf2");
+    std::fs::write(&path, crate::support::soundfont::tiny_soundfont()).expect("written");
+    assert_eq!(synth(&path).polyphony(), 512);
 }

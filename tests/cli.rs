@@ -310,3 +310,22 @@ fn verbose_prints_timestamped_records_on_stderr() {
         "{record}"
     );
 }
+
+#[test]
+fn a_reader_that_goes_away_ends_inspect_without_a_panic() {
+    let dir = tempfile::tempdir().expect("temp dir");
+    crate::support::pattern_corpus(dir.path(), 3, 4);
+    let mut child = std::process::Command::new(env!("CARGO_BIN_EXE_cadenza"))
+        .args(["inspect", dir.path().to_str().expect("utf-8")])
+        .stdout(std::process::Stdio::piped())
+        .stderr(std::process::Stdio::piped())
+        .spawn()
+        .expect("runs");
+    // The reader is gone before the first line (as `| head -1` once it has its line): every
+    // write fails with a broken pipe.
+    drop(child.stdout.take());
+    let output = child.wait_with_output().expect("ends");
+    let stderr = String::from_utf8_lossy(&output.stderr);
+    assert!(!stderr.contains("panicked"), "{stderr}");
+    assert_ne!(output.status.code(), Some(101), "{stderr}");
+}

@@ -149,3 +149,17 @@ fn shared_corpus_loads_completely() {
     let valid = corpus.split(Split::Valid).count();
     assert!((15..60).contains(&valid), "{valid} validation pieces");
 }
+
+#[test]
+fn a_symlink_loop_is_walked_once_and_linked_copies_count_once() {
+    let dir = tempfile::tempdir().expect("temp dir");
+    crate::support::pattern_corpus(dir.path(), 2, 2);
+    let composer = dir.path().join("Patterns");
+    // a/b -> .. (a loop), and a second link to the composer's folder.
+    std::os::unix::fs::symlink("..", composer.join("loop")).expect("symlink");
+    std::os::unix::fs::symlink(&composer, dir.path().join("Again")).expect("symlink");
+    let files = corpus::find_midi_files(dir.path()).expect("walked");
+    assert_eq!(files.len(), 2, "{files:?}");
+    let loaded = corpus::load_dir(dir.path(), &|_| {}).expect("loads");
+    assert_eq!(loaded.pieces.len(), 2);
+}

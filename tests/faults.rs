@@ -122,6 +122,23 @@ fn impossible_checkpoints_are_refused_by_every_command() {
     let stem = copy_of_tiny_checkpoint(dir.path(), "reshaped");
     set_meta_field(&stem, "/model/hidden", 24.into());
     refused_everywhere(&stem, &corpus, &out, "reshaped");
+    // The largest shape the description allows (4 x 4096 x 4096, 2.2 GB of weights) declared
+    // over the tiny weights: refused from the file's size, before anything is allocated.
+    let stem = copy_of_tiny_checkpoint(dir.path(), "huge");
+    for (pointer, value) in [
+        ("/model/layers", 4),
+        ("/model/hidden", 4096),
+        ("/model/embed", 4096),
+    ] {
+        set_meta_field(&stem, pointer, value.into());
+    }
+    let started = Instant::now();
+    refused_everywhere(&stem, &corpus, &out, "it declares");
+    assert!(
+        started.elapsed() < Duration::from_secs(20),
+        "{:?}",
+        started.elapsed()
+    );
     assert!(!checkpoint::meta_path(&out).exists(), "nothing was trained");
 }
 
@@ -553,4 +570,106 @@ fn a_failed_run_exits_1_with_an_error_line_then_done() {
         !checkpoint::meta_path(&out).exists(),
         "no checkpoint from broken weights"
     );
+}
+
+#[test]
+fn refusals_name_their_real_cause() {
+    let (dir, corpus) = folder_with_corpus(4);
+    let (_, tiny) = overfitted_tiny_model();
+    let out = dir.path().join("out");
+    // The shape of a fine-tune is its checkpoint's: a shape flag is refused, not ignored.
+    let train = cadenza(&[
+        "train",
+        "--corpus",
+        text(&corpus),
+        "--init",
+        text(tiny),
+        "--out",
+        text(&out),
+        "--layers",
+        "3",
+    ]);
+    assert_eq!(train.status.code(), Some(2), "{train:?}");
+    assert!(String::from_utf8_lossy(&train.stderr).contains("'--layers"));
+
+    let piece = first_midi_file(&corpus);
+    let end_s = cadenza_core::midi::read_file(&piece)
+        .expect("reads")
+        .duration_s();
+    let regenerate = |start: &str, end: &str| {
+        cadenza(&[
+            "regenerate",
+            text(&piece),
+            "--checkpoint",
+            text(tiny),
+            &format!("--start={start}"),
+            &format!("--end={end}"),
+            "--out",
+            text(&dir.path().join("x.mid")),
+        ])
+    };
+    let past_end = format!("{:.2}", end_s + 5.0);
+    assert_clean_error(&regenerate("0.5", &past_end), "ends after the take");
+    assert_clean_error(&regenerate("10", "4000"), "past the 3600 s a take may last");
+    assert_clean_error(&regenerate("-1", "2"), "must start at 0 s or later");
+
+    let controls = dir.path().join("controls.json");
+    std::fs::write(&controls, r#"{"density": [{"at_s": -2, "value": 4}]}"#).expect("written");
+    let generate = cadenza(&[
+        "generate",
+        "--checkpoint",
+        text(tiny),
+        "--out",
+        text(&dir.path().join("g.mid")),
+        "--controls",
+        text(&controls),
+    ]);
+    assert_clean_error(&generate, "before the start");
+    std::fs::write(
+        &controls,
+        r#"{"key": [{"at_s": 5, "key": null}, {"at_s": -1, "key": null}]}"#,
+    )
+    .expect("written");
+    let generate = cadenza(&[
+        "generate",
+        "--checkpoint",
+        text(tiny),
+        "--out",
+        text(&dir.path().join("g.mid")),
+        "--controls",
+        text(&controls),
+    ]);
+    assert_clean_error(&generate, "before the start");
+}
+
+#[test]
+fn takes_in_a_cycle_of_versions_are_kept_and_a_fifo_is_not_waited_on() {
+    let dir = tempfile::tempdir().expect("temp dir");
+    let file = dir.path().join("takes.json");
+    // 1 made from 3, 3 made from 2, 2 made from 1; 4 a root.
+    let takes: Vec<Take> = [(1, 3), (2, 1), (3, 2), (4, 0)]
+        .map(|(id, parent)| Take {
+            id,
+            parent: (parent > 0).then_some(parent),
+            ..take(id)
+        })
+        .to_vec();
+    takes::save(&file, &takes).expect("saved");
+    let loaded = takes::load(&file);
+    assert_eq!(loaded.takes.len(), 4);
+    assert_eq!(loaded.takes.iter().filter(|t| t.parent.is_none()).count(), 2);
+    let problem = loaded.problem.expect("told");
+    assert!(problem.contains("1 chain(s) of versions"), "{problem}");
+
+    let fifo = dir.path().join("fifo.json");
+    let made = std::process::Command::new("mkfifo")
+        .arg(&fifo)
+        .status()
+        .expect("mkfifo runs");
+    assert!(made.success());
+    let started = Instant::now();
+    let loaded = takes::load(&fifo);
+    assert!(loaded.takes.is_empty());
+    assert!(loaded.problem.expect("told").contains("not a regular file"));
+    assert!(started.elapsed() < Duration::from_secs(5));
 }

@@ -309,3 +309,61 @@ proptest! {
         let _ = midi::read_bytes(&bytes);
     }
 }
+
+#[test]
+fn midi_bombs_that_declare_days_of_music_are_refused_at_once() {
+    // 44 bytes: the slowest tempo, one tick per quarter, a note-off at tick 9 999 990 (46 603
+    // hours); and a 24-hour note at 96 ticks per quarter.
+    let slowest = 0x00ff_ffff;
+    let days = smf(
+        1,
+        &[vec![
+            (0, tempo(slowest)),
+            (0, note_on(0, 60, 90)),
+            (9_999_990, note_off(0, 60)),
+        ]],
+    );
+    let one_note = smf(
+        96,
+        &[vec![
+            (0, tempo(slowest)),
+            (0, note_on(0, 60, 90)),
+            (494_400, note_off(0, 60)),
+        ]],
+    );
+    for bomb in [days, one_note] {
+        let started = std::time::Instant::now();
+        let err = midi::read_bytes(&bomb).expect_err("refused");
+        assert!(matches!(err, MidiError::TooLongInTime { .. }), "{err}");
+        assert!(
+            err.to_string().contains("over the 2h a piece may last"),
+            "{err}"
+        );
+        assert!(started.elapsed().as_secs_f64() < 1.0);
+    }
+    // Two hours exactly still read.
+    let two_hours = smf(
+        1,
+        &[vec![
+            (0, tempo(1_000_000)),
+            (0, note_on(0, 60, 90)),
+            (7200, note_off(0, 60)),
+        ]],
+    );
+    assert_eq!(midi::read_bytes(&two_hours).expect("reads").notes.len(), 1);
+}
+
+#[test]
+fn a_file_with_more_notes_than_a_piece_may_hold_is_refused() {
+    let notes = cadenza_core::midi::MAX_NOTES + 1;
+    let mut events = vec![(0, tempo(500_000))];
+    for _ in 0..notes {
+        events.push((0, note_on(0, 60, 90)));
+        events.push((1, note_off(0, 60)));
+    }
+    let err = midi::read_bytes(&smf(960, &[events])).expect_err("refused");
+    assert!(
+        err.to_string().contains("over the 432000 a piece may hold"),
+        "{err}"
+    );
+}

@@ -7,7 +7,7 @@ use cadenza_core::checkpoint::{self, CheckpointError};
 use cadenza_core::corpus;
 use cadenza_core::encoding::{self, Encoding, VOCAB_SIZE};
 use cadenza_core::eval::{self, EvalPiece};
-use cadenza_core::model::{EventLstm, Inputs};
+use cadenza_core::model::{EventLstm, Inputs, ModelConfig};
 use cadenza_core::train::{self, Command, Finished, Progress, StopReason};
 use cadenza_core::worker::{Event, no_repaint};
 use tch::{Device, Tensor, nn};
@@ -329,4 +329,28 @@ fn a_checkpoint_written_before_provenance_still_loads_and_trains_on() {
     train_to_end(data, resumed);
     let next = checkpoint::load_meta(&dir.path().join("next")).expect("saved");
     assert!(next.provenance.training_seconds > 0.0);
+}
+
+#[test]
+fn the_parameter_count_of_a_shape_matches_the_network_built() {
+    use cadenza_core::controls::ControlsMeta;
+    let steerable = ControlsMeta::new(vec!["Bach".into(), "Chopin".into()], Default::default());
+    for (config, controls) in [
+        (TINY, None),
+        (
+            ModelConfig {
+                layers: 3,
+                hidden: 40,
+                embed: 12,
+                dropout: 0.1,
+            },
+            Some(&steerable),
+        ),
+    ] {
+        let inputs = Inputs::new(Encoding::CURRENT, controls);
+        let vars = nn::VarStore::new(Device::Cpu);
+        let _model = EventLstm::new(&vars.root(), config, inputs);
+        let built: i64 = vars.variables().values().map(|v| v.numel() as i64).sum();
+        assert_eq!(EventLstm::parameter_count(config, inputs) as i64, built);
+    }
 }

@@ -123,6 +123,13 @@ impl GenerateControls {
     }
 }
 
+/// The most height the takes list takes before it scrolls, in points.
+const TAKES_LIST_HEIGHT: f32 = 320.0;
+/// Indentation of a version under the take it came from, in points.
+const INDENT_PER_VERSION: f32 = 16.0;
+/// Versions deeper than this are indented no further, so a long chain stays readable.
+const MAX_INDENT_DEPTH: usize = 8;
+
 /// Which file an export writes.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum ExportKind {
@@ -343,6 +350,10 @@ impl GeneratePanel {
         let Some(take) = self.takes.get(index) else {
             return;
         };
+        if let Err(conflict) = shared.output_guard().check(&path) {
+            shared.tell(format!("Could not export (the take is kept): {conflict}"));
+            return;
+        }
         match kind {
             ExportKind::Midi => match take.write_midi(&path) {
                 Ok(()) => shared.tell(format!("Exported {}", path.display())),
@@ -694,41 +705,50 @@ impl GeneratePanel {
         }
         let mut clicked = None;
         let mut delete = None;
-        for (index, depth) in versions::tree_order(&self.takes) {
-            let take = &self.takes[index];
-            ui.horizontal(|ui| {
-                ui.add_space(16.0 * depth as f32);
-                let steering = if take.controls.is_any() {
-                    String::new()
-                } else {
-                    format!(" · {}", take.controls.summary())
-                };
-                let origin = match take.operation {
-                    Operation::Generate => take.primer.clone(),
-                    other => other.describe(),
-                };
-                let label = format!(
-                    "{}. seed {} · {:.0} s · T {} · {origin}{steering}",
-                    index + 1,
-                    take.seed,
-                    take.duration_s(),
-                    take.settings.temperature,
-                );
-                if ui
-                    .selectable_label(self.selected == Some(index), label)
-                    .clicked()
-                {
-                    clicked = Some(index);
-                }
-                if ui
-                    .small_button("Delete")
-                    .on_hover_text("Delete this take (its versions stay)")
-                    .clicked()
-                {
-                    delete = Some(index);
+        let order = versions::tree_order(&self.takes);
+        let row_height = ui.spacing().interact_size.y;
+        // Only the rows in view are laid out: a list of thousands of versions stays quick.
+        egui::ScrollArea::vertical()
+            .id_salt("takes")
+            .max_height(TAKES_LIST_HEIGHT)
+            .auto_shrink([false, true])
+            .show_rows(ui, row_height, order.len(), |ui, rows| {
+                for &(index, depth) in &order[rows] {
+                    let take = &self.takes[index];
+                    ui.horizontal(|ui| {
+                        ui.add_space(INDENT_PER_VERSION * depth.min(MAX_INDENT_DEPTH) as f32);
+                        let steering = if take.controls.is_any() {
+                            String::new()
+                        } else {
+                            format!(" · {}", take.controls.summary())
+                        };
+                        let origin = match take.operation {
+                            Operation::Generate => take.primer.clone(),
+                            other => other.describe(),
+                        };
+                        let label = format!(
+                            "{}. seed {} · {:.0} s · T {} · {origin}{steering}",
+                            index + 1,
+                            take.seed,
+                            take.duration_s(),
+                            take.settings.temperature,
+                        );
+                        if ui
+                            .selectable_label(self.selected == Some(index), label)
+                            .clicked()
+                        {
+                            clicked = Some(index);
+                        }
+                        if ui
+                            .small_button("Delete")
+                            .on_hover_text("Delete this take (its versions stay)")
+                            .clicked()
+                        {
+                            delete = Some(index);
+                        }
+                    });
                 }
             });
-        }
         if let Some(index) = clicked {
             self.select(index, shared);
         }

@@ -211,6 +211,28 @@ pub struct Shared {
 }
 
 impl Shared {
+    /// The guard an export goes through: it may not overwrite the model in use, the SoundFont,
+    /// Cadenza's own files (takes, settings, log) or anything in the starter model's folder.
+    pub fn output_guard(&self) -> cadenza_core::output_guard::OutputGuard {
+        use cadenza_core::checkpoint;
+        let model = self.settings.checkpoint.as_deref().map(checkpoint::stem);
+        let own = self.data.as_ref().map(|data| {
+            let takes = data.takes_file();
+            let backup = cadenza_core::files::with_suffix(&takes, ".bak");
+            [takes, backup, data.settings_file(), data.log_file()]
+        });
+        cadenza_core::starter::output_guard()
+            .reading(
+                model
+                    .as_deref()
+                    .map(checkpoint::files)
+                    .into_iter()
+                    .flatten(),
+            )
+            .reading(self.settings.soundfont.iter())
+            .reading(own.into_iter().flatten())
+    }
+
     /// Shows a piece and loads it into the player (from the start).
     pub fn show(&mut self, title: String, piece: &Piece, primer_end_s: f64) {
         self.show_content(
@@ -287,12 +309,13 @@ impl CadenzaApp {
         }
         let immediate = Arc::clone(&repaint_within);
         let repaint: Repaint = Arc::new(move || immediate(Duration::ZERO));
-        let sound = Sound::start(settings.soundfont.as_deref());
+        let mut messages = Vec::new();
+        let sound = Sound::start(settings.soundfont.as_deref(), &mut messages);
         let mut shared = Shared {
             settings,
             shown: Shown::default(),
             sound,
-            messages: Vec::new(),
+            messages,
             repaint,
             repaint_within,
             data,

@@ -22,9 +22,22 @@ pub struct Sound {
 
 impl Sound {
     /// Finds a SoundFont and opens the output; without either, the app runs without sound and
-    /// says why in the status bar.
-    pub fn start(user_choice: Option<&Path>) -> Self {
-        let synth = audio::find_soundfont(user_choice)
+    /// says why in the status bar. SoundFonts refused on the way (a broken remembered choice or a
+    /// damaged file in the data folder) are passed over, and `messages` says which and why.
+    pub fn start(user_choice: Option<&Path>, messages: &mut Vec<String>) -> Self {
+        let search = audio::search_soundfont(user_choice);
+        let fallback = match &search.found {
+            Ok(path) => format!("using {} instead", path.display()),
+            Err(_) => "playing without sound".to_string(),
+        };
+        messages.extend(
+            search
+                .refused
+                .iter()
+                .map(|refusal| format!("{refusal}; {fallback}")),
+        );
+        let synth = search
+            .found
             .and_then(|path| PianoSynth::new(&path, audio::DEFAULT_GAIN).map(|s| (path, s)));
         match synth {
             Ok((path, synth)) => Self::with_synth(path, synth),

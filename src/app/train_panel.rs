@@ -327,6 +327,8 @@ impl TrainPanel {
                 .data
                 .as_ref()
                 .map(|d| d.checkpoints().join("rescued")),
+            // Every run in the app writes a new, time-stamped checkpoint.
+            replace_existing: false,
         };
         self.curves = Curves::default();
         self.fraction = 0.0;

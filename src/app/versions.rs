@@ -71,28 +71,37 @@ impl Alternatives {
 }
 
 /// The takes in tree order: each take followed by its versions (depth first), with its depth. A
-/// take whose parent was deleted is a root.
+/// take whose parent was deleted is a root, and so is the first take met of versions whose
+/// parents form a cycle (a damaged file), so no take is ever left out. Linear in the takes.
 pub fn tree_order(takes: &[Take]) -> Vec<(usize, usize)> {
-    let known = |id: u64| takes.iter().any(|t| t.id == id);
+    let index_of: std::collections::HashMap<u64, usize> =
+        takes.iter().enumerate().map(|(i, t)| (t.id, i)).collect();
+    let mut children: Vec<Vec<usize>> = vec![Vec::new(); takes.len()];
+    let mut roots = Vec::new();
+    for (index, take) in takes.iter().enumerate() {
+        match take.parent.and_then(|p| index_of.get(&p)) {
+            Some(&parent) if parent != index => children[parent].push(index),
+            _ => roots.push(index),
+        }
+    }
     let mut order = Vec::with_capacity(takes.len());
-    let mut stack: Vec<(usize, usize)> = takes
-        .iter()
-        .enumerate()
-        .rev()
-        .filter(|(_, t)| t.parent.is_none_or(|p| !known(p)))
-        .map(|(i, _)| (i, 0))
-        .collect();
-    while let Some((index, depth)) = stack.pop() {
-        order.push((index, depth));
-        let id = takes[index].id;
-        stack.extend(
-            takes
-                .iter()
-                .enumerate()
-                .rev()
-                .filter(|(_, t)| t.parent == Some(id))
-                .map(|(i, _)| (i, depth + 1)),
-        );
+    let mut visited = vec![false; takes.len()];
+    let mut visit = |root: usize, order: &mut Vec<(usize, usize)>| {
+        let mut stack = vec![(root, 0)];
+        while let Some((index, depth)) = stack.pop() {
+            if std::mem::replace(&mut visited[index], true) {
+                continue;
+            }
+            order.push((index, depth));
+            stack.extend(children[index].iter().rev().map(|&c| (c, depth + 1)));
+        }
+    };
+    for root in roots {
+        visit(root, &mut order);
+    }
+    // Whatever is left hangs in a cycle: start from its first take.
+    for index in 0..takes.len() {
+        visit(index, &mut order);
     }
     order
 }
@@ -156,6 +165,29 @@ mod tests {
             events: 0,
             events_per_s: 0.0,
         }
+    }
+
+    #[test]
+    fn takes_whose_versions_form_a_cycle_are_listed_and_deep_chains_are_ordered() {
+        // 1 -> 2 -> 3 -> 1, and 4 a root.
+        let takes = vec![
+            take(1, Some(3)),
+            take(2, Some(1)),
+            take(3, Some(2)),
+            take(4, None),
+        ];
+        let order: Vec<u64> = tree_order(&takes)
+            .iter()
+            .map(|&(i, _)| takes[i].id)
+            .collect();
+        assert_eq!(order, [4, 1, 2, 3]);
+
+        let chain: Vec<Take> = (1..=20_000)
+            .map(|id| take(id, (id > 1).then(|| id - 1)))
+            .collect();
+        let order = tree_order(&chain);
+        assert_eq!(order.len(), 20_000);
+        assert_eq!(order.last(), Some(&(19_999, 19_999)));
     }
 
     #[test]

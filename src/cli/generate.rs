@@ -2,15 +2,15 @@
 
 use std::path::PathBuf;
 
-use anyhow::{Context, Result, bail};
+use anyhow::{Context, Result};
 use cadenza_core::controls::{ControlPlan, Curve, Key, KeyChange, Loudness};
-use cadenza_core::files;
 use cadenza_core::generate::{
     self, DEFAULT_PRIMER_SECONDS, DEFAULT_SECONDS, GenerateEvent, GenerateRequest, Length, Primer,
     SamplingSettings, Take, Update,
 };
 use cadenza_core::model::DeviceChoice;
 use cadenza_core::worker::no_repaint;
+use cadenza_core::{checkpoint, files, starter};
 
 use crate::cli::console;
 
@@ -73,7 +73,8 @@ pub struct SamplingFlags {
     /// soft, medium or loud.
     #[arg(long)]
     loudness: Option<Loudness>,
-    /// A style the model knows: one of its corpus's composers (`cadenza inspect --checkpoint`).
+    /// A style the model knows: one of its corpus's composers (an unknown name is refused with
+    /// the list of those it knows).
     #[arg(long)]
     style: Option<String>,
     /// A JSON file of controls that change along the piece (format in the README); --key,
@@ -178,15 +179,11 @@ pub fn run(args: &GenerateArgs) -> Result<()> {
     }
     // Every destination is proved writable, and no input is overwritten, before sampling.
     let paths = generate::output_paths(&args.out, settings.variations);
+    let guard = starter::output_guard()
+        .reading(checkpoint::files(&checkpoint::stem(&args.checkpoint)))
+        .reading(args.primer.iter());
     for path in &paths {
-        let inputs = [Some(args.checkpoint.as_path()), args.primer.as_deref()];
-        if inputs
-            .into_iter()
-            .flatten()
-            .any(|input| files::same_file(input, path))
-        {
-            bail!("--out {} would overwrite an input", path.display());
-        }
+        guard.check(path).context("--out")?;
         files::check_writable(path)?;
     }
     let takes = sample_with_progress(request, args.json)?;

@@ -70,6 +70,16 @@ fn checkpoint_arg(text: &str) -> Result<std::path::PathBuf, String> {
     Ok(cadenza_core::starter::resolve(std::path::Path::new(text)))
 }
 
+/// A command whose output is piped into a reader that stops early (`cadenza inspect … | head -1`)
+/// ends as Unix tools do, by SIGPIPE, instead of panicking in `println!` (Rust ignores SIGPIPE).
+/// Not for `train`, which must save however its output is read.
+fn die_quietly_when_the_reader_goes() {
+    // SAFETY: restoring a signal's default disposition before any other thread exists.
+    unsafe {
+        libc::signal(libc::SIGPIPE, libc::SIG_DFL);
+    }
+}
+
 pub fn main() -> ExitCode {
     let cli = Cli::parse();
     let app = matches!(cli.command, None | Some(Command::Open { .. }));
@@ -79,6 +89,9 @@ pub fn main() -> ExitCode {
             file: None,
             stderr: cli.verbose,
         });
+    }
+    if !app && !matches!(cli.command, Some(Command::Train(_))) {
+        die_quietly_when_the_reader_goes();
     }
     let result = match cli.command {
         Some(Command::Inspect {

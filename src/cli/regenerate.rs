@@ -2,8 +2,7 @@
 
 use std::path::PathBuf;
 
-use anyhow::{Context, Result, bail};
-use cadenza_core::files;
+use anyhow::{Context, Result};
 use cadenza_core::generate::Length;
 use cadenza_core::midi::{self, Piece};
 use cadenza_core::model::DeviceChoice;
@@ -11,6 +10,7 @@ use cadenza_core::regenerate::{
     self, Candidate, DEFAULT_CANDIDATES, Passage, RegenerateRequest, SCORED_SECONDS,
 };
 use cadenza_core::worker::no_repaint;
+use cadenza_core::{checkpoint, files, starter};
 
 use crate::cli::console;
 use crate::cli::generate::SamplingFlags;
@@ -72,14 +72,18 @@ pub fn run(args: &RegenerateArgs) -> Result<()> {
     };
     passage.validate()?;
     let piece = midi::read_file(&args.file).with_context(|| args.file.display().to_string())?;
-    if files::same_file(&args.file, &args.out) {
-        bail!("--out {} would overwrite the input", args.out.display());
-    }
+    let notes = midi::apply_sustain(&piece);
+    passage.validate_within(&notes)?;
+    starter::output_guard()
+        .reading([&args.file])
+        .reading(checkpoint::files(&checkpoint::stem(&args.checkpoint)))
+        .check(&args.out)
+        .context("--out")?;
     files::check_writable(&args.out)?;
     let seed = args.sampling.seed_or_random();
     let request = RegenerateRequest {
         checkpoint: args.checkpoint.clone(),
-        notes: midi::apply_sustain(&piece),
+        notes,
         passage,
         candidates: args.candidates,
         settings: args.sampling.settings(Length::Events(1), 1, seed),

@@ -5,7 +5,7 @@ use std::time::Instant;
 
 use anyhow::{Context, Result, bail};
 use cadenza_core::audio::{self, DEFAULT_GAIN, DEFAULT_TAIL_S, PianoSynth, WavFormat};
-use cadenza_core::{files, midi};
+use cadenza_core::{files, midi, starter};
 
 use crate::cli::console::Display;
 
@@ -38,13 +38,17 @@ pub fn run(args: &RenderArgs) -> Result<()> {
         .out
         .extension()
         .is_some_and(|e| e.eq_ignore_ascii_case("mid") || e.eq_ignore_ascii_case("midi"))
-        || files::same_file(&args.midi, &args.out)
     {
         bail!(
             "--out {} would overwrite a MIDI file; name a .wav file",
             args.out.display()
         );
     }
+    starter::output_guard()
+        .reading([&args.midi])
+        .reading(args.soundfont.iter())
+        .check(&args.out)
+        .context("--out")?;
     files::check_writable(&args.out)?;
     let piece = midi::read_file(&args.midi)
         .with_context(|| format!("cannot read {}", args.midi.display()))?;

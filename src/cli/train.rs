@@ -24,20 +24,21 @@ pub struct TrainArgs {
     /// Checkpoint to write: a path stem P, giving P.safetensors and P.json.
     #[arg(long)]
     out: PathBuf,
-    /// Starting point for every hyperparameter below: quick (2×256) or standard (3×512).
+    /// Starting point for every hyperparameter below: quick (2×256) or standard (3×512). The shape
+    /// (layers, hidden, embed, dropout) of a run from --init or --resume is its checkpoint's.
     #[arg(long, default_value = "quick")]
     preset: Preset,
     /// LSTM layers.
-    #[arg(long)]
+    #[arg(long, conflicts_with_all = ["init", "resume"])]
     layers: Option<i64>,
     /// Hidden units per LSTM layer.
-    #[arg(long)]
+    #[arg(long, conflicts_with_all = ["init", "resume"])]
     hidden: Option<i64>,
     /// Event embedding size.
-    #[arg(long)]
+    #[arg(long, conflicts_with_all = ["init", "resume"])]
     embed: Option<i64>,
     /// Dropout between LSTM layers.
-    #[arg(long)]
+    #[arg(long, conflicts_with_all = ["init", "resume"])]
     dropout: Option<f64>,
     /// Events per training window.
     #[arg(long)]
@@ -95,6 +96,10 @@ pub struct TrainArgs {
     /// worse (otherwise the new weights are saved beside it as P.resumed-worse).
     #[arg(long)]
     replace_worse: bool,
+    /// Replace a checkpoint already at --out (and its best weights) with this new run or
+    /// fine-tune; without it such a run is refused.
+    #[arg(long)]
+    replace: bool,
     /// Train without the controls (density, key, loudness, style): the model cannot be steered.
     #[arg(long)]
     no_controls: bool,
@@ -164,6 +169,7 @@ impl TrainArgs {
             valid_every: self.valid_every,
             replace_worse: self.replace_worse,
             rescue_dir: DataDir::from_env().map(|d| d.checkpoints().join("rescued")),
+            replace_existing: self.replace,
         })
     }
 
@@ -249,7 +255,8 @@ pub fn run(args: &TrainArgs) -> Result<()> {
     Ok(())
 }
 
-/// `--json`: one object per line; a failure is an `error` event followed by `done`.
+/// `--json`: one object per line; a failure is an `error` event followed by `done`. A reader that
+/// goes away (`| head -1`) does not stop the run: it trains on and saves as usual.
 fn print_json_line(event: &Event<Progress, Finished>, last_step: u64) -> Result<()> {
     let line = match event {
         Event::Update(progress) => serde_json::to_value(progress)?,
@@ -257,18 +264,21 @@ fn print_json_line(event: &Event<Progress, Finished>, last_step: u64) -> Result<
             serde_json::json!({"event": "done", "step": step, "reason": reason})
         }
         Event::Failed { message } => {
-            println!(
-                "{}",
-                serde_json::json!({"event": "error", "message": message})
-            );
+            write_line(&serde_json::json!({"event": "error", "message": message}));
             serde_json::json!({"event": "done", "step": last_step, "reason": "error"})
         }
         Event::Cancelled => {
             serde_json::json!({"event": "done", "step": last_step, "reason": "cancelled"})
         }
     };
-    println!("{line}");
+    write_line(&line);
     Ok(())
+}
+
+/// Writes a line on stdout, dropping it if the reader is gone.
+fn write_line(line: &impl std::fmt::Display) {
+    use std::io::Write;
+    let _ = writeln!(std::io::stdout().lock(), "{line}");
 }
 
 /// A progress bar on a terminal, status lines in a log.

@@ -7,9 +7,14 @@
 
 mod playback;
 mod soundfont;
+pub mod soundfont_check;
+mod soundfont_error;
 
 pub use playback::{AudioOutput, PlaybackSource, Transport, TransportCommand, playback};
-pub use soundfont::{SYSTEM_SOUNDFONT, find_soundfont, soundfont_candidates};
+pub use soundfont::{
+    SYSTEM_SOUNDFONT, SoundFontSearch, find_soundfont, search_soundfont, soundfont_candidates,
+};
+pub use soundfont_check::{SoundFontError, SoundFontSummary};
 
 use std::path::{Path, PathBuf};
 
@@ -25,7 +30,7 @@ pub const DEFAULT_GAIN: f32 = 0.8;
 /// Silence rendered after the last release so the last notes ring out.
 pub const DEFAULT_TAIL_S: f64 = 2.0;
 /// The synth's voice limit: enough for pedalled arpeggios, which keep many strings ringing.
-const POLYPHONY: u32 = 512;
+const POLYPHONY: i32 = 512;
 /// MIDI controller number of the sustain pedal.
 const SUSTAIN_CONTROLLER: u32 = 64;
 /// The limiter holds peaks at -1 dBFS.
@@ -87,8 +92,19 @@ impl std::fmt::Debug for PianoSynth {
     }
 }
 
+impl AudioError {
+    /// A SoundFont refused by the structure check.
+    pub fn bad_soundfont(path: &Path, reason: &SoundFontError) -> Self {
+        Self::BadSoundFont {
+            path: path.to_path_buf(),
+            reason: reason.to_string(),
+        }
+    }
+}
+
 impl PianoSynth {
-    /// Loads `soundfont` at [`SAMPLE_RATE`] with the given gain.
+    /// Loads `soundfont` at [`SAMPLE_RATE`] with the given gain, after checking its structure
+    /// ([`soundfont_check`]): fluidlite is C code and crashes on a malformed file.
     pub fn new(soundfont: &Path, gain: f32) -> Result<Self, AudioError> {
         use fluidlite::IsSettings;
         let bad = |reason: String| AudioError::BadSoundFont {
@@ -98,9 +114,15 @@ impl PianoSynth {
         if !soundfont.is_file() {
             return Err(bad("no such file".to_string()));
         }
+        soundfont_check::check_file(soundfont)
+            .map_err(|reason| AudioError::bad_soundfont(soundfont, &reason))?;
         let settings = fluidlite::Settings::new().map_err(|e| AudioError::Synth(e.to_string()))?;
         if let Some(rate) = settings.num("synth.sample-rate") {
             rate.set(f64::from(SAMPLE_RATE));
+        }
+        // The voice limit is fixed when the synth is made: `set_polyphony` can only lower it.
+        if let Some(voices) = settings.int("synth.polyphony") {
+            voices.set(POLYPHONY);
         }
         let synth =
             fluidlite::Synth::new(settings).map_err(|e| AudioError::Synth(e.to_string()))?;
@@ -110,12 +132,16 @@ impl PianoSynth {
         synth
             .program_change(0, 0)
             .map_err(|e| bad(format!("it has no piano preset: {e}")))?;
-        let _ = synth.set_polyphony(POLYPHONY);
         synth.set_gain(gain.clamp(0.0, 10.0));
         Ok(Self {
             synth,
             soundfont: soundfont.to_path_buf(),
         })
+    }
+
+    /// How many voices may sound at once.
+    pub fn polyphony(&self) -> u32 {
+        self.synth.get_polyphony()
     }
 
     /// The SoundFont file in use.

@@ -301,6 +301,11 @@ pub fn stem(path: &Path) -> PathBuf {
     }
 }
 
+/// Both files of the checkpoint `stem`: the weights and the description.
+pub fn files(stem: &Path) -> [PathBuf; 2] {
+    [weights_path(stem), meta_path(stem)]
+}
+
 /// `P.safetensors`.
 pub fn weights_path(stem: &Path) -> PathBuf {
     with_suffix(stem, ".safetensors")
@@ -552,6 +557,27 @@ impl CheckpointMeta {
     }
 }
 
+/// Refuses a description that declares more weights than its weights file can hold, before the
+/// network is built: 4 × 4096 × 4096 declared in a few bytes of JSON would otherwise take 2.2 GB.
+fn check_declared_size(stem: &Path, meta: &CheckpointMeta) -> Result<(), CheckpointError> {
+    let path = weights_path(stem);
+    let file_bytes = std::fs::metadata(&path).map_err(io_error(&path))?.len();
+    let declared = EventLstm::parameter_count(meta.model, meta.inputs());
+    // 32-bit floats, as every checkpoint is saved.
+    let needed_bytes = declared.saturating_mul(4);
+    if needed_bytes > file_bytes {
+        return Err(CheckpointError::Weights {
+            path,
+            reason: format!(
+                "the weights do not match the description: it declares {declared} weights ({} MB), the file holds {} MB",
+                needed_bytes >> 20,
+                file_bytes >> 20
+            ),
+        });
+    }
+    Ok(())
+}
+
 /// Loads the weights of `stem` into `vars` (whose variables must match), after checking their hash.
 pub fn load_weights(
     stem: &Path,
@@ -641,6 +667,7 @@ pub fn load_checked(
         let meta = load_meta(stem)?;
         // Checked against the description: `load_weights` then proves the file matches it.
         crate::starter::check_shipped(stem, &meta)?;
+        check_declared_size(stem, &meta)?;
         let vars = nn::VarStore::new(device);
         let model = EventLstm::new(&vars.root(), meta.model, meta.inputs());
         load_weights(stem, &meta, &vars)?;

@@ -540,16 +540,23 @@ impl Curve {
     }
 
     fn validate(&self, name: &str, range: std::ops::RangeInclusive<f64>) -> Result<(), String> {
+        // Times first: a point before the start is wrong for its time, whatever its value.
+        if let Some(bad) = self
+            .0
+            .iter()
+            .find(|p| !(p.at_s.is_finite() && p.at_s >= 0.0))
+        {
+            return Err(format!(
+                "{name}: the point at {} s is before the start (times are 0 or more seconds)",
+                bad.at_s
+            ));
+        }
         for pair in self.0.windows(2) {
             if pair[1].at_s < pair[0].at_s {
                 return Err(format!("{name}: the points must be in time order"));
             }
         }
-        match self
-            .0
-            .iter()
-            .find(|p| !p.at_s.is_finite() || p.at_s < 0.0 || !range.contains(&p.value))
-        {
+        match self.0.iter().find(|p| !range.contains(&p.value)) {
             Some(bad) => Err(format!(
                 "{name}: the point at {} s has value {}, outside {}–{}",
                 bad.at_s,
@@ -599,13 +606,20 @@ impl ControlPlan {
     pub fn validate(&self) -> Result<(), String> {
         self.density.validate("density", 0.0..=200.0)?;
         self.loudness.validate("loudness", 1.0..=127.0)?;
+        if let Some(bad) = self
+            .key
+            .iter()
+            .find(|c| !(c.at_s.is_finite() && c.at_s >= 0.0))
+        {
+            return Err(format!(
+                "key: the change at {} s is before the start (times are 0 or more seconds)",
+                bad.at_s
+            ));
+        }
         for pair in self.key.windows(2) {
             if pair[1].at_s < pair[0].at_s {
                 return Err("key: the changes must be in time order".to_string());
             }
-        }
-        if self.key.iter().any(|c| !c.at_s.is_finite() || c.at_s < 0.0) {
-            return Err("key: times must be 0 or more seconds".to_string());
         }
         Ok(())
     }

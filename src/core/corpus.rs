@@ -97,26 +97,53 @@ pub fn find_midi_files(dir: &Path) -> Result<Vec<PathBuf>, CorpusError> {
     if !dir.exists() {
         return Err(CorpusError::NotFound(dir.to_path_buf()));
     }
-    let mut files = Vec::new();
-    collect_midi_files(dir, &mut files)?;
+    let mut walk = Walk::default();
+    walk.collect(dir)?;
+    let mut files = walk.files;
     files.sort();
     Ok(files)
 }
 
-fn collect_midi_files(dir: &Path, files: &mut Vec<PathBuf>) -> Result<(), CorpusError> {
-    let io_error = |source| CorpusError::Io {
-        path: dir.to_path_buf(),
-        source,
-    };
-    for entry in std::fs::read_dir(dir).map_err(io_error)? {
-        let path = entry.map_err(io_error)?.path();
-        if path.is_dir() {
-            collect_midi_files(&path, files)?;
-        } else if is_midi_file(&path) {
-            files.push(path);
-        }
+/// A walk through a folder tree that visits each folder and keeps each file once, by identity
+/// (device and inode): a symlink loop (`a/b -> ..`) or two links to one folder would otherwise
+/// read the same pieces again and again, and put copies in both training and validation.
+#[derive(Default)]
+struct Walk {
+    seen: std::collections::HashSet<(u64, u64)>,
+    files: Vec<PathBuf>,
+}
+
+impl Walk {
+    /// Whether `path` leads to something not visited yet (and marks it visited).
+    fn first_visit(&mut self, path: &Path) -> bool {
+        use std::os::unix::fs::MetadataExt;
+        std::fs::metadata(path).is_ok_and(|m| self.seen.insert((m.dev(), m.ino())))
     }
-    Ok(())
+
+    fn collect(&mut self, dir: &Path) -> Result<(), CorpusError> {
+        let io_error = |source| CorpusError::Io {
+            path: dir.to_path_buf(),
+            source,
+        };
+        if !self.first_visit(dir) {
+            return Ok(());
+        }
+        let mut entries = std::fs::read_dir(dir)
+            .map_err(io_error)?
+            .map(|entry| entry.map(|e| e.path()))
+            .collect::<Result<Vec<_>, _>>()
+            .map_err(io_error)?;
+        // By name, so the path kept for a file reached twice is the same on every run.
+        entries.sort();
+        for path in entries {
+            if path.is_dir() {
+                self.collect(&path)?;
+            } else if is_midi_file(&path) && self.first_visit(&path) {
+                self.files.push(path);
+            }
+        }
+        Ok(())
+    }
 }
 
 /// Whether a path has a MIDI file extension (`.mid` or `.midi`, any case).

@@ -13,6 +13,7 @@ pub mod files;
 pub mod generate;
 pub mod midi;
 pub mod model;
+pub mod output_guard;
 pub mod paths;
 pub mod regenerate;
 pub mod starter;

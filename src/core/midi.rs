@@ -120,6 +120,19 @@ pub enum MidiError {
         /// Where the tempo event is.
         tick: u64,
     },
+    /// The file declares more music than a piece may hold (a "MIDI bomb": a few bytes can
+    /// declare days through a slow tempo and a coarse division).
+    #[error("it lasts {}, over the {} a piece may last", format_duration(*seconds), format_duration(MAX_PIECE_S))]
+    TooLongInTime {
+        /// The time of its last event.
+        seconds: f64,
+    },
+    /// The file holds more notes than a piece may.
+    #[error("it holds {notes} notes, over the {MAX_NOTES} a piece may hold")]
+    TooManyNotes {
+        /// Note-ons found.
+        notes: usize,
+    },
     /// Events lie implausibly far in time: the file is almost certainly corrupt.
     #[error("last event at tick {tick} (over {MAX_TICK}): the file is likely corrupt")]
     TooLong {
@@ -133,6 +146,18 @@ pub enum MidiError {
 /// before reading).
 pub fn read_file(path: &Path) -> Result<Piece, MidiError> {
     read_bytes(&crate::files::read_bounded(path, MAX_FILE_BYTES)?)
+}
+
+/// The longest piece read, in seconds: 2 hours. The corpus's longest piece lasts under 20
+/// minutes; every later stage (encoding, rendering 44 100 stereo frames a second) grows with it.
+pub const MAX_PIECE_S: f64 = 2.0 * 3600.0;
+/// The most notes a piece may hold: 2 hours at 60 notes a second (the densest corpus passages
+/// reach about 30).
+pub const MAX_NOTES: usize = 432_000;
+
+fn format_duration(seconds: f64) -> String {
+    let rounded = std::time::Duration::from_secs(seconds.clamp(0.0, 1e12) as u64);
+    humantime::format_duration(rounded).to_string()
 }
 
 /// The largest MIDI file read: the biggest piano pieces are well under 1 MB.
@@ -151,7 +176,26 @@ pub fn read_bytes(data: &[u8]) -> Result<Piece, MidiError> {
         return Err(MidiError::TooLong { tick: max_tick });
     }
     let clock = Clock::new(header.division, tracks.first())?;
+    check_size(&tracks, &clock, max_tick)?;
     Ok(assemble_piece(&tracks, &clock))
+}
+
+/// Refuses a file that declares more time or notes than a piece may hold, before its notes are
+/// paired and anything downstream sizes itself by them.
+fn check_size(tracks: &[TrackEvents], clock: &Clock, max_tick: u64) -> Result<(), MidiError> {
+    let seconds = clock.seconds(max_tick);
+    if seconds > MAX_PIECE_S {
+        return Err(MidiError::TooLongInTime { seconds });
+    }
+    let notes = tracks
+        .iter()
+        .flat_map(|t| &t.events)
+        .filter(|(_, event)| matches!(event, RawEvent::NoteOn { .. }))
+        .count();
+    if notes > MAX_NOTES {
+        return Err(MidiError::TooManyNotes { notes });
+    }
+    Ok(())
 }
 
 /// The header fields that matter for reading.

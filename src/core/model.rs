@@ -271,6 +271,35 @@ impl EventLstm {
         }
     }
 
+    /// How many numbers [`EventLstm::new`] creates for this shape, computed without allocating
+    /// them, so a description can be held against its weights file before any memory is taken.
+    pub fn parameter_count(config: ModelConfig, inputs: Inputs) -> u64 {
+        let [embed, hidden, layers] =
+            [config.embed, config.hidden, config.layers].map(|v| v as u64);
+        let [events, controls, styles, style_dim] = [
+            inputs.events,
+            inputs.controls,
+            inputs.styles,
+            inputs.style_dim,
+        ]
+        .map(|v| v as u64);
+        let vocab = VOCAB_SIZE as u64;
+        let first_input = embed + controls + style_dim;
+        let gates = 4 * hidden;
+        let lstm = (0..layers)
+            .map(|layer| {
+                let input = if layer == 0 { first_input } else { hidden };
+                gates * (input + hidden) + 2 * gates
+            })
+            .sum::<u64>();
+        let style = if inputs.steerable() {
+            styles * style_dim
+        } else {
+            0
+        };
+        events * embed + style + lstm + hidden * vocab + vocab
+    }
+
     /// The network's shape.
     pub fn config(&self) -> ModelConfig {
         self.config

@@ -45,19 +45,39 @@ pub struct Passage {
 impl Passage {
     /// Checks that the range is at least one step long and within an hour.
     pub fn validate(&self) -> Result<(), GenerateError> {
-        let ok = self.start_s.is_finite()
-            && self.end_s.is_finite()
-            && self.start_s >= 0.0
-            && to_step(self.end_s) > to_step(self.start_s)
-            && self.end_s <= crate::generate::MAX_SECONDS;
-        if ok {
-            Ok(())
-        } else {
-            Err(GenerateError::InvalidSettings(format!(
-                "the passage {:.2}–{:.2} s must start at 0 s or later and end at least 10 ms after it starts",
-                self.start_s, self.end_s
-            )))
+        let invalid = |reason: String| Err(GenerateError::InvalidSettings(reason));
+        let (start_s, end_s) = (self.start_s, self.end_s);
+        if !(start_s.is_finite() && start_s >= 0.0) {
+            return invalid(format!(
+                "the passage starts at {start_s} s: it must start at 0 s or later"
+            ));
         }
+        if !(end_s.is_finite() && to_step(end_s) > to_step(start_s)) {
+            return invalid(format!(
+                "the passage {start_s:.2}–{end_s:.2} s must end at least 10 ms after it starts"
+            ));
+        }
+        let max_s = crate::generate::MAX_SECONDS;
+        if end_s > max_s {
+            return invalid(format!(
+                "the passage ends at {end_s:.2} s, past the {max_s} s a take may last"
+            ));
+        }
+        Ok(())
+    }
+
+    /// Checks the passage against the take it is cut from: it must end by the take's last
+    /// release (past it, only silence would be replaced).
+    pub fn validate_within(&self, notes: &[Note]) -> Result<(), GenerateError> {
+        self.validate()?;
+        let take_end_s = notes.iter().map(|n| n.end_s).fold(0.0, f64::max);
+        if self.end_s > take_end_s + 1e-6 {
+            return Err(GenerateError::InvalidSettings(format!(
+                "the passage {:.2}–{:.2} s ends after the take, which ends at {take_end_s:.2} s",
+                self.start_s, self.end_s
+            )));
+        }
+        Ok(())
     }
 }
 
@@ -143,7 +163,7 @@ pub fn regenerate(
     observe: &mut dyn FnMut(Progress),
     cancel: &AtomicBool,
 ) -> Result<Option<Vec<Candidate>>, GenerateError> {
-    passage.validate()?;
+    passage.validate_within(notes)?;
     if !(1..=MAX_CANDIDATES).contains(&candidates) {
         return Err(GenerateError::InvalidSettings(format!(
             "candidates must be between 1 and {MAX_CANDIDATES}"

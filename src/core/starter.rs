@@ -44,6 +44,17 @@ pub fn find() -> Option<PathBuf> {
         .find(|stem| checkpoint::meta_path(stem).is_file())
 }
 
+/// The guard every output goes through: nothing is written into a folder that holds the starter.
+pub fn output_guard() -> crate::output_guard::OutputGuard {
+    let folders = candidates().into_iter().filter_map(|stem| {
+        checkpoint::meta_path(&stem)
+            .is_file()
+            .then(|| stem.parent().map(Path::to_path_buf))
+            .flatten()
+    });
+    crate::output_guard::OutputGuard::new().protecting(folders)
+}
+
 /// Whether `path` (a stem or either file) is the installed starter model.
 pub fn is_starter(path: &Path) -> bool {
     let stem = checkpoint::stem(path);

@@ -38,12 +38,41 @@ pub fn assign_ids(takes: &mut [Take]) {
     }
 }
 
-/// Reads the takes at `path`; a missing file is an empty list.
+/// The largest takes file read: thousands of takes of a few minutes each stay far below it.
+pub const MAX_FILE_BYTES: u64 = 512 << 20;
+
+/// Makes the first take of each cycle of versions (a damaged file: A made from B made from A)
+/// a root, so every take can be shown in the tree; returns how many cycles there were.
+pub fn break_cycles(takes: &mut [Take]) -> usize {
+    let index_of: std::collections::HashMap<u64, usize> =
+        takes.iter().enumerate().map(|(i, t)| (t.id, i)).collect();
+    // 0: not seen, 1: on the path being followed, 2: done.
+    let mut state = vec![0u8; takes.len()];
+    let mut broken = 0;
+    for start in 0..takes.len() {
+        let mut path = Vec::new();
+        let mut at = Some(start);
+        while let Some(index) = at.filter(|&i| state[i] == 0) {
+            state[index] = 1;
+            path.push(index);
+            at = takes[index].parent.and_then(|p| index_of.get(&p).copied());
+        }
+        if let Some(index) = at.filter(|&i| state[i] == 1) {
+            takes[index].parent = None;
+            broken += 1;
+        }
+        path.into_iter().for_each(|i| state[i] = 2);
+    }
+    broken
+}
+
+/// Reads the takes at `path`; a missing file is an empty list. Only a regular file of at most
+/// [`MAX_FILE_BYTES`] is read (a FIFO would block the app at start).
 pub fn load(path: &Path) -> Loaded {
     if !path.exists() {
         return Loaded::default();
     }
-    let entries = std::fs::read(path)
+    let entries = files::read_bounded(path, MAX_FILE_BYTES)
         .map_err(|err| err.to_string())
         .and_then(|bytes| entries(&bytes));
     match entries {
@@ -54,7 +83,8 @@ pub fn load(path: &Path) -> Loaded {
                 .filter_map(|entry| serde_json::from_value(entry).ok())
                 .collect();
             assign_ids(&mut takes);
-            let problem = (takes.len() < total).then(|| {
+            let cycles = break_cycles(&mut takes);
+            let unreadable = (takes.len() < total).then(|| {
                 let kept = keep_copy(path);
                 format!(
                     "{} of {total} takes in {} could not be read; {kept}",
@@ -62,6 +92,16 @@ pub fn load(path: &Path) -> Loaded {
                     path.display()
                 )
             });
+            let cyclic = (cycles > 0).then(|| {
+                format!(
+                    "{cycles} chain(s) of versions in {} led back to themselves; each is shown from its first take",
+                    path.display()
+                )
+            });
+            let problem = [unreadable, cyclic]
+                .into_iter()
+                .flatten()
+                .reduce(|a, b| format!("{a}; {b}"));
             Loaded { takes, problem }
         }
         Err(reason) => Loaded {

@@ -352,28 +352,64 @@ pub struct TrainOptions {
     pub replace_worse: bool,
     /// Where weights go when `out` cannot be written at save time, so they are never dropped.
     pub rescue_dir: Option<PathBuf>,
+    /// Let a new run or a fine-tune replace a checkpoint already at `out` (and its best weights).
+    pub replace_existing: bool,
 }
 
 impl TrainOptions {
-    /// A fine-tune writes a new checkpoint, and nothing writes over the starter model.
+    /// A fine-tune writes a new checkpoint; a new run does not replace an existing one unless
+    /// told to; nothing writes over the checkpoint a run starts from (except a run resumed in
+    /// place) or into the starter model's folder.
     fn check_out(&self) -> Result<(), InvalidConfig> {
-        let refuse = |reason: &str| {
+        let refuse = |reason: String| {
             Err(InvalidConfig {
                 field: "out",
-                reason: reason.to_string(),
+                reason,
             })
         };
         if crate::starter::is_starter(&self.out) {
-            return refuse("is the starter model, which is never overwritten: choose another path");
+            return refuse(
+                "is the starter model, which is never overwritten: choose another path".into(),
+            );
         }
-        match &self.start {
-            StartFrom::Init(from) if checkpoint::stem(from) == checkpoint::stem(&self.out) => {
-                refuse(
-                    "is the checkpoint the run starts from: a fine-tune writes a new checkpoint (to continue a run in place, resume it)",
-                )
-            }
-            _ => Ok(()),
+        let outputs = [
+            checkpoint::files(&self.out),
+            checkpoint::files(&best_stem(&self.out)),
+            checkpoint::files(&worse_stem(&self.out)),
+        ];
+        let from = match &self.start {
+            StartFrom::New => None,
+            StartFrom::Init(from) | StartFrom::Resume(from) => Some(checkpoint::stem(from)),
+        };
+        let in_place = matches!(self.start, StartFrom::Resume(_))
+            && from.as_deref().is_some_and(|from| {
+                crate::output_guard::OutputGuard::new()
+                    .reading(checkpoint::files(from))
+                    .check_all(checkpoint::files(&self.out))
+                    .is_err()
+            });
+        let inputs = from
+            .as_deref()
+            .filter(|_| !in_place)
+            .map(checkpoint::files)
+            .into_iter()
+            .flatten();
+        let guard = crate::starter::output_guard().reading(inputs);
+        if let Err(conflict) = guard.check_all(outputs.iter().flatten()) {
+            return match &self.start {
+                StartFrom::Init(_) => refuse(format!(
+                    "is the checkpoint the run starts from ({conflict}): a fine-tune writes a new checkpoint (to continue a run in place, resume it)"
+                )),
+                _ => refuse(conflict.to_string()),
+            };
         }
+        let exists = checkpoint::files(&self.out).iter().any(|f| f.exists());
+        if exists && !in_place && !self.replace_existing {
+            return refuse(
+                "already holds a checkpoint: choose another path, or ask to replace it".into(),
+            );
+        }
+        Ok(())
     }
 
     /// Checks every setting, naming the first out of range; the CLI, the app and the trainer

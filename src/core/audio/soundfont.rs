@@ -30,27 +30,62 @@ pub fn soundfont_candidates(user_choice: Option<&Path>) -> Vec<PathBuf> {
     places
 }
 
-/// The first SoundFont found in [`soundfont_candidates`]. A folder yields its first `.sf2` or
-/// `.sf3` file by name. A user's choice that does not exist is skipped, not fatal: the search goes on.
-pub fn find_soundfont(user_choice: Option<&Path>) -> Result<PathBuf, AudioError> {
-    let searched = soundfont_candidates(user_choice);
-    searched
-        .iter()
-        .find_map(|place| soundfont_in(place))
-        .ok_or(AudioError::NoSoundFont { searched })
+/// Where the SoundFont search ended: the first SoundFont that passed the structure check, and
+/// the ones passed over because they failed it (each error names its file and the problem).
+#[derive(Debug)]
+pub struct SoundFontSearch {
+    /// The SoundFont to use, or why there is none.
+    pub found: Result<PathBuf, AudioError>,
+    /// SoundFonts found before it that were refused.
+    pub refused: Vec<AudioError>,
 }
 
-fn soundfont_in(place: &Path) -> Option<PathBuf> {
-    if place.is_file() {
-        return Some(place.to_path_buf());
+/// Searches [`soundfont_candidates`] for the first SoundFont that passes
+/// [`soundfont_check`](super::soundfont_check): a folder yields its SoundFonts by name; a user's
+/// choice that does not exist or is refused is passed over, so a broken download in the data
+/// folder never stops Cadenza from making sound.
+pub fn search_soundfont(user_choice: Option<&Path>) -> SoundFontSearch {
+    let searched = soundfont_candidates(user_choice);
+    let mut refused = Vec::new();
+    for path in searched.iter().flat_map(|place| soundfonts_in(place)) {
+        match super::soundfont_check::check_file(&path) {
+            Ok(_) => {
+                return SoundFontSearch {
+                    found: Ok(path),
+                    refused,
+                };
+            }
+            Err(reason) => {
+                let error = AudioError::bad_soundfont(&path, &reason);
+                tracing::warn!(target: "cadenza::audio", "{error}");
+                refused.push(error);
+            }
+        }
     }
-    let mut fonts: Vec<PathBuf> = std::fs::read_dir(place)
-        .ok()?
+    SoundFontSearch {
+        found: Err(AudioError::NoSoundFont { searched }),
+        refused,
+    }
+}
+
+/// The first SoundFont that passes the structure check (see [`search_soundfont`]).
+pub fn find_soundfont(user_choice: Option<&Path>) -> Result<PathBuf, AudioError> {
+    search_soundfont(user_choice).found
+}
+
+fn soundfonts_in(place: &Path) -> Vec<PathBuf> {
+    if place.is_file() {
+        return vec![place.to_path_buf()];
+    }
+    let Ok(entries) = std::fs::read_dir(place) else {
+        return Vec::new();
+    };
+    let mut fonts: Vec<PathBuf> = entries
         .filter_map(|entry| entry.ok().map(|e| e.path()))
         .filter(|path| is_soundfont(path))
         .collect();
     fonts.sort();
-    fonts.into_iter().next()
+    fonts
 }
 
 fn is_soundfont(path: &Path) -> bool {
