@@ -392,3 +392,35 @@ fn the_synth_has_the_voices_it_asks_for() {
     std::fs::write(&path, crate::support::soundfont::tiny_soundfont()).expect("written");
     assert_eq!(synth(&path).polyphony(), 512);
 }
+
+#[test]
+fn a_piece_rendered_straight_to_wav_matches_the_render_in_memory() {
+    let dir = tempfile::tempdir().expect("temp dir");
+    let font = dir.path().join("sine.sf2");
+    std::fs::write(&font, crate::support::soundfont::tiny_soundfont()).expect("written");
+    // 2.5 s of notes plus a 0.7 s tail: blocks of one second and a partial last one.
+    let piece = Piece::from_notes(vec![note(60, 0.0, 1.2), note(72, 1.0, 2.5)]);
+    let in_memory = dir.path().join("memory.wav");
+    let samples = audio::render(&piece, synth(&font), 0.7, &|_| {});
+    audio::write_wav(&samples, &in_memory, WavFormat::S16).expect("written");
+    let streamed = dir.path().join("streamed.wav");
+    let rendered = audio::render_wav(
+        &piece,
+        synth(&font),
+        0.7,
+        &streamed,
+        WavFormat::S16,
+        &|_| {},
+    )
+    .expect("rendered");
+    assert_eq!(
+        std::fs::read(&streamed).expect("read"),
+        std::fs::read(&in_memory).expect("read")
+    );
+    assert_eq!(rendered.peak, audio::peak(&samples));
+    assert!((rendered.seconds - samples.len() as f64 / 2.0 / f64::from(SAMPLE_RATE)).abs() < 1e-9);
+    assert_eq!(
+        WavFormat::S16.file_bytes(samples.len() as u64 / 2),
+        std::fs::metadata(&streamed).expect("written").len()
+    );
+}

@@ -657,7 +657,10 @@ fn takes_in_a_cycle_of_versions_are_kept_and_a_fifo_is_not_waited_on() {
     takes::save(&file, &takes).expect("saved");
     let loaded = takes::load(&file);
     assert_eq!(loaded.takes.len(), 4);
-    assert_eq!(loaded.takes.iter().filter(|t| t.parent.is_none()).count(), 2);
+    assert_eq!(
+        loaded.takes.iter().filter(|t| t.parent.is_none()).count(),
+        2
+    );
     let problem = loaded.problem.expect("told");
     assert!(problem.contains("1 chain(s) of versions"), "{problem}");
 

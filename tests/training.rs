@@ -354,3 +354,31 @@ fn the_parameter_count_of_a_shape_matches_the_network_built() {
         assert_eq!(EventLstm::parameter_count(config, inputs) as i64, built);
     }
 }
+
+#[test]
+fn a_stop_during_a_fine_tunes_first_validation_is_answered_at_once_and_saves() {
+    let (_, tiny) = overfitted_tiny_model();
+    let _torch = torch_lock();
+    let dir = tempfile::tempdir().expect("temp dir");
+    let out = dir.path().join("tuned");
+    let mut tune = options(&out, Some(50));
+    tune.start = train::StartFrom::Init(tiny.clone());
+    let mut trainer = train::spawn(tiny_data(&dir.path().join("corpus")), tune, no_repaint());
+    // Sent before the first validation of the starting weights has scored a window: it stops
+    // there, without another validation, and saves.
+    trainer.send(Command::Stop);
+    let events: Vec<TrainEvent> = std::iter::from_fn(|| trainer.wait_event()).collect();
+    assert_eq!(
+        done_reason(&events),
+        Some(StopReason::Stopped),
+        "{events:?}"
+    );
+    assert!(
+        !events
+            .iter()
+            .any(|e| matches!(e, Event::Update(Progress::Valid { .. }))),
+        "no validation finished: {events:?}"
+    );
+    let meta = checkpoint::load_meta(&out).expect("saved");
+    assert_eq!(meta.step, 0);
+}

@@ -179,3 +179,23 @@ impl Sound {
         }
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_broken_remembered_soundfont_is_passed_over_with_a_message() {
+        let dir = std::env::temp_dir().join(format!("cadenza-sound-{}", std::process::id()));
+        std::fs::create_dir_all(&dir).expect("mkdir");
+        let broken = dir.join("downloaded.sf2");
+        // A RIFF 'sfbk' header whose size runs past the end of the file.
+        std::fs::write(&broken, b"RIFF\xff\xff\x00\x00sfbkLIST").expect("written");
+        let mut messages = Vec::new();
+        let sound = Sound::start(Some(&broken), &mut messages);
+        assert_eq!(messages.len(), 1, "{messages:?}");
+        assert!(messages[0].contains("downloaded.sf2"), "{messages:?}");
+        assert_ne!(sound.soundfont.as_ref().ok(), Some(&broken));
+        std::fs::remove_dir_all(&dir).expect("cleaned up");
+    }
+}

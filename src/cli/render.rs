@@ -66,16 +66,14 @@ pub fn run(args: &RenderArgs) -> Result<()> {
         soundfont.display()
     ));
     let display = std::cell::RefCell::new(display);
-    let samples = audio::render(&piece, synth, args.tail, &|done| {
+    let rendered = audio::render_wav(&piece, synth, args.tail, &args.out, args.format, &|done| {
         display
             .borrow_mut()
             .status(done, format!("{:.0}%", done * 100.0));
     });
     display.borrow().bar.finish_and_clear();
-    let seconds = samples.len() as f64 / f64::from(audio::SAMPLE_RATE) / 2.0;
+    let audio::Rendered { seconds, peak } = rendered?;
     let elapsed = started.elapsed().as_secs_f64();
-    audio::write_wav(&samples, &args.out, args.format)?;
-    let peak = audio::peak(&samples);
     println!(
         "wrote {}: {seconds:.1} s, peak {:.1} dBFS, rendered at {:.0}x real time",
         args.out.display(),

@@ -9,16 +9,17 @@ mod playback;
 mod soundfont;
 pub mod soundfont_check;
 mod soundfont_error;
+mod wav;
 
 pub use playback::{AudioOutput, PlaybackSource, Transport, TransportCommand, playback};
 pub use soundfont::{
     SYSTEM_SOUNDFONT, SoundFontSearch, find_soundfont, search_soundfont, soundfont_candidates,
 };
 pub use soundfont_check::{SoundFontError, SoundFontSummary};
+pub use wav::{Rendered, WavFormat, render_wav, write_wav};
 
 use std::path::{Path, PathBuf};
 
-use crate::files::Temporary;
 use crate::midi::{self, Note, Piece};
 
 /// Output sample rate, in frames per second.
@@ -387,77 +388,43 @@ pub fn validate_render(gain: f32, tail_s: f64) -> Result<(), AudioError> {
 /// Renders a whole piece to interleaved stereo at [`SAMPLE_RATE`], plus `tail_s` of silence
 /// after the last release; `progress` receives the share done (0–1) every second of audio.
 pub fn render(piece: &Piece, synth: PianoSynth, tail_s: f64, progress: &dyn Fn(f64)) -> Vec<f32> {
-    let score = Score::new(piece);
-    let total_frames = score.end_frame() + frame_of(tail_s);
-    let mut sequencer = Sequencer::new(synth, score);
-    let mut samples = vec![0.0f32; total_frames as usize * usize::from(CHANNELS)];
-    let block = SAMPLE_RATE as usize * usize::from(CHANNELS);
-    let blocks = samples.len().div_ceil(block).max(1);
-    for (index, chunk) in samples.chunks_mut(block).enumerate() {
-        sequencer.render(chunk);
-        progress((index + 1) as f64 / blocks as f64);
-    }
+    let mut samples = Vec::with_capacity(render_frames(piece, tail_s) as usize * 2);
+    let kept: Result<(), std::convert::Infallible> =
+        render_blocks(piece, synth, tail_s, progress, &mut |block| {
+            samples.extend_from_slice(block);
+            Ok(())
+        });
+    let Ok(()) = kept;
     samples
 }
 
-/// How WAV samples are stored.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Default, serde::Serialize, serde::Deserialize)]
-#[serde(rename_all = "lowercase")]
-pub enum WavFormat {
-    /// 16-bit integers (CD quality; every program reads it).
-    #[default]
-    S16,
-    /// 32-bit floats (no rounding; for further editing).
-    F32,
+/// Frames a render of `piece` with `tail_s` of tail makes.
+pub fn render_frames(piece: &Piece, tail_s: f64) -> u64 {
+    Score::new(piece).end_frame() + frame_of(tail_s)
 }
 
-impl std::str::FromStr for WavFormat {
-    type Err = String;
-
-    fn from_str(text: &str) -> Result<Self, String> {
-        match text {
-            "s16" => Ok(Self::S16),
-            "f32" => Ok(Self::F32),
-            other => Err(format!("unknown WAV format {other:?}: use s16 or f32")),
-        }
+/// Renders `piece` a second of audio at a time, handing each block (interleaved stereo) to
+/// `sink`, so a long piece never needs its whole audio in memory.
+pub fn render_blocks<E>(
+    piece: &Piece,
+    synth: PianoSynth,
+    tail_s: f64,
+    progress: &dyn Fn(f64),
+    sink: &mut dyn FnMut(&[f32]) -> Result<(), E>,
+) -> Result<(), E> {
+    let score = Score::new(piece);
+    let total = (score.end_frame() + frame_of(tail_s)) as usize * usize::from(CHANNELS);
+    let mut sequencer = Sequencer::new(synth, score);
+    let block_len = SAMPLE_RATE as usize * usize::from(CHANNELS);
+    let mut block = vec![0.0f32; block_len];
+    let blocks = total.div_ceil(block_len).max(1);
+    for index in 0..blocks {
+        let len = block_len.min(total - index * block_len);
+        sequencer.render(&mut block[..len]);
+        sink(&block[..len])?;
+        progress((index + 1) as f64 / blocks as f64);
     }
-}
-
-/// Writes interleaved stereo samples as a WAV file, through a temporary file so a failure never
-/// leaves a half-written file behind. Samples beyond ±1 are clipped in s16.
-pub fn write_wav(samples: &[f32], path: &Path, format: WavFormat) -> Result<(), AudioError> {
-    let error = |reason: String| AudioError::Wav {
-        path: path.to_path_buf(),
-        reason,
-    };
-    let spec = hound::WavSpec {
-        channels: CHANNELS,
-        sample_rate: SAMPLE_RATE,
-        bits_per_sample: match format {
-            WavFormat::S16 => 16,
-            WavFormat::F32 => 32,
-        },
-        sample_format: match format {
-            WavFormat::S16 => hound::SampleFormat::Int,
-            WavFormat::F32 => hound::SampleFormat::Float,
-        },
-    };
-    let temporary = Temporary::beside(path, ".wav").map_err(|e| error(e.source.to_string()))?;
-    let write = || -> Result<(), hound::Error> {
-        let mut writer = hound::WavWriter::create(temporary.path(), spec)?;
-        for &sample in samples {
-            match format {
-                WavFormat::S16 => writer
-                    .write_sample((sample.clamp(-1.0, 1.0) * f32::from(i16::MAX)).round() as i16)?,
-                WavFormat::F32 => writer.write_sample(sample)?,
-            }
-        }
-        writer.finalize()
-    };
-    write().map_err(|err| error(err.to_string()))?;
-    temporary
-        .commit(path)
-        .map_err(|err| error(err.source.to_string()))
+    Ok(())
 }
 
 /// Renders `piece` with the SoundFont found from `soundfont` (the user's choice, else the usual
@@ -469,8 +436,7 @@ pub fn export_wav(
     progress: &dyn Fn(f64),
 ) -> Result<(), AudioError> {
     let synth = PianoSynth::new(&find_soundfont(soundfont)?, DEFAULT_GAIN)?;
-    let samples = render(piece, synth, DEFAULT_TAIL_S, progress);
-    write_wav(&samples, path, WavFormat::S16)
+    render_wav(piece, synth, DEFAULT_TAIL_S, path, WavFormat::S16, progress).map(|_| ())
 }
 
 /// Largest absolute sample value.

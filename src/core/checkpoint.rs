@@ -578,16 +578,18 @@ fn check_declared_size(stem: &Path, meta: &CheckpointMeta) -> Result<(), Checkpo
     Ok(())
 }
 
-/// Loads the weights of `stem` into `vars` (whose variables must match), after checking their hash.
-pub fn load_weights(
-    stem: &Path,
-    meta: &CheckpointMeta,
-    vars: &nn::VarStore,
-) -> Result<(), CheckpointError> {
+/// Proves the weights file of `stem` is the one its description names (by its sha256).
+fn verify_hash(stem: &Path, meta: &CheckpointMeta) -> Result<(), CheckpointError> {
     let path = weights_path(stem);
     if sha256_file(&path)? != meta.weights_sha256 {
         return Err(CheckpointError::HashMismatch { path });
     }
+    Ok(())
+}
+
+/// Copies the weights file of `stem` into `vars`, refusing missing, extra or reshaped tensors.
+fn copy_weights(stem: &Path, vars: &nn::VarStore) -> Result<(), CheckpointError> {
+    let path = weights_path(stem);
     let refuse = |reason: String| CheckpointError::Weights {
         path: path.clone(),
         reason,
@@ -667,10 +669,11 @@ pub fn load_checked(
         let meta = load_meta(stem)?;
         // Checked against the description: `load_weights` then proves the file matches it.
         crate::starter::check_shipped(stem, &meta)?;
+        verify_hash(stem, &meta)?;
         check_declared_size(stem, &meta)?;
         let vars = nn::VarStore::new(device);
         let model = EventLstm::new(&vars.root(), meta.model, meta.inputs());
-        load_weights(stem, &meta, &vars)?;
+        copy_weights(stem, &vars)?;
         Ok((meta, vars, model))
     };
     match attempt() {

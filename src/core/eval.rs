@@ -104,6 +104,18 @@ pub fn score_pieces(
     window: usize,
     device: Device,
 ) -> Score {
+    score_pieces_unless(model, pieces, window, device, &|| false).expect("never interrupted")
+}
+
+/// [`score_pieces`], giving up (`None`) as soon as `interrupted` says so: it is asked between
+/// windows, so a stop asked for during a long validation is answered within one window.
+pub fn score_pieces_unless(
+    model: &EventLstm,
+    pieces: &[EvalPiece],
+    window: usize,
+    device: Device,
+    interrupted: &dyn Fn() -> bool,
+) -> Option<Score> {
     let _no_grad = tch::no_grad_guard();
     let mut scores = vec![
         PieceScore {
@@ -117,7 +129,7 @@ pub fn score_pieces(
     order.sort_by_key(|&i| std::cmp::Reverse(pieces[i].events.len()));
     for batch in order.chunks(BATCH_PIECES) {
         let batch_pieces: Vec<EvalPiece> = batch.iter().map(|&i| pieces[i]).collect();
-        let sums = score_batch(model, &batch_pieces, window.max(1), device);
+        let sums = score_batch(model, &batch_pieces, window.max(1), device, interrupted)?;
         for (&index, nll_sum) in batch.iter().zip(sums) {
             scores[index] = PieceScore {
                 events: pieces[index].events.len().saturating_sub(1),
@@ -125,11 +137,17 @@ pub fn score_pieces(
             };
         }
     }
-    Score { pieces: scores }
+    Some(Score { pieces: scores })
 }
 
 /// Summed NLL of each piece of a batch; inputs are events 0..n-1, targets 1..n.
-fn score_batch(model: &EventLstm, pieces: &[EvalPiece], window: usize, device: Device) -> Vec<f64> {
+fn score_batch(
+    model: &EventLstm,
+    pieces: &[EvalPiece],
+    window: usize,
+    device: Device,
+    interrupted: &dyn Fn() -> bool,
+) -> Option<Vec<f64>> {
     let longest = pieces.iter().map(|p| p.events.len()).max().unwrap_or(0);
     let conditioned =
         model.inputs().steerable() && pieces.iter().any(|p| p.controls.is_some() || p.style != 0);
@@ -139,6 +157,9 @@ fn score_batch(model: &EventLstm, pieces: &[EvalPiece], window: usize, device: D
     let mut sums = Tensor::zeros([batch], (Kind::Double, device));
     let mut start = 0;
     while start + 1 < longest {
+        if interrupted() {
+            return None;
+        }
         let end = (start + window).min(longest - 1);
         let (inputs, targets, mask) = window_tensors(pieces, start, end, device);
         let conditioning = conditioned.then(|| Conditioning {
@@ -155,8 +176,10 @@ fn score_batch(model: &EventLstm, pieces: &[EvalPiece], window: usize, device: D
         state = next_state;
         start = end;
     }
-    Vec::<f64>::try_from(sums.to_device(Device::Cpu))
-        .unwrap_or_else(|_| vec![f64::NAN; pieces.len()])
+    Some(
+        Vec::<f64>::try_from(sums.to_device(Device::Cpu))
+            .unwrap_or_else(|_| vec![f64::NAN; pieces.len()]),
+    )
 }
 
 /// Inputs `[batch, end-start]` (events start..end), targets (events start+1..end+1) and a mask

@@ -833,6 +833,10 @@ struct Trainer<'a> {
     best_weights: Option<Vec<Tensor>>,
     /// Seconds of training before this run (a resumed model's earlier runs).
     earlier_seconds: f64,
+    /// Commands that arrived during a validation, applied after it.
+    pending: std::collections::VecDeque<Command>,
+    /// A stop arrived during a validation, which was given up: the run ends without another.
+    stopped_while_validating: bool,
 }
 
 /// The loss a run must match before it may overwrite the checkpoint it resumed: set when it
@@ -1112,6 +1116,8 @@ impl<'a> Trainer<'a> {
             protected_nll,
             best_weights: None,
             earlier_seconds: meta.provenance.training_seconds,
+            pending: Default::default(),
+            stopped_while_validating: false,
             meta: CheckpointMeta {
                 train: settings,
                 corpus: data.corpus.clone(),
@@ -1157,7 +1163,7 @@ impl<'a> Trainer<'a> {
             .valid
             .last()
             .is_some_and(|v| v.full && v.step == self.meta.step);
-        if !scored_now {
+        if !scored_now && !self.stopped_while_validating {
             self.validate(true);
         }
         if self.options.limits.early_stop_patience.is_some() {
@@ -1180,7 +1186,7 @@ impl<'a> Trainer<'a> {
                     None => continue,
                 }
             } else {
-                match self.ctx.try_command() {
+                match self.pending.pop_front().or_else(|| self.ctx.try_command()) {
                     Some(command) => command,
                     None => return Ok(None),
                 }
@@ -1417,7 +1423,7 @@ impl<'a> Trainer<'a> {
     }
 
     /// Scores validation pieces (all of them, or the fixed cheap subset) and reports the loss.
-    fn validate(&mut self, full: bool) -> f64 {
+    fn validate(&mut self, full: bool) {
         // Scored with every control absent, so steerable and plain models compare directly.
         let pieces = self.data.valid_pieces(None);
         let subset: Vec<EvalPiece> = pieces
@@ -1426,12 +1432,26 @@ impl<'a> Trainer<'a> {
             .map(|p| EvalPiece::plain(&p.events[..p.events.len().min(SUBSET_EVENTS)]))
             .collect();
         let chosen = if full { &pieces } else { &subset };
-        let score = eval::score_pieces(
+        // Commands are read between windows: a Stop (Ctrl-C, SIGTERM, the app's button) during
+        // a validation of many pieces (20 s and more for a fine-tune's first) is answered at once.
+        let arrived = std::cell::RefCell::new(Vec::new());
+        let interrupted = || {
+            let mut arrived = arrived.borrow_mut();
+            arrived.extend(std::iter::from_fn(|| self.ctx.try_command()));
+            self.ctx.is_cancelled() || arrived.contains(&Command::Stop)
+        };
+        let score = eval::score_pieces_unless(
             &self.model,
             chosen,
             self.settings.seq_len,
             self.device.device,
+            &interrupted,
         );
+        self.pending.extend(arrived.into_inner());
+        let Some(score) = score else {
+            self.stopped_while_validating = true;
+            return;
+        };
         let loss = score.nll_per_event();
         if full {
             self.meta.valid_nll = Some(loss);
@@ -1448,7 +1468,6 @@ impl<'a> Trainer<'a> {
             perplexity: loss.exp(),
             full,
         });
-        loss
     }
 
     /// A run with early stopping ends on its best validated weights, not on the last ones (an
