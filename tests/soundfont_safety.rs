@@ -174,3 +174,28 @@ fn fuzz_worker() {
     });
     println!("fuzz: {report}");
 }
+
+#[test]
+fn soundfonts_loaded_on_several_threads_at_once_play_safely() {
+    // fluidlite's loader keeps per-load state in C globals: loads at once used to read each
+    // other's sample-data size and crash the process when a note was played.
+    let dir = tempfile::tempdir().expect("temp dir");
+    let tiny = dir.path().join("sine.sf2");
+    std::fs::write(&tiny, tiny_soundfont()).expect("written");
+    let general = crate::support::fixtures::system_soundfont("loads on several threads");
+    let fonts: Vec<&Path> = std::iter::once(tiny.as_path())
+        .chain(general.as_deref())
+        .collect();
+    std::thread::scope(|scope| {
+        for thread in 0..4 {
+            let fonts = &fonts;
+            scope.spawn(move || {
+                for round in 0..5 {
+                    let font = fonts[(thread + round) % fonts.len()];
+                    let peak = load_and_play(font).expect("loads");
+                    assert!(peak.is_finite());
+                }
+            });
+        }
+    });
+}

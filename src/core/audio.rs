@@ -79,6 +79,12 @@ pub enum AudioError {
     },
 }
 
+/// SoundFont loads take turns. fluidlite's loader keeps the size of the sample data being read
+/// in a C global (`sdtachunk_size`), and SF3 decoding its Ogg reader: two loads at once (an export
+/// while a new SoundFont loads; tests in parallel) read each other's sizes, and a sample judged
+/// invalid that way leaves the rest of its font unfixed, pointing outside its data (SIGSEGV).
+static LOADING: std::sync::Mutex<()> = std::sync::Mutex::new(());
+
 /// A General MIDI SoundFont loaded into fluidlite, playing the acoustic grand piano.
 pub struct PianoSynth {
     synth: fluidlite::Synth,
@@ -127,9 +133,14 @@ impl PianoSynth {
         }
         let synth =
             fluidlite::Synth::new(settings).map_err(|e| AudioError::Synth(e.to_string()))?;
-        synth
-            .sfload(soundfont, true)
-            .map_err(|e| bad(format!("{e} (is it a valid .sf2/.sf3 file?)")))?;
+        {
+            let _turn = LOADING
+                .lock()
+                .unwrap_or_else(std::sync::PoisonError::into_inner);
+            synth
+                .sfload(soundfont, true)
+                .map_err(|e| bad(format!("{e} (is it a valid .sf2/.sf3 file?)")))?;
+        }
         synth
             .program_change(0, 0)
             .map_err(|e| bad(format!("it has no piano preset: {e}")))?;
