@@ -155,14 +155,14 @@ fn a_damaged_starter_is_refused_by_name() {
     for path in [checkpoint::weights_path, checkpoint::meta_path] {
         std::fs::copy(path(&shipped), path(&copy)).expect("copied");
     }
-    starter::verify(&copy).expect("an intact copy is the shipped starter");
+    checkpoint::verify_shipped(&copy).expect("an intact copy is the shipped starter");
     let weights = checkpoint::weights_path(&copy);
     let mut bytes = std::fs::read(&weights).expect("read");
     let last = bytes.len() - 1;
     bytes[last] ^= 0x55;
     std::fs::write(&weights, bytes).expect("written");
     assert!(matches!(
-        starter::verify(&copy),
+        checkpoint::verify_shipped(&copy),
         Err(CheckpointError::NotShipped { .. })
     ));
     let loaded = checkpoint::load_model(&copy, tch::Device::Cpu);

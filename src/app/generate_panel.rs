@@ -38,7 +38,7 @@ impl ModelInfo {
         Self {
             path: path.to_path_buf(),
             modified: Self::modified(path),
-            label: cadenza_core::starter::label(path),
+            label: cadenza_core::model::label::checkpoint_label(path),
             controls: checkpoint::load_meta(path).ok().and_then(|m| m.controls),
         }
     }

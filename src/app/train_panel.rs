@@ -614,10 +614,10 @@ fn new_checkpoint_stem(data: &TrainData, kind: &str, shared: &Shared) -> Option<
     let corpus = Path::new(&data.corpus.path)
         .file_name()
         .map_or("corpus".into(), |name| name.to_string_lossy());
-    Some(
-        shared
-            .data
-            .as_ref()?
-            .new_checkpoint_stem(&corpus, kind, std::time::SystemTime::now()),
-    )
+    Some(cadenza_core::model::naming::new_checkpoint_stem(
+        shared.data.as_ref()?,
+        &corpus,
+        kind,
+        std::time::SystemTime::now(),
+    ))
 }

@@ -10,9 +10,9 @@
 
 use tch::{Device, Kind, Tensor};
 
-use crate::controls::{CONTROL_INPUTS, ControlTrack};
-use crate::encoding::{Encoding, EventId};
 use crate::model::{Conditioning, EventLstm};
+use crate::music::controls::{CONTROL_INPUTS, ControlTrack};
+use crate::music::encoding::{Encoding, EventId};
 
 /// One piece to score: its events as the model reads them and, to score with the piece's own
 /// controls, its control track and style row.

@@ -8,10 +8,11 @@ use std::path::{Path, PathBuf};
 use sha2::{Digest, Sha256};
 use tch::{Device, nn};
 
-use crate::controls::{CONTROL_INPUTS, ControlsMeta};
-use crate::encoding::{ENCODING_ID, Encoding};
-use crate::files::with_suffix;
-use crate::model::{EventLstm, Inputs, InvalidConfig, ModelConfig};
+use crate::base::files::with_suffix;
+pub use crate::model::naming::{files, meta_path, stem, weights_path};
+use crate::model::{EventLstm, Inputs, InvalidConfig, ModelConfig, starter};
+use crate::music::controls::{CONTROL_INPUTS, ControlsMeta};
+use crate::music::encoding::{ENCODING_ID, Encoding};
 
 /// Version of the checkpoint layout written; bumped when the JSON or the weight names change.
 /// Version 2 added the start event and the controls; version 1 checkpoints still load.
@@ -284,36 +285,13 @@ pub enum CheckpointError {
     },
 }
 
-impl From<crate::files::WriteError> for CheckpointError {
-    fn from(err: crate::files::WriteError) -> Self {
+impl From<crate::base::files::WriteError> for CheckpointError {
+    fn from(err: crate::base::files::WriteError) -> Self {
         Self::Io {
             path: err.path,
             source: err.source,
         }
     }
-}
-
-/// The stem of a checkpoint given as the stem itself or either of its files.
-pub fn stem(path: &Path) -> PathBuf {
-    match path.extension().and_then(|e| e.to_str()) {
-        Some("safetensors" | "json") => path.with_extension(""),
-        _ => path.to_path_buf(),
-    }
-}
-
-/// Both files of the checkpoint `stem`: the weights and the description.
-pub fn files(stem: &Path) -> [PathBuf; 2] {
-    [weights_path(stem), meta_path(stem)]
-}
-
-/// `P.safetensors`.
-pub fn weights_path(stem: &Path) -> PathBuf {
-    with_suffix(stem, ".safetensors")
-}
-
-/// `P.json`.
-pub fn meta_path(stem: &Path) -> PathBuf {
-    with_suffix(stem, ".json")
 }
 
 fn io_error(path: &Path) -> impl FnOnce(std::io::Error) -> CheckpointError + '_ {
@@ -428,7 +406,7 @@ fn write_temporaries(
         path: temporary_meta.to_path_buf(),
         reason: err.to_string(),
     })?;
-    crate::files::write_atomic(temporary_meta, &json)?;
+    crate::base::files::write_atomic(temporary_meta, &json)?;
     Ok(proceed(SaveStep::MetaWritten))
 }
 
@@ -446,7 +424,7 @@ pub fn check_writable(stem: &Path) -> Result<(), CheckpointError> {
     if let Some(folder) = stem.parent().filter(|p| !p.as_os_str().is_empty()) {
         std::fs::create_dir_all(folder).map_err(io_error(folder))?;
     }
-    Ok(crate::files::check_writable(&meta_path(stem))?)
+    Ok(crate::base::files::check_writable(&meta_path(stem))?)
 }
 
 /// `P.tmp`: the stem of a save in progress.
@@ -457,7 +435,7 @@ fn temporary_stem(stem: &Path) -> PathBuf {
 /// Reads and checks `P.json` (format and encoding versions).
 pub fn load_meta(stem: &Path) -> Result<CheckpointMeta, CheckpointError> {
     let path = meta_path(stem);
-    let text = crate::files::read_bounded(&path, MAX_META_BYTES).map_err(io_error(&path))?;
+    let text = crate::base::files::read_bounded(&path, MAX_META_BYTES).map_err(io_error(&path))?;
     let value: serde_json::Value =
         serde_json::from_slice(&text).map_err(|err| CheckpointError::BadMeta {
             path: path.clone(),
@@ -630,7 +608,7 @@ fn copy_weights(stem: &Path, vars: &nn::VarStore) -> Result<(), CheckpointError>
 /// recovered; anything else is left as it is.
 fn recover_interrupted_save(stem: &Path) -> bool {
     let pending = meta_path(&temporary_stem(stem));
-    let Some(pending_meta) = crate::files::read_bounded(&pending, MAX_META_BYTES)
+    let Some(pending_meta) = crate::base::files::read_bounded(&pending, MAX_META_BYTES)
         .ok()
         .and_then(|bytes| serde_json::from_slice::<CheckpointMeta>(&bytes).ok())
     else {
@@ -668,7 +646,7 @@ pub fn load_checked(
     let attempt = || {
         let meta = load_meta(stem)?;
         // Checked against the description: `load_weights` then proves the file matches it.
-        crate::starter::check_shipped(stem, &meta)?;
+        check_shipped(stem, &meta)?;
         verify_hash(stem, &meta)?;
         check_declared_size(stem, &meta)?;
         let vars = nn::VarStore::new(device);
@@ -727,5 +705,28 @@ impl Drop for OutputLock {
     fn drop(&mut self) {
         // Removed while still held, so no other run can be holding this file's lock.
         let _ = std::fs::remove_file(&self.path);
+    }
+}
+
+/// Refuses a starter model whose description names other weights than the shipped ones (loading
+/// then checks the file against the description); any other checkpoint passes.
+fn check_shipped(stem: &Path, meta: &CheckpointMeta) -> Result<(), CheckpointError> {
+    if !starter::is_starter(stem) || meta.weights_sha256 == starter::SHIPPED_WEIGHTS_SHA256 {
+        return Ok(());
+    }
+    Err(CheckpointError::NotShipped {
+        path: weights_path(stem),
+        found: meta.weights_sha256.clone(),
+    })
+}
+
+/// Whether the weights at `stem` are the shipped starter's, wherever they are.
+pub fn verify_shipped(stem: &Path) -> Result<(), CheckpointError> {
+    let path = weights_path(stem);
+    let found = sha256_file(&path)?;
+    if found == starter::SHIPPED_WEIGHTS_SHA256 {
+        Ok(())
+    } else {
+        Err(CheckpointError::NotShipped { path, found })
     }
 }

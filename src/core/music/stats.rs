@@ -1,6 +1,6 @@
 //! Summaries of notes that the CLI, the corpus view and the generation view share.
 
-use crate::midi::{self, Note, Piece};
+use crate::music::midi::{self, Note, Piece};
 
 /// How often each MIDI pitch occurs; merges across pieces.
 #[derive(Debug, Clone, PartialEq)]

@@ -145,7 +145,7 @@ pub enum MidiError {
 /// [`MAX_FILE_BYTES`] are read (a device such as `/dev/zero`, a FIFO or a huge file is refused
 /// before reading).
 pub fn read_file(path: &Path) -> Result<Piece, MidiError> {
-    read_bytes(&crate::files::read_bounded(path, MAX_FILE_BYTES)?)
+    read_bytes(&crate::base::files::read_bounded(path, MAX_FILE_BYTES)?)
 }
 
 /// The longest piece read, in seconds: 2 hours. The corpus's longest piece lasts under 20
@@ -654,7 +654,7 @@ pub fn write_bytes(piece: &Piece, text: Option<&str>) -> Vec<u8> {
 /// Writes a piece to `path` as a MIDI file (see [`write_bytes`]), through a temporary file so a
 /// failed write never leaves a half-written file behind.
 pub fn write_file(piece: &Piece, path: &Path, text: Option<&str>) -> Result<(), MidiError> {
-    crate::files::write_atomic(path, &write_bytes(piece, text))
+    crate::base::files::write_atomic(path, &write_bytes(piece, text))
         .map_err(|err| MidiError::Io(std::io::Error::new(err.source.kind(), err.to_string())))
 }
 

@@ -9,7 +9,7 @@ pub const SYSTEM_SOUNDFONT: &str = "/usr/share/sounds/sf2/FluidR3_GM.sf2";
 
 /// The `soundfonts/` folder in the user's data folder.
 pub fn user_soundfont_dir() -> Option<PathBuf> {
-    crate::paths::DataDir::from_env().map(|dir| dir.soundfonts())
+    crate::base::paths::DataDir::from_env().map(|dir| dir.soundfonts())
 }
 
 /// The places searched, in order: the user's choice, `soundfonts/` beside the executable, in the

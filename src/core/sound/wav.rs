@@ -4,8 +4,8 @@
 use std::path::Path;
 
 use super::{AudioError, CHANNELS, PianoSynth, SAMPLE_RATE, render_blocks, render_frames};
-use crate::files::Temporary;
-use crate::midi::Piece;
+use crate::base::files::Temporary;
+use crate::music::midi::Piece;
 
 /// How WAV samples are stored.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Default, serde::Serialize, serde::Deserialize)]

@@ -16,13 +16,13 @@ use rand::SeedableRng;
 use rand::rngs::StdRng;
 use tch::Device;
 
-use crate::encoding::{self, Decoder, Event, EventId, VOCAB_SIZE, to_step};
-use crate::generate::{
+use crate::base::worker::Completion;
+use crate::compose::generate::{
     GenerateError, SamplingSettings, Steering, Stepping, VoiceControls, read_primer, sample_event,
 };
-use crate::midi::{self, Note};
 use crate::model::EventLstm;
-use crate::worker::Completion;
+use crate::music::encoding::{self, Decoder, Event, EventId, VOCAB_SIZE, to_step};
+use crate::music::midi::{self, Note};
 
 /// Candidates sampled by default.
 pub const DEFAULT_CANDIDATES: usize = 8;
@@ -57,7 +57,7 @@ impl Passage {
                 "the passage {start_s:.2}–{end_s:.2} s must end at least 10 ms after it starts"
             ));
         }
-        let max_s = crate::generate::MAX_SECONDS;
+        let max_s = crate::compose::generate::MAX_SECONDS;
         if end_s > max_s {
             return invalid(format!(
                 "the passage ends at {end_s:.2} s, past the {max_s} s a take may last"
@@ -470,28 +470,31 @@ pub struct RegenerateRequest {
     /// Temperature, top-k, top-p and the first seed (its length and variations are not used).
     pub settings: SamplingSettings,
     /// What to ask the model for.
-    pub controls: crate::controls::ControlPlan,
+    pub controls: crate::music::controls::ControlPlan,
     /// Where to run the network.
     pub device: crate::model::DeviceChoice,
 }
 
 /// A running regeneration: progress, then the candidates best first. Cancel with
-/// [`crate::worker::Worker::cancel`]; dropping it cancels and waits.
-pub type RegeneratorHandle = crate::worker::Worker<(), Progress, Vec<Candidate>>;
+/// [`crate::base::worker::Worker::cancel`]; dropping it cancels and waits.
+pub type RegeneratorHandle = crate::base::worker::Worker<(), Progress, Vec<Candidate>>;
 
 /// Starts a regeneration on a worker thread; `repaint` is called after every event sent.
-pub fn spawn(request: RegenerateRequest, repaint: crate::worker::Repaint) -> RegeneratorHandle {
-    crate::worker::Worker::spawn("cadenza-regenerate", repaint, move |ctx| {
-        run(&request, ctx)?.ok_or(crate::worker::Stop::Cancelled)
+pub fn spawn(
+    request: RegenerateRequest,
+    repaint: crate::base::worker::Repaint,
+) -> RegeneratorHandle {
+    crate::base::worker::Worker::spawn("cadenza-regenerate", repaint, move |ctx| {
+        run(&request, ctx)?.ok_or(crate::base::worker::Stop::Cancelled)
     })
 }
 
 fn run(
     request: &RegenerateRequest,
-    ctx: &crate::worker::Context<(), Progress>,
+    ctx: &crate::base::worker::Context<(), Progress>,
 ) -> Result<Option<Vec<Candidate>>, GenerateError> {
     let device = crate::model::resolve_device(request.device).map_err(GenerateError::Device)?;
-    let loaded = crate::checkpoint::load_model(&request.checkpoint, device.device)?;
+    let loaded = crate::model::checkpoint::load_model(&request.checkpoint, device.device)?;
     let steering = Steering::new(&loaded.meta, request.controls.clone())?;
     tracing::info!(
         checkpoint = %request.checkpoint.display(),

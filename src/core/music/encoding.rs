@@ -10,10 +10,10 @@
 //! | 388     | `START`: the beginning of a piece (an input only, never predicted; since v2) |
 //!
 //! Times are quantised to 10 ms. The encoder applies the sustain pedal first
-//! ([`crate::midi::apply_sustain`]), so events describe the notes as they sound.
+//! ([`crate::music::midi::apply_sustain`]), so events describe the notes as they sound.
 //! Checkpoints record the [`Encoding`] they were trained with.
 
-use crate::midi::{self, Note, Piece};
+use crate::music::midi::{self, Note, Piece};
 
 /// Identifies the current vocabulary and its quantisation; stored in checkpoints.
 pub const ENCODING_ID: &str = Encoding::CURRENT.id();

@@ -1,4 +1,4 @@
-//! Sound: a SoundFont piano (fluidlite) driven by a piece's notes and pedal at sample-accurate
+//! The sound layer (it uses the base and music layers only). Sound: a SoundFont piano (fluidlite) driven by a piece's notes and pedal at sample-accurate
 //! times, for offline rendering to WAV and for live playback through rodio with a transport.
 //!
 //! Rendering and playback share one [`Sequencer`], so what is heard is what is exported. Playback
@@ -20,7 +20,7 @@ pub use wav::{Rendered, WavFormat, render_wav, write_wav};
 
 use std::path::{Path, PathBuf};
 
-use crate::midi::{self, Note, Piece};
+use crate::music::midi::{self, Note, Piece};
 
 /// Output sample rate, in frames per second.
 pub const SAMPLE_RATE: u32 = 44_100;

@@ -16,64 +16,19 @@ use rayon::prelude::*;
 use sha2::{Digest, Sha256};
 use tch::{Device, Kind, Tensor, nn, nn::OptimizerConfig};
 
-use crate::checkpoint::{
+use crate::base::worker::{Context, Repaint, Stop, Worker};
+use crate::learn::eval::{self, EvalPiece};
+use crate::model::checkpoint::{
     self, CheckpointError, CheckpointMeta, CorpusInfo, History, TrainSettings, ValidPoint,
 };
-use crate::controls::{CONTROL_INPUTS, ControlTrack, ControlValues, ControlsMeta, KeyProfiles};
-use crate::corpus::{Corpus, Split};
-use crate::encoding::{self, Encoding, EventId, VOCAB_SIZE};
-use crate::eval::{self, EvalPiece};
+use crate::model::naming::{best_stem, worse_stem};
+pub use crate::model::preset::Preset;
 use crate::model::{self, Conditioning, DeviceChoice, EventLstm, InvalidConfig, ModelConfig};
-use crate::worker::{Context, Repaint, Stop, Worker};
-
-/// The ready-made combinations of network and recipe, shared by the CLI and the app.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Default, serde::Serialize, serde::Deserialize)]
-#[serde(rename_all = "lowercase")]
-pub enum Preset {
-    /// 2 × 256 LSTM: trains usefully on two CPU cores.
-    #[default]
-    Quick,
-    /// 3 × 512 LSTM, Performance RNN's size: wants a GPU or patience.
-    Standard,
-}
-
-impl Preset {
-    /// The preset's network.
-    pub fn model(self) -> ModelConfig {
-        match self {
-            Self::Quick => ModelConfig::QUICK,
-            Self::Standard => ModelConfig::STANDARD,
-        }
-    }
-
-    /// The preset's name, as the CLI spells it.
-    pub fn name(self) -> &'static str {
-        match self {
-            Self::Quick => "quick",
-            Self::Standard => "standard",
-        }
-    }
-
-    /// The preset's training recipe.
-    pub fn settings(self) -> TrainSettings {
-        match self {
-            Self::Quick => TrainSettings::QUICK,
-            Self::Standard => TrainSettings::STANDARD,
-        }
-    }
-}
-
-impl std::str::FromStr for Preset {
-    type Err = String;
-
-    fn from_str(text: &str) -> Result<Self, String> {
-        match text {
-            "quick" => Ok(Self::Quick),
-            "standard" => Ok(Self::Standard),
-            other => Err(format!("unknown preset {other:?}: use quick or standard")),
-        }
-    }
-}
+use crate::music::controls::{
+    CONTROL_INPUTS, ControlTrack, ControlValues, ControlsMeta, KeyProfiles,
+};
+use crate::music::corpus::{Corpus, Split};
+use crate::music::encoding::{self, Encoding, EventId, VOCAB_SIZE};
 
 /// The training-loss moving average reported as `train_loss_smoothed`: `previous` is the average
 /// after the step before (none at the first step). Also rebuilds the curve from a saved history.
@@ -229,43 +184,6 @@ pub struct Finished {
     pub reason: StopReason,
 }
 
-/// A label for people: "demo-corpus · quick · 2026-11-27 06:12" (corpus, preset or
-/// "fine-tuned", time saved), or the file name when the description cannot be read.
-pub fn checkpoint_label(stem: &Path) -> String {
-    let file_name = || {
-        stem.file_name()
-            .map_or(String::new(), |n| n.to_string_lossy().into())
-    };
-    let Ok(meta) = checkpoint::load_meta(stem) else {
-        return file_name();
-    };
-    let corpus = Path::new(&meta.corpus.path)
-        .file_name()
-        .map_or("corpus".into(), |n| n.to_string_lossy());
-    let preset = if meta.provenance.initialized_from.is_some() {
-        "fine-tuned"
-    } else {
-        [Preset::Quick, Preset::Standard]
-            .into_iter()
-            .find(|preset| preset.model() == meta.model)
-            .map_or("custom", Preset::name)
-    };
-    match std::fs::metadata(checkpoint::meta_path(stem)).and_then(|m| m.modified()) {
-        Ok(saved) => crate::paths::checkpoint_label(&corpus, preset, saved),
-        Err(_) => file_name(),
-    }
-}
-
-/// The stem of the best checkpoint of a run written to `out`: the lowest full validation loss.
-pub fn best_stem(out: &Path) -> PathBuf {
-    crate::files::with_suffix(out, ".best")
-}
-
-/// Where a resumed run that ended worse than its starting checkpoint leaves its weights.
-pub fn worse_stem(out: &Path) -> PathBuf {
-    crate::files::with_suffix(out, ".resumed-worse")
-}
-
 /// When to stop, for this run; the first condition reached ends training.
 #[derive(Debug, Clone, Copy, Default, PartialEq)]
 pub struct Limits {
@@ -297,7 +215,7 @@ impl StartFrom {
     /// Training "the current checkpoint" further: resume it, except the starter model, which is
     /// never written to, so a run from it is a fine-tune into a new checkpoint.
     pub fn continuing(current: &Path) -> Self {
-        if crate::starter::is_starter(current) {
+        if crate::model::starter::is_starter(current) {
             Self::Init(current.to_path_buf())
         } else {
             Self::Resume(current.to_path_buf())
@@ -367,7 +285,7 @@ impl TrainOptions {
                 reason,
             })
         };
-        if crate::starter::is_starter(&self.out) {
+        if crate::model::starter::is_starter(&self.out) {
             return refuse(
                 "is the starter model, which is never overwritten: choose another path".into(),
             );
@@ -383,7 +301,7 @@ impl TrainOptions {
         };
         let in_place = matches!(self.start, StartFrom::Resume(_))
             && from.as_deref().is_some_and(|from| {
-                crate::output_guard::OutputGuard::new()
+                crate::base::output_guard::OutputGuard::new()
                     .reading(checkpoint::files(from))
                     .check_all(checkpoint::files(&self.out))
                     .is_err()
@@ -394,7 +312,7 @@ impl TrainOptions {
             .map(checkpoint::files)
             .into_iter()
             .flatten();
-        let guard = crate::starter::output_guard().reading(inputs);
+        let guard = crate::model::starter::output_guard().reading(inputs);
         if let Err(conflict) = guard.check_all(outputs.iter().flatten()) {
             return match &self.start {
                 StartFrom::Init(_) => refuse(format!(
@@ -555,9 +473,9 @@ impl TrainData {
             .par_iter()
             .map(|p| (Sequence::of_events(&p.events), p.composer.clone()))
             .collect();
-        let sounding: Vec<Vec<crate::midi::Note>> = corpus
+        let sounding: Vec<Vec<crate::music::midi::Note>> = corpus
             .split(Split::Train)
-            .map(|p| crate::midi::apply_sustain(&p.piece))
+            .map(|p| crate::music::midi::apply_sustain(&p.piece))
             .collect();
         let key_profiles = KeyProfiles::of_pieces(sounding.iter().map(Vec::as_slice));
         let corpus_info = CorpusInfo {
@@ -928,7 +846,7 @@ fn initialized_meta(
 ) -> CheckpointMeta {
     let origin = format!(
         "{} (weights sha256 {})",
-        crate::starter::label(path),
+        crate::model::label::checkpoint_label(path),
         from.weights_sha256
     );
     let mut meta = fresh_meta(from.model, settings, data, false);

@@ -4,8 +4,8 @@
 
 use std::path::Path;
 
-use crate::files::{self, WriteError};
-use crate::generate::Take;
+use crate::base::files::{self, WriteError};
+use crate::compose::generate::Take;
 
 /// Version of the takes file; a file without one is the plain array written before versions.
 pub const FORMAT_VERSION: u32 = 1;

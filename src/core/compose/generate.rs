@@ -13,15 +13,15 @@ use rand::rngs::StdRng;
 use rand::{Rng, SeedableRng};
 use tch::{Device, Tensor};
 
-use crate::checkpoint::{self, CheckpointError, CheckpointMeta};
-use crate::controls::{CONTROL_INPUTS, ControlPlan, ControlValues, ControlsMeta};
-use crate::encoding::{self, Decoder, Encoding, Event, EventId, VOCAB_SIZE, to_step};
-use crate::midi::{self, MidiError, Note, Piece};
+use crate::base::worker::{Completion, Context, Repaint, Worker};
+use crate::model::checkpoint::{self, CheckpointError, CheckpointMeta};
 use crate::model::{
     Conditioning, ControlGates, CpuState, CpuStepper, DeviceChoice, EventLstm, LstmStepper,
     StepState, resolve_device,
 };
-use crate::worker::{Completion, Context, Repaint, Worker};
+use crate::music::controls::{CONTROL_INPUTS, ControlPlan, ControlValues, ControlsMeta};
+use crate::music::encoding::{self, Decoder, Encoding, Event, EventId, VOCAB_SIZE, to_step};
+use crate::music::midi::{self, MidiError, Note, Piece};
 
 /// A note the model never releases is ended after this long.
 pub const MAX_NOTE_S: f64 = 5.0;
@@ -847,7 +847,7 @@ pub type GeneratorHandle = Worker<(), GenerateEvent, Vec<Take>>;
 /// Starts a generation on a worker thread; `repaint` is called after every event sent.
 pub fn spawn(request: GenerateRequest, repaint: Repaint) -> GeneratorHandle {
     Worker::spawn("cadenza-generate", repaint, move |ctx| {
-        run(&request, ctx)?.ok_or(crate::worker::Stop::Cancelled)
+        run(&request, ctx)?.ok_or(crate::base::worker::Stop::Cancelled)
     })
 }
 

@@ -7,7 +7,7 @@
 
 use std::path::{Path, PathBuf};
 
-use crate::checkpoint::{self, CheckpointError, CheckpointMeta};
+use crate::model::naming as checkpoint;
 
 /// The starter's file stem, in `assets/models/` of a source tree and `models/` of an install.
 pub const STEM_NAME: &str = "starter";
@@ -45,14 +45,14 @@ pub fn find() -> Option<PathBuf> {
 }
 
 /// The guard every output goes through: nothing is written into a folder that holds the starter.
-pub fn output_guard() -> crate::output_guard::OutputGuard {
+pub fn output_guard() -> crate::base::output_guard::OutputGuard {
     let folders = candidates().into_iter().filter_map(|stem| {
         checkpoint::meta_path(&stem)
             .is_file()
             .then(|| stem.parent().map(Path::to_path_buf))
             .flatten()
     });
-    crate::output_guard::OutputGuard::new().protecting(folders)
+    crate::base::output_guard::OutputGuard::new().protecting(folders)
 }
 
 /// Whether `path` (a stem or either file) is the installed starter model.
@@ -81,37 +81,5 @@ pub fn resolve(argument: &Path) -> PathBuf {
     match find().filter(|_| names_starter) {
         Some(stem) => stem,
         None => argument.to_path_buf(),
-    }
-}
-
-/// A label for people: "Starter model (piano-midi.de)", or the checkpoint's usual label.
-pub fn label(path: &Path) -> String {
-    if is_starter(path) {
-        "Starter model (piano-midi.de)".to_string()
-    } else {
-        crate::train::checkpoint_label(path)
-    }
-}
-
-/// Refuses a starter model whose description names other weights than the shipped ones (loading
-/// then checks the file against the description); any other checkpoint passes.
-pub fn check_shipped(stem: &Path, meta: &CheckpointMeta) -> Result<(), CheckpointError> {
-    if !is_starter(stem) || meta.weights_sha256 == SHIPPED_WEIGHTS_SHA256 {
-        return Ok(());
-    }
-    Err(CheckpointError::NotShipped {
-        path: checkpoint::weights_path(stem),
-        found: meta.weights_sha256.clone(),
-    })
-}
-
-/// Whether the weights at `stem` are the shipped starter's, wherever they are.
-pub fn verify(stem: &Path) -> Result<(), CheckpointError> {
-    let path = checkpoint::weights_path(stem);
-    let found = checkpoint::sha256_file(&path)?;
-    if found == SHIPPED_WEIGHTS_SHA256 {
-        Ok(())
-    } else {
-        Err(CheckpointError::NotShipped { path, found })
     }
 }

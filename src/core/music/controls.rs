@@ -13,8 +13,8 @@
 use std::fmt;
 use std::str::FromStr;
 
-use crate::encoding::{Event, EventId, STEP_S, to_step};
-use crate::midi::Note;
+use crate::music::encoding::{Event, EventId, STEP_S, to_step};
+use crate::music::midi::Note;
 
 /// Seconds ahead of an event over which density and loudness are measured.
 pub const DENSITY_WINDOW_S: f64 = 3.0;
@@ -414,7 +414,7 @@ impl ControlTrack {
     /// take the controls of the moment they are at).
     pub fn of_events(events: &[EventId]) -> Self {
         let times = event_steps(events);
-        let notes = crate::encoding::decode(events);
+        let notes = crate::music::encoding::decode(events);
         let onsets: Vec<(u64, u8)> = notes
             .iter()
             .map(|n| (to_step(n.start_s), n.velocity))

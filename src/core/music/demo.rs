@@ -11,7 +11,7 @@ use std::path::{Path, PathBuf};
 use rand::rngs::StdRng;
 use rand::{Rng, SeedableRng};
 
-use crate::midi::{self, MidiError, Note, PedalInterval, Piece};
+use crate::music::midi::{self, MidiError, Note, PedalInterval, Piece};
 
 const SEED: u64 = 0x00CA_DE2A;
 const MAJOR: [u8; 7] = [0, 2, 4, 5, 7, 9, 11];
@@ -33,7 +33,7 @@ struct Key {
 
 impl Key {
     fn name(self) -> String {
-        let tonic = crate::stats::PITCH_CLASS_NAMES[usize::from(self.tonic)]
+        let tonic = crate::music::stats::PITCH_CLASS_NAMES[usize::from(self.tonic)]
             .replace('#', "-sharp")
             .to_lowercase();
         format!("{tonic}-{}", if self.minor { "minor" } else { "major" })

@@ -8,9 +8,9 @@ use std::sync::atomic::{AtomicUsize, Ordering};
 use rayon::prelude::*;
 use sha2::{Digest, Sha256};
 
-use crate::encoding::{self, EventId};
-use crate::midi::{self, Piece};
-use crate::stats::PitchCounts;
+use crate::music::encoding::{self, EventId};
+use crate::music::midi::{self, Piece};
+use crate::music::stats::PitchCounts;
 
 /// Roughly one piece in this many goes to validation.
 const VALID_ONE_IN: u64 = 10;

@@ -11,7 +11,7 @@ use crossbeam_channel::{Receiver, Sender};
 use super::{
     AudioError, CHANNELS, DEFAULT_TAIL_S, PianoSynth, SAMPLE_RATE, Score, Sequencer, frame_of,
 };
-use crate::midi::Piece;
+use crate::music::midi::Piece;
 
 /// Frames rendered between two looks at the transport: 256 frames is 5.8 ms, short enough that
 /// play and seek feel immediate, long enough to keep per-block overhead small.

@@ -1,13 +1,21 @@
+//! The model layer: the network, its fused CPU step, checkpoints and their names, and the
+//! starter model that ships with Cadenza. It uses the base and music layers.
+//!
 //! The network: Embedding → multi-layer LSTM → Linear over the event vocabulary, predicting the
 //! next event. Parameter names follow PyTorch's `nn.Embedding`/`nn.LSTM`/`nn.Linear`, so a
 //! checkpoint's safetensors file loads into the equivalent PyTorch module.
 
+pub mod checkpoint;
 mod cpu_step;
+pub mod label;
+pub mod naming;
+pub mod preset;
+pub mod starter;
 
 use tch::{Device, Kind, Tensor, nn};
 
-use crate::controls::{CONTROL_INPUTS, ControlValues, ControlsMeta};
-use crate::encoding::{Encoding, VOCAB_SIZE};
+use crate::music::controls::{CONTROL_INPUTS, ControlValues, ControlsMeta};
+use crate::music::encoding::{Encoding, VOCAB_SIZE};
 
 pub use cpu_step::{CpuState, CpuStepper, PackedMatrix};
 

@@ -1,0 +1,61 @@
+//! Checkpoints as people read them: "demo-corpus · quick · 2026-11-27 06:12", "… · fine-tuned ·
+//! …", or "Starter model (piano-midi.de)".
+
+use std::path::Path;
+use std::time::SystemTime;
+
+use crate::model::{checkpoint, preset::Preset, starter};
+
+/// A label for people: "Starter model (piano-midi.de)" for the shipped starter, else corpus,
+/// preset (or "fine-tuned", or "custom") and the time saved; the file name when the description
+/// cannot be read.
+pub fn checkpoint_label(path: &Path) -> String {
+    if starter::is_starter(path) {
+        return "Starter model (piano-midi.de)".to_string();
+    }
+    let stem = &checkpoint::stem(path);
+    let file_name = || {
+        stem.file_name()
+            .map_or(String::new(), |n| n.to_string_lossy().into())
+    };
+    let Ok(meta) = checkpoint::load_meta(stem) else {
+        return file_name();
+    };
+    let corpus = Path::new(&meta.corpus.path)
+        .file_name()
+        .map_or("corpus".into(), |n| n.to_string_lossy());
+    let preset = if meta.provenance.initialized_from.is_some() {
+        "fine-tuned"
+    } else {
+        [Preset::Quick, Preset::Standard]
+            .into_iter()
+            .find(|preset| preset.model() == meta.model)
+            .map_or("custom", Preset::name)
+    };
+    match std::fs::metadata(checkpoint::meta_path(stem)).and_then(|m| m.modified()) {
+        Ok(saved) => describe(&corpus, preset, saved),
+        Err(_) => file_name(),
+    }
+}
+
+/// "chorales · quick · 2026-11-27 06:12".
+fn describe(corpus: &str, preset: &str, saved: SystemTime) -> String {
+    let time = humantime::format_rfc3339_seconds(saved).to_string();
+    let minutes = time.get(..16).unwrap_or(&time).replace('T', " ");
+    format!("{corpus} · {preset} · {minutes}")
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use std::time::{Duration, UNIX_EPOCH};
+
+    #[test]
+    fn a_label_names_corpus_preset_and_minute() {
+        let now = UNIX_EPOCH + Duration::from_secs(1_795_000_000);
+        assert_eq!(
+            describe("chorales", "quick", now),
+            "chorales · quick · 2026-11-18 11:06"
+        );
+    }
+}

@@ -1,0 +1,10 @@
+//! The music layer: MIDI files as notes, the event encoding, corpora, music statistics, the
+//! controls (what the music is like: key, density, loudness, style) and the demo corpus. It uses
+//! only the base layer.
+
+pub mod controls;
+pub mod corpus;
+pub mod demo;
+pub mod encoding;
+pub mod midi;
+pub mod stats;
