@@ -1,5 +1,13 @@
 //! The learning layer: training data and windows, the trainer, and scoring (evaluation). It uses
-//! the layers below (base, music, model).
+//! the layers below (base, music, model). [`train`] is what the front ends use.
 
+mod data;
 pub mod eval;
+mod keeping;
+mod options;
+mod progress;
+mod run_clock;
+mod setup;
 pub mod train;
+mod trainer;
+mod windows;
