@@ -4,7 +4,7 @@
 //! has a local timestamp and a level:
 //!
 //! ```text
-//! 2026-11-27 09:14:03.512 +01:00  INFO cadenza_core::learn::train: saved checkpoint step=300 path=…
+//! 2026-11-27 09:14:03.512 +01:00  INFO cadenza_core::learn::keeping: saved checkpoint step=300 path=…
 //! ```
 
 use std::path::Path;

@@ -301,7 +301,7 @@ fn verbose_prints_timestamped_records_on_stderr() {
     let stderr = String::from_utf8_lossy(&verbose.stderr);
     let record = stderr
         .lines()
-        .find(|line| line.contains(" INFO cadenza_core::compose::generate: generating"))
+        .find(|line| line.contains(" INFO cadenza_core::compose::request: generating"))
         .unwrap_or_else(|| panic!("no generation record in {stderr}"));
     // "2026-11-27 08:17:25.577 +00:00  INFO …": a local date and time first.
     let stamp: Vec<char> = record.chars().take(19).collect();

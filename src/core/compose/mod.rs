@@ -1,6 +1,14 @@
 //! The composing layer: sampling settings, generation, regenerating a passage, and the takes
-//! with their versions. It uses the layers below (base, music, model).
+//! with their versions. It uses the layers below (base, music, model). [`generate`] is what the
+//! front ends use.
 
 pub mod generate;
+mod primer;
 pub mod regenerate;
+mod request;
+mod sampler;
+mod settings;
+mod steering;
+mod stepping;
+mod take;
 pub mod takes;

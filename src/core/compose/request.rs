@@ -1,0 +1,120 @@
+//! Generation as a job: a request run on a worker thread, streaming notes as it samples.
+
+use std::path::{Path, PathBuf};
+
+use crate::base::worker::{Context, Repaint, Worker};
+use crate::model::checkpoint::{self};
+use crate::model::{DeviceChoice, resolve_device};
+use crate::music::controls::ControlPlan;
+
+use super::primer::Primer;
+use super::sampler::{Update, sample};
+use super::settings::{GenerateError, SamplingSettings};
+use super::steering::Steering;
+use super::take::{Operation, Take};
+
+/// A generation to run on a worker thread.
+#[derive(Debug, Clone)]
+pub struct GenerateRequest {
+    /// Checkpoint (stem or either file).
+    pub checkpoint: PathBuf,
+    /// The controls.
+    pub settings: SamplingSettings,
+    /// What to continue.
+    pub primer: Primer,
+    /// What to ask the model for.
+    pub controls: ControlPlan,
+    /// Where to run the network.
+    pub device: DeviceChoice,
+}
+
+/// What a generation worker reports before its takes.
+#[derive(Debug, Clone, PartialEq)]
+pub enum GenerateEvent {
+    /// The checkpoint loaded and sampling began.
+    Started {
+        /// The device, described for people.
+        device: String,
+        /// The primer's notes, shown before anything is sampled.
+        primer: Primer,
+    },
+    /// Notes or progress while sampling.
+    Update(Update),
+}
+
+/// A running generation: [`GenerateEvent`]s, then the takes (one per variation). Cancel it with
+/// [`Worker::cancel`]; dropping it cancels and waits.
+pub type GeneratorHandle = Worker<(), GenerateEvent, Vec<Take>>;
+
+/// Starts a generation on a worker thread; `repaint` is called after every event sent.
+pub fn spawn(request: GenerateRequest, repaint: Repaint) -> GeneratorHandle {
+    Worker::spawn("cadenza-generate", repaint, move |ctx| {
+        run(&request, ctx)?.ok_or(crate::base::worker::Stop::Cancelled)
+    })
+}
+
+fn run(
+    request: &GenerateRequest,
+    ctx: &Context<(), GenerateEvent>,
+) -> Result<Option<Vec<Take>>, GenerateError> {
+    request.settings.validate()?;
+    let device = resolve_device(request.device).map_err(GenerateError::Device)?;
+    let loaded = checkpoint::load_model(&request.checkpoint, device.device)?;
+    let steering = Steering::new(&loaded.meta, request.controls.clone())?;
+    tracing::info!(
+        checkpoint = %request.checkpoint.display(),
+        device = %device.description,
+        variations = request.settings.variations,
+        seed = request.settings.seed,
+        controls = %request.controls.summary(),
+        "generating"
+    );
+    ctx.update(GenerateEvent::Started {
+        device: device.description.clone(),
+        primer: request.primer.clone(),
+    });
+    let mut observe = |update| ctx.update(GenerateEvent::Update(update));
+    let sampled = sample(
+        &loaded.model,
+        &steering,
+        device.device,
+        &request.settings,
+        &request.primer,
+        &mut observe,
+        ctx.cancel_flag(),
+    )?;
+    let checkpoint = checkpoint::stem(&request.checkpoint).display().to_string();
+    Ok(sampled.map(|pieces| {
+        pieces
+            .into_iter()
+            .map(|piece| Take {
+                id: 0,
+                parent: None,
+                operation: Operation::Generate,
+                notes: piece.notes,
+                primer_end_s: request.primer.end_s,
+                primer: request.primer.description.clone(),
+                seed: piece.seed,
+                settings: request.settings,
+                controls: request.controls.clone(),
+                checkpoint: checkpoint.clone(),
+                events: piece.events,
+                events_per_s: piece.events_per_s,
+            })
+            .collect()
+    }))
+}
+
+/// Output paths for `variations` takes: `FILE.mid` for one, `FILE-1.mid … FILE-N.mid` for more.
+pub fn output_paths(out: &Path, variations: usize) -> Vec<PathBuf> {
+    if variations <= 1 {
+        return vec![out.to_path_buf()];
+    }
+    let stem = out.file_stem().unwrap_or_default().to_string_lossy();
+    let extension = out
+        .extension()
+        .map_or("mid".into(), |e| e.to_string_lossy());
+    (1..=variations)
+        .map(|i| out.with_file_name(format!("{stem}-{i}.{extension}")))
+        .collect()
+}

@@ -1,0 +1,172 @@
+//! How to sample: length, temperature, top-k and top-p, seed, variations; drawing one event
+//! from the network's logits; and why generation can fail.
+
+use std::path::PathBuf;
+
+use rand::Rng;
+
+use crate::model::checkpoint::CheckpointError;
+use crate::music::encoding::EventId;
+use crate::music::midi::MidiError;
+
+/// A note the model never releases is ended after this long.
+pub const MAX_NOTE_S: f64 = 5.0;
+/// The longest piece (and primer) asked for, in seconds.
+pub const MAX_SECONDS: f64 = 3600.0;
+/// The most events asked for.
+pub const MAX_EVENTS: usize = 1_000_000;
+/// Default length of new music, in seconds.
+pub const DEFAULT_SECONDS: f64 = 30.0;
+/// Default length of a primer taken from the opening of a piece, in seconds.
+pub const DEFAULT_PRIMER_SECONDS: f64 = 5.0;
+/// How much music to write.
+#[derive(Debug, Clone, Copy, PartialEq, serde::Serialize, serde::Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum Length {
+    /// Seconds of new music after the primer.
+    Seconds(f64),
+    /// Number of new events after the primer.
+    Events(usize),
+}
+
+/// The controls of one generation.
+#[derive(Debug, Clone, Copy, PartialEq, serde::Serialize, serde::Deserialize)]
+pub struct SamplingSettings {
+    /// How much to write.
+    pub length: Length,
+    /// Logits are divided by this before sampling: below 1 is safer, above 1 more adventurous.
+    pub temperature: f64,
+    /// Keep only the k most likely events (applied first).
+    pub top_k: Option<usize>,
+    /// Then keep the smallest set of most likely events whose probability reaches p (nucleus).
+    pub top_p: Option<f64>,
+    /// Seed of the first variation; variation i uses `seed + i`.
+    pub seed: u64,
+    /// Number of pieces sampled together.
+    pub variations: usize,
+}
+
+impl Default for SamplingSettings {
+    fn default() -> Self {
+        Self {
+            length: Length::Seconds(DEFAULT_SECONDS),
+            temperature: 1.0,
+            top_k: None,
+            top_p: None,
+            seed: 0,
+            variations: 1,
+        }
+    }
+}
+
+impl SamplingSettings {
+    /// Checks the settings, explaining the first problem found.
+    pub fn validate(&self) -> Result<(), GenerateError> {
+        let invalid = |why: &str| Err(GenerateError::InvalidSettings(why.to_string()));
+        match self.length {
+            Length::Seconds(s) if !(s.is_finite() && s > 0.0 && s <= MAX_SECONDS) => {
+                return invalid("the length must be above 0 and at most 3600 seconds");
+            }
+            Length::Events(n) if !(1..=MAX_EVENTS).contains(&n) => {
+                return invalid("the length must be between 1 and 1000000 events");
+            }
+            _ => {}
+        }
+        if !(self.temperature.is_finite() && self.temperature > 0.0) {
+            return invalid("the temperature must be greater than 0");
+        }
+        if self.top_k == Some(0) {
+            return invalid("top-k must be at least 1");
+        }
+        if let Some(p) = self.top_p
+            && !(p > 0.0 && p <= 1.0)
+        {
+            return invalid("top-p must be greater than 0 and at most 1");
+        }
+        if !(1..=64).contains(&self.variations) {
+            return invalid("variations must be between 1 and 64");
+        }
+        Ok(())
+    }
+
+    /// The seed of each variation.
+    pub fn seeds(&self) -> Vec<u64> {
+        (0..self.variations as u64)
+            .map(|i| self.seed.wrapping_add(i))
+            .collect()
+    }
+}
+
+/// Why a generation could not run.
+#[derive(Debug, thiserror::Error)]
+pub enum GenerateError {
+    /// The settings are out of range.
+    #[error("invalid generation settings: {0}")]
+    InvalidSettings(String),
+    /// The checkpoint is missing or incompatible.
+    #[error(transparent)]
+    Checkpoint(#[from] CheckpointError),
+    /// The primer file could not be read.
+    #[error("cannot use {} as a primer: {source}", path.display())]
+    Primer {
+        /// The primer file.
+        path: PathBuf,
+        /// What went wrong.
+        source: MidiError,
+    },
+    /// The device asked for is not usable.
+    #[error("{0}")]
+    Device(String),
+    /// libtorch reported an error.
+    #[error("sampling failed: {0}")]
+    Torch(#[from] tch::TchError),
+}
+
+/// Draws one event from `logits` (one row over the vocabulary) under the settings' temperature,
+/// top-k and top-p.
+pub fn sample_event(logits: &[f32], settings: &SamplingSettings, rng: &mut impl Rng) -> EventId {
+    // Ties go to the lower event id, so which events survive top-k never depends on the sort.
+    let descending = |a: &usize, b: &usize| logits[*b].total_cmp(&logits[*a]).then(a.cmp(b));
+    let mut order: Vec<usize> = (0..logits.len()).collect();
+    // Sorting costs more than the rest of a step's sampling: only top-p needs the order.
+    if let Some(k) = settings
+        .top_k
+        .map(|k| k.max(1))
+        .filter(|&k| k < order.len())
+    {
+        order.select_nth_unstable_by(k - 1, descending);
+        order.truncate(k);
+    }
+    if settings.top_p.is_some() {
+        order.sort_unstable_by(descending);
+    }
+    let best = order
+        .iter()
+        .map(|&i| f64::from(logits[i]))
+        .fold(f64::NEG_INFINITY, f64::max);
+    let mut weights: Vec<f64> = order
+        .iter()
+        .map(|&i| ((f64::from(logits[i]) - best) / settings.temperature).exp())
+        .collect();
+    if let Some(p) = settings.top_p {
+        let total: f64 = weights.iter().sum();
+        let mut cumulative = 0.0;
+        let keep = weights
+            .iter()
+            .position(|w| {
+                cumulative += w / total;
+                cumulative >= p
+            })
+            .map_or(weights.len(), |i| i + 1);
+        weights.truncate(keep);
+    }
+    let total: f64 = weights.iter().sum();
+    let mut target = rng.random::<f64>() * total;
+    for (&index, weight) in order.iter().zip(&weights) {
+        if target < *weight {
+            return index as EventId;
+        }
+        target -= weight;
+    }
+    order[weights.len() - 1] as EventId
+}

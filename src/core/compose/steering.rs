@@ -1,0 +1,94 @@
+//! Steering: a control plan checked against what a model learned, turned into its inputs.
+
+use tch::{Device, Tensor};
+
+use crate::model::Conditioning;
+use crate::model::checkpoint::CheckpointMeta;
+use crate::music::controls::{CONTROL_INPUTS, ControlPlan, ControlValues, ControlsMeta};
+use crate::music::encoding::{Decoder, Encoding, EventId};
+
+use super::settings::GenerateError;
+
+/// What a model reads besides events, and what to ask it for: checked once, before sampling.
+#[derive(Debug, Clone)]
+pub struct Steering {
+    encoding: Encoding,
+    controls: Option<ControlsMeta>,
+    plan: ControlPlan,
+}
+
+impl Steering {
+    /// Asks `plan` of the model `meta` describes; refused if the model cannot honour it (a model
+    /// trained without controls, a style it does not know, a curve out of range).
+    pub fn new(meta: &CheckpointMeta, plan: ControlPlan) -> Result<Self, GenerateError> {
+        let invalid = |why: String| GenerateError::InvalidSettings(why);
+        match &meta.controls {
+            Some(controls) => controls.check_plan(&plan).map_err(invalid)?,
+            None if !plan.is_any() => {
+                return Err(invalid(
+                    "this model was trained without controls (key, density, loudness, style); leave them at any, or train a new model with controls"
+                        .to_string(),
+                ));
+            }
+            None => {}
+        }
+        Ok(Self {
+            encoding: meta.encoding(),
+            controls: meta.controls.clone(),
+            plan,
+        })
+    }
+
+    /// No controls, for a model of `encoding` trained without them.
+    pub fn plain(encoding: Encoding) -> Self {
+        Self {
+            encoding,
+            controls: None,
+            plan: ControlPlan::default(),
+        }
+    }
+
+    /// What is asked for.
+    pub fn plan(&self) -> &ControlPlan {
+        &self.plan
+    }
+
+    /// The encoding of the model steered.
+    pub fn encoding(&self) -> Encoding {
+        self.encoding
+    }
+
+    /// The controls at `t` seconds; `None` for a model without controls.
+    pub(crate) fn values_at(&self, t: f64) -> Option<(ControlValues, usize)> {
+        self.controls
+            .as_ref()
+            .map(|meta| meta.values_at(&self.plan, t))
+    }
+
+    /// The controls beside each primer event (those of the event after it), for the pass that
+    /// reads the primer.
+    pub(crate) fn primer_conditioning(
+        &self,
+        events: &[EventId],
+        device: Device,
+    ) -> Option<Conditioning> {
+        self.controls.as_ref()?;
+        let mut decoder = Decoder::default();
+        let mut values = vec![0f32; events.len() * CONTROL_INPUTS];
+        let mut style = 0;
+        for (i, &event) in events.iter().enumerate() {
+            decoder.push(event);
+            // After event i, the time is that of event i + 1 (the one predicted beside it).
+            if let Some((controls, row)) = self.values_at(decoder.now_s()) {
+                controls.write_inputs(&mut values[i * CONTROL_INPUTS..][..CONTROL_INPUTS]);
+                style = row;
+            }
+        }
+        Some(Conditioning {
+            controls: Tensor::from_slice(&values)
+                .view([1, events.len() as i64, CONTROL_INPUTS as i64])
+                .to_device(device),
+            styles: Tensor::from_slice(&[style as i64]).to_device(device),
+        })
+    }
+}

@@ -1,0 +1,135 @@
+//! The network stepping one event at a time for every variation at once.
+
+use tch::{Device, Tensor};
+
+use crate::model::{
+    Conditioning, ControlGates, CpuState, CpuStepper, EventLstm, LstmStepper, StepState,
+};
+use crate::music::controls::ControlValues;
+use crate::music::encoding::EventId;
+
+use super::settings::GenerateError;
+use super::steering::Steering;
+
+/// The network stepping one event at a time: in plain Rust on the CPU (weights read once per step
+/// for all variations), through libtorch on a GPU. A steerable model's controls enter as a bias on
+/// the first layer's gates, so the step itself is the same fused one.
+pub(crate) enum Stepping {
+    Cpu(CpuStepper, CpuState, Option<ControlGates>),
+    Torch(LstmStepper, StepState, Device),
+}
+
+impl Stepping {
+    pub(crate) fn new(
+        model: &EventLstm,
+        device: Device,
+        state: StepState,
+    ) -> Result<Self, GenerateError> {
+        let stepper = LstmStepper::new(model);
+        if device.is_cuda() {
+            return Ok(Self::Torch(stepper, state, device));
+        }
+        // The same thread count as libtorch's, which `set_threads` and the CLI control.
+        let threads = usize::try_from(tch::get_num_threads()).unwrap_or(1);
+        let gates = stepper.control_gates().cloned();
+        Ok(Self::Cpu(
+            stepper.to_cpu(threads)?,
+            state.to_cpu_state()?,
+            gates,
+        ))
+    }
+
+    pub(crate) fn control_gates(&self) -> Option<ControlGates> {
+        match self {
+            Self::Cpu(_, _, gates) => gates.clone(),
+            Self::Torch(stepper, _, _) => stepper.control_gates().cloned(),
+        }
+    }
+
+    /// Feeds one event per variation (with `extra` on the first layer's gates, or nothing);
+    /// `logits` receives `[variations, vocab]` for the next.
+    pub(crate) fn step(
+        &mut self,
+        inputs: &[i64],
+        extra: &[f32],
+        logits: &mut Vec<f32>,
+    ) -> Result<(), GenerateError> {
+        match self {
+            Self::Cpu(stepper, state, _) => {
+                let events: Vec<usize> = inputs.iter().map(|&e| e as usize).collect();
+                stepper.step(&events, extra, state, logits);
+            }
+            Self::Torch(stepper, state, device) => {
+                let inputs = Tensor::from_slice(inputs).to_device(*device);
+                let extra = (!extra.is_empty()).then(|| {
+                    Tensor::from_slice(extra)
+                        .view([inputs.size()[0], -1])
+                        .to_device(*device)
+                });
+                let next = stepper
+                    .step(&inputs, extra.as_ref(), state)
+                    .to_device(Device::Cpu);
+                *logits = Vec::<f32>::try_from(next.reshape([-1]))?;
+            }
+        }
+        Ok(())
+    }
+}
+
+/// Each variation's first-layer gate bias for the controls in force at its current time,
+/// recomputed only when its controls change (a curve crossing into another bin, a key change).
+pub(crate) struct VoiceControls {
+    gates: Option<ControlGates>,
+    current: Vec<Option<(ControlValues, usize)>>,
+    bias: Vec<f32>,
+}
+
+impl VoiceControls {
+    pub(crate) fn new(gates: Option<ControlGates>, batch: usize) -> Self {
+        Self {
+            gates,
+            current: vec![None; batch],
+            bias: Vec::new(),
+        }
+    }
+
+    /// `[variations, 4·hidden]` for a steerable model, empty otherwise; `times` is each
+    /// variation's current time in seconds.
+    pub(crate) fn gate_bias(&mut self, steering: &Steering, times: &[f64]) -> &[f32] {
+        let Some(gates) = &self.gates else {
+            return &[];
+        };
+        for (i, &now_s) in times.iter().enumerate() {
+            let wanted = steering.values_at(now_s);
+            if wanted == self.current[i] {
+                continue;
+            }
+            if let Some((values, style)) = wanted {
+                let bias = gates.bias(&values, style);
+                let width = bias.len();
+                self.bias.resize(times.len() * width, 0.0);
+                self.bias[i * width..][..width].copy_from_slice(&bias);
+                self.current[i] = wanted;
+            }
+        }
+        &self.bias
+    }
+}
+
+/// Runs the primer through the network; returns the logits for the first new event and the state,
+/// both repeated for each variation.
+pub(crate) fn read_primer(
+    model: &EventLstm,
+    conditioning: Option<&Conditioning>,
+    device: Device,
+    events: &[EventId],
+    batch: usize,
+) -> Result<(Tensor, StepState), GenerateError> {
+    let _guard = tch::no_grad_guard();
+    let ids: Vec<i64> = events.iter().map(|&e| i64::from(e)).collect();
+    let input = Tensor::from_slice(&ids).to_device(device).unsqueeze(0);
+    let (logits, state) = model.forward(&input, conditioning, &model.zero_state(1, device), false);
+    let last = logits.f_get(0)?.f_get(ids.len() as i64 - 1)?;
+    let logits = last.unsqueeze(0).repeat([batch as i64, 1]);
+    Ok((logits, StepState::from(state).repeat_batch(batch as i64)))
+}

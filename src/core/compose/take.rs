@@ -1,0 +1,127 @@
+//! A take: a generated piece with everything needed to make it again, and what made it.
+
+use std::path::Path;
+
+use crate::music::controls::ControlPlan;
+use crate::music::midi::{self, MidiError, Note, Piece};
+
+use super::settings::SamplingSettings;
+
+/// How a take was made: generated afresh, or a new version of another take.
+#[derive(Debug, Clone, Copy, PartialEq, Default, serde::Serialize, serde::Deserialize)]
+#[serde(tag = "kind", rename_all = "snake_case")]
+pub enum Operation {
+    /// Sampled from the primer (or from nothing).
+    #[default]
+    Generate,
+    /// Everything after `from_s` dropped and generated onward.
+    Continue {
+        /// Where the new music starts.
+        from_s: f64,
+    },
+    /// A passage redone: the candidate of rank `rank` (0 = best) of `candidates`.
+    Regenerate {
+        /// The passage.
+        start_s: f64,
+        /// Its end.
+        end_s: f64,
+        /// Candidates sampled.
+        candidates: usize,
+        /// The rank of the one kept.
+        rank: usize,
+        /// Its score (log-likelihood of the music after the passage, nats).
+        score: f64,
+    },
+}
+
+impl Operation {
+    /// A short description for the takes list.
+    pub fn describe(&self) -> String {
+        let time = |s: f64| format!("{}:{:04.1}", (s / 60.0) as u64, s % 60.0);
+        match *self {
+            Self::Generate => "generated".to_string(),
+            Self::Continue { from_s } => format!("continued from {}", time(from_s)),
+            Self::Regenerate {
+                start_s,
+                end_s,
+                candidates,
+                rank,
+                ..
+            } => format!(
+                "{}–{} redone (#{} of {candidates})",
+                time(start_s),
+                time(end_s),
+                rank + 1
+            ),
+        }
+    }
+}
+
+/// One generated piece with everything needed to reproduce and describe it.
+#[derive(Debug, Clone, PartialEq, serde::Serialize, serde::Deserialize)]
+pub struct Take {
+    /// Identity in the takes list (0 until the list gives it one; takes written before versions
+    /// get theirs when loaded).
+    #[serde(default)]
+    pub id: u64,
+    /// The take this one is a version of (a passage redone, a continuation).
+    #[serde(default)]
+    pub parent: Option<u64>,
+    /// How it was made.
+    #[serde(default)]
+    pub operation: Operation,
+    /// The music, primer first. No pedal: the encoding's notes already sound as long as heard.
+    pub notes: Vec<Note>,
+    /// Notes starting before this time are the primer's.
+    pub primer_end_s: f64,
+    /// What the primer was.
+    pub primer: String,
+    /// The seed this variation was sampled with.
+    pub seed: u64,
+    /// The sampling settings used (with `seed` and `variations` of the whole request).
+    pub settings: SamplingSettings,
+    /// What the model was asked for (takes written before controls existed: any).
+    #[serde(default)]
+    pub controls: ControlPlan,
+    /// The checkpoint it came from.
+    pub checkpoint: String,
+    /// Events sampled after the primer.
+    pub events: usize,
+    /// Sampling speed of this variation, in events per second.
+    pub events_per_s: f64,
+}
+
+impl Take {
+    /// The take as a piece.
+    pub fn piece(&self) -> Piece {
+        Piece::from_notes(self.notes.clone())
+    }
+
+    /// Whether a note belongs to the primer rather than to the new music.
+    pub fn is_primer(&self, note: &Note) -> bool {
+        note.start_s < self.primer_end_s
+    }
+
+    /// Length of the take in seconds.
+    pub fn duration_s(&self) -> f64 {
+        self.notes.iter().map(|n| n.end_s).fold(0.0, f64::max)
+    }
+
+    /// The text stored in an exported MIDI file: generator, checkpoint, primer, seed and settings.
+    pub fn description(&self) -> String {
+        serde_json::json!({
+            "generator": format!("cadenza {}", env!("CARGO_PKG_VERSION")),
+            "checkpoint": self.checkpoint,
+            "primer": self.primer,
+            "seed": self.seed,
+            "settings": self.settings,
+            "controls": self.controls,
+        })
+        .to_string()
+    }
+
+    /// Writes the take as a MIDI file carrying its description.
+    pub fn write_midi(&self, path: &Path) -> Result<(), MidiError> {
+        midi::write_file(&self.piece(), path, Some(&self.description()))
+    }
+}
