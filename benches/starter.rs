@@ -297,6 +297,7 @@ fn first_take(shipped: &Path) {
             primer: Primer::none(),
             controls: ControlPlan::default(),
             device: DeviceChoice::Cpu,
+            continues: None,
         };
         let clicked = Instant::now();
         let mut worker = generate::spawn(request, no_repaint());

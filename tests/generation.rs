@@ -42,6 +42,7 @@ fn cpu_request(checkpoint: &Path, settings: SamplingSettings) -> GenerateRequest
         primer: Primer::none(),
         controls: ControlPlan::default(),
         device: DeviceChoice::Cpu,
+        continues: None,
     }
 }
 

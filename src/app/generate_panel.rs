@@ -14,14 +14,15 @@ use cadenza_core::generate::{
 };
 use cadenza_core::regenerate::{self, RegenerateRequest};
 use cadenza_core::stats::{CorpusProfile, MusicStats};
-use cadenza_core::takes;
 use cadenza_core::worker::Event;
 
 use super::Shared;
 use super::job::Job;
 use super::piano_roll::RollContent;
 use super::steer::SteerControls;
-use super::versions::{self, Alternatives, History, OFFERED, Origin, Regenerating};
+use super::versions::{OFFERED, Regenerating};
+use cadenza_core::versions::{Alternatives, Origin};
+use cadenza_core::workbench::{Workbench, WorkbenchRefusal};
 
 /// The current model as the panel shows it: read again when the checkpoint, or its description
 /// file, changes (a save by training, a file that was missing and is back).
@@ -143,8 +144,8 @@ pub enum ExportKind {
 pub struct GeneratePanel {
     generator: Option<GeneratorHandle>,
     progress: (f64, f64),
-    takes: Vec<Take>,
-    selected: Option<usize>,
+    /// The takes, the selected one, their versions and saving (the core's).
+    bench: Workbench,
     /// The save dialog of an export: what to write, and the chosen path.
     export_dialog: Job<(ExportKind, usize, Option<PathBuf>)>,
     /// A WAV export rendering, with the share done.
@@ -156,36 +157,28 @@ pub struct GeneratePanel {
     regenerating: Option<Regenerating>,
     /// Candidates for a passage, to audition and keep.
     alternatives: Option<Alternatives>,
-    /// Undo / redo between versions.
-    history: History,
-    /// The take a running generation continues, and from where.
-    continuing: Option<(u64, f64)>,
 }
 
 impl GeneratePanel {
     /// The panel with the takes kept from earlier runs.
     pub fn new(shared: &mut Shared) -> Self {
-        let loaded = shared
-            .data
-            .as_ref()
-            .map(|data| takes::load(&data.takes_file()))
-            .unwrap_or_default();
-        if let Some(problem) = loaded.problem {
+        let (bench, problem) = Workbench::open(shared.data.as_ref().map(|d| d.takes_file()));
+        if let Some(problem) = problem {
             shared.tell(problem);
+        }
+        if !bench.keeps_takes() {
+            shared.tell("No data folder: the takes are kept until Cadenza closes");
         }
         Self {
             generator: None,
             progress: (0.0, 0.0),
-            takes: loaded.takes,
-            selected: None,
+            bench,
             export_dialog: Job::default(),
             wav_job: Job::default(),
             checkpoint_dialog: Job::default(),
             model: None,
             regenerating: None,
             alternatives: None,
-            history: History::default(),
-            continuing: None,
         }
     }
 
@@ -221,7 +214,7 @@ impl GeneratePanel {
     /// (For the UI tests.) The takes, oldest first.
     #[cfg(test)]
     pub fn takes(&self) -> &[Take] {
-        &self.takes
+        self.bench.takes()
     }
 
     /// (For the UI tests.) Whether regenerated alternatives wait to be auditioned or kept.
@@ -233,7 +226,7 @@ impl GeneratePanel {
     /// (For the UI tests.) The selected take.
     #[cfg(test)]
     pub fn selected_take(&self) -> Option<&Take> {
-        self.selected.and_then(|i| self.takes.get(i))
+        self.bench.selected()
     }
 
     /// (For the UI tests.) Whether a WAV export is rendering.
@@ -244,14 +237,14 @@ impl GeneratePanel {
 
     /// Export the selected take as MIDI (Ctrl+E).
     pub fn export_midi(&mut self, shared: &mut Shared) {
-        match self.selected {
+        match self.bench.selected_index() {
             Some(index) => self.ask_export(ExportKind::Midi, index, shared),
             None => shared.tell("Select a take to export"),
         }
     }
 
     fn ask_export(&mut self, kind: ExportKind, index: usize, shared: &Shared) {
-        let Some(take) = self.takes.get(index) else {
+        let Some(take) = self.bench.takes().get(index) else {
             return;
         };
         let (extension, filter) = match kind {
@@ -270,6 +263,9 @@ impl GeneratePanel {
 
     /// Drains the generator and finished exports.
     pub fn poll(&mut self, shared: &mut Shared) {
+        for problem in self.bench.save_problems() {
+            shared.tell(problem);
+        }
         self.poll_generator(shared);
         self.poll_regenerator(shared);
         self.poll_export(shared);
@@ -305,19 +301,10 @@ impl GeneratePanel {
                     ..
                 })) => self.progress = (fraction, events_per_s),
                 Event::Update(_) => {}
-                Event::Finished(mut takes) => {
-                    if let Some((parent, from_s)) = self.continuing.take() {
-                        for take in &mut takes {
-                            take.parent = Some(parent);
-                            take.operation = Operation::Continue { from_s };
-                        }
-                        self.history.forget();
+                Event::Finished(takes) => {
+                    if let Some(first) = self.bench.add(takes) {
+                        self.show_take(first, shared);
                     }
-                    let first = self.takes.len();
-                    self.takes.extend(takes);
-                    takes::assign_ids(&mut self.takes);
-                    self.save_takes(shared);
-                    self.select(first, shared);
                 }
                 Event::Cancelled => shared.tell("Generation cancelled"),
                 Event::Failed { message } => shared.tell(format!("Generation failed: {message}")),
@@ -347,7 +334,7 @@ impl GeneratePanel {
         path: PathBuf,
         shared: &mut Shared,
     ) {
-        let Some(take) = self.takes.get(index) else {
+        let Some(take) = self.bench.takes().get(index) else {
             return;
         };
         if let Err(conflict) = shared.output_guard().check(&path) {
@@ -408,10 +395,7 @@ impl GeneratePanel {
 
     /// Redoes the selected passage of the selected take: candidates to audition.
     pub fn regenerate_selection(&mut self, shared: &mut Shared) {
-        let (Some(take), Some(passage)) = (
-            self.selected.and_then(|i| self.takes.get(i)),
-            shared.selection,
-        ) else {
+        let (Some(take), Some(passage)) = (self.bench.selected(), shared.selection) else {
             shared.tell("Select a take, then drag on the ruler to select a passage");
             return;
         };
@@ -451,7 +435,8 @@ impl GeneratePanel {
             return;
         };
         let Some(parent) = self
-            .takes
+            .bench
+            .takes()
             .iter()
             .find(|t| t.id == alternatives.origin.parent)
         else {
@@ -478,27 +463,15 @@ impl GeneratePanel {
         let Some(alternatives) = self.alternatives.take() else {
             return;
         };
-        let Some(parent) = self
-            .takes
-            .iter()
-            .find(|t| t.id == alternatives.origin.parent)
-        else {
-            shared.tell("The take was deleted meanwhile");
-            return;
-        };
-        let Some(child) = alternatives.child(parent, rank) else {
-            return;
-        };
-        self.takes.push(child);
-        takes::assign_ids(&mut self.takes);
-        self.history.forget();
-        self.save_takes(shared);
-        self.select(self.takes.len() - 1, shared);
+        match self.bench.keep(&alternatives, rank) {
+            Ok(index) => self.show_take(index, shared),
+            Err(refusal) => shared.tell(sentence(refusal)),
+        }
     }
 
     /// Drops everything after the playhead of the selected take and generates onward.
     pub fn continue_from_playhead(&mut self, shared: &mut Shared) {
-        let Some(take) = self.selected.and_then(|i| self.takes.get(i)) else {
+        let Some(take) = self.bench.selected() else {
             shared.tell("Select a take to continue");
             return;
         };
@@ -512,35 +485,25 @@ impl GeneratePanel {
                 super::piano_roll::format_time(from_s)
             ),
         );
-        self.continuing = Some((take.id, from_s));
-        self.start_with(primer, shared);
+        let continues = Some(take.id);
+        self.start_with(primer, continues, shared);
     }
 
     /// Ctrl+Z: back to the version the selected take was made from.
     pub fn undo(&mut self, shared: &mut Shared) {
-        let Some(current) = self.selected.and_then(|i| self.takes.get(i)) else {
-            return;
-        };
-        match self.history.undo(&self.takes, current) {
-            Some(id) => self.select_id(id, shared),
-            None => shared.tell("Nothing to undo: this take is not a version of another"),
+        match self.bench.undo() {
+            Ok(index) => self.show_take(index, shared),
+            Err(WorkbenchRefusal::NothingSelected) => {}
+            Err(refusal) => shared.tell(sentence(refusal)),
         }
     }
 
     /// Ctrl+Shift+Z: forward to the version undone (or the newest made from this one).
     pub fn redo(&mut self, shared: &mut Shared) {
-        let Some(current) = self.selected.and_then(|i| self.takes.get(i)) else {
-            return;
-        };
-        match self.history.redo(&self.takes, current) {
-            Some(id) => self.select_id(id, shared),
-            None => shared.tell("Nothing to redo"),
-        }
-    }
-
-    fn select_id(&mut self, id: u64, shared: &mut Shared) {
-        if let Some(index) = self.takes.iter().position(|t| t.id == id) {
-            self.select(index, shared);
+        match self.bench.redo() {
+            Ok(index) => self.show_take(index, shared),
+            Err(WorkbenchRefusal::NothingSelected) => {}
+            Err(refusal) => shared.tell(sentence(refusal)),
         }
     }
 
@@ -554,28 +517,16 @@ impl GeneratePanel {
         }
     }
 
-    fn select(&mut self, index: usize, shared: &mut Shared) {
-        let Some(take) = self.takes.get(index) else {
+    /// Selects the take at `index` and shows it in the roll.
+    fn show_take(&mut self, index: usize, shared: &mut Shared) {
+        let Some(take) = self.bench.select(index) else {
             return;
         };
-        self.selected = Some(index);
         shared.show(
             format!("Take {} (seed {})", index + 1, take.seed),
             &take.piece(),
             take.primer_end_s,
         );
-    }
-
-    fn save_takes(&self, shared: &mut Shared) {
-        let Some(data) = &shared.data else {
-            shared.tell("No data folder: the takes are kept until Cadenza closes");
-            return;
-        };
-        if let Err(err) = takes::save(&data.takes_file(), &self.takes) {
-            shared.tell(format!(
-                "Could not save the takes (they stay open here): {err}"
-            ));
-        }
     }
 
     fn start(&mut self, shared: &mut Shared) {
@@ -584,6 +535,7 @@ impl GeneratePanel {
             return;
         }
         let controls = shared.settings.generate.clone();
+        let mut continues = None;
         let primer = match controls.primer {
             PrimerChoice::None => Primer::none(),
             PrimerChoice::OpeningOfShown => Primer::opening(
@@ -594,9 +546,9 @@ impl GeneratePanel {
                     controls.primer_seconds, shared.shown.title
                 ),
             ),
-            PrimerChoice::ContinueTake => match self.selected.and_then(|i| self.takes.get(i)) {
+            PrimerChoice::ContinueTake => match self.bench.selected() {
                 Some(take) => {
-                    self.continuing = Some((take.id, take.duration_s()));
+                    continues = Some(take.id);
                     Primer::opening(
                         &take.piece(),
                         take.duration_s(),
@@ -609,13 +561,12 @@ impl GeneratePanel {
                 }
             },
         };
-        self.start_with(primer, shared);
+        self.start_with(primer, continues, shared);
     }
 
-    fn start_with(&mut self, primer: Primer, shared: &mut Shared) {
+    fn start_with(&mut self, primer: Primer, continues: Option<u64>, shared: &mut Shared) {
         let Some(checkpoint) = shared.settings.checkpoint.clone() else {
             shared.tell("Train a model or open a checkpoint first");
-            self.continuing = None;
             return;
         };
         let controls = &shared.settings.generate;
@@ -625,6 +576,7 @@ impl GeneratePanel {
             primer,
             controls: self.plan(controls),
             device: shared.settings.train.device,
+            continues,
         };
         self.progress = (0.0, 0.0);
         // Notes stream in every few milliseconds: ten frames a second shows them growing.
@@ -692,20 +644,21 @@ impl GeneratePanel {
         });
         ui.separator();
         self.takes_ui(ui, shared);
-        if let Some(take) = self.selected.and_then(|i| self.takes.get(i)) {
+        if let Some(take) = self.bench.selected() {
             stats_ui(ui, take, profile.as_deref());
         }
     }
 
     fn takes_ui(&mut self, ui: &mut egui::Ui, shared: &mut Shared) {
         ui.heading("Takes");
-        if self.takes.is_empty() {
+        if self.bench.takes().is_empty() {
             ui.label("Generated pieces appear here, kept until you delete them.");
             return;
         }
         let mut clicked = None;
         let mut delete = None;
-        let order = versions::tree_order(&self.takes);
+        let order = self.bench.tree_order();
+        let selected = self.bench.selected_index();
         let row_height = ui.spacing().interact_size.y;
         // Only the rows in view are laid out: a list of thousands of versions stays quick.
         egui::ScrollArea::vertical()
@@ -714,7 +667,7 @@ impl GeneratePanel {
             .auto_shrink([false, true])
             .show_rows(ui, row_height, order.len(), |ui, rows| {
                 for &(index, depth) in &order[rows] {
-                    let take = &self.takes[index];
+                    let take = &self.bench.takes()[index];
                     ui.horizontal(|ui| {
                         ui.add_space(INDENT_PER_VERSION * depth.min(MAX_INDENT_DEPTH) as f32);
                         let steering = if take.controls.is_any() {
@@ -734,7 +687,7 @@ impl GeneratePanel {
                             take.settings.temperature,
                         );
                         if ui
-                            .selectable_label(self.selected == Some(index), label)
+                            .selectable_label(selected == Some(index), label)
                             .clicked()
                         {
                             clicked = Some(index);
@@ -750,14 +703,12 @@ impl GeneratePanel {
                 }
             });
         if let Some(index) = clicked {
-            self.select(index, shared);
+            self.show_take(index, shared);
         }
         if let Some(index) = delete {
-            self.takes.remove(index);
-            self.selected = None;
-            self.save_takes(shared);
+            self.bench.delete(index);
         }
-        if let Some(index) = self.selected {
+        if let Some(index) = self.bench.selected_index() {
             self.export_ui(ui, index, shared);
             self.versions_ui(ui, shared);
         }
@@ -876,8 +827,8 @@ impl GeneratePanel {
         }
         if discard {
             self.alternatives = None;
-            if let Some(index) = self.selected {
-                self.select(index, shared);
+            if let Some(index) = self.bench.selected_index() {
+                self.show_take(index, shared);
             }
         }
     }
@@ -993,4 +944,13 @@ fn stats_ui(ui: &mut egui::Ui, take: &Take, profile: Option<&CorpusProfile>) {
             }
         });
     });
+}
+
+/// A refusal from the workbench as a sentence for the message line.
+fn sentence(refusal: WorkbenchRefusal) -> String {
+    let text = refusal.to_string();
+    let mut chars = text.chars();
+    chars.next().map_or(text.clone(), |first| {
+        first.to_uppercase().chain(chars).collect()
+    })
 }

@@ -173,6 +173,7 @@ pub fn run(args: &GenerateArgs) -> Result<()> {
         primer: args.primer()?,
         controls: args.sampling.controls()?,
         device: args.device,
+        continues: None,
     };
     if let Some(dir) = args.out.parent().filter(|d| !d.as_os_str().is_empty()) {
         std::fs::create_dir_all(dir).with_context(|| format!("creating {}", dir.display()))?;

@@ -28,7 +28,7 @@ pub mod music;
 pub mod sound;
 
 pub use base::{files, output_guard, paths, worker};
-pub use compose::{generate, regenerate, takes};
+pub use compose::{generate, regenerate, takes, versions, workbench};
 pub use learn::{eval, train};
 pub use model::{checkpoint, starter};
 pub use music::{controls, corpus, demo, encoding, midi, stats};

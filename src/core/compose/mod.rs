@@ -12,3 +12,5 @@ mod steering;
 mod stepping;
 mod take;
 pub mod takes;
+pub mod versions;
+pub mod workbench;

@@ -26,6 +26,9 @@ pub struct GenerateRequest {
     pub controls: ControlPlan,
     /// Where to run the network.
     pub device: DeviceChoice,
+    /// The take this generation continues, if any: its takes become versions of it, made by
+    /// [`Operation::Continue`] from the primer's end.
+    pub continues: Option<u64>,
 }
 
 /// What a generation worker reports before its takes.
@@ -89,8 +92,13 @@ fn run(
             .into_iter()
             .map(|piece| Take {
                 id: 0,
-                parent: None,
-                operation: Operation::Generate,
+                parent: request.continues,
+                operation: match request.continues {
+                    Some(_) => Operation::Continue {
+                        from_s: request.primer.end_s,
+                    },
+                    None => Operation::Generate,
+                },
                 notes: piece.notes,
                 primer_end_s: request.primer.end_s,
                 primer: request.primer.description.clone(),

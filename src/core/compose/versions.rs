@@ -1,0 +1,208 @@
+//! A take's versions: the tree the takes list shows (each version under the take it was made
+//! from), undo / redo between a version and its parent, and the candidates of a regenerated
+//! passage waiting to be kept as a new version.
+
+use crate::compose::generate::{Operation, SamplingSettings, Take};
+use crate::compose::regenerate::{Candidate, Parts, Passage};
+use crate::music::controls::ControlPlan;
+
+/// The take, passage and settings a regeneration is for.
+#[derive(Debug, Clone)]
+pub struct Origin {
+    /// The take redone.
+    pub parent: u64,
+    /// The passage.
+    pub passage: Passage,
+    /// The take split around it.
+    pub parts: Parts,
+    /// The sampling settings used.
+    pub settings: SamplingSettings,
+    /// The controls asked for.
+    pub controls: ControlPlan,
+}
+
+/// Ranked candidates, best first, waiting to be auditioned or kept.
+pub struct Alternatives {
+    /// What they are for.
+    pub origin: Origin,
+    /// All candidates, best first.
+    pub ranked: Vec<Candidate>,
+    /// The one in the roll now.
+    pub auditioned: Option<usize>,
+}
+
+impl Alternatives {
+    /// The take the candidate of `rank` makes: a child of the parent, recording the passage.
+    pub fn child(&self, parent: &Take, rank: usize) -> Option<Take> {
+        let candidate = self.ranked.get(rank)?;
+        let passage = self.origin.passage;
+        Some(Take {
+            id: 0,
+            parent: Some(parent.id),
+            operation: Operation::Regenerate {
+                start_s: passage.start_s,
+                end_s: passage.end_s,
+                candidates: self.ranked.len(),
+                rank,
+                score: candidate.score,
+            },
+            notes: candidate.assemble(&self.origin.parts),
+            seed: candidate.seed,
+            settings: self.origin.settings,
+            controls: self.origin.controls.clone(),
+            events: 0,
+            events_per_s: 0.0,
+            ..parent.clone()
+        })
+    }
+}
+
+/// The takes in tree order: each take followed by its versions (depth first), with its depth. A
+/// take whose parent was deleted is a root, and so is the first take met of versions whose
+/// parents form a cycle (a damaged file), so no take is ever left out. Linear in the takes.
+pub fn tree_order(takes: &[Take]) -> Vec<(usize, usize)> {
+    let index_of: std::collections::HashMap<u64, usize> =
+        takes.iter().enumerate().map(|(i, t)| (t.id, i)).collect();
+    let mut children: Vec<Vec<usize>> = vec![Vec::new(); takes.len()];
+    let mut roots = Vec::new();
+    for (index, take) in takes.iter().enumerate() {
+        match take.parent.and_then(|p| index_of.get(&p)) {
+            Some(&parent) if parent != index => children[parent].push(index),
+            _ => roots.push(index),
+        }
+    }
+    let mut order = Vec::with_capacity(takes.len());
+    let mut visited = vec![false; takes.len()];
+    let mut visit = |root: usize, order: &mut Vec<(usize, usize)>| {
+        let mut stack = vec![(root, 0)];
+        while let Some((index, depth)) = stack.pop() {
+            if std::mem::replace(&mut visited[index], true) {
+                continue;
+            }
+            order.push((index, depth));
+            stack.extend(children[index].iter().rev().map(|&c| (c, depth + 1)));
+        }
+    };
+    for root in roots {
+        visit(root, &mut order);
+    }
+    // Whatever is left hangs in a cycle: start from its first take.
+    for index in 0..takes.len() {
+        visit(index, &mut order);
+    }
+    order
+}
+
+/// Undo / redo between versions: undo selects the parent, redo comes back down.
+#[derive(Debug, Default)]
+pub struct History {
+    redo: Vec<u64>,
+}
+
+impl History {
+    /// The take to select for Ctrl+Z from `current`: its parent, remembering where it came from.
+    pub fn undo(&mut self, takes: &[Take], current: &Take) -> Option<u64> {
+        let parent = current
+            .parent
+            .filter(|p| takes.iter().any(|t| t.id == *p))?;
+        self.redo.push(current.id);
+        Some(parent)
+    }
+
+    /// The take to select for Ctrl+Shift+Z from `current`: the version undone from, or else the
+    /// newest version made from it.
+    pub fn redo(&mut self, takes: &[Take], current: &Take) -> Option<u64> {
+        while let Some(id) = self.redo.pop() {
+            if takes
+                .iter()
+                .any(|t| t.id == id && t.parent == Some(current.id))
+            {
+                return Some(id);
+            }
+        }
+        takes
+            .iter()
+            .rev()
+            .find(|t| t.parent == Some(current.id))
+            .map(|t| t.id)
+    }
+
+    /// A new version was made: what was undone is no longer the way forward.
+    pub fn forget(&mut self) {
+        self.redo.clear();
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn take(id: u64, parent: Option<u64>) -> Take {
+        Take {
+            id,
+            parent,
+            operation: Operation::Generate,
+            notes: Vec::new(),
+            primer_end_s: 0.0,
+            primer: String::new(),
+            seed: id,
+            settings: SamplingSettings::default(),
+            controls: ControlPlan::default(),
+            checkpoint: String::new(),
+            events: 0,
+            events_per_s: 0.0,
+        }
+    }
+
+    #[test]
+    fn takes_whose_versions_form_a_cycle_are_listed_and_deep_chains_are_ordered() {
+        // 1 -> 2 -> 3 -> 1, and 4 a root.
+        let takes = vec![
+            take(1, Some(3)),
+            take(2, Some(1)),
+            take(3, Some(2)),
+            take(4, None),
+        ];
+        let order: Vec<u64> = tree_order(&takes)
+            .iter()
+            .map(|&(i, _)| takes[i].id)
+            .collect();
+        assert_eq!(order, [4, 1, 2, 3]);
+
+        let chain: Vec<Take> = (1..=20_000)
+            .map(|id| take(id, (id > 1).then(|| id - 1)))
+            .collect();
+        let order = tree_order(&chain);
+        assert_eq!(order.len(), 20_000);
+        assert_eq!(order.last(), Some(&(19_999, 19_999)));
+    }
+
+    #[test]
+    fn versions_follow_their_parents_and_undo_redo_walks_the_tree() {
+        let takes = vec![
+            take(1, None),
+            take(2, None),
+            take(3, Some(1)),
+            take(4, Some(3)),
+            take(5, Some(1)),
+            take(6, Some(99)),
+        ];
+        let order: Vec<(u64, usize)> = tree_order(&takes)
+            .into_iter()
+            .map(|(i, depth)| (takes[i].id, depth))
+            .collect();
+        assert_eq!(order, vec![(1, 0), (3, 1), (4, 2), (5, 1), (2, 0), (6, 0)]);
+        let mut history = History::default();
+        assert_eq!(history.undo(&takes, &takes[3]), Some(3));
+        assert_eq!(history.undo(&takes, &takes[2]), Some(1));
+        assert_eq!(
+            history.undo(&takes, &takes[0]),
+            None,
+            "a root has no parent"
+        );
+        assert_eq!(history.redo(&takes, &takes[0]), Some(3));
+        assert_eq!(history.redo(&takes, &takes[2]), Some(4));
+        // With nothing undone, redo goes to the newest version.
+        assert_eq!(history.redo(&takes, &takes[0]), Some(5));
+    }
+}
