@@ -4,6 +4,7 @@
 //! worker threads; panels poll their channels at the start of each frame.
 
 mod corpus_panel;
+mod generate_controls;
 mod generate_panel;
 mod job;
 pub mod piano_roll;
@@ -163,7 +164,7 @@ pub struct Settings {
     /// Training controls.
     pub train: train_panel::TrainControls,
     /// Generation controls.
-    pub generate: generate_panel::GenerateControls,
+    pub generate: generate_controls::GenerateControls,
 }
 
 impl Settings {

@@ -5,6 +5,7 @@ use std::path::Path;
 use std::time::SystemTime;
 
 use crate::model::{checkpoint, preset::Preset, starter};
+use crate::music::controls::ControlsMeta;
 
 /// A label for people: "Starter model (piano-midi.de)" for the shipped starter, else corpus,
 /// preset (or "fine-tuned", or "custom") and the time saved; the file name when the description
@@ -43,6 +44,44 @@ fn describe(corpus: &str, preset: &str, saved: SystemTime) -> String {
     let time = humantime::format_rfc3339_seconds(saved).to_string();
     let minutes = time.get(..16).unwrap_or(&time).replace('T', " ");
     format!("{corpus} · {preset} · {minutes}")
+}
+
+/// A checkpoint as a front end shows it: its label and what it can be steered by, read again
+/// when the checkpoint or its description file changes (a save by training, a file that was
+/// missing and is back).
+#[derive(Debug, Clone)]
+pub struct ModelCard {
+    /// The checkpoint as it was given.
+    pub path: std::path::PathBuf,
+    modified: Option<std::time::SystemTime>,
+    /// For people (see [`checkpoint_label`]).
+    pub label: String,
+    /// What it can be steered by; `None` for a model without controls (or unreadable).
+    pub controls: Option<ControlsMeta>,
+}
+
+impl ModelCard {
+    /// Reads the checkpoint at `path` (a stem or either file).
+    pub fn read(path: &std::path::Path) -> Self {
+        Self {
+            path: path.to_path_buf(),
+            modified: Self::modified(path),
+            label: checkpoint_label(path),
+            controls: checkpoint::load_meta(path).ok().and_then(|m| m.controls),
+        }
+    }
+
+    /// When the description file was last written.
+    fn modified(path: &std::path::Path) -> Option<std::time::SystemTime> {
+        std::fs::metadata(checkpoint::meta_path(path))
+            .and_then(|m| m.modified())
+            .ok()
+    }
+
+    /// Whether this describes `current` as it is on disk now.
+    pub fn is_current(&self, current: &std::path::Path) -> bool {
+        self.path == current && self.modified == Self::modified(current)
+    }
 }
 
 #[cfg(test)]

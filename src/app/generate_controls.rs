@@ -1,0 +1,196 @@
+//! The Generate panel's settings (primer, length, sampling, steering; remembered between runs)
+//! and the grid that edits them, and a take's statistics against the corpus.
+
+use cadenza_core::controls::ControlsMeta;
+use cadenza_core::generate::{self, Length, SamplingSettings, Take};
+use cadenza_core::regenerate;
+use cadenza_core::stats::{CorpusProfile, MusicStats};
+
+use super::steer::SteerControls;
+
+/// What the model continues.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default, serde::Serialize, serde::Deserialize)]
+pub enum PrimerChoice {
+    /// Start from silence.
+    #[default]
+    None,
+    /// The opening seconds of the piece on screen (a corpus piece or an opened file).
+    OpeningOfShown,
+    /// All of the selected take: "continue this take".
+    ContinueTake,
+}
+
+/// Generation controls, remembered between runs.
+#[derive(Debug, Clone, PartialEq, serde::Serialize, serde::Deserialize)]
+#[serde(default)]
+pub struct GenerateControls {
+    /// Seconds of new music.
+    pub seconds: f64,
+    /// Sampling temperature.
+    pub temperature: f64,
+    /// Top-k (0 = off).
+    pub top_k: usize,
+    /// Top-p (1 = off).
+    pub top_p: f64,
+    /// Seed of the first variation.
+    pub seed: u64,
+    /// Pieces per generation.
+    pub variations: usize,
+    /// What to continue.
+    pub primer: PrimerChoice,
+    /// How much of the shown piece to use as primer.
+    pub primer_seconds: f64,
+    /// Key, density, loudness and style.
+    pub steer: SteerControls,
+    /// Candidates sampled when regenerating a passage.
+    pub candidates: usize,
+}
+
+impl Default for GenerateControls {
+    fn default() -> Self {
+        Self {
+            seconds: generate::DEFAULT_SECONDS,
+            temperature: 1.0,
+            top_k: 0,
+            top_p: 1.0,
+            seed: 1,
+            variations: 1,
+            primer: PrimerChoice::None,
+            primer_seconds: generate::DEFAULT_PRIMER_SECONDS,
+            steer: SteerControls::default(),
+            candidates: regenerate::DEFAULT_CANDIDATES,
+        }
+    }
+}
+
+impl GenerateControls {
+    /// The sampling settings these controls ask for.
+    pub fn settings(&self) -> SamplingSettings {
+        SamplingSettings {
+            length: Length::Seconds(self.seconds),
+            temperature: self.temperature,
+            top_k: (self.top_k > 0).then_some(self.top_k),
+            top_p: (self.top_p < 1.0).then_some(self.top_p),
+            seed: self.seed,
+            variations: self.variations,
+        }
+    }
+}
+
+/// Draws the settings grid; `learned` is what the model can be steered by.
+pub fn controls_ui(
+    ui: &mut egui::Ui,
+    controls: &mut GenerateControls,
+    learned: Option<&ControlsMeta>,
+) {
+    egui::Grid::new("generate-controls")
+        .num_columns(2)
+        .show(ui, |ui| {
+            ui.label("Primer");
+            egui::ComboBox::from_id_salt("primer")
+                .selected_text(match controls.primer {
+                    PrimerChoice::None => "None",
+                    PrimerChoice::OpeningOfShown => "Opening of the piece shown",
+                    PrimerChoice::ContinueTake => "Continue the selected take",
+                })
+                .show_ui(ui, |ui| {
+                    ui.selectable_value(&mut controls.primer, PrimerChoice::None, "None");
+                    ui.selectable_value(
+                        &mut controls.primer,
+                        PrimerChoice::OpeningOfShown,
+                        "Opening of the piece shown",
+                    );
+                    ui.selectable_value(
+                        &mut controls.primer,
+                        PrimerChoice::ContinueTake,
+                        "Continue the selected take",
+                    );
+                });
+            ui.end_row();
+            if controls.primer == PrimerChoice::OpeningOfShown {
+                ui.label("Primer seconds");
+                ui.add(
+                    egui::DragValue::new(&mut controls.primer_seconds)
+                        .range(0.5..=60.0)
+                        .speed(0.1),
+                );
+                ui.end_row();
+            }
+            ui.label("Length (s)");
+            ui.add(
+                egui::DragValue::new(&mut controls.seconds)
+                    .range(1.0..=600.0)
+                    .speed(0.5),
+            )
+            .on_hover_text("Seconds of new music after the primer");
+            ui.end_row();
+            ui.label("Temperature");
+            ui.add(egui::Slider::new(&mut controls.temperature, 0.1..=2.0))
+                .on_hover_text("Below 1 plays safe and repeats more; above 1 takes more risks");
+            ui.end_row();
+            ui.label("Top-k");
+            ui.add(egui::DragValue::new(&mut controls.top_k).range(0..=388))
+                .on_hover_text("Sample only among the k most likely events (0 = all)");
+            ui.end_row();
+            ui.label("Top-p");
+            ui.add(egui::Slider::new(&mut controls.top_p, 0.05..=1.0))
+                .on_hover_text(
+                    "Then only among the most likely events that together reach p (1 = all)",
+                );
+            ui.end_row();
+            ui.label("Seed");
+            ui.horizontal(|ui| {
+                ui.add(egui::DragValue::new(&mut controls.seed));
+                if ui
+                    .button("Random")
+                    .on_hover_text("A new random seed")
+                    .clicked()
+                {
+                    controls.seed = u64::from(rand::random::<u32>());
+                }
+            });
+            ui.end_row();
+            ui.label("Variations");
+            ui.add(egui::DragValue::new(&mut controls.variations).range(1..=8))
+                .on_hover_text("Pieces sampled together, with seeds seed, seed+1, …");
+            ui.end_row();
+            controls.steer.ui(ui, learned);
+        });
+}
+
+/// Draws a take's statistics beside the corpus's.
+pub fn stats_ui(ui: &mut egui::Ui, take: &Take, profile: Option<&CorpusProfile>) {
+    ui.collapsing("Statistics", |ui| {
+        let stats = MusicStats::of_sounding_notes(&take.notes);
+        egui::Grid::new("take-stats").num_columns(2).show(ui, |ui| {
+            ui.label("Notes per second");
+            ui.label(format!("{:.2}", stats.notes_per_s));
+            ui.end_row();
+            ui.label("Mean polyphony");
+            ui.label(format!("{:.2}", stats.mean_polyphony));
+            ui.end_row();
+            ui.label("Velocity");
+            ui.label(format!(
+                "{:.0} ± {:.0}",
+                stats.velocity_mean, stats.velocity_std
+            ));
+            ui.end_row();
+            if let Some(comparison) = profile.and_then(|p| p.compare(&stats)) {
+                ui.label("Pitch classes vs corpus");
+                ui.label(format!(
+                    "{:.3} bits apart (0 = identical)",
+                    comparison.pitch_class_js_divergence
+                ))
+                .on_hover_text("Jensen–Shannon divergence of the pitch-class histograms");
+                ui.end_row();
+                ui.label("Density vs corpus");
+                ui.label(format!(
+                    "denser than {:.0}% of its pieces (median {:.1}/s)",
+                    comparison.notes_per_s_percentile * 100.0,
+                    comparison.corpus_notes_per_s_median
+                ));
+                ui.end_row();
+            }
+        });
+    });
+}
