@@ -11,7 +11,6 @@ use cadenza_core::controls::ControlPlan;
 use cadenza_core::generate::{
     self, GenerateEvent, GenerateRequest, GeneratorHandle, Operation, Primer, Update,
 };
-use cadenza_core::regenerate::{self, RegenerateRequest};
 use cadenza_core::stats::CorpusProfile;
 use cadenza_core::worker::Event;
 
@@ -19,9 +18,9 @@ use super::Shared;
 use super::generate_controls::{GenerateControls, PrimerChoice, controls_ui, stats_ui};
 use super::job::Job;
 use super::piano_roll::RollContent;
-use super::versions::{OFFERED, Regenerating};
+use super::versions::Regenerating;
 use cadenza_core::model::label::ModelCard;
-use cadenza_core::versions::{Alternatives, Origin};
+use cadenza_core::versions::Alternatives;
 use cadenza_core::workbench::{Workbench, WorkbenchRefusal};
 
 /// The most height the takes list takes before it scrolls, in points.
@@ -42,21 +41,21 @@ pub enum ExportKind {
 
 /// State of the Generate panel.
 pub struct GeneratePanel {
-    generator: Option<GeneratorHandle>,
-    progress: (f64, f64),
+    pub(super) generator: Option<GeneratorHandle>,
+    pub(super) progress: (f64, f64),
     /// The takes, the selected one, their versions and saving (the core's).
-    bench: Workbench,
+    pub(super) bench: Workbench,
     /// The save dialog of an export: what to write, and the chosen path.
-    export_dialog: Job<(ExportKind, usize, Option<PathBuf>)>,
+    pub(super) export_dialog: Job<(ExportKind, usize, Option<PathBuf>)>,
     /// A WAV export rendering, with the share done.
-    wav_job: Job<PathBuf, f64>,
-    checkpoint_dialog: Job<Option<PathBuf>>,
+    pub(super) wav_job: Job<PathBuf, f64>,
+    pub(super) checkpoint_dialog: Job<Option<PathBuf>>,
     /// The current checkpoint, read when it changes.
-    model: Option<ModelCard>,
+    pub(super) model: Option<ModelCard>,
     /// A passage being regenerated.
-    regenerating: Option<Regenerating>,
+    pub(super) regenerating: Option<Regenerating>,
     /// Candidates for a passage, to audition and keep.
-    alternatives: Option<Alternatives>,
+    pub(super) alternatives: Option<Alternatives>,
 }
 
 impl GeneratePanel {
@@ -268,107 +267,6 @@ impl GeneratePanel {
         }
     }
 
-    fn poll_regenerator(&mut self, shared: &mut Shared) {
-        let Some(running) = &mut self.regenerating else {
-            return;
-        };
-        for event in running.handle.drain() {
-            match event {
-                Event::Update(progress) => running.fraction = progress.fraction,
-                Event::Finished(ranked) => {
-                    self.alternatives = Some(Alternatives {
-                        origin: running.origin.clone(),
-                        ranked,
-                        auditioned: None,
-                    });
-                }
-                Event::Cancelled => shared.tell("Regeneration cancelled"),
-                Event::Failed { message } => {
-                    shared.tell(format!("Regeneration failed: {message}"));
-                }
-            }
-        }
-        if self.alternatives.is_some() || running.handle.is_finished() {
-            self.regenerating = None;
-        }
-    }
-
-    /// Redoes the selected passage of the selected take: candidates to audition.
-    pub fn regenerate_selection(&mut self, shared: &mut Shared) {
-        let (Some(take), Some(passage)) = (self.bench.selected(), shared.selection) else {
-            shared.tell("Select a take, then drag on the ruler to select a passage");
-            return;
-        };
-        let Some(checkpoint) = shared.settings.checkpoint.clone() else {
-            shared.tell("Train a model or open a checkpoint first");
-            return;
-        };
-        let controls = &shared.settings.generate;
-        let origin = Origin {
-            parent: take.id,
-            passage,
-            parts: regenerate::split(&take.notes, passage),
-            settings: controls.settings(),
-            controls: self.plan(controls),
-        };
-        let request = RegenerateRequest {
-            checkpoint,
-            notes: take.notes.clone(),
-            passage,
-            candidates: controls.candidates,
-            settings: origin.settings,
-            controls: origin.controls.clone(),
-            device: shared.settings.train.device,
-        };
-        self.alternatives = None;
-        let repaint = shared.repaint_every(std::time::Duration::from_millis(100));
-        self.regenerating = Some(Regenerating {
-            handle: regenerate::spawn(request, repaint),
-            origin,
-            fraction: 0.0,
-        });
-    }
-
-    /// Plays candidate `rank` in the roll: the passage with a second of context before it.
-    fn audition(&mut self, rank: usize, shared: &mut Shared) {
-        let Some(alternatives) = &mut self.alternatives else {
-            return;
-        };
-        let Some(parent) = self
-            .bench
-            .takes()
-            .iter()
-            .find(|t| t.id == alternatives.origin.parent)
-        else {
-            return;
-        };
-        let Some(child) = alternatives.child(parent, rank) else {
-            return;
-        };
-        alternatives.auditioned = Some(rank);
-        let start = alternatives.origin.passage.start_s;
-        shared.show(
-            format!("Alternative #{} (not kept yet)", rank + 1),
-            &child.piece(),
-            child.primer_end_s,
-        );
-        shared.sound.seek((start - 1.0).max(0.0));
-        if !shared.sound.is_playing() {
-            shared.sound.toggle();
-        }
-    }
-
-    /// Keeps candidate `rank` as a new version of its take.
-    pub fn keep(&mut self, rank: usize, shared: &mut Shared) {
-        let Some(alternatives) = self.alternatives.take() else {
-            return;
-        };
-        match self.bench.keep(&alternatives, rank) {
-            Ok(index) => self.show_take(index, shared),
-            Err(refusal) => shared.tell(sentence(refusal)),
-        }
-    }
-
     /// Drops everything after the playhead of the selected take and generates onward.
     pub fn continue_from_playhead(&mut self, shared: &mut Shared) {
         let Some(take) = self.bench.selected() else {
@@ -408,7 +306,7 @@ impl GeneratePanel {
     }
 
     /// What to ask the model for: nothing for a model without controls (they are greyed out).
-    fn plan(&self, controls: &GenerateControls) -> ControlPlan {
+    pub(super) fn plan(&self, controls: &GenerateControls) -> ControlPlan {
         let steerable = self.model.as_ref().is_some_and(|m| m.controls.is_some());
         if steerable {
             controls.steer.plan()
@@ -418,7 +316,7 @@ impl GeneratePanel {
     }
 
     /// Selects the take at `index` and shows it in the roll.
-    fn show_take(&mut self, index: usize, shared: &mut Shared) {
+    pub(super) fn show_take(&mut self, index: usize, shared: &mut Shared) {
         let Some(take) = self.bench.select(index) else {
             return;
         };
@@ -631,111 +529,10 @@ impl GeneratePanel {
             }
         });
     }
-
-    /// Regenerate the selected passage, continue from the playhead, and the alternatives.
-    fn versions_ui(&mut self, ui: &mut egui::Ui, shared: &mut Shared) {
-        let busy = self.generator.is_some() || self.regenerating.is_some();
-        ui.horizontal(|ui| {
-            let selection = shared.selection;
-            let hint = "Drag on the piano roll's ruler (or shift-drag in the roll) to select a passage";
-            if ui
-                .add_enabled(
-                    selection.is_some() && !busy,
-                    egui::Button::new("Regenerate selection"),
-                )
-                .on_hover_text("Sample candidates for the passage, ranked by how well the music after it follows")
-                .on_disabled_hover_text(hint)
-                .clicked()
-            {
-                self.regenerate_selection(shared);
-            }
-            ui.add(
-                egui::DragValue::new(&mut shared.settings.generate.candidates)
-                    .range(1..=regenerate::MAX_CANDIDATES)
-                    .suffix(" candidates"),
-            );
-            if ui
-                .add_enabled(!busy, egui::Button::new("Continue from here"))
-                .on_hover_text("Drop everything after the playhead and generate onward")
-                .clicked()
-            {
-                self.continue_from_playhead(shared);
-            }
-        });
-        if let Some(running) = &self.regenerating {
-            ui.horizontal(|ui| {
-                if ui.button("Cancel").clicked() {
-                    running.handle.cancel();
-                }
-                ui.add(
-                    egui::ProgressBar::new(running.fraction as f32)
-                        .text(format!("Regenerating {:.0}%", running.fraction * 100.0)),
-                );
-            });
-        }
-        self.alternatives_ui(ui, shared);
-    }
-
-    fn alternatives_ui(&mut self, ui: &mut egui::Ui, shared: &mut Shared) {
-        let Some(alternatives) = &self.alternatives else {
-            return;
-        };
-        let passage = alternatives.origin.passage;
-        ui.label(format!(
-            "Alternatives for {}–{} (best {} of {}):",
-            super::piano_roll::format_time(passage.start_s),
-            super::piano_roll::format_time(passage.end_s),
-            OFFERED.min(alternatives.ranked.len()),
-            alternatives.ranked.len()
-        ));
-        let mut audition = None;
-        let mut keep = None;
-        for (rank, candidate) in alternatives.ranked.iter().take(OFFERED).enumerate() {
-            ui.horizontal(|ui| {
-                let playing = alternatives.auditioned == Some(rank);
-                if ui
-                    .selectable_label(
-                        playing,
-                        format!("#{} ({} notes)", rank + 1, candidate.notes.len()),
-                    )
-                    .on_hover_text(format!(
-                        "Log-likelihood of the next {} events: {:.1} nats",
-                        candidate.scored_events, candidate.score
-                    ))
-                    .clicked()
-                {
-                    audition = Some(rank);
-                }
-                if ui.small_button("Audition").clicked() {
-                    audition = Some(rank);
-                }
-                if ui
-                    .small_button("Keep")
-                    .on_hover_text("Keep as a new version of the take")
-                    .clicked()
-                {
-                    keep = Some(rank);
-                }
-            });
-        }
-        let discard = ui.small_button("Discard alternatives").clicked();
-        if let Some(rank) = audition {
-            self.audition(rank, shared);
-        }
-        if let Some(rank) = keep {
-            self.keep(rank, shared);
-        }
-        if discard {
-            self.alternatives = None;
-            if let Some(index) = self.bench.selected_index() {
-                self.show_take(index, shared);
-            }
-        }
-    }
 }
 
 /// A refusal from the workbench as a sentence for the message line.
-fn sentence(refusal: WorkbenchRefusal) -> String {
+pub(super) fn sentence(refusal: WorkbenchRefusal) -> String {
     let text = refusal.to_string();
     let mut chars = text.chars();
     chars.next().map_or(text.clone(), |first| {
