@@ -2,6 +2,7 @@
 //! and the grid that edits them, and a take's statistics against the corpus.
 
 use cadenza_core::controls::ControlsMeta;
+use cadenza_core::encoding::VOCAB_SIZE;
 use cadenza_core::generate::{self, Length, SamplingSettings, Take};
 use cadenza_core::regenerate;
 use cadenza_core::stats::{CorpusProfile, MusicStats};
@@ -129,7 +130,7 @@ pub fn controls_ui(
                 .on_hover_text("Below 1 plays safe and repeats more; above 1 takes more risks");
             ui.end_row();
             ui.label("Top-k");
-            ui.add(egui::DragValue::new(&mut controls.top_k).range(0..=388))
+            ui.add(egui::DragValue::new(&mut controls.top_k).range(0..=VOCAB_SIZE))
                 .on_hover_text("Sample only among the k most likely events (0 = all)");
             ui.end_row();
             ui.label("Top-p");
@@ -151,8 +152,10 @@ pub fn controls_ui(
             });
             ui.end_row();
             ui.label("Variations");
-            ui.add(egui::DragValue::new(&mut controls.variations).range(1..=8))
-                .on_hover_text("Pieces sampled together, with seeds seed, seed+1, …");
+            ui.add(
+                egui::DragValue::new(&mut controls.variations).range(1..=generate::MAX_VARIATIONS),
+            )
+            .on_hover_text("Pieces sampled together, with seeds seed, seed+1, …");
             ui.end_row();
             controls.steer.ui(ui, learned);
         });

@@ -6,7 +6,7 @@ pub use super::request::{GenerateEvent, GenerateRequest, GeneratorHandle, output
 pub use super::sampler::{SampledPiece, Update, sample};
 pub use super::settings::{
     DEFAULT_PRIMER_SECONDS, DEFAULT_SECONDS, GenerateError, Length, MAX_EVENTS, MAX_NOTE_S,
-    MAX_SECONDS, SamplingSettings, sample_event,
+    MAX_SECONDS, MAX_VARIATIONS, SamplingSettings, sample_event,
 };
 pub use super::steering::Steering;
 pub(crate) use super::stepping::{Stepping, VoiceControls, read_primer};

@@ -62,29 +62,33 @@ impl Default for SamplingSettings {
 impl SamplingSettings {
     /// Checks the settings, explaining the first problem found.
     pub fn validate(&self) -> Result<(), GenerateError> {
-        let invalid = |why: &str| Err(GenerateError::InvalidSettings(why.to_string()));
+        let invalid = |why: String| Err(GenerateError::InvalidSettings(why));
         match self.length {
             Length::Seconds(s) if !(s.is_finite() && s > 0.0 && s <= MAX_SECONDS) => {
-                return invalid("the length must be above 0 and at most 3600 seconds");
+                return invalid(format!(
+                    "the length must be above 0 and at most {MAX_SECONDS} seconds"
+                ));
             }
             Length::Events(n) if !(1..=MAX_EVENTS).contains(&n) => {
-                return invalid("the length must be between 1 and 1000000 events");
+                return invalid(format!(
+                    "the length must be between 1 and {MAX_EVENTS} events"
+                ));
             }
             _ => {}
         }
         if !(self.temperature.is_finite() && self.temperature > 0.0) {
-            return invalid("the temperature must be greater than 0");
+            return invalid("the temperature must be greater than 0".into());
         }
         if self.top_k == Some(0) {
-            return invalid("top-k must be at least 1");
+            return invalid("top-k must be at least 1".into());
         }
         if let Some(p) = self.top_p
             && !(p > 0.0 && p <= 1.0)
         {
-            return invalid("top-p must be greater than 0 and at most 1");
+            return invalid("top-p must be greater than 0 and at most 1".into());
         }
-        if !(1..=64).contains(&self.variations) {
-            return invalid("variations must be between 1 and 64");
+        if !(1..=MAX_VARIATIONS).contains(&self.variations) {
+            return invalid(format!("variations must be between 1 and {MAX_VARIATIONS}"));
         }
         Ok(())
     }
@@ -96,6 +100,9 @@ impl SamplingSettings {
             .collect()
     }
 }
+
+/// The most variations sampled together (their weights stream once per step for all of them).
+pub const MAX_VARIATIONS: usize = 64;
 
 /// Why a generation could not run.
 #[derive(Debug, thiserror::Error)]
