@@ -34,7 +34,7 @@ impl Sound {
             search
                 .refused
                 .iter()
-                .map(|refusal| format!("{refusal}; {fallback}")),
+                .map(|refusal| format!("SoundFont skipped: {refusal}; {fallback}")),
         );
         let synth = search
             .found

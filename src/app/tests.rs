@@ -277,6 +277,15 @@ fn a_composer_trains_generates_plays_and_exports() {
         .export_to(ExportKind::Midi, 0, midi_path.clone(), &mut app.shared);
     let exported = cadenza_core::midi::read_file(&midi_path).expect("the exported MIDI file reads");
     assert_same_notes(&exported.notes, &take.notes);
+    // An export over the model in use is refused by the output guard, and the model is intact.
+    let model = app.shared.settings.checkpoint.clone().expect("a model");
+    let description = cadenza_core::checkpoint::meta_path(&model);
+    let before = std::fs::read(&description).expect("the model's description");
+    app.generate
+        .export_to(ExportKind::Midi, 0, description.clone(), &mut app.shared);
+    assert_eq!(std::fs::read(&description).expect("read"), before);
+    let told = app.shared.messages.last().cloned().unwrap_or_default();
+    assert!(told.contains("which this command reads"), "{told}");
     if cadenza_core::audio::find_soundfont(None).is_ok() {
         app.generate
             .export_to(ExportKind::Wav, 0, wav_path.clone(), &mut app.shared);

@@ -7,4 +7,5 @@ pub mod corpus;
 pub mod demo;
 pub mod encoding;
 pub mod midi;
+mod midi_write;
 pub mod stats;
