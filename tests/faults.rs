@@ -613,33 +613,24 @@ fn refusals_name_their_real_cause() {
     assert_clean_error(&regenerate("10", "4000"), "past the 3600 s a take may last");
     assert_clean_error(&regenerate("-1", "2"), "must start at 0 s or later");
 
+    // Control points before 0 s, in a curve and in the key changes (given out of order).
     let controls = dir.path().join("controls.json");
-    std::fs::write(&controls, r#"{"density": [{"at_s": -2, "value": 4}]}"#).expect("written");
-    let generate = cadenza(&[
-        "generate",
-        "--checkpoint",
-        text(tiny),
-        "--out",
-        text(&dir.path().join("g.mid")),
-        "--controls",
-        text(&controls),
-    ]);
-    assert_clean_error(&generate, "before the start");
-    std::fs::write(
-        &controls,
+    for plan in [
+        r#"{"density": [{"at_s": -2, "value": 4}]}"#,
         r#"{"key": [{"at_s": 5, "key": null}, {"at_s": -1, "key": null}]}"#,
-    )
-    .expect("written");
-    let generate = cadenza(&[
-        "generate",
-        "--checkpoint",
-        text(tiny),
-        "--out",
-        text(&dir.path().join("g.mid")),
-        "--controls",
-        text(&controls),
-    ]);
-    assert_clean_error(&generate, "before the start");
+    ] {
+        std::fs::write(&controls, plan).expect("written");
+        let generate = cadenza(&[
+            "generate",
+            "--checkpoint",
+            text(tiny),
+            "--out",
+            text(&dir.path().join("g.mid")),
+            "--controls",
+            text(&controls),
+        ]);
+        assert_clean_error(&generate, "before the start");
+    }
 }
 
 #[test]

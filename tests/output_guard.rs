@@ -44,6 +44,12 @@ fn cadenza_in(dir: &Path, args: &[&str]) -> std::process::Output {
         .expect("cadenza runs")
 }
 
+/// Runs `cadenza train --corpus CORPUS ARGS` in `dir`.
+fn train_in(dir: &Path, corpus: &Path, args: &[&str]) -> std::process::Output {
+    let corpus = text(corpus);
+    cadenza_in(dir, &[&["train", "--corpus", corpus][..], args].concat())
+}
+
 /// Checks the starter is untouched after `run`, and restores it if a regression wrote over it.
 fn starter_survives(run: impl FnOnce()) {
     let starter = shipped_starter();
@@ -160,68 +166,30 @@ fn train_refuses_outputs_that_are_its_inputs_however_spelled_and_existing_checkp
     let before = contents(&tiny);
 
     // From inside ck/, the absolute --init and the bare --out are one checkpoint.
-    let fine_tune = cadenza_in(
+    let fine_tune = train_in(
         &ck,
-        &[
-            "train",
-            "--corpus",
-            text(&corpus),
-            "--init",
-            text(&tiny),
-            "--out",
-            "tiny",
-            "--steps",
-            "1",
-        ],
+        &corpus,
+        &["--init", text(&tiny), "--out", "tiny", "--steps", "1"],
     );
     assert_clean_error(&fine_tune, "starts from");
     // A new run into an existing checkpoint, without asking to replace it.
-    let new_run = cadenza_in(
-        &ck,
-        &[
-            "train",
-            "--corpus",
-            text(&corpus),
-            "--out",
-            "tiny",
-            "--steps",
-            "1",
-        ],
-    );
+    let new_run = train_in(&ck, &corpus, &["--out", "tiny", "--steps", "1"]);
     assert_clean_error(&new_run, "already holds a checkpoint");
     assert_eq!(contents(&tiny), before, "the checkpoint is intact");
 
     // From inside the starter's folder, a fine-tune of the starter into a bare name.
     starter_survives(|| {
         let models = shipped_starter().parent().expect("folder").to_path_buf();
-        let into_starter = cadenza_in(
+        let into_starter = train_in(
             &models,
-            &[
-                "train",
-                "--corpus",
-                text(&corpus),
-                "--init",
-                "starter",
-                "--out",
-                "starter",
-                "--steps",
-                "1",
-            ],
+            &corpus,
+            &["--init", "starter", "--out", "starter", "--steps", "1"],
         );
         assert_clean_error(&into_starter, "starter");
-        let beside = cadenza_in(
+        let beside = train_in(
             &models,
-            &[
-                "train",
-                "--corpus",
-                text(&corpus),
-                "--init",
-                "starter",
-                "--out",
-                "mine",
-                "--steps",
-                "1",
-            ],
+            &corpus,
+            &["--init", "starter", "--out", "mine", "--steps", "1"],
         );
         assert_clean_error(&beside, "never written");
         assert!(!models.join("mine.json").exists());

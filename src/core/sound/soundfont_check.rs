@@ -324,13 +324,7 @@ impl Tables {
         for (record, bytes) in self.records(table).enumerate() {
             let index = u32::from(le16(&bytes[offset..offset + 2]));
             if index < previous || index > last || (record == terminal && index != last) {
-                return Err(SoundFontError::Index {
-                    table: TABLES[table].0,
-                    record,
-                    target: TABLES[target].0,
-                    index,
-                    last,
-                });
+                return Err(index_error(table, record, target, index, last));
             }
             previous = index;
         }
@@ -374,13 +368,7 @@ impl Tables {
         for (record, bytes) in self.records(table).enumerate() {
             let index = u32::from(le16(&bytes[2..4]));
             if le16(&bytes[0..2]) == operator && index > last {
-                return Err(SoundFontError::Index {
-                    table: TABLES[table].0,
-                    record,
-                    target: TABLES[target].0,
-                    index,
-                    last,
-                });
+                return Err(index_error(table, record, target, index, last));
             }
         }
         Ok(())
@@ -399,6 +387,23 @@ impl Tables {
             })?;
         }
         Ok(())
+    }
+}
+
+/// Record `record` of table `table` points to `index` of table `target`, which it may not.
+fn index_error(
+    table: usize,
+    record: usize,
+    target: usize,
+    index: u32,
+    last: u32,
+) -> SoundFontError {
+    SoundFontError::Index {
+        table: TABLES[table].0,
+        record,
+        target: TABLES[target].0,
+        index,
+        last,
     }
 }
 
