@@ -319,14 +319,11 @@ impl TrainPanel {
             out: out.clone(),
             start,
             command: None,
-            autosave_minutes: 5.0,
-            valid_every: 100,
+            autosave_minutes: TrainOptions::DEFAULT_AUTOSAVE_MINUTES,
+            valid_every: TrainOptions::DEFAULT_VALID_EVERY,
             // A resumed run that ends worse is kept beside the checkpoint, never over it.
             replace_worse: false,
-            rescue_dir: shared
-                .data
-                .as_ref()
-                .map(|d| d.checkpoints().join("rescued")),
+            rescue_dir: shared.data.as_ref().map(|d| d.rescued_checkpoints()),
             // Every run in the app writes a new, time-stamped checkpoint.
             replace_existing: false,
         };

@@ -87,10 +87,10 @@ pub struct TrainArgs {
     #[arg(long)]
     seed: Option<u64>,
     /// Minutes between automatic saves.
-    #[arg(long, default_value_t = 5.0)]
+    #[arg(long, default_value_t = TrainOptions::DEFAULT_AUTOSAVE_MINUTES)]
     autosave_minutes: f64,
     /// Steps between the quick validations on a fixed subset of pieces.
-    #[arg(long, default_value_t = 100)]
+    #[arg(long, default_value_t = TrainOptions::DEFAULT_VALID_EVERY)]
     valid_every: u64,
     /// When resuming into the same checkpoint: replace it even if the validation loss ends
     /// worse (otherwise the new weights are saved beside it as P.resumed-worse).
@@ -168,7 +168,7 @@ impl TrainArgs {
             autosave_minutes: self.autosave_minutes,
             valid_every: self.valid_every,
             replace_worse: self.replace_worse,
-            rescue_dir: DataDir::from_env().map(|d| d.checkpoints().join("rescued")),
+            rescue_dir: DataDir::from_env().map(|d| d.rescued_checkpoints()),
             replace_existing: self.replace,
         })
     }

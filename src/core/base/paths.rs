@@ -61,4 +61,9 @@ impl DataDir {
     pub fn checkpoints(&self) -> PathBuf {
         self.root.join("checkpoints")
     }
+
+    /// Where a run's weights go when its checkpoint cannot be written at save time.
+    pub fn rescued_checkpoints(&self) -> PathBuf {
+        self.checkpoints().join("rescued")
+    }
 }

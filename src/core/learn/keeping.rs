@@ -108,7 +108,7 @@ impl Trainer<'_> {
         if target != self.options.out {
             self.ctx.update(Progress::Warning {
                 message: format!(
-                    "the validation loss is worse than the checkpoint this run resumed ({}): it is kept, and these weights were saved to {} (--replace-worse overwrites it)",
+                    "the validation loss is worse than the checkpoint this run resumed ({}): it is kept, and these weights were saved to {} (a run told to replace worse results overwrites it)",
                     self.protected_nll.map_or("—".to_string(), |v| format!("{v:.4}")),
                     target.display()
                 ),

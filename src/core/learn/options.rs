@@ -104,6 +104,11 @@ pub struct TrainOptions {
 }
 
 impl TrainOptions {
+    /// Minutes between automatic saves, unless told otherwise (the CLI's default and the app's).
+    pub const DEFAULT_AUTOSAVE_MINUTES: f64 = 5.0;
+    /// Steps between the quick validations, unless told otherwise.
+    pub const DEFAULT_VALID_EVERY: u64 = 100;
+
     /// A fine-tune writes a new checkpoint; a new run does not replace an existing one unless
     /// told to; nothing writes over the checkpoint a run starts from (except a run resumed in
     /// place) or into the starter model's folder.
@@ -206,7 +211,7 @@ pub enum TrainError {
     Checkpoint(#[from] CheckpointError),
     /// The loss kept coming out NaN or infinite.
     #[error(
-        "training diverged: {MAX_BAD_STEPS} of the last {BAD_STEP_WINDOW} steps gave a non-finite loss or gradient; lower the learning rate (--lr)"
+        "training diverged: {MAX_BAD_STEPS} of the last {BAD_STEP_WINDOW} steps gave a non-finite loss or gradient; lower the learning rate"
     )]
     Diverged,
     /// libtorch reported an error.

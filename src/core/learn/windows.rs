@@ -53,7 +53,7 @@ impl WindowSampler {
             .collect();
         if usable.is_empty() {
             return Err(TrainError::Data(format!(
-                "no training piece is longer than the window ({} events): lower --seq-len",
+                "no training piece is longer than the window ({} events): shorten the window",
                 seq_len + 1
             )));
         }

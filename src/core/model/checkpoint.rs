@@ -266,7 +266,7 @@ pub enum CheckpointError {
     },
     /// Another process is writing this checkpoint.
     #[error(
-        "{}: another Cadenza process ({holder}) is training into this checkpoint; wait for it or choose another --out",
+        "{}: another Cadenza process ({holder}) is training into this checkpoint; wait for it or choose another output",
         path.display()
     )]
     Locked {
