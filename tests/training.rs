@@ -382,3 +382,45 @@ fn a_stop_during_a_fine_tunes_first_validation_is_answered_at_once_and_saves() {
     let meta = checkpoint::load_meta(&out).expect("saved");
     assert_eq!(meta.step, 0);
 }
+
+#[test]
+fn a_step_that_fails_partway_ends_the_run_with_the_weights_trained_so_far_saved() {
+    let _torch = torch_lock();
+    let dir = tempfile::tempdir().expect("temp dir");
+    crate::support::pattern_corpus(&dir.path().join("corpus"), 4, 40);
+    let mut corpus = corpus::load_dir(&dir.path().join("corpus"), &|_| {}).expect("loads");
+    // One event of one training piece becomes the start event, which the network reads but never
+    // predicts: a step whose windows hold it fails inside libtorch's loss (a target out of range),
+    // as a failing kernel or a GPU out of memory would, after some good steps.
+    let damaged = corpus
+        .pieces
+        .iter_mut()
+        .find(|p| p.split == corpus::Split::Train)
+        .expect("a training piece");
+    let middle = damaged.events.len() / 2;
+    damaged.events[middle] = encoding::START;
+    let out = dir.path().join("model");
+    let events = train_to_end(
+        std::sync::Arc::new(train::TrainData::from_corpus(&corpus)),
+        options(&out, Some(2_000)),
+    );
+    let message = events
+        .iter()
+        .find_map(|e| match e {
+            Event::Failed { message } => Some(message.clone()),
+            _ => None,
+        })
+        .unwrap_or_else(|| panic!("the run failed: {events:?}"));
+    println!("{message}");
+    assert!(message.contains("training failed at step"), "{message}");
+    assert!(
+        message.contains("the last good weights were saved to"),
+        "{message}"
+    );
+    let saved = checkpoint::load_model(&out, Device::Cpu).expect("the saved weights load");
+    assert!(
+        saved.meta.step >= 1,
+        "steps before the failure are kept: {}",
+        saved.meta.step
+    );
+}

@@ -258,7 +258,7 @@ impl<C, U, T> Drop for Worker<C, U, T> {
 }
 
 /// The text of a panic payload (`panic!("...")` carries a `&str` or a `String`).
-fn panic_message(payload: &(dyn std::any::Any + Send)) -> String {
+pub fn panic_message(payload: &(dyn std::any::Any + Send)) -> String {
     payload
         .downcast_ref::<&str>()
         .map(|s| s.to_string())

@@ -225,6 +225,16 @@ pub enum TrainError {
         /// Where the weights are now.
         rescued: PathBuf,
     },
+    /// A step (or the work after it) failed partway; the last good weights were saved first.
+    #[error("training failed at step {step}: {reason}; {kept}")]
+    StepFailed {
+        /// The last step completed.
+        step: u64,
+        /// What failed.
+        reason: String,
+        /// What became of the weights.
+        kept: String,
+    },
     /// A setting is out of range.
     #[error("invalid setting {0}")]
     Invalid(#[from] InvalidConfig),

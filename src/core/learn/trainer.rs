@@ -11,7 +11,7 @@ use std::time::{Duration, Instant};
 
 use tch::{Kind, Tensor, nn, nn::OptimizerConfig};
 
-use crate::base::worker::{Context, Repaint, Worker};
+use crate::base::worker::{Context, Repaint, Worker, panic_message};
 use crate::model::checkpoint::{self, CheckpointMeta, TrainSettings};
 use crate::model::{self, EventLstm};
 use crate::music::encoding::VOCAB_SIZE;
@@ -182,14 +182,14 @@ impl<'a> Trainer<'a> {
             if let Some(reason) = self.limit_reached() {
                 break reason;
             }
-            if !self.step()? {
+            if !self.guarded(Self::step)? {
                 bad_steps.push_back(self.meta.step);
                 bad_steps.retain(|&step| step + BAD_STEP_WINDOW > self.meta.step);
                 if bad_steps.len() >= MAX_BAD_STEPS {
                     return Err(TrainError::Diverged);
                 }
             }
-            if let Some(reason) = self.after_step()? {
+            if let Some(reason) = self.guarded(Self::after_step)? {
                 break reason;
             }
         };
@@ -278,6 +278,36 @@ impl<'a> Trainer<'a> {
         None
     }
 
+    /// Runs one unit of the run's work. A failure inside it (a libtorch error, such as a GPU out
+    /// of memory, or a panic in any tensor operation) ends the run, but not before the last good
+    /// weights are saved: the steps since the last autosave are not lost.
+    fn guarded<T>(
+        &mut self,
+        work: fn(&mut Self) -> Result<T, TrainError>,
+    ) -> Result<T, TrainError> {
+        let outcome = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| work(self)));
+        let reason = match outcome {
+            Ok(Err(TrainError::Torch(err))) => err.to_string(),
+            Ok(other) => return other,
+            Err(payload) => panic_message(&*payload),
+        };
+        // libtorch appends its C++ backtrace: the first line says what failed.
+        let reason = reason.lines().next().unwrap_or_default().to_string();
+        let step = self.meta.step;
+        self.restore_good_weights();
+        let kept = match self.save() {
+            Ok(()) => format!(
+                "the last good weights were saved to {}",
+                self.save_target().display()
+            ),
+            Err(TrainError::Rescued { rescued, .. }) => {
+                format!("the last good weights were saved to {}", rescued.display())
+            }
+            Err(err) => format!("the weights could not be saved either: {err}"),
+        };
+        Err(TrainError::StepFailed { step, reason, kept })
+    }
+
     /// One optimizer step; `false` if it was skipped because of a non-finite loss or gradient.
     fn step(&mut self) -> Result<bool, TrainError> {
         let (batch, seq_len) = (self.settings.batch, self.settings.seq_len);
@@ -292,11 +322,18 @@ impl<'a> Trainer<'a> {
         let (logits, _) = self
             .model
             .forward(&inputs, conditioning.as_ref(), &state, true);
+        // Fallible forms: a failure here (a target out of range, memory) is an error, not a panic.
         let loss = logits
-            .view([-1, VOCAB_SIZE as i64])
-            .cross_entropy_for_logits(&targets.view([-1]));
+            .f_view([-1, VOCAB_SIZE as i64])?
+            .f_log_softmax(-1, Kind::Float)?
+            .f_nll_loss(
+                &targets.f_view([-1])?,
+                None::<Tensor>,
+                tch::Reduction::Mean,
+                -100,
+            )?;
         self.optimizer.zero_grad();
-        loss.backward();
+        loss.f_backward()?;
         let loss_value = f64::try_from(&loss)?;
         let grad_norm = self.gradient_norm()?;
         self.meta.step += 1;
