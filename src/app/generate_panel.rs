@@ -8,9 +8,7 @@ use std::sync::Arc;
 use cadenza_core::audio;
 use cadenza_core::checkpoint;
 use cadenza_core::controls::ControlPlan;
-use cadenza_core::generate::{
-    self, GenerateEvent, GenerateRequest, GeneratorHandle, Operation, Primer, Update,
-};
+use cadenza_core::generate::{self, GenerateEvent, GenerateRequest, Operation, Primer, Update};
 use cadenza_core::stats::CorpusProfile;
 use cadenza_core::worker::Event;
 
@@ -41,7 +39,7 @@ pub enum ExportKind {
 
 /// State of the Generate panel.
 pub struct GeneratePanel {
-    pub(super) generator: Option<GeneratorHandle>,
+    pub(super) generator: Job<Vec<cadenza_core::generate::Take>, GenerateEvent>,
     pub(super) progress: (f64, f64),
     /// The takes, the selected one, their versions and saving (the core's).
     pub(super) bench: Workbench,
@@ -53,7 +51,7 @@ pub struct GeneratePanel {
     /// The current checkpoint, read when it changes.
     pub(super) model: Option<ModelCard>,
     /// A passage being regenerated.
-    pub(super) regenerating: Option<Regenerating>,
+    pub(super) regenerating: Regenerating,
     /// Candidates for a passage, to audition and keep.
     pub(super) alternatives: Option<Alternatives>,
 }
@@ -69,31 +67,33 @@ impl GeneratePanel {
             shared.tell("No data folder: the takes are kept until Cadenza closes");
         }
         Self {
-            generator: None,
+            generator: Job::default(),
             progress: (0.0, 0.0),
             bench,
             export_dialog: Job::default(),
             wav_job: Job::default(),
             checkpoint_dialog: Job::default(),
             model: None,
-            regenerating: None,
+            regenerating: Regenerating::default(),
             alternatives: None,
         }
     }
 
     /// What the panel is busy with, for the status bar.
     pub fn job(&self) -> Option<String> {
-        let generating = self.generator.as_ref().map(|_| {
+        let generating = self.generator.is_running().then(|| {
             format!(
                 "Generating {:.0}% ({:.0} events/s)",
                 self.progress.0 * 100.0,
                 self.progress.1
             )
         });
-        let regenerating = self
-            .regenerating
-            .as_ref()
-            .map(|r| format!("Regenerating a passage {:.0}%", r.fraction * 100.0));
+        let regenerating = self.regenerating.is_running().then(|| {
+            format!(
+                "Regenerating a passage {:.0}%",
+                self.regenerating.fraction * 100.0
+            )
+        });
         generating.or(regenerating).or(self
             .wav_job
             .is_running()
@@ -107,7 +107,7 @@ impl GeneratePanel {
     /// (For the UI tests.) Whether a generation is running.
     #[cfg(test)]
     pub fn is_generating(&self) -> bool {
-        self.generator.is_some()
+        self.generator.is_running()
     }
 
     /// (For the UI tests.) The takes, oldest first.
@@ -174,13 +174,7 @@ impl GeneratePanel {
     }
 
     fn poll_generator(&mut self, shared: &mut Shared) {
-        let Some(generator) = &mut self.generator else {
-            return;
-        };
-        for event in generator.drain() {
-            if event.is_final() {
-                self.generator = None;
-            }
+        for event in self.generator.events() {
             match event {
                 Event::Update(GenerateEvent::Started { primer, .. }) => {
                     shared.show_content(
@@ -379,7 +373,7 @@ impl GeneratePanel {
         self.progress = (0.0, 0.0);
         // Notes stream in every few milliseconds: ten frames a second shows them growing.
         let repaint = shared.repaint_every(std::time::Duration::from_millis(100));
-        self.generator = Some(generate::spawn(request, repaint));
+        self.generator.hold(generate::spawn(request, repaint));
     }
 
     /// Draws the panel.
@@ -420,9 +414,9 @@ impl GeneratePanel {
         let learned = self.model.as_ref().and_then(|m| m.controls.as_ref());
         controls_ui(ui, &mut shared.settings.generate, learned);
         ui.horizontal(|ui| {
-            if let Some(generator) = &self.generator {
+            if self.generator.is_running() {
                 if ui.button("Cancel").clicked() {
-                    generator.cancel();
+                    self.generator.ask_to_stop();
                 }
                 ui.add(egui::ProgressBar::new(self.progress.0 as f32).text(format!(
                     "{:.0}% · {:.0} events/s",

@@ -10,7 +10,6 @@ use cadenza_core::checkpoint::{self, TrainSettings};
 use cadenza_core::model::{DeviceChoice, ModelConfig};
 use cadenza_core::train::{
     self, Command, Finished, Limits, Preset, Progress, StartFrom, TrainData, TrainOptions,
-    TrainerHandle,
 };
 use cadenza_core::worker::Event;
 
@@ -87,7 +86,7 @@ impl Curves {
 /// State of the Train panel.
 #[derive(Default)]
 pub struct TrainPanel {
-    trainer: Option<TrainerHandle>,
+    trainer: Job<Finished, Progress, Command>,
     curves: Curves,
     status: String,
     fraction: f32,
@@ -112,7 +111,7 @@ impl TrainPanel {
 
     /// What training is doing, for the status bar.
     pub fn job(&self) -> Option<String> {
-        self.trainer.as_ref().map(|_| {
+        self.trainer.is_running().then(|| {
             if self.paused {
                 "Training paused".to_string()
             } else {
@@ -124,7 +123,7 @@ impl TrainPanel {
     /// (For the UI tests.) Whether a training run is going (running or paused).
     #[cfg(test)]
     pub fn is_training(&self) -> bool {
-        self.trainer.is_some()
+        self.trainer.is_running()
     }
 
     /// (For the UI tests.) Points on the training-loss curve.
@@ -135,25 +134,24 @@ impl TrainPanel {
 
     /// Ends training without saving: the trainer is cancelled and its thread joined.
     pub fn discard_training(&mut self) {
-        self.trainer = None;
+        // Dropping the slot's job cancels it and joins its thread.
+        self.trainer = Job::default();
     }
 
     /// Asks the trainer to write a checkpoint now.
     pub fn save_now(&mut self, shared: &mut Shared) {
-        match &self.trainer {
-            Some(trainer) => trainer.send(Command::SaveNow),
-            None => shared.tell("Nothing to save: no training is running"),
+        if self.trainer.is_running() {
+            self.trainer.send(Command::SaveNow);
+        } else {
+            shared.tell("Nothing to save: no training is running");
         }
     }
 
     /// Drains the trainer's events into the curves and status.
     pub fn poll(&mut self, shared: &mut Shared) {
         self.poll_open_dialog(shared);
-        let Some(trainer) = &mut self.trainer else {
-            return;
-        };
         let mut ended = false;
-        for event in trainer.drain() {
+        for event in self.trainer.events() {
             ended |= event.is_final();
             match event {
                 Event::Update(progress) => self.apply(progress, shared),
@@ -168,7 +166,6 @@ impl TrainPanel {
         if !ended {
             return;
         }
-        self.trainer = None;
         if let Some(out) = self
             .out
             .clone()
@@ -333,30 +330,28 @@ impl TrainPanel {
         self.status = "starting".to_string();
         self.out = Some(out);
         let repaint = shared.repaint_every(TRAINING_FRAME_INTERVAL);
-        self.trainer = Some(train::spawn(data, options, repaint));
+        self.trainer.hold(train::spawn(data, options, repaint));
     }
 
     /// Closing the window while training: ask, then stop (which saves) before closing.
     pub fn guard_close(&mut self, ui: &mut egui::Ui) {
         let ctx = ui.ctx().clone();
-        if ctx.input(|i| i.viewport().close_requested()) && self.trainer.is_some() {
+        if ctx.input(|i| i.viewport().close_requested()) && self.trainer.is_running() {
             ctx.send_viewport_cmd(egui::ViewportCommand::CancelClose);
             self.close_requested = true;
         }
         if !self.close_requested {
             return;
         }
-        if self.trainer.is_none() {
+        if !self.trainer.is_running() {
             ctx.send_viewport_cmd(egui::ViewportCommand::Close);
             return;
         }
         egui::Modal::new(egui::Id::unique("close-while-training")).show(&ctx, |ui| {
             ui.label("Training is running. Save the model before closing?");
             ui.horizontal(|ui| {
-                if ui.button("Save and close").clicked()
-                    && let Some(trainer) = &self.trainer
-                {
-                    trainer.send(Command::Stop);
+                if ui.button("Save and close").clicked() {
+                    self.trainer.send(Command::Stop);
                 }
                 if ui.button("Close without saving").clicked() {
                     self.discard_training();
@@ -371,7 +366,7 @@ impl TrainPanel {
 
     /// Draws the panel.
     pub fn ui(&mut self, ui: &mut egui::Ui, shared: &mut Shared, data: Option<Arc<TrainData>>) {
-        let running = self.trainer.is_some();
+        let running = self.trainer.is_running();
         ui.add_enabled_ui(!running, |ui| {
             controls_ui(
                 ui,
@@ -390,7 +385,8 @@ impl TrainPanel {
             {
                 self.start(data, shared);
             }
-            if let Some(trainer) = &self.trainer {
+            if self.trainer.is_running() {
+                let trainer = &self.trainer;
                 // The buttons answer at once; the trainer's events (drawn at most once a second
                 // while training) confirm.
                 if self.paused {
@@ -458,7 +454,7 @@ impl TrainPanel {
 }
 
 fn recent_ui(ui: &mut egui::Ui, panel: &mut TrainPanel, shared: &mut Shared) {
-    if shared.settings.recent_checkpoints.is_empty() || panel.trainer.is_some() {
+    if shared.settings.recent_checkpoints.is_empty() || panel.trainer.is_running() {
         return;
     }
     ui.collapsing("Recent checkpoints", |ui| {

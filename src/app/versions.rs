@@ -2,49 +2,54 @@
 //! candidates, and the versions of the selected take. The versions themselves (candidates, the
 //! tree, undo / redo) live in the core ([`cadenza_core::versions`], [`cadenza_core::workbench`]).
 
-use cadenza_core::regenerate::{self, RegenerateRequest, RegeneratorHandle};
+use cadenza_core::regenerate::{self, Candidate, RegenerateRequest};
 use cadenza_core::versions::{Alternatives, Origin};
 use cadenza_core::worker::Event;
 
 use super::Shared;
 use super::generate_panel::{GeneratePanel, sentence};
+use super::job::Job;
 
 /// Alternatives offered to audition and keep.
 pub const OFFERED: usize = 3;
 
-/// A regeneration running.
+/// A regeneration running: the job and what it is for.
+#[derive(Default)]
 pub struct Regenerating {
     /// The worker.
-    pub handle: RegeneratorHandle,
-    /// What it works on.
-    pub origin: Origin,
+    pub job: Job<Vec<Candidate>, regenerate::Progress>,
+    /// What it works on, while it runs.
+    pub origin: Option<Origin>,
     /// Share done.
     pub fraction: f64,
 }
 
+impl Regenerating {
+    /// Whether a passage is being regenerated.
+    pub fn is_running(&self) -> bool {
+        self.job.is_running()
+    }
+}
+
 impl GeneratePanel {
     pub(super) fn poll_regenerator(&mut self, shared: &mut Shared) {
-        let Some(running) = &mut self.regenerating else {
-            return;
-        };
-        for event in running.handle.drain() {
+        for event in self.regenerating.job.events() {
             match event {
-                Event::Update(progress) => running.fraction = progress.fraction,
+                Event::Update(progress) => self.regenerating.fraction = progress.fraction,
                 Event::Finished(ranked) => {
-                    self.alternatives = Some(Alternatives {
-                        origin: running.origin.clone(),
-                        ranked,
-                        auditioned: None,
-                    });
+                    if let Some(origin) = self.regenerating.origin.take() {
+                        self.alternatives = Some(Alternatives {
+                            origin,
+                            ranked,
+                            auditioned: None,
+                        });
+                    }
                 }
                 Event::Cancelled => shared.tell("Regeneration cancelled"),
                 Event::Failed { message } => {
                     shared.tell(format!("Regeneration failed: {message}"));
                 }
             }
-        }
-        if self.alternatives.is_some() || running.handle.is_finished() {
-            self.regenerating = None;
         }
     }
 
@@ -77,11 +82,11 @@ impl GeneratePanel {
         };
         self.alternatives = None;
         let repaint = shared.repaint_every(std::time::Duration::from_millis(100));
-        self.regenerating = Some(Regenerating {
-            handle: regenerate::spawn(request, repaint),
-            origin,
-            fraction: 0.0,
-        });
+        self.regenerating
+            .job
+            .hold(regenerate::spawn(request, repaint));
+        self.regenerating.origin = Some(origin);
+        self.regenerating.fraction = 0.0;
     }
 
     /// Plays candidate `rank` in the roll: the passage with a second of context before it.
@@ -126,7 +131,7 @@ impl GeneratePanel {
 
     /// Regenerate the selected passage, continue from the playhead, and the alternatives.
     pub(super) fn versions_ui(&mut self, ui: &mut egui::Ui, shared: &mut Shared) {
-        let busy = self.generator.is_some() || self.regenerating.is_some();
+        let busy = self.generator.is_running() || self.regenerating.is_running();
         ui.horizontal(|ui| {
             let selection = shared.selection;
             let hint = "Drag on the piano roll's ruler (or shift-drag in the roll) to select a passage";
@@ -154,14 +159,15 @@ impl GeneratePanel {
                 self.continue_from_playhead(shared);
             }
         });
-        if let Some(running) = &self.regenerating {
+        if self.regenerating.is_running() {
+            let fraction = self.regenerating.fraction;
             ui.horizontal(|ui| {
                 if ui.button("Cancel").clicked() {
-                    running.handle.cancel();
+                    self.regenerating.job.ask_to_stop();
                 }
                 ui.add(
-                    egui::ProgressBar::new(running.fraction as f32)
-                        .text(format!("Regenerating {:.0}%", running.fraction * 100.0)),
+                    egui::ProgressBar::new(fraction as f32)
+                        .text(format!("Regenerating {:.0}%", fraction * 100.0)),
                 );
             });
         }
