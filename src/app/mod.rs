@@ -123,10 +123,15 @@ pub fn run(open: Option<PathBuf>, verbose: bool) -> anyhow::Result<()> {
     .map_err(|err| anyhow::anyhow!("the window could not open: {err}"))
 }
 
+/// The largest settings file read; a few kilobytes in practice.
+const MAX_SETTINGS_BYTES: u64 = 16 << 20;
+
 /// Moves a settings file that cannot be parsed aside (eframe would silently start afresh and
 /// overwrite it on exit); returns what to tell the user.
 fn set_aside_unreadable_settings(path: &std::path::Path) -> Option<String> {
-    let text = std::fs::read_to_string(path).ok()?;
+    // Read by the core: only a regular file, and not a huge one (settings are a few kilobytes).
+    let bytes = cadenza_core::files::read_bounded(path, MAX_SETTINGS_BYTES).ok()?;
+    let text = String::from_utf8_lossy(&bytes);
     let parsed: Result<std::collections::HashMap<String, String>, _> = ron::from_str(&text);
     let err = parsed.err()?;
     Some(match cadenza_core::files::move_aside(path) {
