@@ -234,11 +234,17 @@ fn takes_survive_a_damaged_file_and_every_save_keeps_a_backup() {
     let backup = takes::load(&dir.path().join("takes.json.bak"));
     assert_eq!(backup.takes.len(), 2, "the previous version is the backup");
 
-    // A file that is not JSON at all is moved aside, not overwritten by the next save.
+    // A file that is not JSON at all is moved aside, not overwritten by the next save, and the
+    // takes of the backup (the two saved before the last save) are offered instead.
     std::fs::write(&file, b"{ not json").expect("written");
     let loaded = takes::load(&file);
-    assert!(loaded.takes.is_empty());
-    assert!(loaded.problem.expect("told").contains("moved to"));
+    assert_eq!(
+        loaded.takes.iter().map(|t| t.seed).collect::<Vec<_>>(),
+        [1, 3]
+    );
+    let problem = loaded.problem.expect("told");
+    assert!(problem.contains("2 more from the backup"), "{problem}");
+    assert!(problem.contains("the damaged file was kept as"), "{problem}");
     assert!(!file.exists());
 }
 
@@ -666,4 +672,38 @@ fn takes_in_a_cycle_of_versions_are_kept_and_a_fifo_is_not_waited_on() {
     assert!(loaded.takes.is_empty());
     assert!(loaded.problem.expect("told").contains("not a regular file"));
     assert!(started.elapsed() < Duration::from_secs(5));
+}
+
+#[test]
+fn a_takes_file_cut_short_keeps_its_complete_takes_and_the_backup_adds_the_rest() {
+    let dir = tempfile::tempdir().expect("temp dir");
+    let file = dir.path().join("takes.json");
+    let mut list: Vec<Take> = (1..=5).map(take).collect();
+    takes::assign_ids(&mut list);
+    takes::save(&file, &list).expect("saved");
+    list.push(Take { id: 6, ..take(6) });
+    // This save keeps the five-take file as the backup.
+    takes::save(&file, &list).expect("saved");
+    // The newest file is cut in the middle of its fourth take, as a save that did not finish.
+    let bytes = std::fs::read(&file).expect("read");
+    let fourth = String::from_utf8_lossy(&bytes)
+        .match_indices("\"seed\":4")
+        .next()
+        .expect("take 4")
+        .0;
+    std::fs::write(&file, &bytes[..fourth]).expect("cut");
+    let loaded = takes::load(&file);
+    let seeds: Vec<u64> = loaded.takes.iter().map(|t| t.seed).collect();
+    assert_eq!(
+        seeds,
+        [1, 2, 3, 4, 5],
+        "three complete takes, two from the backup"
+    );
+    let problem = loaded.problem.expect("told");
+    assert!(problem.contains("ends partway"), "{problem}");
+    assert!(
+        problem.contains("3 complete takes were recovered from it and 2 more from the backup"),
+        "{problem}"
+    );
+    assert!(!problem.contains("EOF while parsing"), "{problem}");
 }

@@ -104,17 +104,94 @@ pub fn load(path: &Path) -> Loaded {
                 .reduce(|a, b| format!("{a}; {b}"));
             Loaded { takes, problem }
         }
-        Err(reason) => Loaded {
-            takes: Vec::new(),
-            problem: Some(format!(
-                "{} could not be read ({reason}); {}",
-                path.display(),
-                match files::move_aside(path) {
-                    Ok(aside) => format!("it was moved to {}", aside.display()),
-                    Err(err) => format!("it could not be moved aside either: {err}"),
-                }
-            )),
-        },
+        Err(reason) => recover(path, &reason),
+    }
+}
+
+/// A takes file that does not parse (a save cut short, a damaged disk): the complete takes before
+/// the damage are kept, the backup (`takes.json.bak`) adds the ones it holds beyond them, and the
+/// damaged file is moved aside, all said in plain words.
+fn recover(path: &Path, reason: &str) -> Loaded {
+    let damaged = files::read_bounded(path, MAX_FILE_BYTES).unwrap_or_default();
+    let mut takes = readable(complete_entries(&String::from_utf8_lossy(&damaged)));
+    let from_file = takes.len();
+    let backup = files::with_suffix(path, ".bak");
+    let known: std::collections::HashSet<u64> = takes.iter().map(|t| t.id).collect();
+    if let Ok(entries) = files::read_bounded(&backup, MAX_FILE_BYTES)
+        .map_err(|err| err.to_string())
+        .and_then(|bytes| entries(&bytes))
+    {
+        takes.extend(
+            readable(entries)
+                .into_iter()
+                .filter(|t| !known.contains(&t.id)),
+        );
+    }
+    let from_backup = takes.len() - from_file;
+    assign_ids(&mut takes);
+    break_cycles(&mut takes);
+    // serde's "EOF while parsing …" means the file stops partway: say so in plain words.
+    let cause = if reason.contains("EOF") {
+        "it ends partway, as when a save does not finish"
+    } else {
+        reason
+    };
+    let kept = match files::move_aside(path) {
+        Ok(aside) => format!("the damaged file was kept as {}", aside.display()),
+        Err(err) => format!("the damaged file could not be moved aside: {err}"),
+    };
+    let backup_part = if from_backup > 0 {
+        format!(
+            " and {from_backup} more from the backup {}",
+            backup.display()
+        )
+    } else {
+        String::new()
+    };
+    Loaded {
+        takes,
+        problem: Some(format!(
+            "The takes file {} was damaged ({cause}): {from_file} complete takes were recovered from it{backup_part}; {kept}",
+            path.display()
+        )),
+    }
+}
+
+/// The takes of `entries` that can be read.
+fn readable(entries: Vec<serde_json::Value>) -> Vec<Take> {
+    entries
+        .into_iter()
+        .filter_map(|entry| serde_json::from_value(entry).ok())
+        .collect()
+}
+
+/// The complete take entries at the start of a damaged takes file: each whole object of its list,
+/// up to the first one that is cut or broken.
+fn complete_entries(text: &str) -> Vec<serde_json::Value> {
+    let list_start = text
+        .find("\"takes\":[")
+        .map(|at| at + "\"takes\":[".len())
+        .or_else(|| {
+            text.trim_start()
+                .starts_with('[')
+                .then(|| text.find('[').map(|at| at + 1))
+                .flatten()
+        });
+    let Some(start) = list_start else {
+        return Vec::new();
+    };
+    let mut rest = &text[start..];
+    let mut found = Vec::new();
+    loop {
+        rest = rest.trim_start_matches(|c: char| c.is_whitespace() || c == ',');
+        let mut stream = serde_json::Deserializer::from_str(rest).into_iter::<serde_json::Value>();
+        match stream.next() {
+            Some(Ok(entry)) if entry.is_object() => {
+                found.push(entry);
+                rest = &rest[stream.byte_offset()..];
+            }
+            _ => return found,
+        }
     }
 }
 
