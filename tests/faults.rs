@@ -244,7 +244,10 @@ fn takes_survive_a_damaged_file_and_every_save_keeps_a_backup() {
     );
     let problem = loaded.problem.expect("told");
     assert!(problem.contains("2 more from the backup"), "{problem}");
-    assert!(problem.contains("the damaged file was kept as"), "{problem}");
+    assert!(
+        problem.contains("the damaged file was kept as"),
+        "{problem}"
+    );
     assert!(!file.exists());
 }
 

@@ -35,6 +35,8 @@ pub struct GenerateControls {
     pub top_p: f64,
     /// Seed of the first variation.
     pub seed: u64,
+    /// Keep the seed: Generate makes the same piece again (otherwise each press rolls a new one).
+    pub lock_seed: bool,
     /// Pieces per generation.
     pub variations: usize,
     /// What to continue.
@@ -55,6 +57,7 @@ impl Default for GenerateControls {
             top_k: 0,
             top_p: 1.0,
             seed: 1,
+            lock_seed: false,
             variations: 1,
             primer: PrimerChoice::None,
             primer_seconds: generate::DEFAULT_PRIMER_SECONDS,
@@ -65,6 +68,18 @@ impl Default for GenerateControls {
 }
 
 impl GenerateControls {
+    /// Before a new take: a fresh seed unless the seed is locked, so pressing Generate again
+    /// gives new music (the seed stays visible, so any take can be made again).
+    pub fn roll_seed(&mut self) {
+        if self.lock_seed {
+            return;
+        }
+        let previous = self.seed;
+        while self.seed == previous {
+            self.seed = u64::from(rand::random::<u32>());
+        }
+    }
+
     /// The sampling settings these controls ask for.
     pub fn settings(&self) -> SamplingSettings {
         SamplingSettings {
@@ -142,13 +157,10 @@ pub fn controls_ui(
             ui.label("Seed");
             ui.horizontal(|ui| {
                 ui.add(egui::DragValue::new(&mut controls.seed));
-                if ui
-                    .button("Random")
-                    .on_hover_text("A new random seed")
-                    .clicked()
-                {
-                    controls.seed = u64::from(rand::random::<u32>());
-                }
+                ui.checkbox(&mut controls.lock_seed, "Lock").on_hover_text(
+                    "Keep this seed: the next take is the same piece again. Otherwise each \
+                         new take gets a new seed",
+                );
             });
             ui.end_row();
             ui.label("Variations");

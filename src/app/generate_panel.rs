@@ -361,6 +361,7 @@ impl GeneratePanel {
             shared.tell("Train a model or open a checkpoint first");
             return;
         };
+        shared.settings.generate.roll_seed();
         let controls = &shared.settings.generate;
         let request = GenerateRequest {
             checkpoint,

@@ -90,6 +90,8 @@ fn tiny_training(app: &mut CadenzaApp) {
     };
     train.device = DeviceChoice::Cpu;
     app.shared.settings.generate.seconds = 4.0;
+    // A fixed seed: the flow below checks notes, not seeds (each press would roll a new one).
+    app.shared.settings.generate.lock_seed = true;
 }
 
 #[test]
@@ -372,6 +374,8 @@ fn first_run_generates_with_the_starter_and_a_damaged_model_is_reported() {
         "with no model of the user's, the starter is selected"
     );
     harness.state_mut().shared.settings.generate.seconds = 1.0;
+    // Seed 1, kept, for a take known to hold notes within its one second.
+    harness.state_mut().shared.settings.generate.lock_seed = true;
     click(&mut harness, "Generate", 0);
     harness.get_by_label("Model: Starter model (piano-midi.de)");
     click(&mut harness, "Generate", 1);
@@ -381,6 +385,30 @@ fn first_run_generates_with_the_starter_and_a_damaged_model_is_reported() {
     let takes = harness.state().generate.takes();
     assert_eq!(takes.len(), 1, "{:?}", harness.state().shared.messages);
     assert!(!takes[0].notes.is_empty());
+
+    // Generate again with the seed free: a new seed, so new music; with the seed kept, the same
+    // piece again.
+    harness.state_mut().shared.settings.generate.lock_seed = false;
+    click(&mut harness, "Generate", 1);
+    step_until(
+        &mut harness,
+        "a second take",
+        Duration::from_secs(120),
+        |app| !app.generate.is_generating(),
+    );
+    harness.state_mut().shared.settings.generate.lock_seed = true;
+    click(&mut harness, "Generate", 1);
+    step_until(
+        &mut harness,
+        "a third take",
+        Duration::from_secs(120),
+        |app| !app.generate.is_generating(),
+    );
+    let takes = harness.state().generate.takes();
+    assert_eq!(takes.len(), 3, "{:?}", harness.state().shared.messages);
+    assert_ne!(takes[0].seed, takes[1].seed, "each press rolls a new seed");
+    assert_eq!(takes[1].seed, takes[2].seed, "a kept seed stays");
+    assert_eq!(takes[1].notes, takes[2].notes);
 
     // A damaged copy is refused with a message; the app goes on.
     let damaged = data_dir.path().join("damaged");
@@ -400,5 +428,5 @@ fn first_run_generates_with_the_starter_and_a_damaged_model_is_reported() {
         message.starts_with("Generation failed") && message.contains("damaged"),
         "{message}"
     );
-    assert_eq!(harness.state().generate.takes().len(), 1);
+    assert_eq!(harness.state().generate.takes().len(), 3);
 }

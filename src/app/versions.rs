@@ -63,6 +63,7 @@ impl GeneratePanel {
             shared.tell("Train a model or open a checkpoint first");
             return;
         };
+        shared.settings.generate.roll_seed();
         let controls = &shared.settings.generate;
         let origin = Origin {
             parent: take.id,
