@@ -118,9 +118,14 @@ impl CorpusPanel {
         self.prepared().map(|p| Arc::clone(&p.data))
     }
 
-    /// The included pieces' profile, to compare takes with.
-    pub fn profile(&self) -> Option<Arc<CorpusProfile>> {
-        self.prepared().map(|p| Arc::clone(&p.profile))
+    /// The included pieces' profile, to compare takes with, and the corpus's name to say so.
+    pub fn profile(&self) -> Option<(String, Arc<CorpusProfile>)> {
+        self.prepared().map(|p| {
+            let name = std::path::Path::new(&p.data.corpus.path)
+                .file_name()
+                .map_or("the corpus".into(), |n| n.to_string_lossy().into_owned());
+            (name, Arc::clone(&p.profile))
+        })
     }
 
     /// What the panel is busy with, for the status bar.

@@ -173,8 +173,9 @@ pub fn controls_ui(
         });
 }
 
-/// Draws a take's statistics beside the corpus's.
-pub fn stats_ui(ui: &mut egui::Ui, take: &Take, profile: Option<&CorpusProfile>) {
+/// Draws a take's statistics beside those of the corpus loaded, which it names: the comparison
+/// changes meaning when another corpus is opened.
+pub fn stats_ui(ui: &mut egui::Ui, take: &Take, corpus: Option<(&str, &CorpusProfile)>) {
     ui.collapsing("Statistics", |ui| {
         let stats = MusicStats::of_sounding_notes(&take.notes);
         egui::Grid::new("take-stats").num_columns(2).show(ui, |ui| {
@@ -190,15 +191,17 @@ pub fn stats_ui(ui: &mut egui::Ui, take: &Take, profile: Option<&CorpusProfile>)
                 stats.velocity_mean, stats.velocity_std
             ));
             ui.end_row();
-            if let Some(comparison) = profile.and_then(|p| p.compare(&stats)) {
-                ui.label("Pitch classes vs corpus");
+            if let Some((name, comparison)) =
+                corpus.and_then(|(name, p)| p.compare(&stats).map(|c| (name, c)))
+            {
+                ui.label(format!("Pitch classes vs {name}"));
                 ui.label(format!(
                     "{:.3} bits apart (0 = identical)",
                     comparison.pitch_class_js_divergence
                 ))
                 .on_hover_text("Jensen–Shannon divergence of the pitch-class histograms");
                 ui.end_row();
-                ui.label("Density vs corpus");
+                ui.label(format!("Density vs {name}"));
                 ui.label(format!(
                     "denser than {:.0}% of its pieces (median {:.1}/s)",
                     comparison.notes_per_s_percentile * 100.0,

@@ -382,7 +382,7 @@ impl GeneratePanel {
         &mut self,
         ui: &mut egui::Ui,
         shared: &mut Shared,
-        profile: Option<Arc<CorpusProfile>>,
+        profile: Option<(String, Arc<CorpusProfile>)>,
     ) {
         ui.horizontal(|ui| {
             let current = shared.settings.checkpoint.as_deref();
@@ -438,7 +438,11 @@ impl GeneratePanel {
         ui.separator();
         self.takes_ui(ui, shared);
         if let Some(take) = self.bench.selected() {
-            stats_ui(ui, take, profile.as_deref());
+            stats_ui(
+                ui,
+                take,
+                profile.as_ref().map(|(name, p)| (name.as_str(), &**p)),
+            );
         }
     }
 

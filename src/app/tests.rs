@@ -190,6 +190,10 @@ fn a_composer_trains_generates_plays_and_exports() {
         "D minor · 2.000 notes/s then 8.000 notes/s then 2.000 notes/s · soft · Alberti"
     );
     assert_eq!(app.shared.shown.content.notes.len(), take.notes.len());
+    // The statistics name the corpus they compare with.
+    click(&mut harness, "Statistics", 0);
+    harness.get_by_label("Density vs demo-corpus");
+    click(&mut harness, "Statistics", 0);
 
     // Play: the position moves (through the sound card, or silently in real time without one).
     if cadenza_core::audio::find_soundfont(None).is_ok() {
