@@ -460,3 +460,30 @@ fn note(pitch: u8, start_s: f64, end_s: f64) -> Note {
         velocity: 64,
     }
 }
+
+#[test]
+fn each_take_offers_its_own_file_name_with_model_and_seed() {
+    use cadenza_core::generate::{Operation, Take};
+    let take = |seed: u64, checkpoint: &str| Take {
+        id: 0,
+        parent: None,
+        operation: Operation::Generate,
+        notes: Vec::new(),
+        primer_end_s: 0.0,
+        primer: String::new(),
+        seed,
+        settings: SamplingSettings::default(),
+        controls: ControlPlan::default(),
+        checkpoint: checkpoint.to_string(),
+        events: 0,
+        events_per_s: 0.0,
+    };
+    let starter = take(42, "/opt/cadenza/models/starter");
+    assert_eq!(starter.file_stem(3), "starter-take-3-seed-42");
+    let tuned = take(7, "/home/me/ck/bach chorales·fine");
+    assert_eq!(tuned.file_stem(1), "bach-chorales-fine-take-1-seed-7");
+    assert_ne!(
+        starter.file_stem(1),
+        take(43, "/opt/cadenza/models/starter").file_stem(2)
+    );
+}

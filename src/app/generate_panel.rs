@@ -150,13 +150,17 @@ impl GeneratePanel {
             ExportKind::Midi => ("mid", "MIDI"),
             ExportKind::Wav => ("wav", "WAV audio"),
         };
-        let name = format!("cadenza-seed-{}.{extension}", take.seed);
+        let name = format!("{}.{extension}", take.file_stem(index + 1));
+        // The folder of the last export, else the user's music folder.
+        let folder = shared.settings.export_dir.clone().or_else(dirs_music);
         self.export_dialog.dialog(&shared.repaint, move || {
-            let path = rfd::FileDialog::new()
+            let mut dialog = rfd::FileDialog::new()
                 .add_filter(filter, &[extension])
-                .set_file_name(name)
-                .save_file();
-            (kind, index, path)
+                .set_file_name(name);
+            if let Some(folder) = folder {
+                dialog = dialog.set_directory(folder);
+            }
+            (kind, index, dialog.save_file())
         });
     }
 
@@ -207,6 +211,7 @@ impl GeneratePanel {
 
     fn poll_export(&mut self, shared: &mut Shared) {
         if let Some(Ok((kind, index, Some(path)))) = self.export_dialog.poll() {
+            shared.settings.export_dir = path.parent().map(std::path::Path::to_path_buf);
             self.export_to(kind, index, path, shared);
         }
         match self.wav_job.poll() {
@@ -537,4 +542,11 @@ pub(super) fn sentence(refusal: WorkbenchRefusal) -> String {
     chars.next().map_or(text.clone(), |first| {
         first.to_uppercase().chain(chars).collect()
     })
+}
+
+/// The user's music folder (`~/Music`), where a first export's dialog opens.
+fn dirs_music() -> Option<PathBuf> {
+    std::env::var_os("HOME")
+        .map(|home| PathBuf::from(home).join("Music"))
+        .filter(|music| music.is_dir())
 }

@@ -166,6 +166,8 @@ pub struct Settings {
     pub soundfont: Option<PathBuf>,
     /// Recently used checkpoints, newest first.
     pub recent_checkpoints: Vec<PathBuf>,
+    /// The folder of the last export, where the next export's dialog opens.
+    pub export_dir: Option<PathBuf>,
     /// Training controls.
     pub train: train_panel::TrainControls,
     /// Generation controls.

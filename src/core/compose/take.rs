@@ -120,6 +120,26 @@ impl Take {
         .to_string()
     }
 
+    /// A file name for take number `number` of the list (without extension), saying the model
+    /// and the seed, so exports of different takes do not offer the same name:
+    /// `starter-take-3-seed-42`.
+    pub fn file_stem(&self, number: usize) -> String {
+        let model = Path::new(&self.checkpoint)
+            .file_name()
+            .map_or("cadenza".into(), |name| name.to_string_lossy().into_owned());
+        let model: String = model
+            .chars()
+            .map(|c| {
+                if c.is_alphanumeric() || c == '-' {
+                    c
+                } else {
+                    '-'
+                }
+            })
+            .collect();
+        format!("{model}-take-{number}-seed-{}", self.seed)
+    }
+
     /// Writes the take as a MIDI file carrying its description.
     pub fn write_midi(&self, path: &Path) -> Result<(), MidiError> {
         midi::write_file(&self.piece(), path, Some(&self.description()))
