@@ -163,3 +163,17 @@ fn a_symlink_loop_is_walked_once_and_linked_copies_count_once() {
     let loaded = corpus::load_dir(dir.path(), &|_| {}).expect("loads");
     assert_eq!(loaded.pieces.len(), 2);
 }
+
+#[test]
+fn a_folder_without_subfolders_is_one_style_named_after_it() {
+    let dir = tempfile::tempdir().expect("temp dir");
+    let bach = dir.path().join("bach");
+    std::fs::create_dir(&bach).expect("mkdir");
+    for name in ["chorale-1.mid", "chorale-2.mid", "chorale-3.mid"] {
+        std::fs::write(bach.join(name), arpeggio()).expect("written");
+    }
+    let corpus = corpus::load_dir(&bach, &|_| {}).expect("loads");
+    let summary = corpus.summary();
+    assert_eq!(summary.composers.len(), 1, "{:?}", summary.composers);
+    assert_eq!(summary.composers.get("bach"), Some(&3));
+}

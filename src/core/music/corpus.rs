@@ -204,8 +204,28 @@ pub fn load_files(
             Err(skipped) => corpus.skipped.push(skipped),
         }
     }
+    name_a_flat_folder_as_one_style(&mut corpus);
     ensure_validation_piece(&mut corpus.pieces);
     corpus
+}
+
+/// A folder of MIDI files with no subfolders is one style, named after the folder: otherwise a
+/// fine-tune on it (120 chorales in `bach/`) would learn no style to ask for. Loose files beside
+/// composer folders keep no style, as before.
+fn name_a_flat_folder_as_one_style(corpus: &mut Corpus) {
+    if corpus.pieces.iter().any(|p| p.composer.is_some()) {
+        return;
+    }
+    let Some(name) = corpus
+        .root
+        .file_name()
+        .map(|n| n.to_string_lossy().into_owned())
+    else {
+        return;
+    };
+    for piece in &mut corpus.pieces {
+        piece.composer = Some(name.clone());
+    }
 }
 
 fn load_piece(root: &Path, path: &Path) -> Result<CorpusPiece, Skipped> {
@@ -291,7 +311,8 @@ pub struct Summary {
     pub events: usize,
     /// Total length of the parsed pieces in seconds.
     pub duration_s: f64,
-    /// Pieces per composer (files directly in the corpus folder have no composer).
+    /// Pieces per composer (loose files beside composer folders have none; a folder without
+    /// subfolders is one composer, named after it).
     pub composers: BTreeMap<String, usize>,
     /// Lowest pitch played.
     pub pitch_min: Option<u8>,
