@@ -6,13 +6,13 @@ use std::time::{Duration, Instant};
 
 use cadenza_core::checkpoint::{self, SaveStep};
 use cadenza_core::encoding::Encoding;
-use cadenza_core::generate::{Length, Take};
+use cadenza_core::generate::Take;
 use cadenza_core::model::{EventLstm, Inputs};
 use cadenza_core::takes;
 use tch::{Device, nn};
 
 use crate::support::{
-    TINY, assert_clean_error, cadenza, overfitted_tiny_model, pattern_corpus, torch_lock,
+    TINY, assert_clean_error, cadenza, overfitted_tiny_model, pattern_corpus, take, torch_lock,
 };
 
 /// A temporary folder holding a small pattern corpus in `corpus/` (four pieces, each pattern
@@ -182,26 +182,6 @@ fn a_save_stopped_at_any_step_leaves_the_old_or_the_new_checkpoint() {
             &loaded.meta.weights_sha256, expected,
             "stopped at {stop_at:?}"
         );
-    }
-}
-
-fn take(seed: u64) -> Take {
-    Take {
-        id: 0,
-        parent: None,
-        operation: Default::default(),
-        notes: vec![],
-        primer_end_s: 0.0,
-        primer: "none".to_string(),
-        seed,
-        settings: cadenza_core::generate::SamplingSettings {
-            length: Length::Seconds(1.0),
-            ..Default::default()
-        },
-        controls: Default::default(),
-        checkpoint: "m".to_string(),
-        events: 0,
-        events_per_s: 0.0,
     }
 }
 

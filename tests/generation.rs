@@ -463,20 +463,9 @@ fn note(pitch: u8, start_s: f64, end_s: f64) -> Note {
 
 #[test]
 fn each_take_offers_its_own_file_name_with_model_and_seed() {
-    use cadenza_core::generate::{Operation, Take};
-    let take = |seed: u64, checkpoint: &str| Take {
-        id: 0,
-        parent: None,
-        operation: Operation::Generate,
-        notes: Vec::new(),
-        primer_end_s: 0.0,
-        primer: String::new(),
-        seed,
-        settings: SamplingSettings::default(),
-        controls: ControlPlan::default(),
+    let take = |seed: u64, checkpoint: &str| cadenza_core::generate::Take {
         checkpoint: checkpoint.to_string(),
-        events: 0,
-        events_per_s: 0.0,
+        ..crate::support::take(seed)
     };
     let starter = take(42, "/opt/cadenza/models/starter");
     assert_eq!(starter.file_stem(3), "starter-take-3-seed-42");

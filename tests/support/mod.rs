@@ -300,3 +300,24 @@ pub fn tiny_steerable_model(dir: &Path) -> PathBuf {
     assert!(trained.status.success(), "{trained:?}");
     stem
 }
+
+/// A take with no notes, for tests of the takes list: `seed` tells takes apart.
+pub fn take(seed: u64) -> cadenza_core::generate::Take {
+    cadenza_core::generate::Take {
+        id: 0,
+        parent: None,
+        operation: Default::default(),
+        notes: vec![],
+        primer_end_s: 0.0,
+        primer: "none".to_string(),
+        seed,
+        settings: cadenza_core::generate::SamplingSettings {
+            length: cadenza_core::generate::Length::Seconds(1.0),
+            ..Default::default()
+        },
+        controls: Default::default(),
+        checkpoint: "m".to_string(),
+        events: 0,
+        events_per_s: 0.0,
+    }
+}
