@@ -121,9 +121,7 @@ impl CorpusPanel {
     /// The included pieces' profile, to compare takes with, and the corpus's name to say so.
     pub fn profile(&self) -> Option<(String, Arc<CorpusProfile>)> {
         self.prepared().map(|p| {
-            let name = std::path::Path::new(&p.data.corpus.path)
-                .file_name()
-                .map_or("the corpus".into(), |n| n.to_string_lossy().into_owned());
+            let name = p.data.corpus.name().unwrap_or_else(|| "the corpus".into());
             (name, Arc::clone(&p.profile))
         })
     }

@@ -8,7 +8,9 @@ use std::sync::Arc;
 use cadenza_core::audio;
 use cadenza_core::checkpoint;
 use cadenza_core::controls::ControlPlan;
-use cadenza_core::generate::{self, GenerateEvent, GenerateRequest, Operation, Primer, Update};
+use cadenza_core::generate::{
+    self, GenerateEvent, GenerateRequest, Operation, Primer, Take, Update,
+};
 use cadenza_core::stats::CorpusProfile;
 use cadenza_core::worker::Event;
 
@@ -39,7 +41,7 @@ pub enum ExportKind {
 
 /// State of the Generate panel.
 pub struct GeneratePanel {
-    pub(super) generator: Job<Vec<cadenza_core::generate::Take>, GenerateEvent>,
+    pub(super) generator: Job<Vec<Take>, GenerateEvent>,
     pub(super) progress: (f64, f64),
     /// The takes, the selected one, their versions and saving (the core's).
     pub(super) bench: Workbench,
@@ -112,7 +114,7 @@ impl GeneratePanel {
 
     /// (For the UI tests.) The takes, oldest first.
     #[cfg(test)]
-    pub fn takes(&self) -> &[cadenza_core::generate::Take] {
+    pub fn takes(&self) -> &[Take] {
         self.bench.takes()
     }
 
@@ -124,7 +126,7 @@ impl GeneratePanel {
 
     /// (For the UI tests.) The selected take.
     #[cfg(test)]
-    pub fn selected_take(&self) -> Option<&cadenza_core::generate::Take> {
+    pub fn selected_take(&self) -> Option<&Take> {
         self.bench.selected()
     }
 

@@ -91,7 +91,7 @@ impl<T: Send + 'static, P: Send + 'static, C: Send + 'static> Job<T, P, C> {
             return Vec::new();
         };
         let events = worker.drain();
-        if events.last().is_some_and(Event::is_final) || worker.has_ended() {
+        if worker.has_ended() {
             self.current = None;
             self.progress = None;
         }

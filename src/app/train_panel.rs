@@ -1,7 +1,7 @@
 //! The Train panel: preset and controls, Start / Pause / Resume / Stop / Save, progress, and a
 //! live plot of the training and validation loss. The trainer runs in the core on its own thread.
 
-use std::path::{Path, PathBuf};
+use std::path::PathBuf;
 use std::sync::Arc;
 
 use egui_plot::{Legend, Line, Plot, PlotPoint, PlotPoints};
@@ -604,9 +604,7 @@ fn smooth(points: &[(u64, f64)]) -> Vec<PlotPoint> {
 
 /// A fresh, readable and unique checkpoint stem in the data folder for a run on `data`.
 fn new_checkpoint_stem(data: &TrainData, kind: &str, shared: &Shared) -> Option<PathBuf> {
-    let corpus = Path::new(&data.corpus.path)
-        .file_name()
-        .map_or("corpus".into(), |name| name.to_string_lossy());
+    let corpus = data.corpus.name().unwrap_or_else(|| "corpus".into());
     Some(cadenza_core::model::naming::new_checkpoint_stem(
         shared.data.as_ref()?,
         &corpus,

@@ -55,15 +55,6 @@ pub fn read_bounded(path: &Path, limit: u64) -> std::io::Result<Vec<u8>> {
     Ok(bytes)
 }
 
-/// Whether two paths name the same existing file (so an output would overwrite an input).
-pub fn same_file(a: &Path, b: &Path) -> bool {
-    use std::os::unix::fs::MetadataExt;
-    match (std::fs::metadata(a), std::fs::metadata(b)) {
-        (Ok(a), Ok(b)) => a.dev() == b.dev() && a.ino() == b.ino(),
-        _ => false,
-    }
-}
-
 /// Proves that `path` can be written before long work is done: a temporary file can be created
 /// beside it. Nothing is left behind.
 pub fn check_writable(path: &Path) -> Result<(), WriteError> {

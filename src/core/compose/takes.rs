@@ -72,10 +72,8 @@ pub fn load(path: &Path) -> Loaded {
     if !path.exists() {
         return Loaded::default();
     }
-    let entries = files::read_bounded(path, MAX_FILE_BYTES)
-        .map_err(|err| err.to_string())
-        .and_then(|bytes| entries(&bytes));
-    match entries {
+    let bytes = files::read_bounded(path, MAX_FILE_BYTES).map_err(|err| err.to_string());
+    match bytes.as_deref().map_err(Clone::clone).and_then(entries) {
         Ok(entries) => {
             let total = entries.len();
             let mut takes: Vec<Take> = entries
@@ -104,16 +102,16 @@ pub fn load(path: &Path) -> Loaded {
                 .reduce(|a, b| format!("{a}; {b}"));
             Loaded { takes, problem }
         }
-        Err(reason) => recover(path, &reason),
+        Err(reason) => recover(path, bytes.as_deref().unwrap_or_default(), &reason),
     }
 }
 
-/// A takes file that does not parse (a save cut short, a damaged disk): the complete takes before
-/// the damage are kept, the backup (`takes.json.bak`) adds the ones it holds beyond them, and the
-/// damaged file is moved aside, all said in plain words.
-fn recover(path: &Path, reason: &str) -> Loaded {
-    let damaged = files::read_bounded(path, MAX_FILE_BYTES).unwrap_or_default();
-    let mut takes = readable(complete_entries(&String::from_utf8_lossy(&damaged)));
+/// A takes file that does not parse (a save cut short, a damaged disk), whose bytes are `damaged`
+/// (none when it could not be read): the complete takes before the damage are kept, the backup
+/// (`takes.json.bak`) adds the ones it holds beyond them, and the damaged file is moved aside, all
+/// said in plain words.
+fn recover(path: &Path, damaged: &[u8], reason: &str) -> Loaded {
+    let mut takes = readable(complete_entries(&String::from_utf8_lossy(damaged)));
     let from_file = takes.len();
     let backup = files::with_suffix(path, ".bak");
     let known: std::collections::HashSet<u64> = takes.iter().map(|t| t.id).collect();

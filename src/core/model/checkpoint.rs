@@ -132,6 +132,15 @@ pub struct CorpusInfo {
     pub valid_events: usize,
 }
 
+impl CorpusInfo {
+    /// The corpus folder's name (`demo-corpus`), for labels; `None` for a path without one.
+    pub fn name(&self) -> Option<String> {
+        Path::new(&self.path)
+            .file_name()
+            .map(|name| name.to_string_lossy().into_owned())
+    }
+}
+
 /// One point of the validation curve.
 #[derive(Debug, Clone, Copy, PartialEq, serde::Serialize, serde::Deserialize)]
 pub struct ValidPoint {

@@ -22,9 +22,7 @@ pub fn checkpoint_label(path: &Path) -> String {
     let Ok(meta) = checkpoint::load_meta(stem) else {
         return file_name();
     };
-    let corpus = Path::new(&meta.corpus.path)
-        .file_name()
-        .map_or("corpus".into(), |n| n.to_string_lossy());
+    let corpus = meta.corpus.name().unwrap_or_else(|| "corpus".into());
     let preset = if meta.provenance.initialized_from.is_some() {
         "fine-tuned"
     } else {

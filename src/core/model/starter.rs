@@ -7,7 +7,7 @@
 
 use std::path::{Path, PathBuf};
 
-use crate::model::naming as checkpoint;
+use crate::model::naming;
 
 /// The starter's file stem, in `assets/models/` of a source tree and `models/` of an install.
 pub const STEM_NAME: &str = "starter";
@@ -41,13 +41,13 @@ pub fn candidates() -> Vec<PathBuf> {
 pub fn find() -> Option<PathBuf> {
     candidates()
         .into_iter()
-        .find(|stem| checkpoint::meta_path(stem).is_file())
+        .find(|stem| naming::meta_path(stem).is_file())
 }
 
 /// The guard every output goes through: nothing is written into a folder that holds the starter.
 pub fn output_guard() -> crate::base::output_guard::OutputGuard {
     let folders = candidates().into_iter().filter_map(|stem| {
-        checkpoint::meta_path(&stem)
+        naming::meta_path(&stem)
             .is_file()
             .then(|| stem.parent().map(Path::to_path_buf))
             .flatten()
@@ -57,7 +57,7 @@ pub fn output_guard() -> crate::base::output_guard::OutputGuard {
 
 /// Whether `path` (a stem or either file) is the installed starter model.
 pub fn is_starter(path: &Path) -> bool {
-    let stem = checkpoint::stem(path);
+    let stem = naming::stem(path);
     if stem.file_name().is_none_or(|name| name != STEM_NAME) {
         return false;
     }
@@ -76,8 +76,8 @@ pub fn is_starter(path: &Path) -> bool {
 /// installed starter model.
 pub fn resolve(argument: &Path) -> PathBuf {
     let names_starter = argument == Path::new(STEM_NAME)
-        && !checkpoint::meta_path(argument).exists()
-        && !checkpoint::weights_path(argument).exists();
+        && !naming::meta_path(argument).exists()
+        && !naming::weights_path(argument).exists();
     match find().filter(|_| names_starter) {
         Some(stem) => stem,
         None => argument.to_path_buf(),

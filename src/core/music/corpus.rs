@@ -32,7 +32,8 @@ pub struct CorpusPiece {
     pub path: PathBuf,
     /// Path relative to the corpus folder, with `/` separators: the piece's stable identity.
     pub relative_path: String,
-    /// Name of the folder holding the file; `None` for files directly in the corpus folder.
+    /// Name of the folder holding the file (the corpus folder's own for a corpus without
+    /// subfolders); `None` for loose files beside composer folders.
     pub composer: Option<String>,
     /// The file's name without extension.
     pub title: String,

@@ -241,6 +241,11 @@ impl Score {
     pub fn end_frame(&self) -> u64 {
         self.end_frame
     }
+
+    /// Frames a render of this score makes with `tail_s` of tail after its last release.
+    pub fn frames_with_tail(&self, tail_s: f64) -> u64 {
+        self.end_frame() + frame_of(tail_s)
+    }
 }
 
 /// Frame index of a time in seconds.
@@ -399,9 +404,10 @@ pub fn validate_render(gain: f32, tail_s: f64) -> Result<(), AudioError> {
 /// Renders a whole piece to interleaved stereo at [`SAMPLE_RATE`], plus `tail_s` of silence
 /// after the last release; `progress` receives the share done (0–1) every second of audio.
 pub fn render(piece: &Piece, synth: PianoSynth, tail_s: f64, progress: &dyn Fn(f64)) -> Vec<f32> {
-    let mut samples = Vec::with_capacity(render_frames(piece, tail_s) as usize * 2);
+    let score = Score::new(piece);
+    let mut samples = Vec::with_capacity(score.frames_with_tail(tail_s) as usize * 2);
     let kept: Result<(), std::convert::Infallible> =
-        render_blocks(piece, synth, tail_s, progress, &mut |block| {
+        render_blocks(score, synth, tail_s, progress, &mut |block| {
             samples.extend_from_slice(block);
             Ok(())
         });
@@ -409,22 +415,16 @@ pub fn render(piece: &Piece, synth: PianoSynth, tail_s: f64, progress: &dyn Fn(f
     samples
 }
 
-/// Frames a render of `piece` with `tail_s` of tail makes.
-pub fn render_frames(piece: &Piece, tail_s: f64) -> u64 {
-    Score::new(piece).end_frame() + frame_of(tail_s)
-}
-
-/// Renders `piece` a second of audio at a time, handing each block (interleaved stereo) to
-/// `sink`, so a long piece never needs its whole audio in memory.
+/// Renders `score` (plus `tail_s`) a second of audio at a time, handing each block (interleaved
+/// stereo) to `sink`, so a long piece never needs its whole audio in memory.
 pub fn render_blocks<E>(
-    piece: &Piece,
+    score: Score,
     synth: PianoSynth,
     tail_s: f64,
     progress: &dyn Fn(f64),
     sink: &mut dyn FnMut(&[f32]) -> Result<(), E>,
 ) -> Result<(), E> {
-    let score = Score::new(piece);
-    let total = (score.end_frame() + frame_of(tail_s)) as usize * usize::from(CHANNELS);
+    let total = score.frames_with_tail(tail_s) as usize * usize::from(CHANNELS);
     let mut sequencer = Sequencer::new(synth, score);
     let block_len = SAMPLE_RATE as usize * usize::from(CHANNELS);
     let mut block = vec![0.0f32; block_len];

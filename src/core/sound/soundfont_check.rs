@@ -73,10 +73,11 @@ pub fn check<R: Read + Seek>(reader: &mut R) -> Result<SoundFontSummary, SoundFo
 
 /// Checks the SoundFont file at `path`.
 pub fn check_file(path: &std::path::Path) -> Result<SoundFontSummary, SoundFontError> {
-    let file = std::fs::File::open(path).map_err(io)?;
-    if !file.metadata().map_err(io)?.is_file() {
+    // Looked at before opening: opening a FIFO blocks until someone writes to it.
+    if !std::fs::metadata(path).map_err(io)?.is_file() {
         return Err(SoundFontError::Io("it is not a regular file".to_string()));
     }
+    let file = std::fs::File::open(path).map_err(io)?;
     check(&mut std::io::BufReader::new(file))
 }
 

@@ -3,7 +3,7 @@
 
 use std::path::Path;
 
-use super::{AudioError, CHANNELS, PianoSynth, SAMPLE_RATE, render_blocks, render_frames};
+use super::{AudioError, CHANNELS, PianoSynth, SAMPLE_RATE, Score, render_blocks};
 use crate::base::files::Temporary;
 use crate::music::midi::Piece;
 
@@ -133,11 +133,12 @@ pub fn render_wav(
     format: WavFormat,
     progress: &dyn Fn(f64),
 ) -> Result<Rendered, AudioError> {
-    let frames = render_frames(piece, tail_s);
+    let score = Score::new(piece);
+    let frames = score.frames_with_tail(tail_s);
     check_room(path, format.file_bytes(frames))?;
     let mut out = WavOut::create(path, format)?;
     let mut peak = 0.0f32;
-    render_blocks(piece, synth, tail_s, progress, &mut |block| {
+    render_blocks(score, synth, tail_s, progress, &mut |block| {
         peak = block.iter().fold(peak, |m, s| m.max(s.abs()));
         out.write(block)
     })
