@@ -93,6 +93,7 @@ fn controlled_against_plain() {
         density,
         loudness: Curve::constant(45.0),
         style: Some("composer 3".to_string()),
+        ..ControlPlan::default()
     };
     let all = Steering::new(&meta, everything).expect("plan fits");
     model::set_threads(2);

@@ -118,6 +118,10 @@ fn twenty_thousand_notes() -> (RollContent, &'static str) {
     }
     notes.truncate(NOTES);
     midi::sort_notes(&mut notes);
-    let piece = Piece { notes, pedal };
+    let piece = Piece {
+        notes,
+        pedal,
+        grid: None,
+    };
     (RollContent::new(piece.notes, piece.pedal, 0.0), source)
 }

@@ -104,7 +104,7 @@ fn fit(corpus: &Corpus, controlled: &LoadedModel, plain: &LoadedModel) {
         .iter()
         .map(|p| {
             let events = eval::model_sequence(controlled.meta.encoding(), &p.events);
-            let track = ControlTrack::of_events(&events);
+            let track = ControlTrack::of_events(&events, p.piece.usable_grid());
             let style = style_row(controlled, p.composer.as_deref());
             (events, track, style)
         })
@@ -117,6 +117,7 @@ fn fit(corpus: &Corpus, controlled: &LoadedModel, plain: &LoadedModel) {
                     events,
                     controls: Some(track),
                     style: *style,
+                    meter_only: false,
                 },
                 false => EvalPiece::plain(events),
             })
@@ -358,6 +359,7 @@ fn styles(corpus: &Corpus, model: &LoadedModel) {
                 events: &events,
                 controls: None,
                 style,
+                meter_only: false,
             };
             eval::score_pieces(&model.model, &[piece], 128, Device::Cpu).nll_per_event()
         };

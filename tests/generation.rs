@@ -1,12 +1,15 @@
 //! Generation: the one-step LSTM against the training LSTM, sampling controls, determinism,
 //! lengths, primers, streaming and cancelling, and the files written.
 
+use cadenza_core::music::meter::Grid;
+use cadenza_core::music::meter_inputs::MeterValues;
+use cadenza_core::music::quantize::Quantize;
 use std::path::Path;
 use std::sync::atomic::AtomicBool;
 
 use cadenza_core::checkpoint;
 use cadenza_core::controls::{
-    CONTROL_INPUTS, ControlPlan, ControlValues, ControlsMeta, Key, KeyProfiles,
+    CONTROL_INPUTS_WITH_METER, ControlPlan, ControlValues, ControlsMeta, Key, KeyProfiles,
 };
 use cadenza_core::corpus;
 use cadenza_core::encoding::{Encoding, VOCAB_SIZE};
@@ -73,6 +76,9 @@ fn two_sequences_controls() -> (Vec<ControlValues>, [usize; 2]) {
         density: Some(3),
         histogram: Some(KeyProfiles::default().histogram(key).map(|v| v as f32)),
         loudness: Some(0),
+        meter: Some(MeterValues::at(
+            &Grid::steady(72.0, "6/8".parse().expect("meter"), 4.0).position(1.3),
+        )),
     };
     (vec![asked, ControlValues::default()], [2, 0])
 }
@@ -107,10 +113,10 @@ fn check_stepper_against_forward(model: &EventLstm) {
     let conditioning = steerable.then(|| {
         let rows: Vec<f32> = values
             .iter()
-            .flat_map(|v| std::iter::repeat_n(v.inputs(), 30).flatten())
+            .flat_map(|v| std::iter::repeat_n(v.inputs(CONTROL_INPUTS_WITH_METER), 30).flatten())
             .collect();
         Conditioning {
-            controls: Tensor::from_slice(&rows).view([2, 30, CONTROL_INPUTS as i64]),
+            controls: Tensor::from_slice(&rows).view([2, 30, CONTROL_INPUTS_WITH_METER as i64]),
             styles: Tensor::from_slice(&styles.map(|s| s as i64)),
         }
     });
@@ -420,7 +426,7 @@ fn written_takes_reparse_with_our_reader_and_pretty_midi() {
     };
     let dir = tempfile::tempdir().expect("temp dir");
     let path = dir.path().join("take.mid");
-    takes[0].write_midi(&path).expect("written");
+    takes[0].write_midi(&path, Quantize::NONE).expect("written");
     let read = midi::read_file(&path).expect("re-parses");
     assert_eq!(read.notes.len(), takes[0].notes.len());
     for (a, b) in read.notes.iter().zip(&takes[0].notes) {

@@ -7,6 +7,7 @@ mod encoding_props;
 mod faults;
 mod generation;
 mod layout;
+mod meter;
 mod midi_read;
 mod midi_reference;
 mod output_guard;

@@ -137,7 +137,11 @@ fn running_status_continues_across_meta_events() {
 }
 
 fn written_and_read_back(notes: Vec<Note>, pedal: Vec<PedalInterval>) -> Piece {
-    let piece = Piece { notes, pedal };
+    let piece = Piece {
+        notes,
+        pedal,
+        grid: None,
+    };
     let bytes = midi::write_bytes(&piece, Some("settings"));
     midi::read_bytes(&bytes).expect("written file parses")
 }

@@ -70,7 +70,7 @@ fn strongest_classes(values: &ControlValues) -> Vec<usize> {
 #[test]
 fn controls_describe_the_music_ahead_of_each_event() {
     let events = encoding::encode_notes(&two_sections());
-    let track = ControlTrack::of_events(&events);
+    let track = ControlTrack::of_events(&events, None);
     assert_eq!(track.len(), events.len());
     let opening = track.values(0, 0);
     // Three seconds ahead of 0 s: six notes at 2/s, velocity 40, C E G.
@@ -90,16 +90,16 @@ fn controls_describe_the_music_ahead_of_each_event() {
 fn controls_follow_transposition_and_stretch() {
     let notes = two_sections();
     let events = encoding::encode_notes(&notes);
-    let track = ControlTrack::of_events(&events);
+    let track = ControlTrack::of_events(&events, None);
     // Transposed music has the rotated histogram, position by position.
     let up_two = encoding::transpose(&events, 2).expect("stays on the keyboard");
-    let transposed = ControlTrack::of_events(&up_two);
+    let transposed = ControlTrack::of_events(&up_two, None);
     for i in 0..events.len() {
         assert_eq!(transposed.values(i, 0), track.values(i, 2), "position {i}");
     }
     // Stretched to twice as slow, the same music is half as dense.
     let slow = encoding::encode_piece(&encoding::stretch(&Piece::from_notes(notes), 2.0));
-    let stretched = ControlTrack::of_events(&slow);
+    let stretched = ControlTrack::of_events(&slow, None);
     assert_eq!(stretched.values(0, 0).density, Some(density_bin(1.0)));
     let second = stretched.values(position_at(&slow, 6.0), 0);
     assert_eq!(second.density, Some(density_bin(4.0)));
@@ -107,12 +107,20 @@ fn controls_follow_transposition_and_stretch() {
 
 #[test]
 fn absent_controls_are_zero_inputs_and_a_plan_that_asks_nothing() {
-    assert!(ControlValues::default().inputs().iter().all(|&x| x == 0.0));
+    assert!(
+        ControlValues::default()
+            .inputs(cadenza_core::controls::CONTROL_INPUTS_WITH_METER)
+            .iter()
+            .all(|&x| x == 0.0)
+    );
     let plan = ControlPlan::default();
     assert!(plan.is_any());
     assert_eq!(plan.summary(), "any");
     let meta = cadenza_core::controls::ControlsMeta::new(vec!["Bach".into()], Default::default());
-    assert_eq!(meta.values_at(&plan, 12.0), (ControlValues::default(), 0));
+    assert_eq!(
+        meta.values_at(&plan, None, 12.0),
+        (ControlValues::default(), 0)
+    );
     let asked = ControlPlan {
         key: vec![
             KeyChange {
@@ -128,11 +136,11 @@ fn absent_controls_are_zero_inputs_and_a_plan_that_asks_nothing() {
         style: Some("bach".into()),
         ..ControlPlan::default()
     };
-    let (early, style) = meta.values_at(&asked, 5.0);
+    let (early, style) = meta.values_at(&asked, None, 5.0);
     assert!(early.histogram.is_some() && early.density == Some(density_bin(4.0)));
     assert_eq!((early.loudness, style), (None, 1));
     assert_eq!(
-        meta.values_at(&asked, 11.0).0.histogram,
+        meta.values_at(&asked, None, 11.0).0.histogram,
         None,
         "any key after 10 s"
     );
@@ -393,6 +401,7 @@ fn takes_remember_their_controls_and_older_takes_still_load() {
         checkpoint: "m".into(),
         events: 3,
         events_per_s: 1.0,
+        grid: None,
     };
     cadenza_core::takes::save(&file, std::slice::from_ref(&take)).expect("saved");
     let loaded = cadenza_core::takes::load(&file);

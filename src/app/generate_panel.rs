@@ -2,6 +2,7 @@
 //! as they are sampled, the list of takes (kept across restarts), their statistics against the
 //! corpus, and export to MIDI or WAV through save dialogs.
 
+use cadenza_core::music::quantize::Quantize;
 use std::path::PathBuf;
 use std::sync::Arc;
 
@@ -242,7 +243,7 @@ impl GeneratePanel {
             return;
         }
         match kind {
-            ExportKind::Midi => match take.write_midi(&path) {
+            ExportKind::Midi => match take.write_midi(&path, Quantize::NONE) {
                 Ok(()) => shared.tell(format!("Exported {}", path.display())),
                 Err(err) => shared.tell(format!(
                     "Could not export {} (the take is kept): {err}",

@@ -83,6 +83,7 @@ impl RollContent {
         Piece {
             notes: self.notes.clone(),
             pedal: self.pedal.clone(),
+            grid: None,
         }
     }
 

@@ -126,6 +126,7 @@ impl SteerControls {
             density: self.density.to_curve(),
             loudness: self.loudness.to_curve(),
             style: self.style.clone(),
+            ..ControlPlan::default()
         }
     }
 

@@ -80,6 +80,7 @@ impl GeneratePanel {
             settings: origin.settings,
             controls: origin.controls.clone(),
             device: shared.settings.train.device,
+            grid: take.grid.clone(),
         };
         self.alternatives = None;
         let repaint = shared.repaint_every(std::time::Duration::from_millis(100));

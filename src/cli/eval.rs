@@ -10,6 +10,7 @@ use cadenza_core::encoding::{self, EventId};
 use cadenza_core::eval::{self, EvalPiece};
 use cadenza_core::midi;
 use cadenza_core::model::{self, DeviceChoice};
+use cadenza_core::music::meter::Grid;
 use clap::{Args, ValueEnum};
 
 /// Which pieces of a corpus to score.
@@ -68,6 +69,12 @@ struct Report {
     /// A steerable model's score with each piece's own controls and composer (teacher-forced).
     #[serde(skip_serializing_if = "Option::is_none")]
     nll_with_controls: Option<f64>,
+    /// A model that reads the bar grid: its score with each piece's own grid, other controls
+    /// absent (pieces without a usable grid scored with none).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    nll_with_meter: Option<f64>,
+    /// Pieces whose onsets follow their own bar grid.
+    grid_pieces: usize,
     events: usize,
     pieces: usize,
     skipped: Vec<Skipped>,
@@ -91,26 +98,34 @@ pub fn run(args: &EvalArgs) -> Result<()> {
         .iter()
         .map(|p| {
             let events = eval::model_sequence(loaded.meta.encoding(), &p.events);
-            let track = ControlTrack::of_events(&events);
+            let track = ControlTrack::of_events(&events, p.grid.as_ref());
             (events, track)
         })
         .collect();
-    let score_with = |with_controls: bool| {
+    // Every control absent (None), each piece's own controls and composer (Some(false)), or
+    // its bar grid alone (Some(true)).
+    let score_with = |meter_only: Option<bool>| {
         let eval_pieces: Vec<EvalPiece> = sequences
             .iter()
             .zip(&pieces)
-            .map(|((events, track), piece)| match &loaded.meta.controls {
-                Some(meta) if with_controls => EvalPiece {
-                    events,
-                    controls: Some(track),
-                    style: piece
-                        .composer
-                        .as_deref()
-                        .and_then(|c| meta.style_index(c))
-                        .unwrap_or(0),
+            .map(
+                |((events, track), piece)| match (&loaded.meta.controls, meter_only) {
+                    (Some(meta), Some(meter_only)) => EvalPiece {
+                        events,
+                        controls: Some(track),
+                        style: match meter_only {
+                            true => 0,
+                            false => piece
+                                .composer
+                                .as_deref()
+                                .and_then(|c| meta.style_index(c))
+                                .unwrap_or(0),
+                        },
+                        meter_only,
+                    },
+                    _ => EvalPiece::plain(events),
                 },
-                _ => EvalPiece::plain(events),
-            })
+            )
             .collect();
         eval::score_pieces(
             &loaded.model,
@@ -119,12 +134,24 @@ pub fn run(args: &EvalArgs) -> Result<()> {
             device.device,
         )
     };
-    let score = score_with(false);
-    let controlled = loaded.meta.controls.is_some().then(|| score_with(true));
+    let score = score_with(None);
+    let controlled = loaded
+        .meta
+        .controls
+        .is_some()
+        .then(|| score_with(Some(false)));
+    let reads_meter = loaded
+        .meta
+        .controls
+        .as_ref()
+        .is_some_and(|c| c.reads_meter());
+    let metered = reads_meter.then(|| score_with(Some(true)));
     let report = Report {
         nll_per_event: score.nll_per_event(),
         perplexity: score.perplexity(),
         nll_with_controls: controlled.as_ref().map(eval::Score::nll_per_event),
+        nll_with_meter: metered.as_ref().map(eval::Score::nll_per_event),
+        grid_pieces: pieces.iter().filter(|p| p.grid.is_some()).count(),
         events: score.events(),
         pieces: pieces.len(),
         skipped,
@@ -154,6 +181,8 @@ pub fn run(args: &EvalArgs) -> Result<()> {
 struct ScoredPiece {
     events: Vec<EventId>,
     composer: Option<String>,
+    /// Its bar grid, if its onsets follow it.
+    grid: Option<Grid>,
 }
 
 type Gathered = (Vec<String>, Vec<ScoredPiece>, Vec<Skipped>);
@@ -178,6 +207,7 @@ fn gather_pieces(args: &EvalArgs) -> Result<Gathered> {
                 .map(|p| ScoredPiece {
                     events: p.events.clone(),
                     composer: p.composer.clone(),
+                    grid: p.piece.usable_grid().cloned(),
                 })
                 .collect(),
             corpus.skipped,
@@ -194,6 +224,7 @@ fn gather_pieces(args: &EvalArgs) -> Result<Gathered> {
                 pieces.push(ScoredPiece {
                     events: encoding::encode_piece(&piece),
                     composer: None,
+                    grid: piece.usable_grid().cloned(),
                 });
             }
             Err(err) => skipped.push(Skipped {
@@ -213,6 +244,12 @@ fn print_report(report: &Report) {
     if let Some(nll) = report.nll_with_controls {
         println!(
             "{nll:.4} nats/event with each piece's own controls (the line above: every control absent)"
+        );
+    }
+    if let Some(nll) = report.nll_with_meter {
+        println!(
+            "{nll:.4} nats/event with each piece's own bar grid only ({} of {} pieces have one)",
+            report.grid_pieces, report.pieces
         );
     }
     for piece in report.per_piece.iter().flatten() {

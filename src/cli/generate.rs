@@ -3,12 +3,14 @@
 use std::path::PathBuf;
 
 use anyhow::{Context, Result};
-use cadenza_core::controls::{ControlPlan, Curve, Key, KeyChange, Loudness};
+use cadenza_core::controls::{ControlPlan, Curve, Key, KeyChange, Loudness, MeterChange};
 use cadenza_core::generate::{
     self, DEFAULT_PRIMER_SECONDS, DEFAULT_SECONDS, GenerateEvent, GenerateRequest, Length, Primer,
     SamplingSettings, Take, Update,
 };
 use cadenza_core::model::DeviceChoice;
+use cadenza_core::music::quantize::Quantize;
+use cadenza_core::music::time_signature::TimeSignature;
 use cadenza_core::worker::no_repaint;
 use cadenza_core::{checkpoint, files, starter};
 
@@ -43,9 +45,21 @@ pub struct GenerateArgs {
     /// auto (CUDA when available), cpu or cuda.
     #[arg(long, default_value = "auto")]
     device: DeviceChoice,
+    /// Move each note this many percent of the way to the bar grid's nearest sixteenth or
+    /// triplet in the file written (for notation); 0 keeps every expressive offset.
+    #[arg(long, default_value_t = 0.0, value_parser = percent)]
+    quantize: f64,
     /// Print one JSON summary per written file instead of text.
     #[arg(long)]
     json: bool,
+}
+
+/// A percentage from 0 to 100.
+fn percent(text: &str) -> Result<f64, String> {
+    match text.trim_end_matches('%').parse::<f64>() {
+        Ok(value) if (0.0..=100.0).contains(&value) => Ok(value),
+        _ => Err(format!("{text:?} is not a percentage from 0 to 100")),
+    }
 }
 
 /// How to sample and what to ask for: the flags `generate` and `regenerate` share.
@@ -77,8 +91,16 @@ pub struct SamplingFlags {
     /// the list of those it knows).
     #[arg(long)]
     style: Option<String>,
+    /// Beats per minute to keep (20–300; a model with the bar grid). With --meter and no tempo:
+    /// 100.
+    #[arg(long)]
+    tempo: Option<f64>,
+    /// Time signature of the bars, e.g. 3/4 or 6/8 (a model with the bar grid). With --tempo
+    /// and no meter: 4/4.
+    #[arg(long)]
+    meter: Option<TimeSignature>,
     /// A JSON file of controls that change along the piece (format in the README); --key,
-    /// --density, --loudness and --style override its parts.
+    /// --density, --loudness, --style, --tempo and --meter override its parts.
     #[arg(long)]
     controls: Option<PathBuf>,
 }
@@ -127,6 +149,15 @@ impl SamplingFlags {
         }
         if let Some(style) = &self.style {
             plan.style = Some(style.clone());
+        }
+        if let Some(bpm) = self.tempo {
+            plan.tempo = Curve::constant(bpm);
+        }
+        if let Some(signature) = self.meter {
+            plan.meter = vec![MeterChange {
+                at_s: 0.0,
+                signature,
+            }];
         }
         plan.validate().map_err(anyhow::Error::msg)?;
         Ok(plan)
@@ -192,7 +223,7 @@ pub fn run(args: &GenerateArgs) -> Result<()> {
         eprintln!("seed {seed} (pass --seed {seed} to sample the same pieces again)");
     }
     for (take, path) in takes.iter().zip(&paths) {
-        take.write_midi(path)
+        take.write_midi(path, Quantize::new(args.quantize / 100.0))
             .with_context(|| format!("writing {}", path.display()))?;
         report_written(take, path, args.json)?;
     }

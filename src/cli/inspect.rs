@@ -136,6 +136,12 @@ fn print_summary(path: &Path, summary: &Summary, elapsed_s: f64) {
         .map(|(name, share)| format!("{name} {:.1}%", share * 100.0))
         .collect();
     println!("  pitch classes  {}", classes.join("  "));
+    println!(
+        "  bar grid   {} of {} pieces follow their own tempo map and meter (median {:.0} % of onsets on it)",
+        summary.grid_pieces,
+        summary.parsed,
+        summary.median_grid_fit * 100.0
+    );
     if !summary.composers.is_empty() {
         let composers: Vec<String> = summary
             .composers

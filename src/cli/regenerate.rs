@@ -89,6 +89,7 @@ pub fn run(args: &RegenerateArgs) -> Result<()> {
         settings: args.sampling.settings(Length::Events(1), 1, seed),
         controls: args.sampling.controls()?,
         device: args.device,
+        grid: piece.usable_grid().cloned(),
     };
     let parts = regenerate::split(&request.notes, passage);
     let ranked = run_with_progress(request, args.json)?;
@@ -99,8 +100,12 @@ pub fn run(args: &RegenerateArgs) -> Result<()> {
         "checkpoint": args.checkpoint.display().to_string(),
     })
     .to_string();
+    let grid = piece.usable_grid().cloned();
     midi::write_file(
-        &Piece::from_notes(best.assemble(&parts)),
+        &Piece {
+            grid,
+            ..Piece::from_notes(best.assemble(&parts))
+        },
         &args.out,
         Some(&description),
     )

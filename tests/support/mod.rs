@@ -10,7 +10,7 @@ pub use fixtures::shared_corpus;
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
 
-use cadenza_core::checkpoint::TrainSettings;
+use cadenza_core::checkpoint::{self, TrainSettings};
 use cadenza_core::corpus;
 use cadenza_core::model::{DeviceChoice, ModelConfig};
 use cadenza_core::train::{self, Finished, Limits, Progress, TrainData, TrainOptions};
@@ -70,6 +70,11 @@ pub fn note_off(channel: u8, key: u8) -> Vec<u8> {
 pub fn tempo(us_per_quarter: u32) -> Vec<u8> {
     let b = us_per_quarter.to_be_bytes();
     vec![0xff, 0x51, 0x03, b[1], b[2], b[3]]
+}
+
+/// A time signature meta event: `numerator` over 2^`power`.
+pub fn time_signature(numerator: u8, power: u8) -> Vec<u8> {
+    vec![0xff, 0x58, 0x04, numerator, power, 24, 8]
 }
 
 pub fn pedal(channel: u8, down: bool) -> Vec<u8> {
@@ -304,20 +309,47 @@ pub fn tiny_steerable_model(dir: &Path) -> PathBuf {
 /// A take with no notes, for tests of the takes list: `seed` tells takes apart.
 pub fn take(seed: u64) -> cadenza_core::generate::Take {
     cadenza_core::generate::Take {
-        id: 0,
-        parent: None,
-        operation: Default::default(),
-        notes: vec![],
-        primer_end_s: 0.0,
         primer: "none".to_string(),
         seed,
         settings: cadenza_core::generate::SamplingSettings {
             length: cadenza_core::generate::Length::Seconds(1.0),
             ..Default::default()
         },
-        controls: Default::default(),
         checkpoint: "m".to_string(),
-        events: 0,
-        events_per_s: 0.0,
+        ..Default::default()
     }
+}
+
+/// A copy of a steerable checkpoint at `out` as Cadenza saved them before the bar grid: the
+/// grid's input columns cut from the first layer and 26 control inputs declared. Returns its stem.
+pub fn pre_grid_copy(stem: &Path, out: &Path) -> PathBuf {
+    use cadenza_core::controls::{CONTROL_INPUTS, CONTROL_INPUTS_WITH_METER};
+    let mut meta = checkpoint::load_meta(stem).expect("description");
+    let embed = meta.model.embed;
+    let tensors: Vec<(String, tch::Tensor)> =
+        tch::Tensor::read_safetensors(checkpoint::weights_path(stem))
+            .expect("weights")
+            .into_iter()
+            .map(|(name, tensor)| {
+                if name != "lstm.weight_ih_l0" {
+                    return (name, tensor);
+                }
+                let columns = tensor.size()[1];
+                let kept_end = embed + CONTROL_INPUTS as i64;
+                let cut = (CONTROL_INPUTS_WITH_METER - CONTROL_INPUTS) as i64;
+                let parts = [
+                    tensor.narrow(1, 0, kept_end),
+                    tensor.narrow(1, kept_end + cut, columns - kept_end - cut),
+                ];
+                (name, tch::Tensor::cat(&parts, 1))
+            })
+            .collect();
+    let weights = checkpoint::weights_path(out);
+    tch::Tensor::write_safetensors(&tensors, &weights).expect("weights written");
+    let controls = meta.controls.as_mut().expect("a steerable model");
+    controls.inputs = CONTROL_INPUTS;
+    meta.weights_sha256 = checkpoint::sha256_file(&weights).expect("hashed");
+    let json = serde_json::to_vec_pretty(&meta).expect("serialises");
+    std::fs::write(out.with_extension("json"), json).expect("description written");
+    out.to_path_buf()
 }

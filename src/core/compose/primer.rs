@@ -3,6 +3,7 @@
 use std::path::Path;
 
 use crate::music::encoding::{self, Encoding, Event, EventId};
+use crate::music::meter::Grid;
 use crate::music::midi::{self, Note, Piece};
 
 /// Without a primer, a model of the first encoding (which has no start event) starts from this
@@ -20,6 +21,9 @@ pub struct Primer {
     pub end_s: f64,
     /// What it is, for the take's description (e.g. "opening 5 s of chopin/op25-12.mid").
     pub description: String,
+    /// Its bar grid, when its music follows one: new music goes on in its tempo and meter.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub grid: Option<Grid>,
 }
 
 impl Primer {
@@ -51,6 +55,7 @@ impl Primer {
             notes,
             end_s,
             description: description.into(),
+            grid: piece.usable_grid().cloned(),
         }
     }
 

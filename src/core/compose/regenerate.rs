@@ -473,6 +473,8 @@ pub struct RegenerateRequest {
     pub controls: crate::music::controls::ControlPlan,
     /// Where to run the network.
     pub device: crate::model::DeviceChoice,
+    /// The take's bar grid, if it has one: the passage is redone in its tempo and meter.
+    pub grid: Option<crate::music::meter::Grid>,
 }
 
 /// A running regeneration: progress, then the candidates best first. Cancel with
@@ -495,7 +497,8 @@ fn run(
 ) -> Result<Option<Vec<Candidate>>, GenerateError> {
     let device = crate::model::resolve_device(request.device).map_err(GenerateError::Device)?;
     let loaded = crate::model::checkpoint::load_model(&request.checkpoint, device.device)?;
-    let steering = Steering::new(&loaded.meta, request.controls.clone())?;
+    let steering =
+        Steering::new(&loaded.meta, request.controls.clone())?.or_grid(request.grid.clone());
     tracing::info!(
         checkpoint = %request.checkpoint.display(),
         start_s = request.passage.start_s,

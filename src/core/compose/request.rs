@@ -63,7 +63,8 @@ fn run(
     request.settings.validate()?;
     let device = resolve_device(request.device).map_err(GenerateError::Device)?;
     let loaded = checkpoint::load_model(&request.checkpoint, device.device)?;
-    let steering = Steering::new(&loaded.meta, request.controls.clone())?;
+    let steering =
+        Steering::new(&loaded.meta, request.controls.clone())?.or_grid(request.primer.grid.clone());
     tracing::info!(
         checkpoint = %request.checkpoint.display(),
         device = %device.description,
@@ -91,6 +92,7 @@ fn run(
         pieces
             .into_iter()
             .map(|piece| Take {
+                grid: steering.grid().map(|grid| grid.until(end_of(&piece.notes))),
                 id: 0,
                 parent: request.continues,
                 operation: match request.continues {
@@ -111,6 +113,11 @@ fn run(
             })
             .collect()
     }))
+}
+
+/// When the last note ends.
+fn end_of(notes: &[crate::music::midi::Note]) -> f64 {
+    notes.iter().map(|n| n.end_s).fold(0.0, f64::max)
 }
 
 /// Output paths for `variations` takes: `FILE.mid` for one, `FILE-1.mid … FILE-N.mid` for more.

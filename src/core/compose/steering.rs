@@ -4,10 +4,11 @@ use tch::{Device, Tensor};
 
 use crate::model::Conditioning;
 use crate::model::checkpoint::CheckpointMeta;
-use crate::music::controls::{CONTROL_INPUTS, ControlPlan, ControlValues, ControlsMeta};
+use crate::music::controls::{ControlPlan, ControlValues, ControlsMeta};
 use crate::music::encoding::{Decoder, Encoding, EventId};
+use crate::music::meter::Grid;
 
-use super::settings::GenerateError;
+use super::settings::{GenerateError, MAX_SECONDS};
 
 /// What a model reads besides events, and what to ask it for: checked once, before sampling.
 #[derive(Debug, Clone)]
@@ -15,6 +16,8 @@ pub struct Steering {
     encoding: Encoding,
     controls: Option<ControlsMeta>,
     plan: ControlPlan,
+    /// The bar grid the music is placed on: the plan's tempo and meter, else the primer's own.
+    grid: Option<Grid>,
 }
 
 impl Steering {
@@ -32,11 +35,39 @@ impl Steering {
             }
             None => {}
         }
+        let reads_meter = meta
+            .controls
+            .as_ref()
+            .is_some_and(ControlsMeta::reads_meter);
+        if plan.asks_meter() && !reads_meter {
+            return Err(invalid(
+                "this model was trained before Cadenza had a bar grid, so it cannot keep a tempo or meter; leave them unset, or use the starter model or a model trained since"
+                    .to_string(),
+            ));
+        }
         Ok(Self {
             encoding: meta.encoding(),
             controls: meta.controls.clone(),
+            grid: plan.grid(MAX_SECONDS),
             plan,
         })
+    }
+
+    /// Places the music on `grid` (a primer's own) unless the plan asks for a tempo or meter.
+    pub fn or_grid(mut self, grid: Option<Grid>) -> Self {
+        let reads_meter = self
+            .controls
+            .as_ref()
+            .is_some_and(ControlsMeta::reads_meter);
+        if self.grid.is_none() && reads_meter {
+            self.grid = grid;
+        }
+        self
+    }
+
+    /// The bar grid the music is placed on, if any.
+    pub fn grid(&self) -> Option<&Grid> {
+        self.grid.as_ref()
     }
 
     /// No controls, for a model of `encoding` trained without them.
@@ -45,6 +76,7 @@ impl Steering {
             encoding,
             controls: None,
             plan: ControlPlan::default(),
+            grid: None,
         }
     }
 
@@ -62,7 +94,7 @@ impl Steering {
     pub(crate) fn values_at(&self, t: f64) -> Option<(ControlValues, usize)> {
         self.controls
             .as_ref()
-            .map(|meta| meta.values_at(&self.plan, t))
+            .map(|meta| meta.values_at(&self.plan, self.grid.as_ref(), t))
     }
 
     /// The controls beside each primer event (those of the event after it), for the pass that
@@ -72,21 +104,21 @@ impl Steering {
         events: &[EventId],
         device: Device,
     ) -> Option<Conditioning> {
-        self.controls.as_ref()?;
         let mut decoder = Decoder::default();
-        let mut values = vec![0f32; events.len() * CONTROL_INPUTS];
+        let width = self.controls.as_ref()?.inputs;
+        let mut values = vec![0f32; events.len() * width];
         let mut style = 0;
         for (i, &event) in events.iter().enumerate() {
             decoder.push(event);
             // After event i, the time is that of event i + 1 (the one predicted beside it).
             if let Some((controls, row)) = self.values_at(decoder.now_s()) {
-                controls.write_inputs(&mut values[i * CONTROL_INPUTS..][..CONTROL_INPUTS]);
+                controls.write_inputs(&mut values[i * width..][..width]);
                 style = row;
             }
         }
         Some(Conditioning {
             controls: Tensor::from_slice(&values)
-                .view([1, events.len() as i64, CONTROL_INPUTS as i64])
+                .view([1, events.len() as i64, width as i64])
                 .to_device(device),
             styles: Tensor::from_slice(&[style as i64]).to_device(device),
         })

@@ -3,7 +3,9 @@
 use std::path::Path;
 
 use crate::music::controls::ControlPlan;
+use crate::music::meter::Grid;
 use crate::music::midi::{self, MidiError, Note, Piece};
+use crate::music::quantize::Quantize;
 
 use super::settings::SamplingSettings;
 
@@ -57,8 +59,9 @@ impl Operation {
     }
 }
 
-/// One generated piece with everything needed to reproduce and describe it.
-#[derive(Debug, Clone, PartialEq, serde::Serialize, serde::Deserialize)]
+/// One generated piece with everything needed to reproduce and describe it (the default: an
+/// empty take, for tests and placeholders).
+#[derive(Debug, Clone, PartialEq, Default, serde::Serialize, serde::Deserialize)]
 pub struct Take {
     /// Identity in the takes list (0 until the list gives it one; takes written before versions
     /// get theirs when loaded).
@@ -89,12 +92,19 @@ pub struct Take {
     pub events: usize,
     /// Sampling speed of this variation, in events per second.
     pub events_per_s: f64,
+    /// The bar grid it was written on (asked for, or its primer's); takes from models without
+    /// one, and takes written before grids existed, have none.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub grid: Option<Grid>,
 }
 
 impl Take {
-    /// The take as a piece.
+    /// The take as a piece, with its grid.
     pub fn piece(&self) -> Piece {
-        Piece::from_notes(self.notes.clone())
+        Piece {
+            grid: self.grid.clone(),
+            ..Piece::from_notes(self.notes.clone())
+        }
     }
 
     /// Whether a note belongs to the primer rather than to the new music.
@@ -140,8 +150,13 @@ impl Take {
         format!("{model}-take-{number}-seed-{}", self.seed)
     }
 
-    /// Writes the take as a MIDI file carrying its description.
-    pub fn write_midi(&self, path: &Path) -> Result<(), MidiError> {
-        midi::write_file(&self.piece(), path, Some(&self.description()))
+    /// Writes the take as a MIDI file carrying its description, against its bar grid if it has
+    /// one, each note moved `quantize` (0–1) of the way to the grid ([`Quantize`]).
+    pub fn write_midi(&self, path: &Path, quantize: Quantize) -> Result<(), MidiError> {
+        midi::write_file(
+            &quantize.apply(&self.piece()),
+            path,
+            Some(&self.description()),
+        )
     }
 }

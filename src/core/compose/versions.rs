@@ -141,16 +141,8 @@ mod tests {
         Take {
             id,
             parent,
-            operation: Operation::Generate,
-            notes: Vec::new(),
-            primer_end_s: 0.0,
-            primer: String::new(),
             seed: id,
-            settings: SamplingSettings::default(),
-            controls: ControlPlan::default(),
-            checkpoint: String::new(),
-            events: 0,
-            events_per_s: 0.0,
+            ..Take::default()
         }
     }
 

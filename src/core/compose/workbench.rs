@@ -227,18 +227,8 @@ mod tests {
 
     fn take(seed: u64) -> Take {
         Take {
-            id: 0,
-            parent: None,
-            operation: Operation::Generate,
-            notes: Vec::new(),
-            primer_end_s: 0.0,
-            primer: String::new(),
             seed,
-            settings: Default::default(),
-            controls: Default::default(),
-            checkpoint: String::new(),
-            events: 0,
-            events_per_s: 0.0,
+            ..Take::default()
         }
     }
 

@@ -9,6 +9,7 @@ use crate::model::checkpoint::CorpusInfo;
 use crate::music::controls::{ControlTrack, ControlsMeta, KeyProfiles};
 use crate::music::corpus::{Corpus, Split};
 use crate::music::encoding::{self, Encoding, EventId};
+use crate::music::meter::Grid;
 
 /// Time-stretch factors of the encodings kept per training piece (Magenta's 0.95…1.05 range).
 const STRETCH_FACTORS: [f64; 3] = [1.0, 0.95, 1.05];
@@ -21,9 +22,9 @@ pub(super) struct Sequence {
 }
 
 impl Sequence {
-    fn of_events(events: &[EventId]) -> Self {
+    fn of_events(events: &[EventId], grid: Option<&Grid>) -> Self {
         let events = eval::model_sequence(Encoding::CURRENT, events);
-        let controls = ControlTrack::of_events(&events);
+        let controls = ControlTrack::of_events(&events, grid);
         Self { events, controls }
     }
 }
@@ -60,10 +61,13 @@ impl TrainData {
                     .iter()
                     .map(|&factor| {
                         if factor == 1.0 {
-                            Sequence::of_events(&piece.events)
+                            Sequence::of_events(&piece.events, piece.piece.usable_grid())
                         } else {
                             let stretched = encoding::stretch(&piece.piece, factor);
-                            Sequence::of_events(&encoding::encode_piece(&stretched))
+                            Sequence::of_events(
+                                &encoding::encode_piece(&stretched),
+                                stretched.usable_grid(),
+                            )
                         }
                     })
                     .collect(),
@@ -74,7 +78,10 @@ impl TrainData {
             .split(Split::Valid)
             .collect::<Vec<_>>()
             .par_iter()
-            .map(|p| (Sequence::of_events(&p.events), p.composer.clone()))
+            .map(|p| {
+                let sequence = Sequence::of_events(&p.events, p.piece.usable_grid());
+                (sequence, p.composer.clone())
+            })
             .collect();
         let sounding: Vec<Vec<crate::music::midi::Note>> = corpus
             .split(Split::Train)
@@ -125,6 +132,7 @@ impl TrainData {
                 Some(meta) => EvalPiece {
                     events: &sequence.events,
                     controls: Some(&sequence.controls),
+                    meter_only: false,
                     style: composer
                         .as_deref()
                         .and_then(|c| meta.style_index(c))

@@ -11,7 +11,7 @@
 use tch::{Device, Kind, Tensor};
 
 use crate::model::{Conditioning, EventLstm};
-use crate::music::controls::{CONTROL_INPUTS, ControlTrack};
+use crate::music::controls::{ControlTrack, ControlValues};
 use crate::music::encoding::{Encoding, EventId};
 
 /// One piece to score: its events as the model reads them and, to score with the piece's own
@@ -24,6 +24,8 @@ pub struct EvalPiece<'a> {
     pub controls: Option<&'a ControlTrack>,
     /// Style embedding row (0: any).
     pub style: usize,
+    /// Score with the piece's bar grid only, every other control absent.
+    pub meter_only: bool,
 }
 
 impl<'a> EvalPiece<'a> {
@@ -33,6 +35,7 @@ impl<'a> EvalPiece<'a> {
             events,
             controls: None,
             style: 0,
+            meter_only: false,
         }
     }
 }
@@ -163,7 +166,7 @@ fn score_batch(
         let end = (start + window).min(longest - 1);
         let (inputs, targets, mask) = window_tensors(pieces, start, end, device);
         let conditioning = conditioned.then(|| Conditioning {
-            controls: window_controls(pieces, start, end, device),
+            controls: window_controls(pieces, start, end, model.inputs().controls, device),
             styles: Tensor::from_slice(&styles).to_device(device),
         });
         let (logits, next_state) = model.forward(&inputs, conditioning.as_ref(), &state, false);
@@ -214,12 +217,18 @@ fn window_tensors(
     )
 }
 
-/// The control inputs `[batch, end-start, CONTROL_INPUTS]` of a window: beside event `i`, the
+/// The control inputs `[batch, end-start, inputs]` of a window: beside event `i`, the
 /// controls of event `i + 1` (what is predicted); zeros (absent) past a piece's end or without a
 /// track.
-fn window_controls(pieces: &[EvalPiece], start: usize, end: usize, device: Device) -> Tensor {
+fn window_controls(
+    pieces: &[EvalPiece],
+    start: usize,
+    end: usize,
+    inputs: usize,
+    device: Device,
+) -> Tensor {
     let width = end - start;
-    let mut values = vec![0f32; pieces.len() * width * CONTROL_INPUTS];
+    let mut values = vec![0f32; pieces.len() * width * inputs];
     for (row, piece) in pieces.iter().enumerate() {
         let Some(track) = piece.controls else {
             continue;
@@ -227,14 +236,21 @@ fn window_controls(pieces: &[EvalPiece], start: usize, end: usize, device: Devic
         for t in 0..width {
             let target = start + t + 1;
             if target < track.len() {
-                let at = (row * width + t) * CONTROL_INPUTS;
-                track
-                    .values(target, 0)
-                    .write_inputs(&mut values[at..at + CONTROL_INPUTS]);
+                let at = (row * width + t) * inputs;
+                let all = track.values(target, 0);
+                let kept = if piece.meter_only {
+                    ControlValues {
+                        meter: all.meter,
+                        ..ControlValues::default()
+                    }
+                } else {
+                    all
+                };
+                kept.write_inputs(&mut values[at..at + inputs]);
             }
         }
     }
     Tensor::from_slice(&values)
-        .view([pieces.len() as i64, width as i64, CONTROL_INPUTS as i64])
+        .view([pieces.len() as i64, width as i64, inputs as i64])
         .to_device(device)
 }

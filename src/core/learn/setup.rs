@@ -7,7 +7,7 @@ use tch::{Device, Tensor, nn};
 
 use crate::model::checkpoint::{self, CheckpointMeta, CorpusInfo, History, TrainSettings};
 use crate::model::{self, EventLstm, ModelConfig};
-use crate::music::controls::ControlsMeta;
+use crate::music::controls::{CONTROL_INPUTS_WITH_METER, ControlsMeta};
 use crate::music::encoding::{self, Encoding};
 
 use super::data::TrainData;
@@ -33,8 +33,8 @@ pub(super) fn protected_nll(
     }
 }
 
-/// A checkpoint to train further: loaded, checked to use the current encoding, and given a style
-/// row for each of the corpus's composers it does not know yet.
+/// A checkpoint to train further: loaded, checked to use the current encoding, and grown to
+/// this corpus's composers and the bar grid's inputs ([`grow`]).
 pub(super) fn load_trainable(
     path: &Path,
     data: &TrainData,
@@ -49,14 +49,17 @@ pub(super) fn load_trainable(
             loaded.0.encoding
         )));
     }
-    Ok(append_styles(loaded, &data.styles(), device)?)
+    Ok(grow(loaded, &data.styles(), device)?)
 }
 
-/// Gives a steerable model a style row for each of `labels` it does not know, keeping the rows it
-/// has. A new row starts as a copy of the "any style" row, so a new composer begins as the
+/// Grows a steerable model to what training on this corpus needs: a style row for each of
+/// `labels` it does not know, and the bar grid's inputs if it is from before them.
+///
+/// A new style row starts as a copy of the "any style" row, so a new composer begins as the
 /// model's music in general and training moves it from there (a random row would begin as noise
-/// added to every gate).
-fn append_styles(
+/// added to every gate). The grid's input weights start at zero, so the grown model scores every
+/// piece exactly as before until training teaches it what the grid means.
+fn grow(
     (mut meta, vars, model): (CheckpointMeta, nn::VarStore, EventLstm),
     labels: &[String],
     device: Device,
@@ -69,15 +72,18 @@ fn append_styles(
         .filter(|label| controls.style_index(label).is_none())
         .cloned()
         .collect();
-    if new.is_empty() {
+    let old_inputs = controls.inputs;
+    if new.is_empty() && old_inputs == CONTROL_INPUTS_WITH_METER {
         return Ok((meta, vars, model));
     }
-    tracing::info!(?new, "style labels appended");
+    tracing::info!(?new, old_inputs, "model grown for this corpus");
     controls.styles.extend(new);
+    controls.inputs = CONTROL_INPUTS_WITH_METER;
     let grown = nn::VarStore::new(device);
     let grown_model = EventLstm::new(&grown.root(), meta.model, meta.inputs());
     let old = vars.variables();
     let style_weights = format!("{}.weight", model::STYLE_PATH);
+    let first_layer = "lstm.weight_ih_l0";
     let _no_grad = tch::no_grad_guard();
     for (name, mut var) in grown.variables() {
         let saved = &old[&name];
@@ -85,6 +91,18 @@ fn append_styles(
             let added = var.size()[0] - saved.size()[0];
             let any = saved.narrow(0, 0, 1).repeat([added, 1]);
             var.f_copy_(&Tensor::f_cat(&[saved, &any], 0)?)?;
+        } else if name == first_layer && var.size() != saved.size() {
+            // Columns: embedding, controls (the grid's after the others), style.
+            let before = meta.model.embed + old_inputs as i64;
+            let added = var.size()[1] - saved.size()[1];
+            let zeros = Tensor::zeros([saved.size()[0], added], (saved.kind(), device));
+            let after = saved.size()[1] - before;
+            let parts = [
+                saved.narrow(1, 0, before),
+                zeros,
+                saved.narrow(1, before, after),
+            ];
+            var.f_copy_(&Tensor::f_cat(&parts, 1)?)?;
         } else {
             var.f_copy_(saved)?;
         }

@@ -5,7 +5,7 @@ use rand::{Rng, SeedableRng};
 use tch::{Device, Tensor};
 
 use crate::model::Conditioning;
-use crate::music::controls::{CONTROL_INPUTS, ControlValues, ControlsMeta};
+use crate::music::controls::{ControlValues, ControlsMeta};
 use crate::music::encoding::{self, EventId};
 
 use super::data::TrainData;
@@ -34,6 +34,8 @@ pub(super) struct WindowSampler {
     cumulative: Vec<usize>,
     /// Style row of each training piece; `None` for a model without controls.
     styles: Option<Vec<usize>>,
+    /// Control inputs beside each event (0 for a model without controls).
+    inputs: usize,
 }
 
 impl WindowSampler {
@@ -81,6 +83,7 @@ impl WindowSampler {
             usable,
             cumulative,
             styles,
+            inputs: controls.map_or(0, |meta| meta.inputs),
         })
     }
 
@@ -94,22 +97,15 @@ impl WindowSampler {
         let mut inputs = Vec::with_capacity(batch * seq_len);
         let mut targets = Vec::with_capacity(batch * seq_len);
         let steerable = self.styles.is_some();
-        let mut controls = vec![
-            0f32;
-            if steerable {
-                batch * seq_len * CONTROL_INPUTS
-            } else {
-                0
-            }
-        ];
+        let width = self.inputs;
+        let mut controls = vec![0f32; batch * seq_len * width];
         let mut styles = Vec::with_capacity(batch);
         for row in 0..batch {
             let window = self.window(data, seq_len);
             inputs.extend(window.events[..seq_len].iter().map(|&id| i64::from(id)));
             targets.extend(window.events[1..].iter().map(|&id| i64::from(id)));
             if steerable {
-                let out =
-                    &mut controls[row * seq_len * CONTROL_INPUTS..][..seq_len * CONTROL_INPUTS];
+                let out = &mut controls[row * seq_len * width..][..seq_len * width];
                 styles.push(self.window_controls(data, &window, out));
             }
         }
@@ -120,7 +116,7 @@ impl WindowSampler {
             targets: tensor(&targets),
             conditioning: steerable.then(|| Conditioning {
                 controls: Tensor::from_slice(&controls)
-                    .view([batch as i64, seq_len as i64, CONTROL_INPUTS as i64])
+                    .view([batch as i64, seq_len as i64, width as i64])
                     .to_device(device),
                 styles: Tensor::from_slice(&styles).to_device(device),
             }),
@@ -131,14 +127,15 @@ impl WindowSampler {
     /// each control kept or dropped for the whole window; returns its style row (0 if dropped).
     fn window_controls(&mut self, data: &TrainData, window: &Window, out: &mut [f32]) -> i64 {
         let mut keep = || self.rng.random::<f64>() >= CONTROL_DROP;
-        let (density, key, loudness, style) = (keep(), keep(), keep(), keep());
+        let (density, key, loudness, style, meter) = (keep(), keep(), keep(), keep(), keep());
         let track = &data.train[window.piece].variants[window.variant].controls;
-        for (t, out) in out.chunks_exact_mut(CONTROL_INPUTS).enumerate() {
+        for (t, out) in out.chunks_exact_mut(self.inputs).enumerate() {
             let values = track.values(window.start + t + 1, window.semitones);
             ControlValues {
                 density: values.density.filter(|_| density),
                 histogram: values.histogram.filter(|_| key),
                 loudness: values.loudness.filter(|_| loudness),
+                meter: values.meter.filter(|_| meter),
             }
             .write_inputs(out);
         }

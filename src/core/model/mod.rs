@@ -14,7 +14,10 @@ pub mod starter;
 
 use tch::{Device, Kind, Tensor, nn};
 
-use crate::music::controls::{CONTROL_INPUTS, ControlValues, ControlsMeta};
+use crate::music::controls::ControlValues;
+use crate::music::controls::ControlsMeta;
+#[cfg(doc)]
+use crate::music::controls::{CONTROL_INPUTS, CONTROL_INPUTS_WITH_METER};
 use crate::music::encoding::{Encoding, VOCAB_SIZE};
 
 pub use cpu_step::{CpuState, CpuStepper, PackedMatrix};
@@ -25,7 +28,8 @@ pub use cpu_step::{CpuState, CpuStepper, PackedMatrix};
 pub struct Inputs {
     /// Distinct event inputs (the encoding's input vocabulary).
     pub events: usize,
-    /// Control inputs ([`CONTROL_INPUTS`], or 0 for a model without controls).
+    /// Control inputs ([`CONTROL_INPUTS_WITH_METER`], [`CONTROL_INPUTS`] for a model from
+    /// before the bar grid, or 0 for a model without controls).
     pub controls: usize,
     /// Rows of the style embedding ("any" plus each label; 0 without controls).
     pub styles: usize,
@@ -45,7 +49,7 @@ impl Inputs {
             },
             Some(meta) => Self {
                 events: encoding.input_vocab(),
-                controls: CONTROL_INPUTS,
+                controls: meta.inputs,
                 styles: meta.style_rows(),
                 style_dim: meta.style_dim,
             },
@@ -58,7 +62,7 @@ impl Inputs {
     }
 }
 
-/// The controls of a batch: `controls` `[batch, time, CONTROL_INPUTS]` (float), `styles`
+/// The controls of a batch: `controls` `[batch, time, control inputs]` (float), `styles`
 /// `[batch]` (int64 rows of the style embedding).
 #[derive(Debug)]
 pub struct Conditioning {
@@ -383,7 +387,7 @@ impl EventLstm {
 /// so a controlled step costs the same as an uncontrolled one.
 #[derive(Debug, Clone)]
 pub struct ControlGates {
-    /// `[CONTROL_INPUTS, 4·hidden]`.
+    /// `[control inputs, 4·hidden]`.
     controls: Vec<f32>,
     /// `[style rows, 4·hidden]`.
     styles: Vec<f32>,
@@ -393,7 +397,7 @@ pub struct ControlGates {
 impl ControlGates {
     /// The first-layer gate bias for `values` and style row `style` (`4·hidden` values).
     pub fn bias(&self, values: &ControlValues, style: usize) -> Vec<f32> {
-        let inputs = values.inputs();
+        let inputs = values.inputs(self.controls.len() / self.width);
         let rows = self.styles.len() / self.width;
         let mut bias = self.styles[style.min(rows - 1) * self.width..][..self.width].to_vec();
         for (i, &x) in inputs.iter().enumerate() {

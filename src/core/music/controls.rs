@@ -14,7 +14,11 @@ use std::fmt;
 use std::str::FromStr;
 
 use crate::music::encoding::{Event, EventId, STEP_S, to_step};
+use crate::music::meter::Grid;
+use crate::music::meter_inputs::{METER_INPUTS, MeterValues};
 use crate::music::midi::Note;
+
+pub use crate::music::plan::{ControlPlan, Curve, CurvePoint, KeyChange, MeterChange};
 
 /// Seconds ahead of an event over which density and loudness are measured.
 pub const DENSITY_WINDOW_S: f64 = 3.0;
@@ -32,6 +36,9 @@ pub const LOUDNESS_EDGES: [f64; 2] = [56.0, 80.0];
 pub const LOUDNESS_BINS: usize = LOUDNESS_EDGES.len() + 1;
 /// Inputs beside the event embedding: each control's one-hot (or histogram) and a presence flag.
 pub const CONTROL_INPUTS: usize = DENSITY_BINS + 1 + 12 + 1 + LOUDNESS_BINS + 1;
+/// Inputs beside each event of a model that also reads the bar grid: the controls, then the
+/// [`METER_INPUTS`]. Models from before the grid have [`CONTROL_INPUTS`] and still load.
+pub const CONTROL_INPUTS_WITH_METER: usize = CONTROL_INPUTS + METER_INPUTS;
 /// Size of the learned style embedding.
 pub const STYLE_DIM: usize = 16;
 /// Added to each pitch class before the histogram is normalised (Performance RNN's prior).
@@ -367,12 +374,26 @@ pub struct ControlValues {
     pub histogram: Option<[f32; 12]>,
     /// Loudness bin.
     pub loudness: Option<u8>,
+    /// Where the moment falls on the bar grid, for a model with metrical inputs.
+    pub meter: Option<MeterValues>,
 }
 
 impl ControlValues {
-    /// Writes the network's control inputs ([`CONTROL_INPUTS`] values) to `out`.
+    /// Writes the network's control inputs to `out`: [`CONTROL_INPUTS`] values, then for a
+    /// model with metrical inputs (`out` of [`CONTROL_INPUTS_WITH_METER`]) the meter's.
     pub fn write_inputs(&self, out: &mut [f32]) {
-        out[..CONTROL_INPUTS].fill(0.0);
+        let (controls, meter) = out.split_at_mut(CONTROL_INPUTS);
+        self.write_controls(controls);
+        if !meter.is_empty() {
+            match &self.meter {
+                Some(values) => values.write_inputs(meter),
+                None => meter.fill(0.0),
+            }
+        }
+    }
+
+    fn write_controls(&self, out: &mut [f32]) {
+        out.fill(0.0);
         let (density, rest) = out.split_at_mut(DENSITY_BINS + 1);
         let (histogram, loudness) = rest.split_at_mut(13);
         if let Some(bin) = self.density {
@@ -389,9 +410,10 @@ impl ControlValues {
         }
     }
 
-    /// The network's control inputs as a vector.
-    pub fn inputs(&self) -> Vec<f32> {
-        let mut out = vec![0.0; CONTROL_INPUTS];
+    /// The network's control inputs as a vector of `width` ([`CONTROL_INPUTS`] or
+    /// [`CONTROL_INPUTS_WITH_METER`]) values.
+    pub fn inputs(&self, width: usize) -> Vec<f32> {
+        let mut out = vec![0.0; width];
         self.write_inputs(&mut out);
         out
     }
@@ -407,12 +429,14 @@ pub struct ControlTrack {
     loudness: Vec<u8>,
     /// Histograms quantised to 1/255.
     histogram: Vec<[u8; 12]>,
+    /// Where each position falls on the piece's bar grid; `None` for a piece without a usable one.
+    meter: Option<Vec<MeterValues>>,
 }
 
 impl ControlTrack {
     /// Computes the controls of `events` (ids outside the vocabulary, such as the start event,
-    /// take the controls of the moment they are at).
-    pub fn of_events(events: &[EventId]) -> Self {
+    /// take the controls of the moment they are at), and their place on `grid` if there is one.
+    pub fn of_events(events: &[EventId], grid: Option<&Grid>) -> Self {
         let times = event_steps(events);
         let notes = crate::music::encoding::decode(events);
         let onsets: Vec<(u64, u8)> = notes
@@ -434,6 +458,12 @@ impl ControlTrack {
             track.loudness.push(loudness);
             track.histogram.push(histogram);
         }
+        track.meter = grid.map(|grid| {
+            times
+                .iter()
+                .map(|&step| MeterValues::at(&grid.position(step as f64 * STEP_S)))
+                .collect()
+        });
         track
     }
 
@@ -458,6 +488,7 @@ impl ControlTrack {
             density: Some(self.density[i]),
             histogram: Some(histogram),
             loudness: (self.loudness[i] != u8::MAX).then_some(self.loudness[i]),
+            meter: self.meter.as_ref().map(|meter| meter[i]),
         }
     }
 }
@@ -497,186 +528,11 @@ fn controls_at(step: u64, onsets: &[(u64, u8)], notes: &[Note]) -> (u8, u8, [u8;
     (density, loudness, histogram)
 }
 
-/// A value that changes along the piece: points `(at_s, value)`, linear in between, constant
-/// before the first and after the last. No points means the control is absent ("any").
-#[derive(Debug, Clone, Default, PartialEq, serde::Serialize, serde::Deserialize)]
-#[serde(transparent)]
-pub struct Curve(pub Vec<CurvePoint>);
-
-/// One point of a [`Curve`].
-#[derive(Debug, Clone, Copy, PartialEq, serde::Serialize, serde::Deserialize)]
-pub struct CurvePoint {
-    /// Seconds from the start of the take.
-    pub at_s: f64,
-    /// The value there.
-    pub value: f64,
-}
-
-impl Curve {
-    /// The same value all along.
-    pub fn constant(value: f64) -> Self {
-        Self(vec![CurvePoint { at_s: 0.0, value }])
-    }
-
-    /// The value at `t` seconds, if the curve has any point.
-    pub fn at(&self, t: f64) -> Option<f64> {
-        let points = &self.0;
-        let first = points.first()?;
-        let after = points.partition_point(|p| p.at_s <= t);
-        Some(match (after, points.get(after)) {
-            (0, _) => first.value,
-            (_, None) => points[points.len() - 1].value,
-            (i, Some(next)) => {
-                let before = points[i - 1];
-                let span = (next.at_s - before.at_s).max(1e-9);
-                before.value + (next.value - before.value) * (t - before.at_s) / span
-            }
-        })
-    }
-
-    /// Whether the curve asks for anything.
-    pub fn is_empty(&self) -> bool {
-        self.0.is_empty()
-    }
-
-    fn validate(&self, name: &str, range: std::ops::RangeInclusive<f64>) -> Result<(), String> {
-        // Times first: a point before the start is wrong for its time, whatever its value.
-        if let Some(bad) = self
-            .0
-            .iter()
-            .find(|p| !(p.at_s.is_finite() && p.at_s >= 0.0))
-        {
-            return Err(format!(
-                "{name}: the point at {} s is before the start (times are 0 or more seconds)",
-                bad.at_s
-            ));
-        }
-        for pair in self.0.windows(2) {
-            if pair[1].at_s < pair[0].at_s {
-                return Err(format!("{name}: the points must be in time order"));
-            }
-        }
-        match self.0.iter().find(|p| !range.contains(&p.value)) {
-            Some(bad) => Err(format!(
-                "{name}: the point at {} s has value {}, outside {}–{}",
-                bad.at_s,
-                bad.value,
-                range.start(),
-                range.end()
-            )),
-            None => Ok(()),
-        }
-    }
-}
-
-/// From `at_s` on, ask for `key` (`None`: any key).
-#[derive(Debug, Clone, Copy, PartialEq, serde::Serialize, serde::Deserialize)]
-pub struct KeyChange {
-    /// Seconds from the start of the take.
-    pub at_s: f64,
-    /// The key from then on; `null` in JSON for "any".
-    pub key: Option<Key>,
-}
-
-/// What to ask the model for along a take; every part optional. This is also the format of
-/// `cadenza generate --controls FILE.json`.
-#[derive(Debug, Clone, Default, PartialEq, serde::Serialize, serde::Deserialize)]
-#[serde(default, deny_unknown_fields)]
-pub struct ControlPlan {
-    /// Key changes in time order; before the first, any key.
-    pub key: Vec<KeyChange>,
-    /// Notes per second.
-    pub density: Curve,
-    /// Mean velocity (soft ≈ 45, medium ≈ 67, loud ≈ 92).
-    pub loudness: Curve,
-    /// A style the model knows (a composer of its corpus); `None`: any.
-    pub style: Option<String>,
-}
-
-impl ControlPlan {
-    /// Whether the plan asks for nothing.
-    pub fn is_any(&self) -> bool {
-        self.key.iter().all(|change| change.key.is_none())
-            && self.density.is_empty()
-            && self.loudness.is_empty()
-            && self.style.is_none()
-    }
-
-    /// Checks times and ranges.
-    pub fn validate(&self) -> Result<(), String> {
-        self.density.validate("density", 0.0..=200.0)?;
-        self.loudness.validate("loudness", 1.0..=127.0)?;
-        if let Some(bad) = self
-            .key
-            .iter()
-            .find(|c| !(c.at_s.is_finite() && c.at_s >= 0.0))
-        {
-            return Err(format!(
-                "key: the change at {} s is before the start (times are 0 or more seconds)",
-                bad.at_s
-            ));
-        }
-        for pair in self.key.windows(2) {
-            if pair[1].at_s < pair[0].at_s {
-                return Err("key: the changes must be in time order".to_string());
-            }
-        }
-        Ok(())
-    }
-
-    /// The key asked for at `t` seconds.
-    pub fn key_at(&self, t: f64) -> Option<Key> {
-        self.key
-            .iter()
-            .take_while(|change| change.at_s <= t)
-            .last()
-            .and_then(|change| change.key)
-    }
-
-    /// A short description for take lists: "D minor · 4 notes/s · soft · Chopin", or "any".
-    pub fn summary(&self) -> String {
-        let mut parts = Vec::new();
-        let keys: Vec<String> = self
-            .key
-            .iter()
-            .map(|c| c.key.map_or("any key".to_string(), |k| k.to_string()))
-            .collect();
-        if self.key.iter().any(|c| c.key.is_some()) {
-            parts.push(keys.join(" then "));
-        }
-        let describe = |curve: &Curve, unit: &dyn Fn(f64) -> String| {
-            curve
-                .0
-                .iter()
-                .map(|p| unit(p.value))
-                .collect::<Vec<_>>()
-                .join(" then ")
-        };
-        if !self.density.is_empty() {
-            parts.push(describe(&self.density, &|v| format!("{v:.3} notes/s")));
-        }
-        if !self.loudness.is_empty() {
-            parts.push(describe(&self.loudness, &|v| {
-                Loudness::ALL[usize::from(loudness_bin(v))]
-                    .name()
-                    .to_string()
-            }));
-        }
-        if let Some(style) = &self.style {
-            parts.push(style.clone());
-        }
-        if parts.is_empty() {
-            "any".to_string()
-        } else {
-            parts.join(" · ")
-        }
-    }
-}
-
 /// What a model learned to be steered by, recorded in its checkpoint.
 #[derive(Debug, Clone, PartialEq, serde::Serialize, serde::Deserialize)]
 pub struct ControlsMeta {
-    /// [`CONTROL_INPUTS`] when trained: a different layout is refused.
+    /// [`CONTROL_INPUTS_WITH_METER`], or [`CONTROL_INPUTS`] for a model from before the bar grid
+    /// (it loads and generates, without tempo and meter); any other layout is refused.
     pub inputs: usize,
     /// Style labels (the corpus's composers), in embedding order after "any" (row 0). A
     /// fine-tune appends to this list, so existing rows keep their meaning.
@@ -691,11 +547,16 @@ impl ControlsMeta {
     /// Controls for a model trained on a corpus with these style labels and key profiles.
     pub fn new(styles: Vec<String>, key_profiles: KeyProfiles) -> Self {
         Self {
-            inputs: CONTROL_INPUTS,
+            inputs: CONTROL_INPUTS_WITH_METER,
             styles,
             style_dim: STYLE_DIM,
             key_profiles,
         }
+    }
+
+    /// Whether the model reads the bar grid (tempo and meter can be asked of it).
+    pub fn reads_meter(&self) -> bool {
+        self.inputs == CONTROL_INPUTS_WITH_METER
     }
 
     /// The style embedding's row for a label: 0 is "any", labels start at 1.
@@ -727,9 +588,18 @@ impl ControlsMeta {
         }
     }
 
-    /// The controls a plan asks for at `t` seconds, and the style row.
-    pub fn values_at(&self, plan: &ControlPlan, t: f64) -> (ControlValues, usize) {
+    /// The controls a plan asks for at `t` seconds, with the place on `grid` for a model that
+    /// reads it, and the style row.
+    pub fn values_at(
+        &self,
+        plan: &ControlPlan,
+        grid: Option<&Grid>,
+        t: f64,
+    ) -> (ControlValues, usize) {
         let values = ControlValues {
+            meter: grid
+                .filter(|_| self.reads_meter())
+                .map(|grid| MeterValues::at(&grid.position(t))),
             density: plan.density.at(t).map(density_bin),
             histogram: plan
                 .key_at(t)

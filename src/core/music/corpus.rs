@@ -321,6 +321,11 @@ pub struct Summary {
     pub pitch_max: Option<u8>,
     /// Share of notes on each pitch class, C first; sums to 1.
     pub pitch_class_histogram: [f64; 12],
+    /// Pieces whose onsets follow their own bar grid ([`crate::music::meter::USABLE_FIT`]):
+    /// those that teach a model tempo and meter.
+    pub grid_pieces: usize,
+    /// Median share of onsets on each piece's own grid (0 without pieces).
+    pub median_grid_fit: f64,
 }
 
 impl Corpus {
@@ -377,6 +382,17 @@ impl Corpus {
             pitch_min: pitches.min(),
             pitch_max: pitches.max(),
             pitch_class_histogram: pitches.pitch_class_histogram(),
+            grid_pieces: self
+                .pieces
+                .iter()
+                .filter(|p| p.piece.usable_grid().is_some())
+                .count(),
+            median_grid_fit: crate::music::stats::median(
+                self.pieces
+                    .iter()
+                    .filter_map(|p| p.piece.grid_fit())
+                    .collect(),
+            ),
         }
     }
 }

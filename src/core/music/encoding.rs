@@ -446,7 +446,11 @@ pub fn stretch(piece: &Piece, factor: f64) -> Piece {
             end_s: p.end_s * factor,
         })
         .collect();
-    Piece { notes, pedal }
+    Piece {
+        notes,
+        pedal,
+        grid: piece.grid.as_ref().map(|grid| grid.stretched(factor)),
+    }
 }
 
 #[cfg(test)]

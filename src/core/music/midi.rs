@@ -16,6 +16,8 @@ use std::path::Path;
 
 pub use super::midi_write::{WRITE_TICKS_PER_QUARTER, write_bytes, write_file};
 
+use crate::music::meter::{Beat, Grid, USABLE_FIT};
+use crate::music::time_signature::TimeSignature;
 use midly::{EventIter, MetaMessage, MidiMessage, TrackEvent, TrackEventKind};
 
 /// pretty_midi refuses files whose largest tick exceeds this: such files are almost always corrupt.
@@ -61,6 +63,10 @@ pub struct Piece {
     pub notes: Vec<Note>,
     /// Sustain-pedal intervals, sorted and non-overlapping.
     pub pedal: Vec<PedalInterval>,
+    /// The bar grid the file's tempo map and time signatures lay out (`None` for a file timed
+    /// in SMPTE frames, or notes from elsewhere). Whether the music follows it is another
+    /// matter: [`super::meter::Grid::onset_fit`].
+    pub grid: Option<Grid>,
 }
 
 impl Piece {
@@ -70,6 +76,22 @@ impl Piece {
         Self {
             notes,
             pedal: Vec::new(),
+            grid: None,
+        }
+    }
+
+    /// Share of the onsets on the piece's own grid ([`Grid::onset_fit`]); `None` without a grid.
+    pub fn grid_fit(&self) -> Option<f64> {
+        let onsets: Vec<f64> = self.notes.iter().map(|n| n.start_s).collect();
+        self.grid.as_ref().map(|grid| grid.onset_fit(&onsets))
+    }
+
+    /// The piece's grid if its music follows it ([`USABLE_FIT`] of the onsets on it): a piece
+    /// sequenced against a click, not one recorded freely and saved at a nominal tempo.
+    pub fn usable_grid(&self) -> Option<&Grid> {
+        match self.grid_fit() {
+            Some(fit) if fit >= USABLE_FIT => self.grid.as_ref(),
+            _ => None,
         }
     }
 
@@ -172,7 +194,11 @@ pub fn read_bytes(data: &[u8]) -> Result<Piece, MidiError> {
     }
     let clock = Clock::new(header.division, tracks.first())?;
     check_size(&tracks, &clock, max_tick)?;
-    Ok(assemble_piece(&tracks, &clock))
+    let mut piece = assemble_piece(&tracks, &clock);
+    if let Division::Metrical(ticks_per_quarter) = header.division {
+        piece.grid = file_grid(&tracks, &clock, f64::from(ticks_per_quarter), max_tick);
+    }
+    Ok(piece)
 }
 
 /// Refuses a file that declares more time or notes than a piece may hold, before its notes are
@@ -303,6 +329,7 @@ enum RawEvent {
     NoteOff { channel: u8, key: u8 },
     Pedal { channel: u8, down: bool },
     Tempo { us_per_quarter: u32 },
+    TimeSignature(TimeSignature),
 }
 
 /// Decodes one track, refusing it at the first event midly cannot read.
@@ -405,6 +432,14 @@ fn relevant_event(event: &TrackEvent) -> Option<RawEvent> {
         TrackEventKind::Meta(MetaMessage::Tempo(us)) => Some(RawEvent::Tempo {
             us_per_quarter: us.as_int(),
         }),
+        // A signature Cadenza cannot lay out (a bottom number past 1/64) is passed over, as if
+        // the file had not changed meter there.
+        TrackEventKind::Meta(MetaMessage::TimeSignature(numerator, power, _, _)) => {
+            let denominator = 1u32.checked_shl(u32::from(power))?;
+            TimeSignature::new(u32::from(numerator), denominator)
+                .ok()
+                .map(RawEvent::TimeSignature)
+        }
         _ => None,
     }
 }
@@ -472,6 +507,17 @@ impl Clock {
         Ok(Self { segments })
     }
 
+    /// Seconds at a fractional tick (a beat of a meter whose unit is not a whole tick).
+    fn seconds_at(&self, tick: f64) -> f64 {
+        let whole = tick.floor();
+        let index = self
+            .segments
+            .partition_point(|&(start, _, _)| start as f64 <= whole)
+            - 1;
+        let (start, seconds, scale) = self.segments[index];
+        seconds + (tick - start as f64) * scale
+    }
+
     fn seconds(&self, tick: u64) -> f64 {
         let index = self
             .segments
@@ -481,6 +527,64 @@ impl Clock {
         seconds + (tick - start) as f64 * scale
     }
 }
+
+/// The beats of a metrical file, to one bar past its last tick: each time signature (from any
+/// track, as pretty_midi reads them) begins a bar, and beats follow at its beat length (a dotted
+/// note in compound meters), timed through the tempo map. `None` where the grid would hold more
+/// than [`MAX_GRID_BEATS`] or has impossible tempos.
+fn file_grid(
+    tracks: &[TrackEvents],
+    clock: &Clock,
+    ticks_per_quarter: f64,
+    max_tick: u64,
+) -> Option<Grid> {
+    let mut changes: Vec<(u64, TimeSignature)> = tracks
+        .iter()
+        .flat_map(|t| &t.events)
+        .filter_map(|&(tick, event)| match event {
+            RawEvent::TimeSignature(signature) => Some((tick, signature)),
+            _ => None,
+        })
+        .collect();
+    changes.sort_by_key(|&(tick, _)| tick);
+    if changes.first().is_none_or(|&(tick, _)| tick > 0) {
+        changes.insert(0, (0, TimeSignature::FOUR_FOUR));
+    }
+    let mut beats = Vec::new();
+    let mut bar = 0u32;
+    for (i, &(from_tick, signature)) in changes.iter().enumerate() {
+        let until_tick = changes
+            .get(i + 1)
+            .map_or(max_tick as f64 + 1.0, |c| c.0 as f64);
+        let beat_ticks = ticks_per_quarter * signature.quarters_per_beat();
+        let mut tick = from_tick as f64;
+        let mut in_bar = 0;
+        while tick < until_tick || (i + 1 == changes.len() && in_bar != 0) || beats.len() < 2 {
+            if beats.len() >= MAX_GRID_BEATS {
+                return None;
+            }
+            beats.push(Beat {
+                at_s: clock.seconds_at(tick),
+                bar,
+                in_bar,
+                signature,
+            });
+            tick += beat_ticks;
+            in_bar += 1;
+            if in_bar == signature.beats_per_bar() {
+                in_bar = 0;
+                bar += 1;
+            }
+        }
+        if in_bar != 0 {
+            bar += 1;
+        }
+    }
+    Grid::new(beats).ok()
+}
+
+/// Most beats a file's grid may hold: two hours at 1 000 beats per minute.
+const MAX_GRID_BEATS: usize = 120_000;
 
 /// Pairs note-ons with note-offs track by track (pretty_midi's rules) and collects the pedal.
 fn assemble_piece(tracks: &[TrackEvents], clock: &Clock) -> Piece {
@@ -512,7 +616,11 @@ fn assemble_piece(tracks: &[TrackEvents], clock: &Clock) -> Piece {
     sort_notes(&mut notes);
     let last_release = notes.iter().map(|n| n.end_s).fold(0.0, f64::max);
     let pedal = pedal_intervals(pedal_changes, last_release);
-    Piece { notes, pedal }
+    Piece {
+        notes,
+        pedal,
+        grid: None,
+    }
 }
 
 /// A note-off at `tick` closes every open note of its key that began on an earlier tick. Notes that
@@ -647,7 +755,11 @@ mod tests {
             start_s: down,
             end_s: up,
         }];
-        apply_sustain(&Piece { notes, pedal })
+        apply_sustain(&Piece {
+            notes,
+            pedal,
+            grid: None,
+        })
     }
 
     #[test]

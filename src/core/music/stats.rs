@@ -136,7 +136,7 @@ impl MusicStats {
 }
 
 /// The median of some values (0 for none).
-fn median(mut values: Vec<f64>) -> f64 {
+pub fn median(mut values: Vec<f64>) -> f64 {
     if values.is_empty() {
         return 0.0;
     }

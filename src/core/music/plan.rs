@@ -1,0 +1,238 @@
+//! What a composer asks of a take along its length: a key, density, loudness, tempo and meter,
+//! and a style. This is also the format of `cadenza generate --controls FILE.json`.
+
+use crate::music::controls::{Key, Loudness, loudness_bin};
+use crate::music::meter::Grid;
+use crate::music::time_signature::TimeSignature;
+
+/// A value that changes along the piece: points `(at_s, value)`, linear in between, constant
+/// before the first and after the last. No points means the control is absent ("any").
+#[derive(Debug, Clone, Default, PartialEq, serde::Serialize, serde::Deserialize)]
+#[serde(transparent)]
+pub struct Curve(pub Vec<CurvePoint>);
+
+/// One point of a [`Curve`].
+#[derive(Debug, Clone, Copy, PartialEq, serde::Serialize, serde::Deserialize)]
+pub struct CurvePoint {
+    /// Seconds from the start of the take.
+    pub at_s: f64,
+    /// The value there.
+    pub value: f64,
+}
+
+impl Curve {
+    /// The same value all along.
+    pub fn constant(value: f64) -> Self {
+        Self(vec![CurvePoint { at_s: 0.0, value }])
+    }
+
+    /// The value at `t` seconds, if the curve has any point.
+    pub fn at(&self, t: f64) -> Option<f64> {
+        let points = &self.0;
+        let first = points.first()?;
+        let after = points.partition_point(|p| p.at_s <= t);
+        Some(match (after, points.get(after)) {
+            (0, _) => first.value,
+            (_, None) => points[points.len() - 1].value,
+            (i, Some(next)) => {
+                let before = points[i - 1];
+                let span = (next.at_s - before.at_s).max(1e-9);
+                before.value + (next.value - before.value) * (t - before.at_s) / span
+            }
+        })
+    }
+
+    /// Whether the curve asks for anything.
+    pub fn is_empty(&self) -> bool {
+        self.0.is_empty()
+    }
+
+    fn validate(&self, name: &str, range: std::ops::RangeInclusive<f64>) -> Result<(), String> {
+        // Times first: a point before the start is wrong for its time, whatever its value.
+        if let Some(bad) = self
+            .0
+            .iter()
+            .find(|p| !(p.at_s.is_finite() && p.at_s >= 0.0))
+        {
+            return Err(format!(
+                "{name}: the point at {} s is before the start (times are 0 or more seconds)",
+                bad.at_s
+            ));
+        }
+        for pair in self.0.windows(2) {
+            if pair[1].at_s < pair[0].at_s {
+                return Err(format!("{name}: the points must be in time order"));
+            }
+        }
+        match self.0.iter().find(|p| !range.contains(&p.value)) {
+            Some(bad) => Err(format!(
+                "{name}: the point at {} s has value {}, outside {}–{}",
+                bad.at_s,
+                bad.value,
+                range.start(),
+                range.end()
+            )),
+            None => Ok(()),
+        }
+    }
+}
+
+/// From `at_s` on, ask for `key` (`None`: any key).
+#[derive(Debug, Clone, Copy, PartialEq, serde::Serialize, serde::Deserialize)]
+pub struct KeyChange {
+    /// Seconds from the start of the take.
+    pub at_s: f64,
+    /// The key from then on; `null` in JSON for "any".
+    pub key: Option<Key>,
+}
+
+/// What to ask the model for along a take; every part optional. This is also the format of
+/// `cadenza generate --controls FILE.json`.
+#[derive(Debug, Clone, Default, PartialEq, serde::Serialize, serde::Deserialize)]
+#[serde(default, deny_unknown_fields)]
+pub struct ControlPlan {
+    /// Key changes in time order; before the first, any key.
+    pub key: Vec<KeyChange>,
+    /// Notes per second.
+    pub density: Curve,
+    /// Mean velocity (soft ≈ 45, medium ≈ 67, loud ≈ 92).
+    pub loudness: Curve,
+    /// A style the model knows (a composer of its corpus); `None`: any.
+    pub style: Option<String>,
+    /// Beats per minute along the take (a ritardando is a falling curve). With no points and no
+    /// meter the take has no bar grid (for a model from before the grid, the only choice).
+    pub tempo: Curve,
+    /// Time signature changes in time order; each takes effect at the first bar line at or
+    /// after its time.
+    pub meter: Vec<MeterChange>,
+}
+
+/// From the first bar line at or after `at_s` on, bars of `signature`.
+#[derive(Debug, Clone, Copy, PartialEq, serde::Serialize, serde::Deserialize)]
+pub struct MeterChange {
+    /// Seconds from the start of the take.
+    pub at_s: f64,
+    /// The time signature from then on.
+    pub signature: TimeSignature,
+}
+
+/// Tempos a take may ask for, in beats per minute.
+pub const REQUESTABLE_TEMPO_BPM: std::ops::RangeInclusive<f64> = 20.0..=300.0;
+
+/// Refuses change times before the start or out of order, naming the control.
+fn check_change_times(name: &str, times: impl Iterator<Item = f64>) -> Result<(), String> {
+    let mut previous = 0.0;
+    for at_s in times {
+        if !(at_s.is_finite() && at_s >= 0.0) {
+            return Err(format!(
+                "{name}: the change at {at_s} s is before the start (times are 0 or more seconds)"
+            ));
+        }
+        if at_s < previous {
+            return Err(format!("{name}: the changes must be in time order"));
+        }
+        previous = at_s;
+    }
+    Ok(())
+}
+
+/// The tempo of a grid asked for with a meter but no tempo, in beats per minute.
+pub const DEFAULT_TEMPO_BPM: f64 = 100.0;
+
+impl ControlPlan {
+    /// Whether the plan asks for nothing.
+    pub fn is_any(&self) -> bool {
+        self.key.iter().all(|change| change.key.is_none())
+            && self.density.is_empty()
+            && self.loudness.is_empty()
+            && self.style.is_none()
+            && !self.asks_meter()
+    }
+
+    /// Whether the plan asks for a tempo or a meter, so the take has a bar grid.
+    pub fn asks_meter(&self) -> bool {
+        !self.tempo.is_empty() || !self.meter.is_empty()
+    }
+
+    /// The bar grid the plan asks for, laid out to at least `until_s`; `None` if it asks for
+    /// neither tempo nor meter.
+    pub fn grid(&self, until_s: f64) -> Option<Grid> {
+        if !self.asks_meter() {
+            return None;
+        }
+        let signature_at = |t: f64| {
+            self.meter
+                .iter()
+                .take_while(|change| change.at_s <= t + 1e-9)
+                .last()
+                .map_or(TimeSignature::FOUR_FOUR, |change| change.signature)
+        };
+        let tempo = |t: f64| self.tempo.at(t).unwrap_or(DEFAULT_TEMPO_BPM);
+        Some(Grid::planned(tempo, signature_at, until_s))
+    }
+
+    /// Checks times and ranges.
+    pub fn validate(&self) -> Result<(), String> {
+        self.density.validate("density", 0.0..=200.0)?;
+        self.loudness.validate("loudness", 1.0..=127.0)?;
+        self.tempo.validate("tempo", REQUESTABLE_TEMPO_BPM)?;
+        check_change_times("key", self.key.iter().map(|c| c.at_s))?;
+        check_change_times("meter", self.meter.iter().map(|c| c.at_s))
+    }
+
+    /// The key asked for at `t` seconds.
+    pub fn key_at(&self, t: f64) -> Option<Key> {
+        self.key
+            .iter()
+            .take_while(|change| change.at_s <= t)
+            .last()
+            .and_then(|change| change.key)
+    }
+
+    /// A short description for take lists: "D minor · 4 notes/s · soft · Chopin", or "any".
+    pub fn summary(&self) -> String {
+        let mut parts = Vec::new();
+        let keys: Vec<String> = self
+            .key
+            .iter()
+            .map(|c| c.key.map_or("any key".to_string(), |k| k.to_string()))
+            .collect();
+        if self.key.iter().any(|c| c.key.is_some()) {
+            parts.push(keys.join(" then "));
+        }
+        let describe = |curve: &Curve, unit: &dyn Fn(f64) -> String| {
+            curve
+                .0
+                .iter()
+                .map(|p| unit(p.value))
+                .collect::<Vec<_>>()
+                .join(" then ")
+        };
+        if !self.density.is_empty() {
+            parts.push(describe(&self.density, &|v| format!("{v:.3} notes/s")));
+        }
+        if !self.loudness.is_empty() {
+            parts.push(describe(&self.loudness, &|v| {
+                Loudness::ALL[usize::from(loudness_bin(v))]
+                    .name()
+                    .to_string()
+            }));
+        }
+        if !self.tempo.is_empty() {
+            parts.push(describe(&self.tempo, &|v| format!("{v:.0} bpm")));
+        }
+        if !self.meter.is_empty() {
+            let signatures: Vec<String> =
+                self.meter.iter().map(|c| c.signature.to_string()).collect();
+            parts.push(signatures.join(" then "));
+        }
+        if let Some(style) = &self.style {
+            parts.push(style.clone());
+        }
+        if parts.is_empty() {
+            "any".to_string()
+        } else {
+            parts.join(" · ")
+        }
+    }
+}
