@@ -77,7 +77,8 @@ fn two_sequences_controls() -> (Vec<ControlValues>, [usize; 2]) {
         histogram: Some(KeyProfiles::default().histogram(key).map(|v| v as f32)),
         loudness: Some(0),
         meter: Some(MeterValues::at(
-            &Grid::steady(72.0, "6/8".parse().expect("meter"), 4.0).position(1.3),
+            &Grid::steady(72.0, "6/8".parse().expect("meter"), 4.0),
+            1.3,
         )),
     };
     (vec![asked, ControlValues::default()], [2, 0])

@@ -139,7 +139,7 @@ fn metrical_inputs_match_a_recomputation_from_elapsed_time() {
     let track = ControlTrack::of_events(&events, Some(&grid));
     let mut now_s = 0.0;
     for (i, &id) in events.iter().enumerate() {
-        let expected = MeterValues::at(&grid.position(now_s));
+        let expected = MeterValues::at(&grid, now_s);
         assert_eq!(track.values(i, 0).meter, Some(expected), "event {i}");
         if let Some(Event::TimeShift(steps)) = Event::from_id(id) {
             now_s += f64::from(steps) * encoding::STEP_S;

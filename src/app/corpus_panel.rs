@@ -1,6 +1,7 @@
 //! The Corpus panel: choose a folder (the demo corpus on first run), see its pieces and
 //! statistics, click a piece to view and hear it. Parsing runs on a worker thread.
 
+use cadenza_core::music::meter::USABLE_FIT;
 use egui_plot::{Bar, BarChart, Plot};
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
@@ -312,6 +313,17 @@ fn summary_ui(ui: &mut egui::Ui, loaded: &LoadedCorpus) {
             ui.end_row();
             ui.label("Events");
             ui.label(summary.events.to_string());
+            ui.end_row();
+            ui.label("In time");
+            ui.label(format!(
+                "{} of {} pieces keep to their bars",
+                summary.grid_pieces, summary.parsed
+            ))
+            .on_hover_text(format!(
+                "Pieces whose notes follow their file's tempo map and time signatures (at least {:.0} % of onsets on a sixteenth or triplet of the beat; the median piece: {:.0} %). They teach a model tempo and meter; the others train without.",
+                USABLE_FIT * 100.0,
+                summary.median_grid_fit * 100.0
+            ));
             ui.end_row();
             ui.label("Used for training");
             let included = loaded.included.iter().filter(|&&i| i).count();

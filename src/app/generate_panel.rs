@@ -183,10 +183,11 @@ impl GeneratePanel {
     fn poll_generator(&mut self, shared: &mut Shared) {
         for event in self.generator.events() {
             match event {
-                Event::Update(GenerateEvent::Started { primer, .. }) => {
+                Event::Update(GenerateEvent::Started { primer, grid, .. }) => {
                     shared.show_content(
                         "Generating…".to_string(),
-                        RollContent::new(primer.notes.clone(), Vec::new(), primer.end_s),
+                        RollContent::new(primer.notes.clone(), Vec::new(), primer.end_s)
+                            .with_grid(grid),
                     );
                 }
                 Event::Update(GenerateEvent::Update(Update::Notes {
@@ -243,13 +244,15 @@ impl GeneratePanel {
             return;
         }
         match kind {
-            ExportKind::Midi => match take.write_midi(&path, Quantize::NONE) {
-                Ok(()) => shared.tell(format!("Exported {}", path.display())),
-                Err(err) => shared.tell(format!(
-                    "Could not export {} (the take is kept): {err}",
-                    path.display()
-                )),
-            },
+            ExportKind::Midi => {
+                match take.write_midi(&path, Quantize::new(shared.settings.export_quantize)) {
+                    Ok(()) => shared.tell(format!("Exported {}", path.display())),
+                    Err(err) => shared.tell(format!(
+                        "Could not export {} (the take is kept): {err}",
+                        path.display()
+                    )),
+                }
+            }
             ExportKind::Wav => {
                 let (piece, soundfont) = (take.piece(), shared.settings.soundfont.clone());
                 self.wav_job
@@ -276,15 +279,19 @@ impl GeneratePanel {
             return;
         };
         let from_s = shared.sound.position_s().clamp(0.0, take.duration_s());
-        let primer = Primer::opening(
-            &take.piece(),
-            from_s,
-            format!(
-                "take with seed {} up to {}",
-                take.seed,
-                super::piano_roll::format_time(from_s)
-            ),
-        );
+        let primer = Primer {
+            // A take goes on in the time it was written in, however freely it plays on it.
+            grid: take.grid.clone(),
+            ..Primer::opening(
+                &take.piece(),
+                from_s,
+                format!(
+                    "take with seed {} up to {}",
+                    take.seed,
+                    super::piano_roll::format_time(from_s)
+                ),
+            )
+        };
         let continues = Some(take.id);
         self.start_with(primer, continues, shared);
     }
@@ -349,11 +356,14 @@ impl GeneratePanel {
             PrimerChoice::ContinueTake => match self.bench.selected() {
                 Some(take) => {
                     continues = Some(take.id);
-                    Primer::opening(
-                        &take.piece(),
-                        take.duration_s(),
-                        format!("take with seed {}", take.seed),
-                    )
+                    Primer {
+                        grid: take.grid.clone(),
+                        ..Primer::opening(
+                            &take.piece(),
+                            take.duration_s(),
+                            format!("take with seed {}", take.seed),
+                        )
+                    }
                 }
                 None => {
                     shared.tell("Select a take to continue");
@@ -520,10 +530,27 @@ impl GeneratePanel {
     }
 
     fn export_ui(&mut self, ui: &mut egui::Ui, index: usize, shared: &mut Shared) {
+        let has_grid = self
+            .bench
+            .takes()
+            .get(index)
+            .is_some_and(|t| t.grid.is_some());
         ui.horizontal(|ui| {
             if ui.button("Export MIDI…").on_hover_text("Ctrl+E").clicked() {
                 self.ask_export(ExportKind::Midi, index, shared);
             }
+            let mut percent = shared.settings.export_quantize * 100.0;
+            ui.add_enabled(
+                has_grid,
+                egui::DragValue::new(&mut percent)
+                    .range(0.0..=100.0)
+                    .speed(1.0)
+                    .prefix("Quantize ")
+                    .suffix(" %"),
+            )
+            .on_hover_text("How far the MIDI export moves each note toward the nearest sixteenth or triplet of the bars: 0 % keeps the performance as played (for a DAW), 100 % lines every note up (for notation)")
+            .on_disabled_hover_text("This take has no bars to quantize to: ask for a tempo or meter when generating");
+            shared.settings.export_quantize = percent / 100.0;
             if self.wav_job.is_running() {
                 let fraction = self.wav_fraction();
                 ui.add(

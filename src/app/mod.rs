@@ -168,6 +168,8 @@ pub struct Settings {
     pub recent_checkpoints: Vec<PathBuf>,
     /// The folder of the last export, where the next export's dialog opens.
     pub export_dir: Option<PathBuf>,
+    /// How far a MIDI export moves notes toward the take's bar grid, 0–1 (0: as played).
+    pub export_quantize: f64,
     /// Training controls.
     pub train: train_panel::TrainControls,
     /// Generation controls.
@@ -245,7 +247,8 @@ impl Shared {
     pub fn show(&mut self, title: String, piece: &Piece, primer_end_s: f64) {
         self.show_content(
             title,
-            RollContent::new(piece.notes.clone(), piece.pedal.clone(), primer_end_s),
+            RollContent::new(piece.notes.clone(), piece.pedal.clone(), primer_end_s)
+                .with_grid(piece.grid.clone()),
         );
         self.sound.load(piece);
     }

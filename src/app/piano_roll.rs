@@ -8,6 +8,7 @@
 use egui::{Align2, Color32, FontId, Pos2, Rect, Sense, Stroke, Vec2};
 
 use cadenza_core::midi::{Note, PedalInterval, Piece};
+use cadenza_core::music::meter::Grid;
 use cadenza_core::regenerate::Passage;
 
 /// Width of the keyboard at the roll's left: lanes under the roll start after it.
@@ -22,6 +23,8 @@ const KEY_MARGIN: u8 = 3;
 const MIN_KEYS: u8 = 25;
 /// A selection edge within this many pixels of an onset snaps to it.
 const SNAP_PX: f32 = 6.0;
+/// Beat lines are drawn when beats are at least this many pixels apart.
+const MIN_BEAT_PX: f32 = 8.0;
 
 /// What the roll shows: a piece's notes (sorted by onset) and pedal.
 #[derive(Debug, Clone, Default)]
@@ -38,6 +41,8 @@ pub struct RollContent {
     end_s: f64,
     /// Lowest and highest pitch, if any note.
     pitch_range: Option<(u8, u8)>,
+    /// The bar grid, if the piece has one: bars and beats on the ruler, selections snap to beats.
+    pub grid: Option<Grid>,
 }
 
 impl RollContent {
@@ -52,6 +57,7 @@ impl RollContent {
             longest_s,
             end_s,
             pitch_range: None,
+            grid: None,
         };
         for note in &notes {
             content.widen_pitch_range(note.pitch);
@@ -78,12 +84,17 @@ impl RollContent {
         }
     }
 
-    /// The notes and pedal as a piece (to play or prime with).
+    /// The same content on `grid`.
+    pub fn with_grid(self, grid: Option<Grid>) -> Self {
+        Self { grid, ..self }
+    }
+
+    /// The notes and pedal as a piece (to play or prime with), with its grid.
     pub fn piece(&self) -> Piece {
         Piece {
             notes: self.notes.clone(),
             pedal: self.pedal.clone(),
-            grid: None,
+            grid: self.grid.clone(),
         }
     }
 
@@ -203,7 +214,8 @@ impl PianoRoll {
         let x_of = |t: f64| area.left() + ((t - self.start_s) as f32) * self.pixels_per_s;
         self.draw_lanes(&painter, area, key_height, &y_of, visuals.dark_mode);
         self.draw_notes(&painter, area, content, key_height, &y_of, &x_of);
-        self.draw_ruler(&painter, full, area, &x_of, visuals.text_color());
+        let grid = content.grid.as_ref();
+        self.draw_ruler(&painter, full, area, &x_of, visuals.text_color(), grid);
         self.draw_keyboard(
             &painter,
             full,
@@ -265,8 +277,12 @@ impl PianoRoll {
         if let (Some(from), Some(pos)) = (self.selecting_from, response.interact_pointer_pos()) {
             if response.dragged() || response.drag_stopped() {
                 let to = time_at(pos.x);
-                let snap =
-                    |t: f64| snap_to_onset(content, t, f64::from(SNAP_PX / self.pixels_per_s));
+                let tolerance_s = f64::from(SNAP_PX / self.pixels_per_s);
+                let snap = |t: f64| match &content.grid {
+                    // On a bar grid a selection is whole beats, so "bars 5–8" can be redone.
+                    Some(grid) => grid.time_of(grid.beats_at(t).round()),
+                    None => snap_to_onset(content, t, tolerance_s),
+                };
                 let (start_s, end_s) = (snap(from.min(to)), snap(from.max(to)));
                 *selection = (end_s - start_s >= 0.05).then_some(Passage { start_s, end_s });
             }
@@ -375,12 +391,17 @@ impl PianoRoll {
         area: Rect,
         x_of: &dyn Fn(f64) -> f32,
         text: Color32,
+        grid: Option<&Grid>,
     ) {
         let ruler = Rect::from_min_max(
             Pos2::new(area.left(), full.top()),
             Pos2::new(full.right(), area.top()),
         );
         painter.rect_filled(ruler, 0.0, text.gamma_multiply(0.08));
+        if let Some(grid) = grid {
+            self.draw_bars(painter, full, area, x_of, text, grid);
+            return;
+        }
         // A tick spacing that leaves at least 60 px between labels.
         let step = [1.0, 2.0, 5.0, 10.0, 15.0, 30.0, 60.0, 120.0]
             .into_iter()
@@ -404,6 +425,53 @@ impl PianoRoll {
                 );
             }
             t += step;
+        }
+    }
+
+    /// Bar lines numbered from 1 on the ruler and through the roll, and fainter beat lines when
+    /// beats are at least [`MIN_BEAT_PX`] apart; bar numbers are thinned to keep 40 px apart.
+    fn draw_bars(
+        &self,
+        painter: &egui::Painter,
+        full: Rect,
+        area: Rect,
+        x_of: &dyn Fn(f64) -> f32,
+        text: Color32,
+        grid: &Grid,
+    ) {
+        let end_s = self.start_s + f64::from(area.width() / self.pixels_per_s);
+        let first = grid.beats_at(self.start_s).floor().max(0.0);
+        let last = grid.beats_at(end_s).ceil();
+        let beat_px = (x_of(grid.time_of(first + 1.0)) - x_of(grid.time_of(first))).abs();
+        let bar_px = beat_px * f32::from(grid.position(self.start_s).signature.beats_per_bar());
+        let label_every = (40.0 / bar_px.max(1.0)).ceil().max(1.0) as i64;
+        let mut beat = first;
+        while beat <= last {
+            let at_s = grid.time_of(beat);
+            let x = x_of(at_s);
+            let position = grid.position(at_s + 1e-6);
+            let downbeat = position.in_bar == 0;
+            if x >= area.left() && (downbeat || beat_px >= MIN_BEAT_PX) {
+                let (top, alpha) = if downbeat {
+                    (full.top() + 10.0, 0.3)
+                } else {
+                    (area.top(), 0.1)
+                };
+                painter.line_segment(
+                    [Pos2::new(x, top), Pos2::new(x, area.bottom())],
+                    Stroke::new(1.0, text.gamma_multiply(alpha)),
+                );
+                if downbeat && position.bar % label_every == 0 {
+                    painter.text(
+                        Pos2::new(x + 3.0, full.top() + 1.0),
+                        Align2::LEFT_TOP,
+                        (position.bar + 1).to_string(),
+                        FontId::proportional(11.0),
+                        text,
+                    );
+                }
+            }
+            beat += 1.0;
         }
     }
 

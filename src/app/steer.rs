@@ -3,8 +3,11 @@
 //! a core [`ControlPlan`]; what the controls mean lives in the core.
 
 use cadenza_core::controls::{
-    ControlPlan, ControlsMeta, Curve, CurvePoint, Key, KeyChange, Loudness, loudness_bin,
+    ControlPlan, ControlsMeta, Curve, CurvePoint, Key, KeyChange, Loudness, MeterChange,
+    loudness_bin,
 };
+use cadenza_core::music::plan::REQUESTABLE_TEMPO_BPM;
+use cadenza_core::music::time_signature::TimeSignature;
 use egui::{Color32, Pos2, Rect, Sense, Stroke, Vec2};
 
 use super::piano_roll::{KEYBOARD_WIDTH, PianoRoll};
@@ -86,7 +89,16 @@ pub struct SteerControls {
     pub style: Option<String>,
     /// The curve the lane edits.
     pub editing: LaneKind,
+    /// Beats per minute to keep (`None`: free time, unless a meter is chosen).
+    pub tempo: Option<f64>,
+    /// Time signature of the bars (`None`: no bars, unless a tempo is chosen).
+    pub meter: Option<TimeSignature>,
 }
+
+/// Time signatures offered in the Generate panel.
+const METERS: [(u32, u32); 7] = [(2, 4), (3, 4), (4, 4), (5, 4), (6, 8), (9, 8), (12, 8)];
+/// The tempo a fresh "Tempo" choice starts at, in beats per minute.
+const FIRST_TEMPO_BPM: f64 = 90.0;
 
 impl Default for SteerControls {
     fn default() -> Self {
@@ -104,6 +116,8 @@ impl Default for SteerControls {
             ),
             style: None,
             editing: LaneKind::Density,
+            tempo: None,
+            meter: None,
         }
     }
 }
@@ -126,7 +140,15 @@ impl SteerControls {
             density: self.density.to_curve(),
             loudness: self.loudness.to_curve(),
             style: self.style.clone(),
-            ..ControlPlan::default()
+            tempo: self.tempo.map_or_else(Curve::default, Curve::constant),
+            meter: self
+                .meter
+                .map(|signature| MeterChange {
+                    at_s: 0.0,
+                    signature,
+                })
+                .into_iter()
+                .collect(),
         }
     }
 
@@ -201,6 +223,57 @@ impl SteerControls {
                         ui.selectable_value(&mut self.style, Some(style.clone()), style);
                     }
                 });
+        })
+        .response
+        .on_disabled_hover_text(reason);
+        ui.end_row();
+        self.meter_ui(ui, model.is_some_and(ControlsMeta::reads_meter));
+    }
+
+    /// The Tempo and Meter rows, greyed out with the reason for a model that cannot keep time.
+    fn meter_ui(&mut self, ui: &mut egui::Ui, enabled: bool) {
+        let reason = "This model was trained before Cadenza had a bar grid, so it cannot keep a tempo or meter: use the starter model, or fine-tune this one";
+        ui.label("Tempo");
+        ui.add_enabled_ui(enabled, |ui| {
+            ui.horizontal(|ui| {
+                let mut kept = self.tempo.is_some();
+                if ui
+                    .checkbox(&mut kept, "Steady")
+                    .on_hover_text("Play in time at a steady tempo, with bars you can line up in a DAW or a score (unticked: free time)")
+                    .changed()
+                {
+                    self.tempo = kept.then_some(FIRST_TEMPO_BPM);
+                }
+                if let Some(bpm) = &mut self.tempo {
+                    let range = REQUESTABLE_TEMPO_BPM;
+                    ui.add(egui::DragValue::new(bpm).range(range).speed(0.5).suffix(" bpm"))
+                        .on_hover_text("Beats per minute (in 6/8 a beat is a dotted quarter)");
+                }
+            });
+        })
+        .response
+        .on_disabled_hover_text(reason);
+        ui.end_row();
+        ui.label("Meter");
+        ui.add_enabled_ui(enabled, |ui| {
+            let text = self.meter.map_or("Free".to_string(), |m| m.to_string());
+            egui::ComboBox::from_id_salt("meter")
+                .selected_text(text)
+                .show_ui(ui, |ui| {
+                    ui.selectable_value(&mut self.meter, None, "Free")
+                        .on_hover_text("No bars (4/4 if a tempo is kept)");
+                    for (top, bottom) in METERS {
+                        if let Ok(signature) = TimeSignature::new(top, bottom) {
+                            ui.selectable_value(
+                                &mut self.meter,
+                                Some(signature),
+                                signature.to_string(),
+                            );
+                        }
+                    }
+                })
+                .response
+                .on_hover_text("Time signature: beats to the bar (the bars the roll and the exported file show)");
         })
         .response
         .on_disabled_hover_text(reason);

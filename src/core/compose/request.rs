@@ -6,6 +6,7 @@ use crate::base::worker::{Context, Repaint, Worker};
 use crate::model::checkpoint::{self};
 use crate::model::{DeviceChoice, resolve_device};
 use crate::music::controls::ControlPlan;
+use crate::music::meter::Grid;
 
 use super::primer::Primer;
 use super::sampler::{Update, sample};
@@ -40,6 +41,8 @@ pub enum GenerateEvent {
         device: String,
         /// The primer's notes, shown before anything is sampled.
         primer: Primer,
+        /// The bar grid the music is written on, if any.
+        grid: Option<Grid>,
     },
     /// Notes or progress while sampling.
     Update(Update),
@@ -76,6 +79,7 @@ fn run(
     ctx.update(GenerateEvent::Started {
         device: device.description.clone(),
         primer: request.primer.clone(),
+        grid: steering.grid().cloned(),
     });
     let mut observe = |update| ctx.update(GenerateEvent::Update(update));
     let sampled = sample(

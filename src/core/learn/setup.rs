@@ -184,10 +184,14 @@ pub fn learned_controls(controls: Option<&ControlsMeta>) -> Vec<String> {
         1 => "style (1 composer)".to_string(),
         n => format!("style ({n} composers)"),
     };
-    vec![
+    let mut learned = vec![
         "density".to_string(),
         "key".to_string(),
         "loudness".to_string(),
         styles,
-    ]
+    ];
+    if meta.reads_meter() {
+        learned.push("tempo and meter (the bar grid)".to_string());
+    }
+    learned
 }

@@ -17,6 +17,9 @@ const MAX_TRANSPOSE: i8 = 3;
 const PIECE_START_SHARE: f64 = 0.1;
 /// Chance that a control is absent from a training window, so every control can be "any".
 const CONTROL_DROP: f64 = 0.5;
+/// Chance that the bar grid is absent from a training window: lower than the other controls',
+/// as it has the most to teach a model fine-tuned from one without it.
+const METER_DROP: f64 = 0.3;
 
 /// One batch: inputs and targets `[batch, seq_len]`, and the controls of a steerable model.
 pub(super) struct Batch {
@@ -127,7 +130,8 @@ impl WindowSampler {
     /// each control kept or dropped for the whole window; returns its style row (0 if dropped).
     fn window_controls(&mut self, data: &TrainData, window: &Window, out: &mut [f32]) -> i64 {
         let mut keep = || self.rng.random::<f64>() >= CONTROL_DROP;
-        let (density, key, loudness, style, meter) = (keep(), keep(), keep(), keep(), keep());
+        let (density, key, loudness, style) = (keep(), keep(), keep(), keep());
+        let meter = self.rng.random::<f64>() >= METER_DROP;
         let track = &data.train[window.piece].variants[window.variant].controls;
         for (t, out) in out.chunks_exact_mut(self.inputs).enumerate() {
             let values = track.values(window.start + t + 1, window.semitones);

@@ -461,7 +461,7 @@ impl ControlTrack {
         track.meter = grid.map(|grid| {
             times
                 .iter()
-                .map(|&step| MeterValues::at(&grid.position(step as f64 * STEP_S)))
+                .map(|&step| MeterValues::at(grid, step as f64 * STEP_S))
                 .collect()
         });
         track
@@ -599,7 +599,7 @@ impl ControlsMeta {
         let values = ControlValues {
             meter: grid
                 .filter(|_| self.reads_meter())
-                .map(|grid| MeterValues::at(&grid.position(t))),
+                .map(|grid| MeterValues::at(grid, t)),
             density: plan.density.at(t).map(density_bin),
             histogram: plan
                 .key_at(t)

@@ -1,8 +1,13 @@
 //! The network's metrical inputs: where a moment falls in its beat and bar, the tempo and the
 //! meter, beside the controls (REMI's Bar/Position/Tempo tokens, as inputs recomputed from the
 //! elapsed time at every step, so the event vocabulary and the fused step stay as they are).
+//!
+//! Besides the position, the inputs say how many 10-ms steps away the next sixteenth, the next
+//! eighth-triplet and the next beat are: the time shift that lands on the grid is then one of
+//! the inputs read off, not a product of phase and tempo the network would have to learn.
 
-use super::meter::Position;
+use crate::music::encoding::STEP_S;
+use crate::music::meter::Grid;
 
 /// Cells per beat: 12 holds both sixteenths (3 cells) and eighth-triplets (4 cells).
 pub const PHASE_CELLS: usize = 12;
@@ -17,11 +22,31 @@ pub const TEMPO_EDGES_BPM: [f64; 9] = [48.0, 57.0, 68.0, 81.0, 96.0, 114.0, 136.
 pub const TEMPO_BINS: usize = TEMPO_EDGES_BPM.len() + 1;
 /// The tempo the log-tempo input is centred on, in beats per minute.
 const TEMPO_CENTRE_BPM: f64 = 96.0;
+/// Distances told apart to the next sixteenth and the next eighth-triplet, in 10-ms steps
+/// (0–31; further ones share the last: a sixteenth at 48 bpm is 31 steps).
+pub const SUBDIVISION_STEPS: usize = 32;
+/// Distances told apart to the next beat, in 10-ms steps (0–100, a time shift's longest; further
+/// ones share the last).
+pub const BEAT_STEPS: usize = 101;
+/// Every metrical input is written at this scale. Under Adam a weight moves by about the learning
+/// rate per step whatever its input's size, so an input 8 times larger teaches its effect 8 times
+/// faster: the grid's weights, new in a model fine-tuned from one without them, then learn at the
+/// starter's first learning rate (1e-3) while its other weights keep a fine-tune's (1.25e-4).
+pub const METER_INPUT_SCALE: f32 = 8.0;
 /// Inputs: phase cell, offset within the cell, beat in bar, beats per bar, compound flag, tempo
-/// bin, log tempo, present flag.
-pub const METER_INPUTS: usize = PHASE_CELLS + 1 + BEAT_SLOTS + BAR_LENGTHS + 1 + TEMPO_BINS + 1 + 1;
+/// bin, log tempo, steps to the next sixteenth, triplet and beat, present flag.
+pub const METER_INPUTS: usize = PHASE_CELLS
+    + 1
+    + BEAT_SLOTS
+    + BAR_LENGTHS
+    + 1
+    + TEMPO_BINS
+    + 1
+    + 2 * SUBDIVISION_STEPS
+    + BEAT_STEPS
+    + 1;
 
-/// The metrical inputs at one moment, stored compactly (8 bytes) for every event of a corpus.
+/// The metrical inputs at one moment, stored compactly (11 bytes) for every event of a corpus.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
 pub struct MeterValues {
     /// Nearest 1/12-beat cell, 0–11.
@@ -33,14 +58,28 @@ pub struct MeterValues {
     compound: bool,
     /// Tempo in 1/16 bpm.
     tempo: u16,
+    /// Steps to the next sixteenth, eighth-triplet and beat (strictly after now), capped.
+    to_sixteenth: u8,
+    to_triplet: u8,
+    to_beat: u8,
 }
 
 impl MeterValues {
-    /// The inputs at `position`.
-    pub fn at(position: &Position) -> Self {
+    /// The inputs at `t_s` on `grid`.
+    pub fn at(grid: &Grid, t_s: f64) -> Self {
+        let position = grid.position(t_s);
         let cells = position.phase * PHASE_CELLS as f64;
         let nearest = cells.round();
+        // The next position of a 1/`per_beat` grid at least half a step after now, in steps.
+        let steps_to = |per_beat: f64, cap: usize| {
+            let from = grid.beats_at(t_s + STEP_S / 2.0) * per_beat;
+            let next_s = grid.time_of((from.floor() + 1.0) / per_beat);
+            ((next_s - t_s) / STEP_S).round().clamp(0.0, cap as f64) as u8
+        };
         Self {
+            to_sixteenth: steps_to(4.0, SUBDIVISION_STEPS - 1),
+            to_triplet: steps_to(3.0, SUBDIVISION_STEPS - 1),
+            to_beat: steps_to(1.0, BEAT_STEPS - 1),
             cell: (nearest as usize % PHASE_CELLS) as u8,
             offset: ((cells - nearest) * 254.0).round().clamp(-127.0, 127.0) as i8,
             in_bar: position.in_bar,
@@ -73,7 +112,14 @@ impl MeterValues {
         let bpm = self.bpm().max(1.0);
         tempo[TEMPO_EDGES_BPM.partition_point(|&e| e <= bpm)] = 1.0;
         rest[0] = (bpm / TEMPO_CENTRE_BPM).log2() as f32;
-        rest[1] = 1.0;
+        let (sixteenth, rest) = rest[1..].split_at_mut(SUBDIVISION_STEPS);
+        sixteenth[usize::from(self.to_sixteenth)] = 1.0;
+        let (triplet, rest) = rest.split_at_mut(SUBDIVISION_STEPS);
+        triplet[usize::from(self.to_triplet)] = 1.0;
+        let (beat, rest) = rest.split_at_mut(BEAT_STEPS);
+        beat[usize::from(self.to_beat)] = 1.0;
+        rest[0] = 1.0;
+        out.iter_mut().for_each(|x| *x *= METER_INPUT_SCALE);
     }
 }
 
@@ -84,15 +130,13 @@ mod tests {
 
     #[test]
     fn inputs_mark_cell_bar_position_meter_and_tempo() {
-        let position = Position {
-            phase: 0.25,
-            in_bar: 2,
-            bar: 7,
-            signature: "3/4".parse::<TimeSignature>().unwrap(),
-            bpm: 100.0,
-        };
+        let grid = Grid::steady(100.0, "3/4".parse::<TimeSignature>().unwrap(), 10.0);
+        // A sixteenth after the third beat of bar 8: the next sixteenth 15 steps on (0.15 s at
+        // 100 bpm), the next triplet 5 steps on, the next beat 45.
+        let beat_s = 0.6;
         let mut out = [9.0; METER_INPUTS];
-        MeterValues::at(&position).write_inputs(&mut out);
+        MeterValues::at(&grid, (7.0 * 3.0 + 2.25) * beat_s).write_inputs(&mut out);
+        out.iter_mut().for_each(|x| *x /= METER_INPUT_SCALE);
         assert_eq!(out[3], 1.0, "a sixteenth after the beat is cell 3");
         assert_eq!(out[PHASE_CELLS], 0.0, "exactly on the cell");
         assert_eq!(out[PHASE_CELLS + 1 + 2], 1.0, "third beat of the bar");
@@ -103,7 +147,11 @@ mod tests {
         );
         let tempo = PHASE_CELLS + 1 + BEAT_SLOTS + BAR_LENGTHS + 1;
         assert_eq!(out[tempo + 5], 1.0, "100 bpm is in the 96–114 bin");
+        let steps = tempo + TEMPO_BINS + 1;
+        assert_eq!(out[steps + 15], 1.0, "next sixteenth");
+        assert_eq!(out[steps + SUBDIVISION_STEPS + 5], 1.0, "next triplet");
+        assert_eq!(out[steps + 2 * SUBDIVISION_STEPS + 45], 1.0, "next beat");
         assert_eq!(out[METER_INPUTS - 1], 1.0, "present");
-        assert_eq!(out.iter().filter(|&&x| x == 1.0).count(), 5);
+        assert_eq!(out.iter().filter(|&&x| x == 1.0).count(), 8);
     }
 }

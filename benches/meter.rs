@@ -1,0 +1,297 @@
+//! Bars and tempo (issue 24), measured as the composer's DAW sees a take: each exported file is
+//! read back and judged against its own tempo map and time signatures, beside the corpus's files
+//! judged the same way. Release build, the shared corpus beside the repository:
+//!
+//!   cargo bench --bench meter                              # the shipped starter, 40 takes
+//!   cargo bench --bench meter -- checkpoint=PATH takes=40 seconds=30
+//!
+//! Takes ask for tempos spread over 60–132 bpm and meters 3/4, 4/4, 6/8 in turn; a second set
+//! asks for nothing (a take written at the nominal 120 bpm in 4/4, as before the grid). Onsets
+//! count as on the grid within 1/32 beat of a sixteenth or eighth-triplet; a downbeat counts as
+//! played with an onset within 30 ms. The heard tempo is estimated from the onsets alone
+//! (autocorrelation of the onset train) and counts when within 4 % of the request, its double or
+//! its half; the same estimator is scored on the corpus's files against their own tempo maps.
+
+#[path = "../tests/support/fixtures.rs"]
+mod fixtures;
+
+use std::path::PathBuf;
+
+use cadenza_core::checkpoint::{self, LoadedModel};
+use cadenza_core::controls::{ControlPlan, Curve, MeterChange};
+use cadenza_core::corpus;
+use cadenza_core::generate::{self, Length, Primer, SamplingSettings, Steering};
+use cadenza_core::midi::{self, Note, Piece};
+use cadenza_core::music::meter::{Grid, grid_offset};
+use cadenza_core::music::stats::median;
+use cadenza_core::starter;
+use tch::Device;
+
+/// Meters asked for, in turn.
+const METERS: [&str; 3] = ["3/4", "4/4", "6/8"];
+/// Tempo range asked for, in beats per minute.
+const TEMPO_RANGE: (f64, f64) = (60.0, 132.0);
+/// A heard tempo within this share of the request (or its double or half) counts.
+const TEMPO_TOLERANCE: f64 = 0.04;
+
+fn main() {
+    let Some(dir) = fixtures::shared_corpus("meter benchmark") else {
+        return;
+    };
+    let argument = |name: &str| {
+        std::env::args().find_map(|a| a.strip_prefix(&format!("{name}=")).map(str::to_string))
+    };
+    let checkpoint = argument("checkpoint")
+        .map(PathBuf::from)
+        .unwrap_or_else(|| starter::find().expect("the starter model ships in assets/models"));
+    let count: usize = argument("takes").map_or(40, |v| v.parse().expect("a number"));
+    let seconds: f64 = argument("seconds").map_or(30.0, |v| v.parse().expect("a number"));
+    cadenza_core::model::set_threads(2);
+    let corpus = corpus::load_dir(&dir, &|_| {}).expect("corpus loads");
+    let reference: Vec<Measures> = corpus
+        .pieces
+        .iter()
+        .filter_map(|p| Measures::of(&p.piece, None))
+        .collect();
+    let model = checkpoint::load_model(&checkpoint, Device::Cpu).expect("checkpoint loads");
+    let asked = takes_asked(&model, count, seconds);
+    let free: Vec<Measures> = (0..count as u64)
+        .filter_map(|i| {
+            let notes = sample(&model, ControlPlan::default(), 1000 + i, seconds);
+            exported(notes, None).and_then(|p| Measures::of(&p, None))
+        })
+        .collect();
+    println!(
+        "checkpoint {} · {count} takes of {seconds} s · corpus {} files",
+        checkpoint.display(),
+        reference.len()
+    );
+    print_table(&reference, &asked, &free);
+}
+
+/// What is measured of one file against its own grid.
+struct Measures {
+    on_grid: f64,
+    downbeats: f64,
+    /// Whether the onset-based tempo estimate matches the grid's tempo (or the one asked).
+    tempo_heard: bool,
+    /// Spread of the onsets' offsets from the grid, in beats.
+    offset_spread: f64,
+    velocity_spread: f64,
+}
+
+impl Measures {
+    /// Measures `piece` against its grid; `asked_bpm` is the tempo requested (else the grid's
+    /// median beat tempo). `None` without a grid or onsets.
+    fn of(piece: &Piece, asked_bpm: Option<f64>) -> Option<Self> {
+        let grid = piece.grid.as_ref()?;
+        let mut onsets: Vec<f64> = piece.notes.iter().map(|n| n.start_s).collect();
+        onsets.dedup_by(|a, b| (*a - *b).abs() < 0.005);
+        if onsets.len() < 8 {
+            return None;
+        }
+        let offsets: Vec<f64> = onsets
+            .iter()
+            .map(|&t| grid_offset(grid.beats_at(t).rem_euclid(1.0)))
+            .collect();
+        let velocities: Vec<f64> = piece.notes.iter().map(|n| f64::from(n.velocity)).collect();
+        let end_s = *onsets.last()?;
+        let target = asked_bpm.unwrap_or_else(|| grid_tempo(grid, end_s));
+        Some(Self {
+            on_grid: grid.onset_fit(&onsets),
+            downbeats: grid.downbeats_played(&onsets),
+            tempo_heard: estimate_tempo(&onsets).is_some_and(|heard| tempo_matches(heard, target)),
+            offset_spread: spread(&offsets),
+            velocity_spread: spread(&velocities),
+        })
+    }
+}
+
+/// The grid's median beat tempo up to `end_s`.
+fn grid_tempo(grid: &Grid, end_s: f64) -> f64 {
+    let beats = grid.beats_at(end_s).floor().max(1.0) as usize;
+    median(
+        (0..beats)
+            .map(|b| 60.0 / (grid.time_of(b as f64 + 1.0) - grid.time_of(b as f64)))
+            .collect(),
+    )
+}
+
+/// Takes asked for tempos across the range and the meters in turn, exported and read back.
+fn takes_asked(model: &LoadedModel, count: usize, seconds: f64) -> Vec<(String, Measures)> {
+    (0..count)
+        .filter_map(|i| {
+            let bpm = (TEMPO_RANGE.0
+                + (TEMPO_RANGE.1 - TEMPO_RANGE.0) * i as f64 / (count.max(2) - 1) as f64)
+                .round();
+            let meter = METERS[i % METERS.len()];
+            let plan = ControlPlan {
+                tempo: Curve::constant(bpm),
+                meter: vec![MeterChange {
+                    at_s: 0.0,
+                    signature: meter.parse().expect("a meter"),
+                }],
+                ..ControlPlan::default()
+            };
+            let grid = plan.grid(seconds + 5.0);
+            let notes = sample(model, plan, 1 + i as u64, seconds);
+            let piece = exported(notes, grid)?;
+            Some((meter.to_string(), Measures::of(&piece, Some(bpm))?))
+        })
+        .collect()
+}
+
+/// One take of `seconds` asking for `plan`, seed `seed`.
+fn sample(model: &LoadedModel, plan: ControlPlan, seed: u64, seconds: f64) -> Vec<Note> {
+    let steering = Steering::new(&model.meta, plan).expect("the model reads the plan");
+    let settings = SamplingSettings {
+        length: Length::Seconds(seconds),
+        seed,
+        ..SamplingSettings::default()
+    };
+    let pieces = generate::sample(
+        &model.model,
+        &steering,
+        Device::Cpu,
+        &settings,
+        &Primer::none(),
+        &mut |_| {},
+        &std::sync::atomic::AtomicBool::new(false),
+    )
+    .expect("samples")
+    .expect("not cancelled");
+    pieces
+        .into_iter()
+        .next()
+        .map(|p| p.notes)
+        .unwrap_or_default()
+}
+
+/// The notes written to a MIDI file against `grid` and read back, as a DAW would import them.
+fn exported(notes: Vec<Note>, grid: Option<Grid>) -> Option<Piece> {
+    let piece = Piece {
+        grid,
+        ..Piece::from_notes(notes)
+    };
+    midi::read_bytes(&midi::write_bytes(&piece, None)).ok()
+}
+
+/// The tempo heard in `onsets_s`: the strongest autocorrelation lag of the onset train (10-ms
+/// bins, each onset spread over ±20 ms) between 40 and 240 beats per minute, weighted toward
+/// 100 bpm by a log-normal prior one octave wide (as beat trackers weight their candidates).
+fn estimate_tempo(onsets_s: &[f64]) -> Option<f64> {
+    const BIN_S: f64 = 0.01;
+    let bins = (onsets_s.last()? / BIN_S).ceil() as usize + 3;
+    let mut train = vec![0.0f64; bins];
+    for &t in onsets_s {
+        let centre = (t / BIN_S).round() as isize;
+        for (offset, weight) in [(-2, 0.25), (-1, 0.5), (0, 1.0), (1, 0.5), (2, 0.25)] {
+            let bin = (centre + offset).clamp(0, bins as isize - 1) as usize;
+            train[bin] += weight;
+        }
+    }
+    let (shortest, longest) = (
+        (60.0 / 240.0 / BIN_S) as usize,
+        (60.0 / 40.0 / BIN_S) as usize,
+    );
+    (shortest..=longest.min(bins - 1))
+        .map(|lag| {
+            let correlation: f64 = train.iter().zip(&train[lag..]).map(|(a, b)| a * b).sum();
+            let bpm = 60.0 / (lag as f64 * BIN_S);
+            let prior = (-0.5 * (bpm / 100.0).log2().powi(2)).exp();
+            (bpm, correlation * prior)
+        })
+        .max_by(|a, b| a.1.total_cmp(&b.1))
+        .map(|(bpm, _)| bpm)
+}
+
+/// Whether `heard` is within [`TEMPO_TOLERANCE`] of `asked`, its double or its half.
+fn tempo_matches(heard: f64, asked: f64) -> bool {
+    [1.0, 2.0, 0.5]
+        .iter()
+        .any(|factor| (heard / (asked * factor) - 1.0).abs() <= TEMPO_TOLERANCE)
+}
+
+/// Standard deviation.
+fn spread(values: &[f64]) -> f64 {
+    let mean = values.iter().sum::<f64>() / values.len().max(1) as f64;
+    let variance =
+        values.iter().map(|v| (v - mean).powi(2)).sum::<f64>() / values.len().max(1) as f64;
+    variance.sqrt()
+}
+
+/// p10, median and p90 of `values`.
+fn spread_of(values: impl Iterator<Item = f64>) -> String {
+    let mut values: Vec<f64> = values.collect();
+    values.sort_by(f64::total_cmp);
+    if values.is_empty() {
+        return "-".to_string();
+    }
+    let at = |q: f64| values[((values.len() - 1) as f64 * q).round() as usize];
+    format!("{:.3} · {:.3} · {:.3}", at(0.1), at(0.5), at(0.9))
+}
+
+fn share(values: impl Iterator<Item = bool>) -> String {
+    let values: Vec<bool> = values.collect();
+    let yes = values.iter().filter(|&&v| v).count();
+    format!(
+        "{:.0} % ({yes} of {})",
+        100.0 * yes as f64 / values.len().max(1) as f64,
+        values.len()
+    )
+}
+
+fn print_table(reference: &[Measures], asked: &[(String, Measures)], free: &[Measures]) {
+    println!();
+    println!(
+        "| measure (p10 · median · p90) | corpus files | takes asked for tempo and meter | takes asked for nothing (120 bpm 4/4 file) |"
+    );
+    println!("|---|---|---|---|");
+    let asked_only: Vec<&Measures> = asked.iter().map(|(_, m)| m).collect();
+    type Column<'a> = Vec<&'a Measures>;
+    let columns: [Column; 3] = [
+        reference.iter().collect(),
+        asked_only.clone(),
+        free.iter().collect(),
+    ];
+    let row = |name: &str, field: &dyn Fn(&Measures) -> f64| {
+        let cells: Vec<String> = columns
+            .iter()
+            .map(|c| spread_of(c.iter().map(|m| field(m))))
+            .collect();
+        println!("| {name} | {} |", cells.join(" | "));
+    };
+    row("onsets on the grid", &|m| m.on_grid);
+    row("downbeats played", &|m| m.downbeats);
+    row("onset offset from the grid (beats, std)", &|m| {
+        m.offset_spread
+    });
+    row("velocity (std)", &|m| m.velocity_spread);
+    let heard: Vec<String> = columns
+        .iter()
+        .map(|c| share(c.iter().map(|m| m.tempo_heard)))
+        .collect();
+    println!(
+        "| tempo heard = tempo of the file (±4 %, ×2, ×½) | {} |",
+        heard.join(" | ")
+    );
+    println!();
+    println!(
+        "| meter asked | takes | onsets on the grid (median) | downbeats played (median) | tempo heard |"
+    );
+    println!("|---|---|---|---|---|");
+    for meter in METERS {
+        let of_meter: Vec<&Measures> = asked
+            .iter()
+            .filter(|(m, _)| m == meter)
+            .map(|(_, m)| m)
+            .collect();
+        println!(
+            "| {meter} | {} | {:.3} | {:.3} | {} |",
+            of_meter.len(),
+            median(of_meter.iter().map(|m| m.on_grid).collect()),
+            median(of_meter.iter().map(|m| m.downbeats).collect()),
+            share(of_meter.iter().map(|m| m.tempo_heard))
+        );
+    }
+}
