@@ -9,6 +9,7 @@ use cadenza_core::music::meter_inputs::MeterValues;
 use cadenza_core::music::quantize::Quantize;
 use cadenza_core::music::time_signature::TimeSignature;
 
+use crate::support::fixtures;
 use crate::support::*;
 
 fn signature(text: &str) -> TimeSignature {
@@ -250,4 +251,128 @@ fn takes_saved_before_the_grid_load_without_one() {
     value.as_object_mut().expect("an object").remove("grid");
     let take: cadenza_core::generate::Take = serde_json::from_value(value).expect("loads");
     assert!(take.grid.is_none());
+}
+
+#[derive(serde::Deserialize)]
+struct ReferenceGrid {
+    path: String,
+    #[serde(default)]
+    beats: Vec<f64>,
+    #[serde(default)]
+    downbeats: Vec<f64>,
+    #[serde(default)]
+    end: f64,
+    error: Option<String>,
+}
+
+/// pretty_midi's beats and downbeats of `files` (up to each file's last release).
+fn pretty_midi_grids(files: &[std::path::PathBuf]) -> Vec<ReferenceGrid> {
+    let script = std::path::Path::new(env!("CARGO_MANIFEST_DIR"))
+        .join("tests/reference/pretty_midi_beats.py");
+    let output = fixtures::python()
+        .arg(script)
+        .args(files)
+        .output()
+        .expect("python3 runs");
+    assert!(output.status.success(), "{output:?}");
+    String::from_utf8_lossy(&output.stdout)
+        .lines()
+        .map(|line| serde_json::from_str(line).expect("a JSON line"))
+        .collect()
+}
+
+/// Our grid of `reference.path` against pretty_midi's: every beat and downbeat up to the last
+/// release within 1 ms.
+fn compare_grid(reference: &ReferenceGrid) -> Result<(), String> {
+    if let Some(error) = &reference.error {
+        return Err(format!("pretty_midi refuses it: {error}"));
+    }
+    let piece =
+        midi::read_file(std::path::Path::new(&reference.path)).map_err(|e| e.to_string())?;
+    let grid = piece.grid.ok_or("no grid read")?;
+    let ours: Vec<f64> = (0..)
+        .map(|b| grid.time_of(f64::from(b)))
+        .take_while(|&t| t <= reference.end)
+        .collect();
+    let downbeats: Vec<f64> = grid
+        .downbeats(reference.end)
+        .into_iter()
+        .map(|(_, t)| t)
+        .collect();
+    for (name, ours, theirs) in [
+        ("beats", &ours, &reference.beats),
+        ("downbeats", &downbeats, &reference.downbeats),
+    ] {
+        // A beat within float noise of the end may fall on either side of it.
+        if ours.len().abs_diff(theirs.len()) > 1 {
+            return Err(format!(
+                "{} {name}, pretty_midi has {}",
+                ours.len(),
+                theirs.len()
+            ));
+        }
+        if let Some((a, b)) = ours
+            .iter()
+            .zip(theirs)
+            .find(|(a, b)| (*a - *b).abs() > 1e-3)
+        {
+            return Err(format!("{name}: {a} s where pretty_midi has {b} s"));
+        }
+    }
+    Ok(())
+}
+
+#[test]
+fn the_corpus_s_bar_grids_match_pretty_midi_s_beats_and_downbeats() {
+    let Some(dir) = shared_corpus("corpus bar grids against pretty_midi") else {
+        return;
+    };
+    if !fixtures::pretty_midi_available("corpus bar grids against pretty_midi") {
+        return;
+    }
+    let corpus = cadenza_core::corpus::load_dir(&dir, &|_| {}).expect("corpus loads");
+    let files: Vec<_> = corpus.pieces.iter().map(|p| p.path.clone()).collect();
+    let failures: Vec<String> = pretty_midi_grids(&files)
+        .iter()
+        .filter_map(|r| compare_grid(r).err().map(|e| format!("{}: {e}", r.path)))
+        .collect();
+    assert!(
+        failures.is_empty(),
+        "{} files differ:\n{}",
+        failures.len(),
+        failures.join("\n")
+    );
+}
+
+#[test]
+fn an_export_in_three_four_at_ninety_reads_as_such_in_pretty_midi() {
+    if !fixtures::pretty_midi_available("an export read by pretty_midi") {
+        return;
+    }
+    let dir = tempfile::tempdir().expect("temp dir");
+    let plan = ControlPlan {
+        tempo: Curve::constant(90.0),
+        meter: vec![
+            MeterChange {
+                at_s: 0.0,
+                signature: signature("3/4"),
+            },
+            MeterChange {
+                at_s: 8.0,
+                signature: signature("6/8"),
+            },
+        ],
+        ..ControlPlan::default()
+    };
+    let grid = plan.grid(16.0).expect("a grid");
+    let piece = Piece {
+        grid: Some(grid),
+        ..Piece::from_notes(notes_on(&Grid::steady(90.0, signature("3/4"), 16.0), 20))
+    };
+    let path = dir.path().join("take.mid");
+    midi::write_file(&piece, &path, None).expect("written");
+    let reference = &pretty_midi_grids(std::slice::from_ref(&path))[0];
+    compare_grid(reference).expect("the same bars");
+    // 3/4 at 90: a bar every 2 s until the change.
+    assert!((reference.downbeats[1] - 2.0).abs() < 1e-3);
 }

@@ -14,8 +14,9 @@ pub const DOWNBEAT_TOLERANCE_S: f64 = 0.03;
 /// A piece whose onsets sit on its own grid at least this often has a usable grid (the corpus's
 /// median is 96 %, a file with unrelated timing about 33 %).
 pub const USABLE_FIT: f64 = 0.8;
-/// Slowest and fastest tempo a grid may have, in beats per minute.
-pub const TEMPO_RANGE_BPM: (f64, f64) = (10.0, 1000.0);
+/// Slowest and fastest tempo a grid may have, in beats per minute: a beat of at most 30 s, and
+/// of at least 1 ms (a file's beat cut short by a change of time signature can be 50 ms).
+pub const TEMPO_RANGE_BPM: (f64, f64) = (2.0, 60_000.0);
 
 /// One beat of the grid.
 #[derive(Debug, Clone, Copy, PartialEq, serde::Serialize, serde::Deserialize)]

@@ -547,6 +547,10 @@ fn file_grid(
         })
         .collect();
     changes.sort_by_key(|&(tick, _)| tick);
+    // Of several changes on one tick (one per track, say), the last holds.
+    changes.reverse();
+    changes.dedup_by_key(|&mut (tick, _)| tick);
+    changes.reverse();
     if changes.first().is_none_or(|&(tick, _)| tick > 0) {
         changes.insert(0, (0, TimeSignature::FOUR_FOUR));
     }
@@ -559,7 +563,8 @@ fn file_grid(
         let beat_ticks = ticks_per_quarter * signature.quarters_per_beat();
         let mut tick = from_tick as f64;
         let mut in_bar = 0;
-        while tick < until_tick || (i + 1 == changes.len() && in_bar != 0) || beats.len() < 2 {
+        let last = i + 1 == changes.len();
+        while tick < until_tick || (last && (in_bar != 0 || beats.len() < 2)) {
             if beats.len() >= MAX_GRID_BEATS {
                 return None;
             }

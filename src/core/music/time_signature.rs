@@ -4,8 +4,8 @@ use std::fmt;
 use std::str::FromStr;
 
 /// A time signature such as 3/4 or 6/8: `numerator` notes of value 1/`denominator` per bar.
-/// Built only through [`TimeSignature::new`] (or parsing), so the numerator is 1–32 and the
-/// denominator a power of two from 1 to 64.
+/// Built only through [`TimeSignature::new`] (or parsing), so the numerator is 1–255 (a MIDI
+/// file's range; the corpus has 48/32) and the denominator a power of two from 1 to 64.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
 pub struct TimeSignature {
     numerator: u8,
@@ -34,7 +34,7 @@ pub enum TimeSignatureError {
 
 impl TimeSignature {
     /// Most notes per bar accepted.
-    pub const MAX_NUMERATOR: u8 = 32;
+    pub const MAX_NUMERATOR: u8 = u8::MAX;
     /// Shortest note value accepted as the unit (1/64).
     pub const MAX_DENOMINATOR: u8 = 64;
     /// Common time, what a MIDI file without a time signature means.
@@ -43,7 +43,7 @@ impl TimeSignature {
         denominator: 4,
     };
 
-    /// A time signature, refused outside 1–32 over a power of two up to 64.
+    /// A time signature, refused outside 1–255 over a power of two up to 64.
     pub fn new(numerator: u32, denominator: u32) -> Result<Self, TimeSignatureError> {
         let in_range = (1..=u32::from(Self::MAX_NUMERATOR)).contains(&numerator)
             && denominator.is_power_of_two()
@@ -146,7 +146,7 @@ mod tests {
 
     #[test]
     fn impossible_signatures_are_refused_with_the_reason() {
-        for text in ["0/4", "3/5", "33/4", "4/128", "3-4", "x/4"] {
+        for text in ["0/4", "3/5", "256/4", "4/128", "3-4", "x/4"] {
             assert!(text.parse::<TimeSignature>().is_err(), "{text}");
         }
         let message = "3/5".parse::<TimeSignature>().unwrap_err().to_string();
