@@ -9,9 +9,7 @@ use std::sync::Arc;
 use cadenza_core::audio;
 use cadenza_core::checkpoint;
 use cadenza_core::controls::ControlPlan;
-use cadenza_core::generate::{
-    self, GenerateEvent, GenerateRequest, Operation, Primer, Take, Update,
-};
+use cadenza_core::generate::{self, GenerateEvent, GenerateRequest, Primer, Take, Update};
 use cadenza_core::stats::CorpusProfile;
 use cadenza_core::worker::Event;
 
@@ -57,6 +55,21 @@ pub struct GeneratePanel {
     pub(super) regenerating: Regenerating,
     /// Candidates for a passage, to audition and keep.
     pub(super) alternatives: Option<Alternatives>,
+    /// Short model names for the takes list, read once per checkpoint.
+    pub(super) model_names: ModelNames,
+}
+
+/// Short model names ("Starter", "bach · fine-tuned") by checkpoint, each read from disk once:
+/// the takes list is drawn every frame.
+#[derive(Default)]
+pub(super) struct ModelNames(std::collections::HashMap<String, String>);
+
+impl ModelNames {
+    fn name(&mut self, checkpoint: &str) -> &str {
+        self.0.entry(checkpoint.to_string()).or_insert_with(|| {
+            cadenza_core::model::label::model_name(std::path::Path::new(checkpoint))
+        })
+    }
 }
 
 impl GeneratePanel {
@@ -79,6 +92,7 @@ impl GeneratePanel {
             model: None,
             regenerating: Regenerating::default(),
             alternatives: None,
+            model_names: ModelNames::default(),
         }
     }
 
@@ -485,24 +499,14 @@ impl GeneratePanel {
                     let take = &self.bench.takes()[index];
                     ui.horizontal(|ui| {
                         ui.add_space(INDENT_PER_VERSION * depth.min(MAX_INDENT_DEPTH) as f32);
-                        let steering = if take.controls.is_any() {
-                            String::new()
-                        } else {
-                            format!(" · {}", take.controls.summary())
-                        };
-                        let origin = match take.operation {
-                            Operation::Generate => take.primer.clone(),
-                            other => other.describe(),
-                        };
-                        let label = format!(
-                            "{}. seed {} · {:.0} s · T {} · {origin}{steering}",
-                            index + 1,
-                            take.seed,
-                            take.duration_s(),
-                            take.settings.temperature,
-                        );
+                        let model = self.model_names.name(&take.checkpoint);
+                        let label = take.title(index + 1, model);
+                        // Elided to the panel's width, the whole line and the details on hover.
+                        let row = egui::Button::selectable(selected == Some(index), label.clone())
+                            .truncate();
                         if ui
-                            .selectable_label(selected == Some(index), label)
+                            .add(row)
+                            .on_hover_text(format!("{label}\n{}", take.details()))
                             .clicked()
                         {
                             clicked = Some(index);

@@ -153,6 +153,10 @@ pub type RepaintWithin = Arc<dyn Fn(Duration) + Send + Sync>;
 
 /// The eframe storage key of [`Settings`].
 const SETTINGS_KEY: &str = "cadenza-settings";
+/// Narrowest the side panel can be dragged, in points (the Generate panel's controls fit).
+const SIDE_PANEL_MIN_PX: f32 = 320.0;
+/// Widest share of the window the side panel can take, so the roll keeps 60 %.
+const SIDE_PANEL_MAX_SHARE: f32 = 0.4;
 
 /// What is remembered between runs (with eframe's window size and position).
 #[derive(Debug, Clone, Default, serde::Serialize, serde::Deserialize)]
@@ -408,9 +412,13 @@ impl CadenzaApp {
     }
 
     fn side_panel(&mut self, ui: &mut egui::Ui) {
+        // The user sets the width by dragging the divider (egui keeps it across runs); long
+        // labels are elided to it, so the roll keeps at least 60 % of the window.
+        let widest = (ui.available_width() * SIDE_PANEL_MAX_SHARE).max(SIDE_PANEL_MIN_PX);
         egui::Panel::left("side")
             .resizable(true)
             .default_size(390.0)
+            .size_range(SIDE_PANEL_MIN_PX..=widest)
             .show(ui, |ui| {
                 ui.horizontal(|ui| {
                     ui.selectable_value(&mut self.panel, Panel::Corpus, "Corpus");

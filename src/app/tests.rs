@@ -187,7 +187,7 @@ fn a_composer_trains_generates_plays_and_exports() {
     assert!(!take.notes.is_empty());
     assert_eq!(
         take.controls.summary(),
-        "D minor · 2.000 notes/s then 8.000 notes/s then 2.000 notes/s · soft · Alberti"
+        "D minor · 2 then 8 then 2 notes/s · soft · Alberti"
     );
     assert_eq!(app.shared.shown.content.notes.len(), take.notes.len());
     // The statistics name the corpus they compare with.

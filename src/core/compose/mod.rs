@@ -3,6 +3,7 @@
 //! front ends use.
 
 pub mod generate;
+mod keep_time;
 mod primer;
 pub mod regenerate;
 mod request;

@@ -15,8 +15,10 @@ use tch::Device;
 use crate::base::worker::Completion;
 use crate::model::EventLstm;
 use crate::music::encoding::{Decoder, Event, EventId, VOCAB_SIZE, to_step};
+use crate::music::meter::Grid;
 use crate::music::midi::{self, Note};
 
+use super::keep_time::Moment;
 use super::primer::Primer;
 use super::settings::{GenerateError, Length, MAX_NOTE_S, SamplingSettings, sample_event};
 use super::steering::Steering;
@@ -78,6 +80,7 @@ pub fn sample(
         .map(|seed| Voice::new(seed, &primer_events, primer.end_s, settings.length))
         .collect();
 
+    let keep_time_on = steering.grid().filter(|_| steering.keeps_time());
     let mut steps = 0;
     loop {
         if cancel.load(Ordering::Relaxed) {
@@ -85,7 +88,7 @@ pub fn sample(
         }
         let mut inputs = Vec::with_capacity(batch);
         for (voice, row) in voices.iter_mut().zip(rows.chunks_exact(VOCAB_SIZE)) {
-            inputs.push(voice.advance(row, settings));
+            inputs.push(voice.advance(row, settings, keep_time_on));
         }
         steps += 1;
         let all_done = voices.iter().all(|v| v.done);
@@ -150,6 +153,8 @@ struct Voice {
     max_events: usize,
     /// Step at which the music must end (length in seconds), if any.
     end_step: Option<u64>,
+    /// Step of the last note struck, so a downbeat counts as played once.
+    struck_at: Option<u64>,
     start_step: u64,
     done: bool,
 }
@@ -177,17 +182,34 @@ impl Voice {
             events: 0,
             max_events,
             end_step,
+            struck_at: None,
             start_step,
             done: false,
         }
     }
 
-    /// Samples and applies the next event; returns the model's next input.
-    fn advance(&mut self, logits: &[f32], settings: &SamplingSettings) -> i64 {
+    /// Samples and applies the next event, leaning toward `grid` if there is one to keep time
+    /// to; returns the model's next input.
+    fn advance(&mut self, logits: &[f32], settings: &SamplingSettings, grid: Option<&Grid>) -> i64 {
         if self.done {
             return 0;
         }
+        let nudged: Vec<f32>;
+        let logits = match grid {
+            Some(grid) => {
+                let now = self.decoder.step();
+                let moment = Moment::at(grid, self.decoder.now_s(), self.struck_at == Some(now));
+                let mut row = logits.to_vec();
+                moment.nudge(grid, &mut row);
+                nudged = row;
+                &nudged
+            }
+            None => logits,
+        };
         let mut event = sample_event(logits, settings, &mut self.rng);
+        if let Some(Event::NoteOn(_)) = Event::from_id(event) {
+            self.struck_at = Some(self.decoder.step());
+        }
         if let (Some(Event::TimeShift(steps)), Some(end)) = (Event::from_id(event), self.end_step) {
             // The last shift is shortened so the piece ends exactly at the length asked for.
             let remaining = end

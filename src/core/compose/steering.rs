@@ -18,6 +18,9 @@ pub struct Steering {
     plan: ControlPlan,
     /// The bar grid the music is placed on: the plan's tempo and meter, else the primer's own.
     grid: Option<Grid>,
+    /// Whether sampling leans toward the grid (see `keep_time`); on unless a benchmark
+    /// measures the network alone.
+    keep_time: bool,
 }
 
 impl Steering {
@@ -50,6 +53,7 @@ impl Steering {
             controls: meta.controls.clone(),
             grid: plan.grid(MAX_SECONDS),
             plan,
+            keep_time: true,
         })
     }
 
@@ -65,6 +69,17 @@ impl Steering {
         self
     }
 
+    /// The same steering, with sampling leaning toward the grid (`true`, the default) or leaving
+    /// it all to the network (`false`, to measure what the network learned).
+    pub fn keeping_time(self, keep_time: bool) -> Self {
+        Self { keep_time, ..self }
+    }
+
+    /// Whether sampling leans toward the grid.
+    pub fn keeps_time(&self) -> bool {
+        self.keep_time
+    }
+
     /// The bar grid the music is placed on, if any.
     pub fn grid(&self) -> Option<&Grid> {
         self.grid.as_ref()
@@ -77,6 +92,7 @@ impl Steering {
             controls: None,
             plan: ControlPlan::default(),
             grid: None,
+            keep_time: true,
         }
     }
 

@@ -117,6 +117,58 @@ impl Take {
         self.notes.iter().map(|n| n.end_s).fold(0.0, f64::max)
     }
 
+    /// A short line for the takes list: number, model, what was asked in words and length:
+    /// "3. Starter · D minor · 90 bpm · 3/4 · 0:30"; [`Take::details`] says the rest.
+    pub fn title(&self, number: usize, model: &str) -> String {
+        let asked = if self.controls.is_any() {
+            String::new()
+        } else {
+            format!(" · {}", self.controls.summary())
+        };
+        let total = self.duration_s().round() as u64;
+        format!(
+            "{number}. {model}{asked} · {}:{:02}",
+            total / 60,
+            total % 60
+        )
+    }
+
+    /// Everything else about the take, for a hover: how it was made, the seed and the sampling
+    /// settings in words.
+    pub fn details(&self) -> String {
+        let origin = match self.operation {
+            Operation::Generate if self.primer == "none" => "generated from silence".to_string(),
+            Operation::Generate => format!("generated after the {}", self.primer),
+            other => other.describe(),
+        };
+        let settings = &self.settings;
+        let mut lines = vec![
+            origin,
+            format!("asked for: {}", self.controls.summary()),
+            format!(
+                "seed {} (lock it in the Generate panel to make this take again)",
+                self.seed
+            ),
+            format!(
+                "adventurousness (temperature) {}: below 1 plays safe, above 1 takes risks",
+                settings.temperature
+            ),
+        ];
+        if let Some(k) = settings.top_k {
+            lines.push(format!(
+                "only the {k} likeliest next notes considered (top-k)"
+            ));
+        }
+        if let Some(p) = settings.top_p {
+            lines.push(format!(
+                "only the likeliest notes making up {:.0} % of the odds considered (top-p)",
+                p * 100.0
+            ));
+        }
+        lines.push(format!("model: {}", self.checkpoint));
+        lines.join("\n")
+    }
+
     /// The text stored in an exported MIDI file: generator, checkpoint, primer, seed and settings.
     pub fn description(&self) -> String {
         serde_json::json!({

@@ -23,17 +23,42 @@ pub fn checkpoint_label(path: &Path) -> String {
         return file_name();
     };
     let corpus = meta.corpus.name().unwrap_or_else(|| "corpus".into());
-    let preset = if meta.provenance.initialized_from.is_some() {
+    let preset = how_made(&meta);
+    match std::fs::metadata(checkpoint::meta_path(stem)).and_then(|m| m.modified()) {
+        Ok(saved) => describe(&corpus, preset, saved),
+        Err(_) => file_name(),
+    }
+}
+
+/// A short name for lists of takes: "Starter" for the shipped starter, else the corpus and how
+/// the model was made ("bach · fine-tuned", "chorales · quick"); the file name when the
+/// description cannot be read.
+pub fn model_name(path: &Path) -> String {
+    if starter::is_starter(path) {
+        return "Starter".to_string();
+    }
+    let stem = &checkpoint::stem(path);
+    match checkpoint::load_meta(stem) {
+        Ok(meta) => format!(
+            "{} · {}",
+            meta.corpus.name().unwrap_or_else(|| "corpus".into()),
+            how_made(&meta)
+        ),
+        Err(_) => stem
+            .file_name()
+            .map_or(String::new(), |n| n.to_string_lossy().into()),
+    }
+}
+
+/// "fine-tuned", the preset's name, or "custom".
+fn how_made(meta: &checkpoint::CheckpointMeta) -> &'static str {
+    if meta.provenance.initialized_from.is_some() {
         "fine-tuned"
     } else {
         [Preset::Quick, Preset::Standard]
             .into_iter()
             .find(|preset| preset.model() == meta.model)
             .map_or("custom", Preset::name)
-    };
-    match std::fs::metadata(checkpoint::meta_path(stem)).and_then(|m| m.modified()) {
-        Ok(saved) => describe(&corpus, preset, saved),
-        Err(_) => file_name(),
     }
 }
 

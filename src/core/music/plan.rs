@@ -1,7 +1,7 @@
 //! What a composer asks of a take along its length: a key, density, loudness, tempo and meter,
 //! and a style. This is also the format of `cadenza generate --controls FILE.json`.
 
-use crate::music::controls::{Key, Loudness, loudness_bin};
+use crate::music::controls::{Key, Loudness, density_bin, density_of_bin, loudness_bin};
 use crate::music::meter::Grid;
 use crate::music::time_signature::TimeSignature;
 
@@ -119,6 +119,13 @@ pub struct MeterChange {
 /// Tempos a take may ask for, in beats per minute.
 pub const REQUESTABLE_TEMPO_BPM: std::ops::RangeInclusive<f64> = 20.0..=300.0;
 
+/// Values one after another, repeats run together, with their unit once: "2 then 8 notes/s".
+fn joined(values: impl Iterator<Item = String>, unit: &str) -> String {
+    let mut values: Vec<String> = values.collect();
+    values.dedup();
+    format!("{}{unit}", values.join(" then "))
+}
+
 /// Refuses change times before the start or out of order, naming the control.
 fn check_change_times(name: &str, times: impl Iterator<Item = f64>) -> Result<(), String> {
     let mut previous = 0.0;
@@ -189,42 +196,38 @@ impl ControlPlan {
             .and_then(|change| change.key)
     }
 
-    /// A short description for take lists: "D minor · 4 notes/s · soft · Chopin", or "any".
+    /// A short description for take lists, in a musician's words: "D minor · 2 then 8 notes/s ·
+    /// soft · 90 bpm · 3/4 · Chopin", or "any". Densities are named by the bin they ask for.
     pub fn summary(&self) -> String {
         let mut parts = Vec::new();
-        let keys: Vec<String> = self
-            .key
-            .iter()
-            .map(|c| c.key.map_or("any key".to_string(), |k| k.to_string()))
-            .collect();
         if self.key.iter().any(|c| c.key.is_some()) {
-            parts.push(keys.join(" then "));
-        }
-        let describe = |curve: &Curve, unit: &dyn Fn(f64) -> String| {
-            curve
-                .0
+            let keys = self
+                .key
                 .iter()
-                .map(|p| unit(p.value))
-                .collect::<Vec<_>>()
-                .join(" then ")
+                .map(|c| c.key.map_or("any key".to_string(), |k| k.to_string()));
+            parts.push(joined(keys, ""));
+        }
+        let values = |curve: &Curve, unit: &str, name: &dyn Fn(f64) -> String| {
+            joined(curve.0.iter().map(|p| name(p.value)), unit)
         };
         if !self.density.is_empty() {
-            parts.push(describe(&self.density, &|v| format!("{v:.3} notes/s")));
+            let bin = |v: f64| density_of_bin(density_bin(v)).to_string();
+            parts.push(values(&self.density, " notes/s", &bin));
         }
         if !self.loudness.is_empty() {
-            parts.push(describe(&self.loudness, &|v| {
+            let level = |v: f64| {
                 Loudness::ALL[usize::from(loudness_bin(v))]
                     .name()
                     .to_string()
-            }));
+            };
+            parts.push(values(&self.loudness, "", &level));
         }
         if !self.tempo.is_empty() {
-            parts.push(describe(&self.tempo, &|v| format!("{v:.0} bpm")));
+            parts.push(values(&self.tempo, " bpm", &|v| format!("{v:.0}")));
         }
         if !self.meter.is_empty() {
-            let signatures: Vec<String> =
-                self.meter.iter().map(|c| c.signature.to_string()).collect();
-            parts.push(signatures.join(" then "));
+            let signatures = self.meter.iter().map(|c| c.signature.to_string());
+            parts.push(joined(signatures, ""));
         }
         if let Some(style) = &self.style {
             parts.push(style.clone());

@@ -1,0 +1,123 @@
+//! Keeping time while sampling on a bar grid: the network reads where it is on the grid, and the
+//! sampler also leans its choices toward the grid, as a player keeps to a click. An event that
+//! would put a note off the grid (a note struck between grid positions, a time shift landing
+//! between them) or let a downbeat pass unplayed is made [`OFF_GRID_PENALTY`] nats less likely:
+//! a nudge, not a rule, so the network can still hold a rest or place a note freely when it is
+//! sure, and every expressive offset within the grid's tolerance stays.
+
+use crate::music::encoding::{Event, MAX_SHIFT_STEPS, STEP_S};
+use crate::music::meter::{Grid, ON_GRID_TOLERANCE, grid_offset};
+
+/// How much less likely (in nats, 148 times at 5) an off-grid choice is made.
+pub const OFF_GRID_PENALTY: f32 = 5.0;
+
+/// Where a voice stands on the grid now, computed once per moment (every event at one time
+/// shares it).
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub(crate) struct Moment {
+    now_s: f64,
+    on_grid: bool,
+    /// A downbeat is here (within the tolerance) and nothing has been struck on it yet.
+    unplayed_downbeat: bool,
+    /// The next downbeat, to keep a time shift from jumping over it.
+    next_downbeat_s: f64,
+}
+
+impl Moment {
+    /// The moment `now_s` on `grid`; `struck_here` says whether a note was struck at it.
+    pub(crate) fn at(grid: &Grid, now_s: f64, struck_here: bool) -> Self {
+        let beats = grid.beats_at(now_s);
+        let nearest = beats.round();
+        let near_beat = (beats - nearest).abs() <= ON_GRID_TOLERANCE;
+        let at_downbeat = near_beat && grid.position(grid.time_of(nearest) + 1e-6).in_bar == 0;
+        let position = grid.position(now_s);
+        let beats_left = f64::from(position.signature.beats_per_bar())
+            - f64::from(position.in_bar)
+            - position.phase;
+        Self {
+            now_s,
+            on_grid: grid_offset(beats.rem_euclid(1.0)).abs() <= ON_GRID_TOLERANCE,
+            unplayed_downbeat: at_downbeat && !struck_here,
+            next_downbeat_s: grid.time_of(beats + beats_left),
+        }
+    }
+
+    /// Lowers the logits of the choices that leave the grid.
+    pub(crate) fn nudge(&self, grid: &Grid, logits: &mut [f32]) {
+        if !self.on_grid {
+            for pitch in 0..=127u8 {
+                logits[usize::from(Event::NoteOn(pitch).id())] -= OFF_GRID_PENALTY;
+            }
+        }
+        for steps in 1..=MAX_SHIFT_STEPS {
+            let landing_s = self.now_s + f64::from(steps) * STEP_S;
+            let lands_on_grid =
+                grid_offset(grid.beats_at(landing_s).rem_euclid(1.0)).abs() <= ON_GRID_TOLERANCE;
+            let skips_downbeat = landing_s > self.next_downbeat_s + DOWNBEAT_SLACK_S;
+            if !lands_on_grid || skips_downbeat || self.unplayed_downbeat {
+                logits[usize::from(Event::TimeShift(steps).id())] -= OFF_GRID_PENALTY;
+            }
+        }
+    }
+}
+
+/// A shift may land this far past the next downbeat without counting as skipping it (the
+/// downbeat tolerance of the measures, 30 ms).
+const DOWNBEAT_SLACK_S: f64 = 0.03;
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::music::encoding::VOCAB_SIZE;
+
+    /// 120 bpm in 4/4: a beat every 0.5 s, a sixteenth every 0.125 s, a bar every 2 s.
+    fn grid() -> Grid {
+        Grid::steady(
+            120.0,
+            crate::music::time_signature::TimeSignature::FOUR_FOUR,
+            8.0,
+        )
+    }
+
+    fn nudged(now_s: f64, struck_here: bool) -> Vec<f32> {
+        let grid = grid();
+        let mut logits = vec![0.0; VOCAB_SIZE];
+        Moment::at(&grid, now_s, struck_here).nudge(&grid, &mut logits);
+        logits
+    }
+
+    fn shift(steps: u8) -> usize {
+        usize::from(Event::TimeShift(steps).id())
+    }
+
+    #[test]
+    fn off_the_grid_notes_are_discouraged_and_shifts_back_onto_it_are_not() {
+        let logits = nudged(0.56, true);
+        assert_eq!(
+            logits[usize::from(Event::NoteOn(60).id())],
+            -OFF_GRID_PENALTY
+        );
+        // From 0.56 s the next sixteenth is at 0.625 s: 6 or 7 steps on (1/32 beat is 15.6 ms).
+        assert_eq!(logits[shift(6)], 0.0);
+        assert_eq!(logits[shift(7)], 0.0);
+        assert_eq!(logits[shift(3)], -OFF_GRID_PENALTY);
+    }
+
+    #[test]
+    fn on_the_grid_notes_are_free_and_a_downbeat_is_not_skipped() {
+        let logits = nudged(1.5, true);
+        assert_eq!(logits[usize::from(Event::NoteOn(60).id())], 0.0);
+        // From 1.5 s, 0.5 s lands on the downbeat of bar 2; 0.75 s would jump over it.
+        assert_eq!(logits[shift(50)], 0.0);
+        assert_eq!(logits[shift(75)], -OFF_GRID_PENALTY);
+    }
+
+    #[test]
+    fn an_unplayed_downbeat_holds_time_until_a_note_is_struck() {
+        let waiting = nudged(2.0, false);
+        assert_eq!(waiting[shift(25)], -OFF_GRID_PENALTY);
+        assert_eq!(waiting[usize::from(Event::NoteOn(60).id())], 0.0);
+        let played = nudged(2.0, true);
+        assert_eq!(played[shift(25)], 0.0);
+    }
+}
