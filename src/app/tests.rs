@@ -89,7 +89,7 @@ fn tiny_training(app: &mut CadenzaApp) {
         ..train.recipe
     };
     train.device = DeviceChoice::Cpu;
-    app.shared.settings.generate.seconds = 4.0;
+    app.shared.settings.generate.seconds = 7.0;
     // A fixed seed: the flow below checks notes, not seeds (each press would roll a new one).
     app.shared.settings.generate.lock_seed = true;
 }
@@ -172,6 +172,8 @@ fn a_composer_trains_generates_plays_and_exports() {
         steer.loudness.mode = super::steer::LaneMode::Constant;
         steer.loudness.value = cadenza_core::controls::Loudness::Soft.velocity();
         steer.style = Some("Alberti".to_string());
+        steer.tempo = Some(90.0);
+        steer.meter = Some("3/4".parse().expect("a meter"));
     }
     harness.step();
     harness.get_by_label("Curve:");
@@ -187,9 +189,21 @@ fn a_composer_trains_generates_plays_and_exports() {
     assert!(!take.notes.is_empty());
     assert_eq!(
         take.controls.summary(),
-        "D minor · 2 then 8 then 2 notes/s · soft · Alberti"
+        "D minor · 2 then 8 then 2 notes/s · soft · 90 bpm · 3/4 · Alberti"
     );
     assert_eq!(app.shared.shown.content.notes.len(), take.notes.len());
+    // The take is in bars of 3/4 at 90 bpm, and the roll shows them.
+    let grid = take
+        .grid
+        .clone()
+        .expect("a take asked for a tempo has a bar grid");
+    assert_eq!(app.shared.shown.content.grid.as_ref(), Some(&grid));
+    let bar_two = grid.downbeats(10.0)[1];
+    assert_eq!(bar_two.0, 1);
+    assert!(
+        (bar_two.1 - 2.0).abs() < 1e-9,
+        "a 3/4 bar at 90 bpm lasts 2 s"
+    );
     // The statistics name the corpus they compare with.
     click(&mut harness, "Statistics", 0);
     harness.get_by_label("Density vs demo-corpus");
@@ -211,10 +225,11 @@ fn a_composer_trains_generates_plays_and_exports() {
         println!("SKIP playback: no SoundFont on this machine");
     }
 
-    // Select a passage, regenerate it, keep the best alternative, undo back to the take, redo.
+    // Select bars 2 and 3, regenerate them, keep the best alternative, undo back to the take,
+    // redo.
     harness.state_mut().shared.selection = Some(Passage {
-        start_s: 1.0,
-        end_s: 2.0,
+        start_s: 2.0,
+        end_s: 6.0,
     });
     click(&mut harness, "Regenerate selection", 0);
     step_until(
@@ -229,10 +244,15 @@ fn a_composer_trains_generates_plays_and_exports() {
     assert_eq!(app.generate.takes().len(), 2, "{:?}", app.shared.messages);
     let version = app.generate.takes()[1].clone();
     assert_eq!(version.parent, Some(app.generate.takes()[0].id));
+    assert_eq!(
+        version.grid.as_ref(),
+        Some(&grid),
+        "redone in the take's time"
+    );
     for kept in take
         .notes
         .iter()
-        .filter(|n| n.start_s < 1.0 || n.start_s >= 2.0)
+        .filter(|n| n.start_s < 2.0 || n.start_s >= 6.0)
     {
         assert!(version.notes.contains(kept), "{kept:?} was not kept");
     }
@@ -283,6 +303,9 @@ fn a_composer_trains_generates_plays_and_exports() {
         .export_to(ExportKind::Midi, 0, midi_path.clone(), &mut app.shared);
     let exported = cadenza_core::midi::read_file(&midi_path).expect("the exported MIDI file reads");
     assert_same_notes(&exported.notes, &take.notes);
+    let bars = exported.grid.expect("an export in bars carries them");
+    assert_eq!(bars.beats()[0].signature.to_string(), "3/4");
+    assert!((bars.beats()[1].at_s - 60.0 / 90.0).abs() < 1e-3);
     // An export over the model in use is refused by the output guard, and the model is intact.
     let model = app.shared.settings.checkpoint.clone().expect("a model");
     let description = cadenza_core::checkpoint::meta_path(&model);

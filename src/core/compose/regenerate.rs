@@ -22,7 +22,10 @@ use crate::compose::generate::{
 };
 use crate::model::EventLstm;
 use crate::music::encoding::{self, Decoder, Event, EventId, VOCAB_SIZE, to_step};
+use crate::music::meter::Grid;
 use crate::music::midi::{self, Note};
+
+use super::keep_time::Moment;
 
 /// Candidates sampled by default.
 pub const DEFAULT_CANDIDATES: usize = 8;
@@ -187,6 +190,7 @@ pub fn regenerate(
         .collect();
     let started = Instant::now();
     let mut last_report = Instant::now();
+    let keep_time_on = steering.grid().filter(|_| steering.keeps_time());
     loop {
         if cancel.load(Ordering::Relaxed) {
             return Ok(None);
@@ -194,7 +198,7 @@ pub fn regenerate(
         let inputs: Vec<i64> = rows_state
             .iter_mut()
             .zip(rows.chunks_exact(VOCAB_SIZE))
-            .map(|(row, logits)| row.advance(logits, settings, &parts, passage))
+            .map(|(row, logits)| row.advance(logits, settings, &parts, passage, keep_time_on))
             .collect();
         if rows_state.iter().all(|r| r.phase == Phase::Done) {
             break;
@@ -249,6 +253,8 @@ struct Row {
     end_step: u64,
     events: usize,
     max_events: usize,
+    /// Step of the last note struck, so a downbeat counts as played once.
+    struck_at: Option<u64>,
     /// The music after the range, and how far it has been read.
     suffix: Vec<EventId>,
     scored: usize,
@@ -278,6 +284,7 @@ impl Row {
             events: 0,
             max_events: ((passage.end_s - passage.start_s) * MAX_EVENTS_PER_SECOND).ceil() as usize
                 + 128,
+            struck_at: None,
             suffix: Vec::new(),
             scored: 0,
             score: 0.0,
@@ -304,10 +311,11 @@ impl Row {
         settings: &SamplingSettings,
         parts: &Parts,
         passage: Passage,
+        grid: Option<&Grid>,
     ) -> i64 {
         match self.phase {
             Phase::Sampling => {
-                let event = self.next_in_range(logits, settings);
+                let event = self.next_in_range(logits, settings, grid);
                 self.apply(event);
                 if self.forced.is_empty() && self.decoder.step() >= self.end_step {
                     self.release_struck();
@@ -330,12 +338,22 @@ impl Row {
         }
     }
 
-    /// The next event of the range: a forced release, or a sample the constraints allow.
-    fn next_in_range(&mut self, logits: &[f32], settings: &SamplingSettings) -> EventId {
+    /// The next event of the range: a forced release, or a sample the constraints allow (and,
+    /// on a bar grid, leaning toward it as generation does).
+    fn next_in_range(
+        &mut self,
+        logits: &[f32],
+        settings: &SamplingSettings,
+        grid: Option<&Grid>,
+    ) -> EventId {
         if let Some(event) = self.forced.pop_front() {
             return event;
         }
         let mut allowed = logits.to_vec();
+        if let Some(grid) = grid {
+            let struck_here = self.struck_at == Some(self.decoder.step());
+            Moment::at(grid, self.decoder.now_s(), struck_here).nudge(grid, &mut allowed);
+        }
         for &(pitch, _) in &self.held {
             // A key held from before the range is neither struck nor released by the candidate.
             allowed[usize::from(Event::NoteOn(pitch).id())] = f32::NEG_INFINITY;
@@ -350,6 +368,9 @@ impl Row {
             }
         }
         let sampled = sample_event(&allowed, settings, &mut self.rng);
+        if let Some(Event::NoteOn(_)) = Event::from_id(sampled) {
+            self.struck_at = Some(self.decoder.step());
+        }
         match Event::from_id(sampled) {
             Some(Event::TimeShift(steps)) => {
                 // Up to the next forced release or the range's end, whichever comes first.
