@@ -155,8 +155,8 @@ pub type RepaintWithin = Arc<dyn Fn(Duration) + Send + Sync>;
 const SETTINGS_KEY: &str = "cadenza-settings";
 /// Narrowest the side panel can be dragged, in points (the Generate panel's controls fit).
 const SIDE_PANEL_MIN_PX: f32 = 320.0;
-/// Widest share of the window the side panel can take, so the roll keeps 60 %.
-const SIDE_PANEL_MAX_SHARE: f32 = 0.4;
+/// Widest share of the window the side panel can take, so the roll keeps 60 % (with margins).
+const SIDE_PANEL_MAX_SHARE: f32 = 0.38;
 
 /// What is remembered between runs (with eframe's window size and position).
 #[derive(Debug, Clone, Default, serde::Serialize, serde::Deserialize)]
@@ -247,18 +247,30 @@ impl Shared {
             .reading(own.into_iter().flatten())
     }
 
-    /// Shows a piece and loads it into the player (from the start).
+    /// Shows a piece and loads it into the player (from the start); its selection is dropped
+    /// ([`Shared::focus_passage`] brings one back).
     pub fn show(&mut self, title: String, piece: &Piece, primer_end_s: f64) {
         self.show_content(
             title,
+            // Bars only where the music follows them: a performance saved at a nominal 120 bpm
+            // has a grid in its file that has nothing to do with its music.
             RollContent::new(piece.notes.clone(), piece.pedal.clone(), primer_end_s)
-                .with_grid(piece.grid.clone()),
+                .with_grid(piece.usable_grid().cloned()),
         );
         self.sound.load(piece);
     }
 
-    /// Puts new content in the roll (opened at its start); the player keeps what it has.
+    /// Selects `passage` of the piece just shown, opens the roll on it and puts the player a
+    /// second before it (a version made by redoing it).
+    pub fn focus_passage(&mut self, passage: Passage) {
+        self.selection = Some(passage);
+        self.sound.seek((passage.start_s - 1.0).max(0.0));
+    }
+
+    /// Puts new content in the roll (opened at its start); the player keeps what it has. A
+    /// selection belongs to the piece it was made on, so it is dropped.
     pub fn show_content(&mut self, title: String, content: RollContent) {
+        self.selection = None;
         self.shown = Shown {
             title,
             content,
@@ -301,6 +313,8 @@ pub struct CadenzaApp {
     roll: PianoRoll,
     /// The piece the roll last opened (see [`Shown::revision`]).
     shown_revision: u64,
+    /// The roll's width last frame, for the zoom buttons.
+    roll_width_px: f32,
     shared: Shared,
 }
 
@@ -346,6 +360,7 @@ impl CadenzaApp {
             generate,
             roll: PianoRoll::default(),
             shown_revision: 0,
+            roll_width_px: 800.0,
             shared,
         }
     }
@@ -440,12 +455,8 @@ impl CadenzaApp {
     fn status_bar(&mut self, ui: &mut egui::Ui) {
         egui::Panel::bottom("status").show(ui, |ui| {
             ui.horizontal(|ui| {
-                ui.label(format!("Device: {}", self.train.device_label()));
-                ui.separator();
-                ui.label(self.shared.sound.soundfont_label());
-                ui.separator();
-                ui.label(self.shared.sound.output_label());
-                ui.separator();
+                // The job first, so a long device or SoundFont text never pushes it off screen;
+                // the details are on hover.
                 let jobs: Vec<String> = [self.corpus.job(), self.train.job(), self.generate.job()]
                     .into_iter()
                     .flatten()
@@ -455,8 +466,48 @@ impl CadenzaApp {
                 } else {
                     jobs.join(" · ")
                 });
+                ui.separator();
+                let device = self.train.device_label();
+                let short = device.split(" (").next().unwrap_or(&device).to_string();
+                ui.add(egui::Label::new(format!("Device: {short}")).truncate())
+                    .on_hover_text(device);
+                ui.separator();
+                let soundfont = self.shared.sound.soundfont_label();
+                ui.add(egui::Label::new(soundfont.clone()).truncate())
+                    .on_hover_text(soundfont);
+                ui.separator();
+                let output = self.shared.sound.output_label();
+                ui.add(egui::Label::new(output.clone()).truncate())
+                    .on_hover_text(output);
             });
         });
+    }
+
+    /// Zoom out, in and "Fit take": the roll's zoom, also on Ctrl+wheel (said on hover).
+    fn zoom_ui(&mut self, ui: &mut egui::Ui) {
+        let width = self.roll_width_px;
+        let hint = "Ctrl+wheel over the roll zooms too; the wheel scrolls";
+        if ui
+            .small_button("-")
+            .on_hover_text(format!("Zoom out ({hint})"))
+            .clicked()
+        {
+            self.roll.zoom_by(0.8, width);
+        }
+        if ui
+            .small_button("+")
+            .on_hover_text(format!("Zoom in ({hint})"))
+            .clicked()
+        {
+            self.roll.zoom_by(1.25, width);
+        }
+        if ui
+            .small_button("Fit take")
+            .on_hover_text("Show the whole piece")
+            .clicked()
+        {
+            self.roll.fit();
+        }
     }
 
     fn transport_bar(&mut self, ui: &mut egui::Ui) {
@@ -492,6 +543,8 @@ impl CadenzaApp {
                 ui.checkbox(&mut self.roll.follow, "Follow playhead");
                 ui.checkbox(&mut self.roll.full_keyboard, "All keys")
                     .on_hover_text("Show the whole keyboard instead of the notes' range");
+                ui.separator();
+                self.zoom_ui(ui);
                 ui.separator();
                 ui.label(egui::RichText::new(&self.shared.shown.title).strong());
             });
@@ -540,7 +593,10 @@ impl eframe::App for CadenzaApp {
         self.side_panel(ui);
         egui::CentralPanel::default_margins().show(ui, |ui| {
             let playing = self.shared.sound.is_playing();
-            let position = Some(self.shared.sound.position_s());
+            // Playback runs a moment past the last release (the tail): the playhead stops at the
+            // end, so the view never pans into empty space.
+            let end_s = self.shared.shown.content.end_s();
+            let position = Some(self.shared.sound.position_s().min(end_s));
             let steer = &mut self.shared.settings.generate.steer;
             let lane = self.panel == Panel::Generate && steer.has_curve();
             if lane {
@@ -552,6 +608,7 @@ impl eframe::App for CadenzaApp {
                 self.shown_revision = self.shared.shown.revision;
                 self.roll.reset_view(self.shared.selection);
             }
+            self.roll_width_px = ui.available_width();
             if let Some(RollAction::Seek(t)) = self.roll.show(
                 ui,
                 &self.shared.shown.content,
@@ -566,6 +623,7 @@ impl eframe::App for CadenzaApp {
             }
         });
         let shared = &mut self.shared;
+        shared.sound.keep_to_range();
         if shared
             .sound
             .poll(&mut shared.settings, &mut shared.messages)

@@ -129,6 +129,8 @@ pub struct PianoRoll {
     highest: u8,
     /// Where a selection drag began, in seconds.
     selecting_from: Option<f64>,
+    /// Fit the whole piece in the view at the next frame.
+    fit_requested: bool,
 }
 
 impl Default for PianoRoll {
@@ -141,6 +143,7 @@ impl Default for PianoRoll {
             lowest: LOWEST,
             highest: HIGHEST,
             selecting_from: None,
+            fit_requested: false,
         }
     }
 }
@@ -171,6 +174,22 @@ pub fn fitted_keys(range: Option<(u8, u8)>) -> (u8, u8) {
 }
 
 impl PianoRoll {
+    /// Most and fewest pixels per second the view zooms to.
+    pub const ZOOM_RANGE: (f32, f32) = (2.0, 2000.0);
+
+    /// Zooms by `factor` about the middle of the view (`width_px` wide).
+    pub fn zoom_by(&mut self, factor: f32, width_px: f32) {
+        let middle_s = self.start_s + f64::from(width_px / 2.0 / self.pixels_per_s);
+        self.pixels_per_s =
+            (self.pixels_per_s * factor).clamp(Self::ZOOM_RANGE.0, Self::ZOOM_RANGE.1);
+        self.start_s = (middle_s - f64::from(width_px / 2.0 / self.pixels_per_s)).max(0.0);
+    }
+
+    /// Shows the whole piece at the next frame.
+    pub fn fit(&mut self) {
+        self.fit_requested = true;
+    }
+
     /// Opens a new piece at its start, or at `selection` if there is one.
     pub fn reset_view(&mut self, selection: Option<Passage>) {
         self.start_s = selection.map_or(0.0, |s| (s.start_s - 1.0).max(0.0));
@@ -198,6 +217,11 @@ impl PianoRoll {
             full.min + Vec2::new(KEYBOARD_WIDTH, RULER_HEIGHT),
             full.max - Vec2::new(0.0, PEDAL_HEIGHT),
         );
+        if std::mem::take(&mut self.fit_requested) && content.end_s() > 0.0 {
+            self.start_s = 0.0;
+            self.pixels_per_s = (area.width() / content.end_s() as f32)
+                .clamp(Self::ZOOM_RANGE.0, Self::ZOOM_RANGE.1);
+        }
         let action = self.handle_input(ui, &response, area, full, content, selection);
         if let (Some(t), true, true) = (playhead_s, playing, self.follow) {
             let visible_s = f64::from(area.width() / self.pixels_per_s);
@@ -299,7 +323,8 @@ impl PianoRoll {
                 let anchor_x = pointer.map_or(area.center().x, |p| p.x);
                 let anchor_s =
                     self.start_s + f64::from((anchor_x - area.left()) / self.pixels_per_s);
-                self.pixels_per_s = (self.pixels_per_s * zoom).clamp(2.0, 2000.0);
+                self.pixels_per_s =
+                    (self.pixels_per_s * zoom).clamp(Self::ZOOM_RANGE.0, Self::ZOOM_RANGE.1);
                 self.start_s =
                     (anchor_s - f64::from((anchor_x - area.left()) / self.pixels_per_s)).max(0.0);
             }

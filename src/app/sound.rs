@@ -18,6 +18,8 @@ pub struct Sound {
     soundfont: Result<PathBuf, String>,
     output_problem: Option<String>,
     choosing: Job<ChosenSoundFont>,
+    /// Where playback pauses by itself (an audition ends with its passage).
+    until_s: Option<f64>,
 }
 
 impl Sound {
@@ -47,6 +49,7 @@ impl Sound {
                 soundfont: Err(err.to_string()),
                 output_problem: None,
                 choosing: Job::default(),
+                until_s: None,
             },
         }
     }
@@ -60,6 +63,7 @@ impl Sound {
             soundfont: Ok(path),
             output_problem: problem.map(|e| e.to_string()),
             choosing: Job::default(),
+            until_s: None,
         }
     }
 
@@ -83,6 +87,26 @@ impl Sound {
         } else {
             TransportCommand::Play
         });
+    }
+
+    /// Plays from `from_s` and pauses at `until_s` (an audition of a passage).
+    pub fn play_range(&mut self, from_s: f64, until_s: f64) {
+        self.seek(from_s);
+        self.play();
+        self.until_s = Some(until_s);
+    }
+
+    /// Pauses at the end of a played range; call every frame.
+    pub fn keep_to_range(&mut self) {
+        let Some(until_s) = self.until_s else {
+            return;
+        };
+        if !self.is_playing() {
+            self.until_s = None;
+        } else if self.position_s() >= until_s {
+            self.send(TransportCommand::Pause);
+            self.until_s = None;
+        }
     }
 
     /// Starts playing.

@@ -126,6 +126,10 @@ fn a_composer_trains_generates_plays_and_exports() {
     snapshot(&mut harness, "generate");
     click(&mut harness, "Train", 0);
     tiny_training(harness.state_mut());
+    // Before training, no empty plot with meaningless axes: a word on what will be drawn.
+    harness.get_by_label(
+        "The loss curves (training, smoothed, validation) are drawn here while a model trains, or when a checkpoint is opened.",
+    );
     snapshot(&mut harness, "train");
 
     // Train a tiny model until the loss curve has points, then stop (which saves).
@@ -192,6 +196,15 @@ fn a_composer_trains_generates_plays_and_exports() {
         "D minor · 2 then 8 then 2 notes/s · soft · 90 bpm · 3/4 · Alberti"
     );
     assert_eq!(app.shared.shown.content.notes.len(), take.notes.len());
+    // Long take titles are elided: the roll keeps 60 % of the window; "Fit take" shows it all.
+    assert!(app.roll_width_px >= 0.6 * 1280.0, "{}", app.roll_width_px);
+    click(&mut harness, "Fit take", 0);
+    let app = harness.state();
+    let shown_s = f64::from(app.roll_width_px / app.roll.pixels_per_s);
+    assert!(
+        (shown_s - take.duration_s()).abs() < 1.0,
+        "{shown_s} s shown"
+    );
     // The take is in bars of 3/4 at 90 bpm, and the roll shows them.
     let grid = take
         .grid
@@ -239,8 +252,25 @@ fn a_composer_trains_generates_plays_and_exports() {
         |app| app.generate.has_alternatives(),
     );
     click(&mut harness, "Audition", 0);
+    // An audition plays the passage with a second on either side, then stops.
+    step_until(
+        &mut harness,
+        "the audition to end",
+        Duration::from_secs(15),
+        |app| !app.shared.sound.is_playing(),
+    );
+    assert!(harness.state().shared.sound.position_s() < 7.5);
     click(&mut harness, "Keep", 0);
     let app = harness.state();
+    // The kept version opens on the passage it redid, selected, the player a second before it.
+    assert_eq!(
+        app.shared.selection,
+        Some(Passage {
+            start_s: 2.0,
+            end_s: 6.0
+        })
+    );
+    assert!((app.shared.sound.position_s() - 1.0).abs() < 0.2);
     assert_eq!(app.generate.takes().len(), 2, "{:?}", app.shared.messages);
     let version = app.generate.takes()[1].clone();
     assert_eq!(version.parent, Some(app.generate.takes()[0].id));
@@ -259,6 +289,8 @@ fn a_composer_trains_generates_plays_and_exports() {
     assert_eq!(app.generate.selected_take().map(|t| t.id), Some(version.id));
     harness.key_press_modifiers(egui::Modifiers::COMMAND, egui::Key::Z);
     harness.step();
+    // The selection belonged to the version; the take shown now has none.
+    assert_eq!(harness.state().shared.selection, None);
     let parent = harness.state().generate.takes()[0].id;
     assert_eq!(
         harness.state().generate.selected_take().map(|t| t.id),

@@ -430,6 +430,11 @@ impl TrainPanel {
     }
 
     fn plot(&self, ui: &mut egui::Ui) {
+        if self.curves.train.is_empty() && self.curves.valid.is_empty() {
+            // An empty plot would show meaningless −0.5…0.5 axes.
+            ui.weak("The loss curves (training, smoothed, validation) are drawn here while a model trains, or when a checkpoint is opened.");
+            return;
+        }
         Plot::new("loss")
             .height(260.0)
             .legend(Legend::default())
@@ -591,14 +596,10 @@ fn hyperparameters_ui(ui: &mut egui::Ui, controls: &mut TrainControls) {
 
 /// The smoothed training loss of a saved history, exactly as the trainer reported it.
 fn smooth(points: &[(u64, f64)]) -> Vec<PlotPoint> {
-    let mut average = None;
+    let mut smoothed = train::SmoothedLoss::default();
     points
         .iter()
-        .map(|&(step, loss)| {
-            let value = train::smooth_loss(average, loss);
-            average = Some(value);
-            PlotPoint::new(step as f64, value)
-        })
+        .map(|&(step, loss)| PlotPoint::new(step as f64, smoothed.push(loss)))
         .collect()
 }
 

@@ -108,16 +108,18 @@ impl GeneratePanel {
             return;
         };
         alternatives.auditioned = Some(rank);
-        let start = alternatives.origin.passage.start_s;
+        let passage = alternatives.origin.passage;
         shared.show(
             format!("Alternative #{} (not kept yet)", rank + 1),
             &child.piece(),
             child.primer_end_s,
         );
-        shared.sound.seek((start - 1.0).max(0.0));
-        if !shared.sound.is_playing() {
-            shared.sound.toggle();
-        }
+        shared.focus_passage(passage);
+        // The passage with a second on either side, then silence.
+        let until_s = (passage.end_s + 1.0).min(child.duration_s());
+        shared
+            .sound
+            .play_range((passage.start_s - 1.0).max(0.0), until_s);
     }
 
     /// Keeps candidate `rank` as a new version of its take.
@@ -126,7 +128,10 @@ impl GeneratePanel {
             return;
         };
         match self.bench.keep(&alternatives, rank) {
-            Ok(index) => self.show_take(index, shared),
+            Ok(index) => {
+                self.show_take(index, shared);
+                shared.focus_passage(alternatives.origin.passage);
+            }
             Err(refusal) => shared.tell(sentence(refusal)),
         }
     }

@@ -2,6 +2,8 @@
 
 use std::time::{Duration, Instant};
 
+use super::progress::SmoothedLoss;
+
 /// Counters for this run (limits and rates are per run; step and epoch continue across runs).
 pub(super) struct RunClock {
     pub(super) first_step: u64,
@@ -9,7 +11,7 @@ pub(super) struct RunClock {
     pub(super) active: Duration,
     pub(super) resumed_at: Instant,
     pub(super) tokens: u64,
-    pub(super) smoothed_loss: Option<f64>,
+    pub(super) smoothed_loss: SmoothedLoss,
     pub(super) last_report: Option<Instant>,
     pub(super) last_save: Instant,
     pub(super) best_full_valid: f64,
@@ -24,7 +26,7 @@ impl RunClock {
             active: Duration::ZERO,
             resumed_at: Instant::now(),
             tokens: 0,
-            smoothed_loss: None,
+            smoothed_loss: SmoothedLoss::default(),
             last_report: None,
             last_save: Instant::now(),
             best_full_valid: f64::INFINITY,

@@ -5,7 +5,7 @@ pub use super::data::{TrainData, fingerprint};
 pub use super::options::{
     FINE_TUNE_MINUTES, FINE_TUNE_PATIENCE, Limits, StartFrom, TrainError, TrainOptions,
 };
-pub use super::progress::{Command, Finished, Progress, StopReason, smooth_loss};
+pub use super::progress::{Command, Finished, Progress, SmoothedLoss, StopReason};
 pub use super::setup::learned_controls;
 pub use super::trainer::{TrainerHandle, spawn};
 pub use crate::model::naming::{best_stem, worse_stem};

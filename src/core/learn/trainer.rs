@@ -18,7 +18,7 @@ use crate::music::encoding::VOCAB_SIZE;
 
 use super::data::TrainData;
 use super::options::{BAD_STEP_WINDOW, MAX_BAD_STEPS, StartFrom, TrainError, TrainOptions};
-use super::progress::{Command, Finished, Progress, StopReason, smooth_loss};
+use super::progress::{Command, Finished, Progress, StopReason};
 use super::run_clock::RunClock;
 use super::setup::{
     fresh_meta, initialized_meta, learned_controls, load_trainable, protected_nll, restore_weights,
@@ -401,8 +401,7 @@ impl<'a> Trainer<'a> {
     }
 
     fn report_step(&mut self, loss: f64) {
-        let smoothed = smooth_loss(self.run.smoothed_loss, loss);
-        self.run.smoothed_loss = Some(smoothed);
+        let smoothed = self.run.smoothed_loss.push(loss);
         let due = self
             .run
             .last_report

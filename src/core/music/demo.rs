@@ -11,7 +11,9 @@ use std::path::{Path, PathBuf};
 use rand::rngs::StdRng;
 use rand::{Rng, SeedableRng};
 
+use crate::music::meter::Grid;
 use crate::music::midi::{self, MidiError, Note, PedalInterval, Piece};
+use crate::music::time_signature::TimeSignature;
 
 const SEED: u64 = 0x00CA_DE2A;
 const MAJOR: [u8; 7] = [0, 2, 4, 5, 7, 9, 11];
@@ -87,8 +89,12 @@ impl Score {
         });
     }
 
+    /// The piece, on the grid of its tempo in 4/4 (so it is written with its beats and bars).
     fn finish(mut self) -> Piece {
         midi::sort_notes(&mut self.piece.notes);
+        let end_s = self.piece.duration_s();
+        let bpm = 60.0 / self.seconds_per_beat;
+        self.piece.grid = Some(Grid::steady(bpm, TimeSignature::FOUR_FOUR, end_s));
         self.piece
     }
 }
