@@ -212,3 +212,46 @@ impl Take {
         )
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::music::controls::{Curve, KeyChange, MeterChange};
+
+    #[test]
+    fn a_take_title_names_the_model_and_what_was_asked_in_a_musician_s_words() {
+        let take = Take {
+            notes: vec![Note {
+                pitch: 60,
+                start_s: 0.0,
+                end_s: 30.2,
+                velocity: 70,
+            }],
+            controls: ControlPlan {
+                key: vec![KeyChange {
+                    at_s: 0.0,
+                    key: "D minor".parse().ok(),
+                }],
+                // 1.353 notes/s asks for the 1-note/s bin: it is named so.
+                density: Curve::constant(1.353),
+                tempo: Curve::constant(90.0),
+                meter: vec![MeterChange {
+                    at_s: 0.0,
+                    signature: "3/4".parse().expect("a meter"),
+                }],
+                ..ControlPlan::default()
+            },
+            seed: 42,
+            primer: "none".to_string(),
+            ..Take::default()
+        };
+        assert_eq!(
+            take.title(3, "Starter"),
+            "3. Starter · D minor · 1 note/s · 90 bpm · 3/4 · 0:30"
+        );
+        let details = take.details();
+        assert!(details.contains("generated from silence"), "{details}");
+        assert!(details.contains("seed 42"), "{details}");
+        assert!(details.contains("temperature"), "{details}");
+    }
+}

@@ -211,8 +211,10 @@ impl ControlPlan {
             joined(curve.0.iter().map(|p| name(p.value)), unit)
         };
         if !self.density.is_empty() {
-            let bin = |v: f64| density_of_bin(density_bin(v)).to_string();
-            parts.push(values(&self.density, " notes/s", &bin));
+            let bin = |v: f64| density_of_bin(density_bin(v));
+            let singular = self.density.0.iter().all(|p| bin(p.value) <= 1.0);
+            let unit = if singular { " note/s" } else { " notes/s" };
+            parts.push(values(&self.density, unit, &|v| bin(v).to_string()));
         }
         if !self.loudness.is_empty() {
             let level = |v: f64| {
