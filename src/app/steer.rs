@@ -4,7 +4,7 @@
 
 use cadenza_core::controls::{
     ControlPlan, ControlsMeta, Curve, CurvePoint, Key, KeyChange, Loudness, MeterChange,
-    loudness_bin,
+    density_bin, density_of_bin, loudness_bin,
 };
 use cadenza_core::music::plan::REQUESTABLE_TEMPO_BPM;
 use cadenza_core::music::time_signature::TimeSignature;
@@ -372,7 +372,7 @@ pub fn lane(ui: &mut egui::Ui, steer: &mut SteerControls, roll: &PianoRoll) {
         high,
         log,
     };
-    edit_curve(ui, &response, &scale, &mut lane.curve);
+    edit_curve(ui, &response, &scale, kind, &mut lane.curve);
     painter.rect_filled(response.rect, 0.0, ui.visuals().extreme_bg_color);
     let stroke = Stroke::new(2.0, Color32::from_rgb(90, 170, 250));
     let points: Vec<Pos2> = lane.curve.0.iter().map(|p| scale.pos(p)).collect();
@@ -382,8 +382,15 @@ pub fn lane(ui: &mut egui::Ui, steer: &mut SteerControls, roll: &PianoRoll) {
         line.push(Pos2::new(area.right(), last.y));
     }
     painter.add(egui::Shape::line(line, stroke));
-    for point in points {
-        painter.circle_filled(point, 4.0, stroke.color);
+    for (point, value) in points.iter().zip(&lane.curve.0) {
+        painter.circle_filled(*point, 4.0, stroke.color);
+        painter.text(
+            *point + Vec2::new(6.0, -4.0),
+            egui::Align2::LEFT_BOTTOM,
+            value_label(kind, value.value),
+            egui::FontId::proportional(10.0),
+            ui.visuals().text_color(),
+        );
     }
     let label = |value: f64| match kind {
         LaneKind::Density => format!("{value:.1}/s"),
@@ -447,31 +454,45 @@ impl LaneScale {
     }
 }
 
-fn edit_curve(ui: &egui::Ui, response: &egui::Response, scale: &LaneScale, curve: &mut Curve) {
+fn edit_curve(
+    ui: &egui::Ui,
+    response: &egui::Response,
+    scale: &LaneScale,
+    kind: LaneKind,
+    curve: &mut Curve,
+) {
+    let nearest_to = |pos: Pos2, curve: &Curve| {
+        curve
+            .0
+            .iter()
+            .enumerate()
+            .map(|(i, p)| (i, scale.pos(p).distance(pos)))
+            .filter(|&(_, d)| d <= GRAB_PX)
+            .min_by(|a, b| a.1.total_cmp(&b.1))
+            .map(|(i, _)| i)
+    };
+    if response.drag_started() {
+        // The point under the press, not under the pointer a few pixels later.
+        let origin = ui.input(|i| i.pointer.press_origin());
+        if let Some(grabbed) = origin.and_then(|pos| nearest_to(pos, curve)) {
+            ui.memory_mut(|m| m.data.insert_temp(response.id, grabbed));
+        }
+    }
     let Some(pointer) = response.interact_pointer_pos().or(response.hover_pos()) else {
         return;
     };
-    let nearest = curve
-        .0
-        .iter()
-        .enumerate()
-        .map(|(i, p)| (i, scale.pos(p).distance(pointer)))
-        .filter(|&(_, d)| d <= GRAB_PX)
-        .min_by(|a, b| a.1.total_cmp(&b.1))
-        .map(|(i, _)| i);
+    let nearest = nearest_to(pointer, curve);
     if response.secondary_clicked() {
         if let Some(i) = nearest {
             curve.0.remove(i);
         }
     } else if response.dragged() {
         let grabbed = ui.memory(|m| m.data.get_temp::<usize>(response.id));
-        let index = grabbed.or(nearest);
-        if let Some(i) = index.filter(|&i| i < curve.0.len()) {
-            curve.0[i] = scale.point_at(pointer);
-            ui.memory_mut(|m| m.data.insert_temp(response.id, i));
+        if let Some(i) = grabbed.filter(|&i| i < curve.0.len()) {
+            curve.0[i] = snapped(kind, scale.point_at(pointer));
         }
     } else if response.clicked() && nearest.is_none() {
-        curve.0.push(scale.point_at(pointer));
+        curve.0.push(snapped(kind, scale.point_at(pointer)));
     }
     if response.drag_stopped() {
         ui.memory_mut(|m| m.data.remove::<usize>(response.id));
@@ -479,5 +500,53 @@ fn edit_curve(ui: &egui::Ui, response: &egui::Response, scale: &LaneScale, curve
     if !response.dragged() {
         // Not while dragging: the grabbed point keeps its index until it is let go.
         curve.0.sort_by(|a, b| a.at_s.total_cmp(&b.at_s));
+    }
+}
+
+/// A point's value moved to what the model can be asked for: a density bin's centre, or one of
+/// the three loudness levels; its time to a tenth of a second.
+fn snapped(kind: LaneKind, point: CurvePoint) -> CurvePoint {
+    let value = match kind {
+        LaneKind::Density => density_of_bin(density_bin(point.value)),
+        LaneKind::Loudness => Loudness::ALL[usize::from(loudness_bin(point.value))].velocity(),
+    };
+    CurvePoint {
+        at_s: (point.at_s * 10.0).round() / 10.0,
+        value,
+    }
+}
+
+/// A point's value as the lane labels it: "4/s", "soft".
+fn value_label(kind: LaneKind, value: f64) -> String {
+    match kind {
+        LaneKind::Density => format!("{value}/s"),
+        LaneKind::Loudness => Loudness::ALL[usize::from(loudness_bin(value))]
+            .name()
+            .to_string(),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_dragged_curve_point_lands_on_a_value_the_model_can_be_asked_for() {
+        let aimed = CurvePoint {
+            at_s: 12.34,
+            value: 1.353,
+        };
+        let density = snapped(LaneKind::Density, aimed);
+        assert_eq!((density.at_s, density.value), (12.3, 1.0));
+        assert_eq!(value_label(LaneKind::Density, density.value), "1/s");
+        let loud = snapped(
+            LaneKind::Loudness,
+            CurvePoint {
+                at_s: 0.0,
+                value: 85.0,
+            },
+        );
+        assert_eq!(loud.value, Loudness::Loud.velocity());
+        assert_eq!(value_label(LaneKind::Loudness, loud.value), "loud");
     }
 }
