@@ -2,7 +2,7 @@
 //! statistics, click a piece to view and hear it. Parsing runs on a worker thread.
 
 use cadenza_core::music::meter::USABLE_FIT;
-use egui_plot::{Bar, BarChart, Plot};
+use egui_plot::{Bar, BarChart, GridMark, Plot};
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
 
@@ -346,6 +346,15 @@ fn summary_ui(ui: &mut egui::Ui, loaded: &LoadedCorpus) {
         .allow_zoom(false)
         .allow_drag(false)
         .allow_scroll(false)
+        // A mark per pitch class, so every bar is named (the default spacing named C and A#).
+        .x_grid_spacer(|_| {
+            (0..12)
+                .map(|pc| GridMark {
+                    value: f64::from(pc),
+                    step_size: 1.0,
+                })
+                .collect()
+        })
         .x_axis_formatter(|mark, _| {
             PITCH_CLASS_NAMES
                 .get(mark.value.round() as usize)
@@ -357,11 +366,11 @@ fn summary_ui(ui: &mut egui::Ui, loaded: &LoadedCorpus) {
         });
 }
 
-/// The table of pieces with their include checkboxes; returns the row clicked and whether the
-/// choice of pieces changed.
 /// Height of the pieces table before it scrolls.
 const PIECES_TABLE_HEIGHT: f32 = 320.0;
 
+/// The table of pieces with their include checkboxes; returns the row clicked and whether the
+/// choice of pieces changed.
 fn pieces_table(
     ui: &mut egui::Ui,
     loaded: &mut LoadedCorpus,
@@ -394,7 +403,8 @@ fn pieces_table(
     });
     // Only the rows in view are laid out: a corpus of thousands of pieces costs what a screenful does.
     egui::ScrollArea::vertical()
-        .id_salt("pieces")
+        // Per corpus: a newly loaded corpus opens at its first piece, not where the last was.
+        .id_salt(("pieces", &loaded.corpus.root))
         .max_height(PIECES_TABLE_HEIGHT)
         .auto_shrink([false, true])
         .show_rows(ui, row_height, loaded.corpus.pieces.len(), |ui, rows| {

@@ -142,16 +142,16 @@ pub fn controls_ui(
             ui.end_row();
             ui.label("Temperature");
             ui.add(egui::Slider::new(&mut controls.temperature, 0.1..=2.0))
-                .on_hover_text("Below 1 plays safe and repeats more; above 1 takes more risks");
+                .on_hover_text("How adventurous the playing is: below 1 plays safe and repeats more, above 1 takes more risks (the sampling temperature)");
             ui.end_row();
             ui.label("Top-k");
             ui.add(egui::DragValue::new(&mut controls.top_k).range(0..=VOCAB_SIZE))
-                .on_hover_text("Sample only among the k most likely events (0 = all)");
+                .on_hover_text("Plays only what the model finds most likely next: the k likeliest notes, rests and dynamics to choose from, 0 for all (top-k sampling)");
             ui.end_row();
             ui.label("Top-p");
             ui.add(egui::Slider::new(&mut controls.top_p, 0.05..=1.0))
                 .on_hover_text(
-                    "Then only among the most likely events that together reach p (1 = all)",
+                    "Leaves out the unlikely: chooses among the likeliest next notes, rests and dynamics that together make up this share of the odds, 1 for all (nucleus or top-p sampling)",
                 );
             ui.end_row();
             ui.label("Seed");
@@ -199,7 +199,7 @@ pub fn stats_ui(ui: &mut egui::Ui, take: &Take, corpus: Option<(&str, &CorpusPro
                     "{:.3} bits apart (0 = identical)",
                     comparison.pitch_class_js_divergence
                 ))
-                .on_hover_text("Jensen–Shannon divergence of the pitch-class histograms");
+                .on_hover_text("How differently the take uses the twelve notes of the octave from the corpus: 0 is the same mix (the Jensen–Shannon divergence of the pitch-class histograms)");
                 ui.end_row();
                 ui.label(format!("Density vs {name}"));
                 ui.label(format!(

@@ -6,6 +6,7 @@
 mod corpus_panel;
 mod generate_controls;
 mod generate_panel;
+mod help;
 mod job;
 pub mod piano_roll;
 mod sound;
@@ -583,9 +584,7 @@ impl eframe::App for CadenzaApp {
                             .choose_soundfont_dialog(&self.shared.repaint);
                     }
                 });
-                ui.menu_button("Help", |ui| {
-                    ui.label(about_text());
-                });
+                ui.menu_button("Help", help::menu);
             });
         });
         self.status_bar(ui);

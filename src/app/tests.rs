@@ -110,6 +110,11 @@ fn a_composer_trains_generates_plays_and_exports() {
         |app| app.corpus.data().is_some(),
     );
     harness.get_by_label("32 (4 composers)");
+    // Help has a way in and the shortcuts, not only About.
+    click(&mut harness, "Help", 0);
+    harness.get_by_label("Getting started");
+    harness.get_by_label("Keyboard shortcuts");
+    click(&mut harness, "Help", 0);
     click(&mut harness, "alberti-c-major", 0);
     click(&mut harness, "Stop", 0);
     step_until(
@@ -270,7 +275,11 @@ fn a_composer_trains_generates_plays_and_exports() {
             end_s: 6.0
         })
     );
-    assert!((app.shared.sound.position_s() - 1.0).abs() < 0.2);
+    // The player takes the seek on its own thread.
+    step_until(&mut harness, "the seek", Duration::from_secs(5), |app| {
+        (app.shared.sound.position_s() - 1.0).abs() < 0.2
+    });
+    let app = harness.state();
     assert_eq!(app.generate.takes().len(), 2, "{:?}", app.shared.messages);
     let version = app.generate.takes()[1].clone();
     assert_eq!(version.parent, Some(app.generate.takes()[0].id));
