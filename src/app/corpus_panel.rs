@@ -163,16 +163,20 @@ impl CorpusPanel {
         self.loading = Some(dir);
     }
 
-    /// Asks for a corpus folder.
+    /// Asks for a corpus folder, starting beside the last one (else in the home folder), not
+    /// on the toolkit's "Recent" list.
     pub fn open_folder_dialog(&mut self, shared: &Shared) {
-        self.folder_dialog
-            .dialog(&shared.repaint, || rfd::FileDialog::new().pick_folder());
+        let folder = dialog_folder(shared.settings.corpus_dir.as_deref());
+        self.folder_dialog.dialog(&shared.repaint, move || {
+            with_folder(rfd::FileDialog::new(), folder).pick_folder()
+        });
     }
 
-    /// Asks for a single MIDI file to view and play.
+    /// Asks for a single MIDI file to view and play, starting where a corpus folder would.
     pub fn open_file_dialog(&mut self, shared: &Shared) {
-        self.file_dialog.dialog(&shared.repaint, || {
-            rfd::FileDialog::new()
+        let folder = dialog_folder(shared.settings.corpus_dir.as_deref());
+        self.file_dialog.dialog(&shared.repaint, move || {
+            with_folder(rfd::FileDialog::new(), folder)
                 .add_filter("MIDI", &["mid", "midi"])
                 .pick_file()
         });
@@ -366,6 +370,21 @@ fn summary_ui(ui: &mut egui::Ui, loaded: &LoadedCorpus) {
         });
 }
 
+/// Where the open dialogs start: the folder holding the last corpus, else the home folder.
+fn dialog_folder(last_corpus: Option<&Path>) -> Option<PathBuf> {
+    last_corpus
+        .and_then(Path::parent)
+        .map(Path::to_path_buf)
+        .or_else(|| std::env::var_os("HOME").map(PathBuf::from))
+}
+
+fn with_folder(dialog: rfd::FileDialog, folder: Option<PathBuf>) -> rfd::FileDialog {
+    match folder {
+        Some(folder) => dialog.set_directory(folder),
+        None => dialog,
+    }
+}
+
 /// Height of the pieces table before it scrolls.
 const PIECES_TABLE_HEIGHT: f32 = 320.0;
 
@@ -495,6 +514,15 @@ mod tests {
                 .collect(),
             skipped: Vec::new(),
         }
+    }
+
+    #[test]
+    fn open_dialogs_start_beside_the_last_corpus() {
+        let last = Path::new("/music/midi/chorales");
+        assert_eq!(
+            dialog_folder(Some(last)),
+            Some(PathBuf::from("/music/midi"))
+        );
     }
 
     #[test]
