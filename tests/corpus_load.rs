@@ -172,8 +172,26 @@ fn a_folder_without_subfolders_is_one_style_named_after_it() {
     for name in ["chorale-1.mid", "chorale-2.mid", "chorale-3.mid"] {
         std::fs::write(bach.join(name), arpeggio()).expect("written");
     }
-    let corpus = corpus::load_dir(&bach, &|_| {}).expect("loads");
+    let mut corpus = corpus::load_dir(&bach, &|_| {}).expect("loads");
     let summary = corpus.summary();
     assert_eq!(summary.composers.len(), 1, "{:?}", summary.composers);
     assert_eq!(summary.composers.get("bach"), Some(&3));
+    // The panel offers to rename the one style.
+    assert_eq!(corpus.one_style(), Some("bach"));
+    corpus.rename_style("bach", " J. S. Bach ");
+    assert_eq!(corpus.summary().composers.get("J. S. Bach"), Some(&3));
+    corpus.rename_style("J. S. Bach", "  ");
+    assert_eq!(
+        corpus.one_style(),
+        Some("J. S. Bach"),
+        "an empty name changes nothing"
+    );
+}
+
+#[test]
+fn a_corpus_of_composer_folders_has_no_one_style() {
+    let dir = tempfile::tempdir().expect("temp dir");
+    fixture_corpus(dir.path());
+    let corpus = corpus::load_dir(dir.path(), &|_| {}).expect("loads");
+    assert_eq!(corpus.one_style(), None);
 }

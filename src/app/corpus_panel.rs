@@ -61,6 +61,16 @@ impl LoadedCorpus {
         }
     }
 
+    /// Gives the folder's one style another name (and prepares the training data again).
+    fn rename_style(&mut self, to: &str, repaint: &Repaint) {
+        let Some(from) = self.corpus.one_style().map(str::to_string) else {
+            return;
+        };
+        Arc::make_mut(&mut self.corpus).rename_style(&from, to);
+        self.summary = self.corpus.summary();
+        self.reprepare(repaint);
+    }
+
     /// Prepares the training data again after the choice of pieces changed.
     fn reprepare(&mut self, repaint: &Repaint) {
         let (corpus, included) = (Arc::clone(&self.corpus), self.included.clone());
@@ -94,6 +104,8 @@ pub struct CorpusPanel {
     folder_dialog: Job<Option<PathBuf>>,
     file_dialog: Job<Option<PathBuf>>,
     selected: Option<usize>,
+    /// A new name being typed for a flat folder's one style.
+    style_name: String,
 }
 
 impl CorpusPanel {
@@ -258,6 +270,9 @@ impl CorpusPanel {
             return;
         };
         summary_ui(ui, loaded);
+        if let Some(renamed) = one_style_ui(ui, loaded, &mut self.style_name) {
+            loaded.rename_style(&renamed, &shared.repaint);
+        }
         ui.separator();
         let (clicked, choice_changed) = pieces_table(ui, loaded, self.selected);
         if choice_changed {
@@ -368,6 +383,30 @@ fn summary_ui(ui: &mut egui::Ui, loaded: &LoadedCorpus) {
         .show(ui, |plot| {
             plot.bar_chart(BarChart::new("Pitch classes", bars))
         });
+}
+
+/// For a folder without subfolders: says it is one style and offers to rename it; returns the
+/// new name when the composer asks for it.
+fn one_style_ui(ui: &mut egui::Ui, loaded: &LoadedCorpus, name: &mut String) -> Option<String> {
+    let style = loaded.corpus.one_style()?;
+    ui.label(format!(
+        "A folder without subfolders is one style, “{style}”: training learns it as a composer to ask for. Put the pieces in a subfolder per composer for a style each."
+    ));
+    let mut renamed = None;
+    ui.horizontal(|ui| {
+        ui.add(
+            egui::TextEdit::singleline(name)
+                .hint_text(style)
+                .desired_width(140.0),
+        );
+        if ui
+            .add_enabled(!name.trim().is_empty(), egui::Button::new("Rename style"))
+            .clicked()
+        {
+            renamed = Some(std::mem::take(name));
+        }
+    });
+    renamed
 }
 
 /// Where the open dialogs start: the folder holding the last corpus, else the home folder.

@@ -350,6 +350,31 @@ impl Corpus {
         }
     }
 
+    /// The one style of a folder without subfolders (named after the folder when loaded), or
+    /// `None` for a corpus of composer folders.
+    pub fn one_style(&self) -> Option<&str> {
+        let first = self.pieces.first()?.composer.as_deref()?;
+        let flat = self
+            .pieces
+            .iter()
+            .all(|p| !p.relative_path.contains('/') && p.composer.as_deref() == Some(first));
+        flat.then_some(first)
+    }
+
+    /// Renames the style of every piece labelled `from` to `to` (a composer's name for the
+    /// folder's one style, say); an empty or unchanged name changes nothing.
+    pub fn rename_style(&mut self, from: &str, to: &str) {
+        let to = to.trim();
+        if to.is_empty() || to == from {
+            return;
+        }
+        for piece in &mut self.pieces {
+            if piece.composer.as_deref() == Some(from) {
+                piece.composer = Some(to.to_string());
+            }
+        }
+    }
+
     /// Pieces of one split.
     pub fn split(&self, split: Split) -> impl Iterator<Item = &CorpusPiece> {
         self.pieces.iter().filter(move |p| p.split == split)
