@@ -5,6 +5,7 @@ mod cli;
 mod corpus_load;
 mod encoding_props;
 mod faults;
+mod form;
 mod generation;
 mod layout;
 mod meter;

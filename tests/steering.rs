@@ -118,7 +118,7 @@ fn absent_controls_are_zero_inputs_and_a_plan_that_asks_nothing() {
     assert_eq!(plan.summary(), "any");
     let meta = cadenza_core::controls::ControlsMeta::new(vec!["Bach".into()], Default::default());
     assert_eq!(
-        meta.values_at(&plan, None, 12.0),
+        plan.values_at(&meta, None, 12.0),
         (ControlValues::default(), 0)
     );
     let asked = ControlPlan {
@@ -136,11 +136,11 @@ fn absent_controls_are_zero_inputs_and_a_plan_that_asks_nothing() {
         style: Some("bach".into()),
         ..ControlPlan::default()
     };
-    let (early, style) = meta.values_at(&asked, None, 5.0);
+    let (early, style) = asked.values_at(&meta, None, 5.0);
     assert!(early.histogram.is_some() && early.density == Some(density_bin(4.0)));
     assert_eq!((early.loudness, style), (None, 1));
     assert_eq!(
-        meta.values_at(&asked, None, 11.0).0.histogram,
+        asked.values_at(&meta, None, 11.0).0.histogram,
         None,
         "any key after 10 s"
     );
@@ -148,7 +148,7 @@ fn absent_controls_are_zero_inputs_and_a_plan_that_asks_nothing() {
         style: Some("Satie".into()),
         ..ControlPlan::default()
     };
-    let refused = meta.check_plan(&unknown).expect_err("unknown style");
+    let refused = unknown.check_against(&meta).expect_err("unknown style");
     assert!(refused.contains("Bach"), "{refused}");
 }
 
@@ -310,7 +310,7 @@ fn the_cli_trains_steerable_models_and_takes_every_control() {
     assert!(steered.status.success(), "{steered:?}");
     let line = String::from_utf8_lossy(&steered.stdout);
     assert!(
-        line.contains("D minor · 4.000 notes/s · soft · Patterns"),
+        line.contains("D minor · 4 notes/s · soft · Patterns"),
         "{line}"
     );
     let curves = dir.path().join("controls.json");

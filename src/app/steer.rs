@@ -149,6 +149,7 @@ impl SteerControls {
                 })
                 .into_iter()
                 .collect(),
+            ..ControlPlan::default()
         }
     }
 

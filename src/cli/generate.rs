@@ -9,6 +9,7 @@ use cadenza_core::generate::{
     SamplingSettings, Take, Update,
 };
 use cadenza_core::model::DeviceChoice;
+use cadenza_core::music::form::Form;
 use cadenza_core::music::quantize::Quantize;
 use cadenza_core::music::time_signature::TimeSignature;
 use cadenza_core::worker::no_repaint;
@@ -99,8 +100,17 @@ pub struct SamplingFlags {
     /// and no meter: 4/4.
     #[arg(long)]
     meter: Option<TimeSignature>,
+    /// Sections of bars from the start of the new music, a letter used again repeating its
+    /// section, e.g. "A4 B4 A4" (a model with the bar grid; 100 bpm in 4/4 unless asked).
+    #[arg(long)]
+    form: Option<Form>,
+    /// How much a repeated section changes, 0 (the same notes) to 1 (every bar anew) [default:
+    /// 0.3].
+    #[arg(long)]
+    variation: Option<f64>,
     /// A JSON file of controls that change along the piece (format in the README); --key,
-    /// --density, --loudness, --style, --tempo and --meter override its parts.
+    /// --density, --loudness, --style, --tempo, --meter, --form and --variation override its
+    /// parts.
     #[arg(long)]
     controls: Option<PathBuf>,
 }
@@ -152,6 +162,12 @@ impl SamplingFlags {
         }
         if let Some(bpm) = self.tempo {
             plan.tempo = Curve::constant(bpm);
+        }
+        if let Some(form) = &self.form {
+            plan.form = Some(form.clone());
+        }
+        if let Some(variation) = self.variation {
+            plan.variation = Some(variation);
         }
         if let Some(signature) = self.meter {
             plan.meter = vec![MeterChange {

@@ -31,5 +31,12 @@ pub use base::{files, output_guard, paths, worker};
 pub use compose::{generate, regenerate, takes, versions, workbench};
 pub use learn::{eval, train};
 pub use model::{checkpoint, starter};
-pub use music::{controls, corpus, demo, encoding, midi, stats};
+pub use music::{corpus, demo, encoding, midi, stats};
+
+/// The controls and what a take asks for (`music::controls` and `music::plan`), at the path
+/// the front ends use.
+pub mod controls {
+    pub use crate::music::controls::*;
+    pub use crate::music::plan::*;
+}
 pub use sound as audio;

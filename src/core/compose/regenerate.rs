@@ -491,7 +491,7 @@ pub struct RegenerateRequest {
     /// Temperature, top-k, top-p and the first seed (its length and variations are not used).
     pub settings: SamplingSettings,
     /// What to ask the model for.
-    pub controls: crate::music::controls::ControlPlan,
+    pub controls: crate::music::plan::ControlPlan,
     /// Where to run the network.
     pub device: crate::model::DeviceChoice,
     /// The take's bar grid, if it has one: the passage is redone in its tempo and meter.

@@ -5,9 +5,10 @@ use std::path::{Path, PathBuf};
 use crate::base::worker::{Context, Repaint, Worker};
 use crate::model::checkpoint::{self};
 use crate::model::{DeviceChoice, resolve_device};
-use crate::music::controls::ControlPlan;
 use crate::music::meter::Grid;
+use crate::music::plan::ControlPlan;
 
+use super::form::sample_form;
 use super::primer::Primer;
 use super::sampler::{Update, sample};
 use super::settings::{GenerateError, SamplingSettings};
@@ -82,15 +83,27 @@ fn run(
         grid: steering.grid().cloned(),
     });
     let mut observe = |update| ctx.update(GenerateEvent::Update(update));
-    let sampled = sample(
-        &loaded.model,
-        &steering,
-        device.device,
-        &request.settings,
-        &request.primer,
-        &mut observe,
-        ctx.cancel_flag(),
-    )?;
+    let sampled = match &request.controls.form {
+        Some(form) => sample_form(
+            &loaded.model,
+            &steering,
+            device.device,
+            &request.settings,
+            &request.primer,
+            form,
+            &mut observe,
+            ctx.cancel_flag(),
+        )?,
+        None => sample(
+            &loaded.model,
+            &steering,
+            device.device,
+            &request.settings,
+            &request.primer,
+            &mut observe,
+            ctx.cancel_flag(),
+        )?,
+    };
     let checkpoint = checkpoint::stem(&request.checkpoint).display().to_string();
     Ok(sampled.map(|pieces| {
         pieces

@@ -4,9 +4,10 @@ use tch::{Device, Tensor};
 
 use crate::model::Conditioning;
 use crate::model::checkpoint::CheckpointMeta;
-use crate::music::controls::{ControlPlan, ControlValues, ControlsMeta};
+use crate::music::controls::{ControlValues, ControlsMeta};
 use crate::music::encoding::{Decoder, Encoding, EventId};
 use crate::music::meter::Grid;
+use crate::music::plan::ControlPlan;
 
 use super::settings::{GenerateError, MAX_SECONDS};
 
@@ -29,7 +30,7 @@ impl Steering {
     pub fn new(meta: &CheckpointMeta, plan: ControlPlan) -> Result<Self, GenerateError> {
         let invalid = |why: String| GenerateError::InvalidSettings(why);
         match &meta.controls {
-            Some(controls) => controls.check_plan(&plan).map_err(invalid)?,
+            Some(controls) => plan.check_against(controls).map_err(invalid)?,
             None if !plan.is_any() => {
                 return Err(invalid(
                     "this model was trained without controls (key, density, loudness, style); leave them at any, or train a new model with controls"
@@ -110,7 +111,7 @@ impl Steering {
     pub(crate) fn values_at(&self, t: f64) -> Option<(ControlValues, usize)> {
         self.controls
             .as_ref()
-            .map(|meta| meta.values_at(&self.plan, self.grid.as_ref(), t))
+            .map(|meta| self.plan.values_at(meta, self.grid.as_ref(), t))
     }
 
     /// The controls beside each primer event (those of the event after it), for the pass that

@@ -2,9 +2,9 @@
 
 use std::path::Path;
 
-use crate::music::controls::ControlPlan;
 use crate::music::meter::Grid;
 use crate::music::midi::{self, MidiError, Note, Piece};
+use crate::music::plan::ControlPlan;
 use crate::music::quantize::Quantize;
 
 use super::settings::SamplingSettings;
@@ -216,7 +216,7 @@ impl Take {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::music::controls::{Curve, KeyChange, MeterChange};
+    use crate::music::plan::{Curve, KeyChange, MeterChange};
 
     #[test]
     fn a_take_title_names_the_model_and_what_was_asked_in_a_musician_s_words() {

@@ -4,7 +4,7 @@
 
 use crate::compose::generate::{Operation, SamplingSettings, Take};
 use crate::compose::regenerate::{Candidate, Parts, Passage};
-use crate::music::controls::ControlPlan;
+use crate::music::plan::ControlPlan;
 
 /// The take, passage and settings a regeneration is for.
 #[derive(Debug, Clone)]

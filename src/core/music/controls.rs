@@ -6,7 +6,7 @@
 //! and the mean velocity over the next [`DENSITY_WINDOW_S`] seconds, and the time-weighted
 //! pitch-class histogram over the next [`HISTOGRAM_WINDOW_S`]. Each control is dropped at random
 //! (an input says it is absent), so at generation time every control can be "any". When
-//! generating, a [`ControlPlan`] says what to ask for at each moment: a key (turned into a
+//! generating, a `ControlPlan` (the plan module) says what to ask for at each moment: a key (turned into a
 //! histogram by rotating the corpus's own average histogram for that mode, see [`KeyProfiles`]),
 //! a density and a loudness curve, and a style.
 
@@ -17,8 +17,6 @@ use crate::music::encoding::{Event, EventId, STEP_S, to_step};
 use crate::music::meter::Grid;
 use crate::music::meter_inputs::{METER_INPUTS, MeterValues};
 use crate::music::midi::Note;
-
-pub use crate::music::plan::{ControlPlan, Curve, CurvePoint, KeyChange, MeterChange};
 
 /// Seconds ahead of an event over which density and loudness are measured.
 pub const DENSITY_WINDOW_S: f64 = 3.0;
@@ -570,48 +568,6 @@ impl ControlsMeta {
     /// Rows of the style embedding ("any" and each label).
     pub fn style_rows(&self) -> usize {
         self.styles.len() + 1
-    }
-
-    /// Checks a plan against what this model knows (its styles).
-    pub fn check_plan(&self, plan: &ControlPlan) -> Result<(), String> {
-        plan.validate()?;
-        match &plan.style {
-            Some(style) if self.style_index(style).is_none() => Err(format!(
-                "style {style:?} is not one this model knows ({})",
-                if self.styles.is_empty() {
-                    "it knows none".to_string()
-                } else {
-                    self.styles.join(", ")
-                }
-            )),
-            _ => Ok(()),
-        }
-    }
-
-    /// The controls a plan asks for at `t` seconds, with the place on `grid` for a model that
-    /// reads it, and the style row.
-    pub fn values_at(
-        &self,
-        plan: &ControlPlan,
-        grid: Option<&Grid>,
-        t: f64,
-    ) -> (ControlValues, usize) {
-        let values = ControlValues {
-            meter: grid
-                .filter(|_| self.reads_meter())
-                .map(|grid| MeterValues::at(grid, t)),
-            density: plan.density.at(t).map(density_bin),
-            histogram: plan
-                .key_at(t)
-                .map(|key| self.key_profiles.histogram(key).map(|v| v as f32)),
-            loudness: plan.loudness.at(t).map(loudness_bin),
-        };
-        let style = plan
-            .style
-            .as_deref()
-            .and_then(|s| self.style_index(s))
-            .unwrap_or(0);
-        (values, style)
     }
 }
 

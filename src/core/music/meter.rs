@@ -237,6 +237,22 @@ impl Grid {
         index as f64 + (t_s - from) / (to - from)
     }
 
+    /// When bar `bar` (from 0) begins; bars go on past the laid-out beats.
+    pub fn bar_start_s(&self, bar: u32) -> f64 {
+        let mut seen = 0;
+        let mut beat = 0.0;
+        loop {
+            let at_s = self.time_of(beat);
+            if self.position(at_s + 1e-9).in_bar == 0 {
+                if seen == bar {
+                    return at_s;
+                }
+                seen += 1;
+            }
+            beat += 1.0;
+        }
+    }
+
     /// Downbeat times from the first bar up to `until_s`, with their bar numbers.
     pub fn downbeats(&self, until_s: f64) -> Vec<(i64, f64)> {
         let mut bars = Vec::new();

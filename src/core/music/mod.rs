@@ -6,6 +6,7 @@ pub mod controls;
 pub mod corpus;
 pub mod demo;
 pub mod encoding;
+pub mod form;
 pub mod meter;
 pub mod meter_inputs;
 pub mod midi;

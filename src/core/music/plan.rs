@@ -1,8 +1,12 @@
 //! What a composer asks of a take along its length: a key, density, loudness, tempo and meter,
 //! and a style. This is also the format of `cadenza generate --controls FILE.json`.
 
-use crate::music::controls::{Key, Loudness, density_bin, density_of_bin, loudness_bin};
+use crate::music::controls::{
+    ControlValues, ControlsMeta, Key, Loudness, density_bin, density_of_bin, loudness_bin,
+};
+use crate::music::form::Form;
 use crate::music::meter::Grid;
+use crate::music::meter_inputs::MeterValues;
 use crate::music::time_signature::TimeSignature;
 
 /// A value that changes along the piece: points `(at_s, value)`, linear in between, constant
@@ -105,7 +109,16 @@ pub struct ControlPlan {
     /// Time signature changes in time order; each takes effect at the first bar line at or
     /// after its time.
     pub meter: Vec<MeterChange>,
+    /// Sections of bars from the start of the new music, a letter used again repeating its
+    /// section ("A4 B4 A4"); implies a bar grid.
+    pub form: Option<Form>,
+    /// How much a repeated section changes: 0 the same notes, 1 every bar written anew over
+    /// the same bars ([`DEFAULT_VARIATION`] when not given).
+    pub variation: Option<f64>,
 }
+
+/// The share of a repeat's bars written anew when no variation is asked.
+pub const DEFAULT_VARIATION: f64 = 0.3;
 
 /// From the first bar line at or after `at_s` on, bars of `signature`.
 #[derive(Debug, Clone, Copy, PartialEq, serde::Serialize, serde::Deserialize)]
@@ -158,7 +171,12 @@ impl ControlPlan {
 
     /// Whether the plan asks for a tempo or a meter, so the take has a bar grid.
     pub fn asks_meter(&self) -> bool {
-        !self.tempo.is_empty() || !self.meter.is_empty()
+        !self.tempo.is_empty() || !self.meter.is_empty() || self.form.is_some()
+    }
+
+    /// The share of a repeat's bars written anew.
+    pub fn variation(&self) -> f64 {
+        self.variation.unwrap_or(DEFAULT_VARIATION)
     }
 
     /// The bar grid the plan asks for, laid out to at least `until_s`; `None` if it asks for
@@ -184,7 +202,55 @@ impl ControlPlan {
         self.loudness.validate("loudness", 1.0..=127.0)?;
         self.tempo.validate("tempo", REQUESTABLE_TEMPO_BPM)?;
         check_change_times("key", self.key.iter().map(|c| c.at_s))?;
-        check_change_times("meter", self.meter.iter().map(|c| c.at_s))
+        check_change_times("meter", self.meter.iter().map(|c| c.at_s))?;
+        match self.variation {
+            Some(v) if !(0.0..=1.0).contains(&v) => {
+                Err(format!("variation: {v} is not between 0 and 1"))
+            }
+            _ => Ok(()),
+        }
+    }
+
+    /// Checks the plan against what the model `meta` describes knows (its styles).
+    pub fn check_against(&self, meta: &ControlsMeta) -> Result<(), String> {
+        self.validate()?;
+        match &self.style {
+            Some(style) if meta.style_index(style).is_none() => Err(format!(
+                "style {style:?} is not one this model knows ({})",
+                if meta.styles.is_empty() {
+                    "it knows none".to_string()
+                } else {
+                    meta.styles.join(", ")
+                }
+            )),
+            _ => Ok(()),
+        }
+    }
+
+    /// The controls asked for at `t` seconds of a model `meta` describes, with the place on
+    /// `grid` for a model that reads it, and the style row.
+    pub fn values_at(
+        &self,
+        meta: &ControlsMeta,
+        grid: Option<&Grid>,
+        t: f64,
+    ) -> (ControlValues, usize) {
+        let values = ControlValues {
+            meter: grid
+                .filter(|_| meta.reads_meter())
+                .map(|grid| MeterValues::at(grid, t)),
+            density: self.density.at(t).map(density_bin),
+            histogram: self
+                .key_at(t)
+                .map(|key| meta.key_profiles.histogram(key).map(|v| v as f32)),
+            loudness: self.loudness.at(t).map(loudness_bin),
+        };
+        let style = self
+            .style
+            .as_deref()
+            .and_then(|s| meta.style_index(s))
+            .unwrap_or(0);
+        (values, style)
     }
 
     /// The key asked for at `t` seconds.
@@ -230,6 +296,9 @@ impl ControlPlan {
         if !self.meter.is_empty() {
             let signatures = self.meter.iter().map(|c| c.signature.to_string());
             parts.push(joined(signatures, ""));
+        }
+        if let Some(form) = &self.form {
+            parts.push(format!("form {form}"));
         }
         if let Some(style) = &self.style {
             parts.push(style.clone());

@@ -1,0 +1,90 @@
+//! Form: `generate --form`, a repeat following its model section, and refused forms.
+
+use cadenza_core::midi;
+use cadenza_core::music::form::shared_notes;
+use cadenza_core::music::meter::Grid;
+
+use crate::support::*;
+
+/// (beats from the section's start, pitch) of the notes starting in bars `from..to` of `grid`.
+fn section_notes(notes: &[midi::Note], grid: &Grid, from: u32, to: u32) -> Vec<(f64, u8)> {
+    let (start_s, end_s) = (grid.bar_start_s(from), grid.bar_start_s(to));
+    let start_beat = grid.beats_at(start_s);
+    notes
+        .iter()
+        .filter(|n| n.start_s >= start_s - 0.005 && n.start_s < end_s - 0.005)
+        .map(|n| (grid.beats_at(n.start_s) - start_beat, n.pitch))
+        .collect()
+}
+
+fn generate_form(
+    stem: &std::path::Path,
+    out: &std::path::Path,
+    extra: &[&str],
+) -> std::process::Output {
+    let mut args = vec![
+        "generate",
+        "--checkpoint",
+        stem.to_str().expect("utf-8"),
+        "--out",
+        out.to_str().expect("utf-8"),
+        "--tempo",
+        "120",
+        "--seed",
+        "5",
+    ];
+    args.extend_from_slice(extra);
+    cadenza(&args)
+}
+
+#[test]
+fn a_repeat_without_variation_is_its_model_section_note_for_note() {
+    let dir = tempfile::tempdir().expect("temp dir");
+    let stem = tiny_steerable_model(dir.path());
+    let out = dir.path().join("form.mid");
+    let generated = generate_form(&stem, &out, &["--form", "A2 B1 A2", "--variation", "0"]);
+    assert!(generated.status.success(), "{generated:?}");
+    let piece = midi::read_file(&out).expect("reads back");
+    let grid = piece.grid.as_ref().expect("a form is written in bars");
+    let first = section_notes(&piece.notes, grid, 0, 2);
+    let again = section_notes(&piece.notes, grid, 3, 5);
+    assert!(!first.is_empty(), "the first A has notes");
+    assert_eq!(shared_notes(&first, &again), 1.0);
+    assert_eq!(shared_notes(&again, &first), 1.0);
+    // Five bars of 4/4 at 120 bpm: the take ends by 10 s.
+    let end_s = piece.notes.iter().map(|n| n.end_s).fold(0.0, f64::max);
+    assert!(end_s <= 10.0 + 0.02, "{end_s}");
+}
+
+#[test]
+fn a_varied_repeat_keeps_most_of_its_model_and_writes_the_rest_anew() {
+    let dir = tempfile::tempdir().expect("temp dir");
+    let stem = tiny_steerable_model(dir.path());
+    let out = dir.path().join("form.mid");
+    let generated = generate_form(&stem, &out, &["--form", "A4 B2 A4", "--variation", "0.25"]);
+    assert!(generated.status.success(), "{generated:?}");
+    let piece = midi::read_file(&out).expect("reads back");
+    let grid = piece.grid.as_ref().expect("a form is written in bars");
+    let first = section_notes(&piece.notes, grid, 0, 4);
+    let again = section_notes(&piece.notes, grid, 6, 10);
+    // One bar of four is redone: at least the other three bars' notes come back.
+    let shared = shared_notes(&first, &again);
+    assert!(shared >= 0.5, "{shared}");
+}
+
+#[test]
+fn impossible_forms_are_refused_before_sampling() {
+    let dir = tempfile::tempdir().expect("temp dir");
+    let stem = tiny_steerable_model(dir.path());
+    let out = dir.path().join("form.mid");
+    let refused = generate_form(&stem, &out, &["--form", "A4 B4 A2"]);
+    assert!(!refused.status.success());
+    let stderr = String::from_utf8_lossy(&refused.stderr);
+    assert!(
+        stderr.contains("a repeat is as long as the section it repeats"),
+        "{stderr}"
+    );
+    assert!(!out.exists());
+    let too_varied = generate_form(&stem, &out, &["--form", "A4", "--variation", "2"]);
+    assert_clean_error(&too_varied, "variation: 2 is not between 0 and 1");
+}
