@@ -596,24 +596,6 @@ mod tests {
     }
 
     #[test]
-    fn curves_interpolate_and_hold() {
-        let curve = Curve(vec![
-            CurvePoint {
-                at_s: 10.0,
-                value: 2.0,
-            },
-            CurvePoint {
-                at_s: 20.0,
-                value: 8.0,
-            },
-        ]);
-        assert_eq!(curve.at(0.0), Some(2.0));
-        assert_eq!(curve.at(15.0), Some(5.0));
-        assert_eq!(curve.at(99.0), Some(8.0));
-        assert_eq!(Curve::default().at(1.0), None);
-    }
-
-    #[test]
     fn the_key_finder_names_a_scale_by_its_tonic() {
         // A C major scale with the tonic and dominant held longest.
         let durations = [4.0, 0.0, 1.0, 0.0, 2.0, 1.0, 0.0, 3.0, 0.0, 1.0, 0.0, 1.0];
