@@ -52,7 +52,7 @@ enum Command {
     /// Measure how well a checkpoint predicts pieces (negative log-likelihood per event).
     Eval(eval::EvalArgs),
     /// Compose new pieces with a trained checkpoint and write them as MIDI files.
-    Generate(generate::GenerateArgs),
+    Generate(Box<generate::GenerateArgs>),
     /// Redo a passage of a MIDI file: candidates ranked by how well the music after it follows.
     Regenerate(Box<regenerate::RegenerateArgs>),
     /// Play a MIDI file through the SoundFont piano into a WAV file.
