@@ -1,0 +1,397 @@
+//! How far takes are from the corpus (issue 25): music statistics of 30-s clips, each as the
+//! corpus's p10 · median · p90 beside the takes', and a two-sample classifier test: a logistic
+//! regression on those statistics, cross-validated in 5 folds that never put one piece (or one
+//! take) on both sides, reporting balanced accuracy (50 % is indistinguishable). Release build,
+//! the shared corpus beside the repository:
+//!
+//!   cargo bench --bench realism                                  # the shipped starter
+//!   cargo bench --bench realism -- checkpoint=PATH takes=40 form="A4 B4 A4"
+
+#[path = "../tests/support/fixtures.rs"]
+mod fixtures;
+
+use std::path::PathBuf;
+
+use cadenza_core::checkpoint::{self, LoadedModel};
+use cadenza_core::controls::{self, ControlPlan};
+use cadenza_core::corpus;
+use cadenza_core::generate::{self, Length, Primer, SamplingSettings, Steering};
+use cadenza_core::midi::{self, Note};
+use cadenza_core::music::form::Form;
+use cadenza_core::starter;
+use rand::rngs::StdRng;
+use rand::{Rng, SeedableRng};
+use tch::Device;
+
+/// Length of a clip, in seconds.
+const CLIP_S: f64 = 30.0;
+/// Clips taken from each corpus piece (at random places).
+const CLIPS_PER_PIECE: usize = 2;
+/// Folds of the cross-validation.
+const FOLDS: usize = 5;
+/// Upper edges of the onset-interval and note-length bins, in seconds.
+const TIME_EDGES_S: [f64; 5] = [0.05, 0.1, 0.2, 0.4, 0.8];
+
+fn main() {
+    let Some(dir) = fixtures::shared_corpus("realism benchmark") else {
+        return;
+    };
+    let argument = |name: &str| {
+        std::env::args().find_map(|a| a.strip_prefix(&format!("{name}=")).map(str::to_string))
+    };
+    let checkpoint = argument("checkpoint")
+        .map(PathBuf::from)
+        .unwrap_or_else(|| starter::find().expect("the starter model ships in assets/models"));
+    let count: usize = argument("takes").map_or(40, |v| v.parse().expect("a number"));
+    let form: Option<Form> = argument("form").map(|f| f.parse().expect("a form"));
+    cadenza_core::model::set_threads(2);
+    let corpus = corpus::load_dir(&dir, &|_| {}).expect("corpus loads");
+    let mut rng = StdRng::seed_from_u64(25);
+    let mut excerpts = Vec::new();
+    for (piece_index, piece) in corpus.pieces.iter().enumerate() {
+        let sounding = midi::apply_sustain(&piece.piece);
+        let length_s = piece.piece.duration_s();
+        for _ in 0..CLIPS_PER_PIECE {
+            let from_s = rng.random_range(0.0..(length_s - CLIP_S).max(0.001));
+            if let Some(stats) = Stats::of(&clip(&sounding, from_s)) {
+                excerpts.push((piece_index, stats));
+            }
+        }
+    }
+    let model = checkpoint::load_model(&checkpoint, Device::Cpu).expect("checkpoint loads");
+    let plan = ControlPlan {
+        form: form.clone(),
+        ..ControlPlan::default()
+    };
+    let takes: Vec<(usize, Stats)> = (0..count)
+        .filter_map(|i| {
+            let notes = sample(&model, plan.clone(), 1 + i as u64);
+            Stats::of(&clip(&notes, 0.0)).map(|s| (i, s))
+        })
+        .collect();
+    println!(
+        "checkpoint {} · {} takes of {CLIP_S} s{} · {} corpus excerpts of {} pieces",
+        checkpoint.display(),
+        takes.len(),
+        form.map_or(String::new(), |f| format!(" in form {f}")),
+        excerpts.len(),
+        corpus.pieces.len()
+    );
+    print_statistics(&excerpts, &takes);
+    let accuracy = classifier_accuracy(&excerpts, &takes);
+    println!();
+    println!(
+        "two-sample classifier (logistic regression, {FOLDS} folds grouped by piece/take): balanced accuracy {:.1} %",
+        accuracy * 100.0
+    );
+}
+
+/// The notes sounding in `[from_s, from_s + CLIP_S)`, moved to start at 0.
+fn clip(notes: &[Note], from_s: f64) -> Vec<Note> {
+    notes
+        .iter()
+        .filter(|n| n.start_s >= from_s && n.start_s < from_s + CLIP_S)
+        .map(|n| Note {
+            start_s: n.start_s - from_s,
+            end_s: (n.end_s - from_s).min(CLIP_S),
+            ..*n
+        })
+        .collect()
+}
+
+/// One free take (or one in `plan`'s form) of [`CLIP_S`].
+fn sample(model: &LoadedModel, plan: ControlPlan, seed: u64) -> Vec<Note> {
+    let steering = Steering::new(&model.meta, plan).expect("the model reads the plan");
+    let settings = SamplingSettings {
+        length: Length::Seconds(CLIP_S),
+        seed,
+        ..SamplingSettings::default()
+    };
+    let pieces = generate::sample(
+        &model.model,
+        &steering,
+        Device::Cpu,
+        &settings,
+        &Primer::none(),
+        &mut |_| {},
+        &std::sync::atomic::AtomicBool::new(false),
+    )
+    .expect("samples")
+    .expect("not cancelled");
+    pieces
+        .into_iter()
+        .next()
+        .map(|p| p.notes)
+        .unwrap_or_default()
+}
+
+/// The statistics of a clip, named for the table.
+const NAMES: [&str; 16] = [
+    "notes per second",
+    "range (semitones)",
+    "peak polyphony",
+    "mean polyphony",
+    "notes in the key's scale",
+    "pitch-class entropy (bits)",
+    "onset gaps under 0.1 s",
+    "onset gaps over 0.4 s",
+    "notes under 0.1 s",
+    "notes over 0.8 s",
+    "velocity mean",
+    "velocity spread",
+    "velocity step",
+    "top-line steps (≤ 2 semitones)",
+    "top-line leap size",
+    "pattern recurrence",
+];
+
+/// A clip described by [`NAMES`].
+#[derive(Debug, Clone)]
+struct Stats([f64; NAMES.len()]);
+
+impl Stats {
+    /// `None` for a clip of fewer than 16 notes.
+    fn of(notes: &[Note]) -> Option<Self> {
+        if notes.len() < 16 {
+            return None;
+        }
+        let mut onsets: Vec<f64> = notes.iter().map(|n| n.start_s).collect();
+        onsets.dedup_by(|a, b| (*a - *b).abs() < 0.01);
+        let gaps: Vec<f64> = onsets.windows(2).map(|w| w[1] - w[0]).collect();
+        let lengths: Vec<f64> = notes.iter().map(|n| n.end_s - n.start_s).collect();
+        let velocities: Vec<f64> = notes.iter().map(|n| f64::from(n.velocity)).collect();
+        let histogram = controls::pitch_class_durations(notes);
+        let total: f64 = histogram.iter().sum::<f64>().max(1e-9);
+        let key = controls::find_key(&histogram);
+        let scale: &[u8] = match key.map(|k| k.mode()) {
+            Some(controls::Mode::Minor) => &[0, 2, 3, 5, 7, 8, 10, 11],
+            _ => &[0, 2, 4, 5, 7, 9, 11],
+        };
+        let tonic = key.map_or(0, |k| k.tonic());
+        let in_scale = notes
+            .iter()
+            .filter(|n| scale.contains(&((n.pitch + 12 - tonic) % 12)))
+            .count() as f64
+            / notes.len() as f64;
+        let entropy: f64 = histogram
+            .iter()
+            .map(|d| d / total)
+            .filter(|p| *p > 0.0)
+            .map(|p| -p * p.log2())
+            .sum();
+        let top = top_line(notes);
+        let intervals: Vec<i32> = top
+            .windows(2)
+            .map(|w| i32::from(w[1]) - i32::from(w[0]))
+            .collect();
+        let share = |values: &[f64], test: &dyn Fn(f64) -> bool| {
+            values.iter().filter(|&&v| test(v)).count() as f64 / values.len().max(1) as f64
+        };
+        let pitches = notes.iter().map(|n| n.pitch);
+        let (low, high) = (pitches.clone().min()?, pitches.max()?);
+        let steps: Vec<f64> = intervals.iter().map(|&i| f64::from(i.abs())).collect();
+        Some(Self([
+            notes.len() as f64 / CLIP_S,
+            f64::from(high - low),
+            peak_polyphony(notes),
+            lengths.iter().sum::<f64>() / CLIP_S,
+            in_scale,
+            entropy,
+            share(&gaps, &|g| g < TIME_EDGES_S[1]),
+            share(&gaps, &|g| g > TIME_EDGES_S[3]),
+            share(&lengths, &|l| l < TIME_EDGES_S[1]),
+            share(&lengths, &|l| l > TIME_EDGES_S[4]),
+            mean(&velocities),
+            spread(&velocities),
+            mean(
+                &velocities
+                    .windows(2)
+                    .map(|w| (w[1] - w[0]).abs())
+                    .collect::<Vec<_>>(),
+            ),
+            share(&steps, &|s| s <= 2.0),
+            mean(
+                &steps
+                    .iter()
+                    .copied()
+                    .filter(|&s| s > 2.0)
+                    .collect::<Vec<_>>(),
+            ),
+            pattern_recurrence(&intervals),
+        ]))
+    }
+}
+
+/// The highest note at each onset.
+fn top_line(notes: &[Note]) -> Vec<u8> {
+    let mut line: Vec<(f64, u8)> = Vec::new();
+    for note in notes {
+        match line.last_mut() {
+            Some((at, pitch)) if (note.start_s - *at).abs() < 0.03 => {
+                *pitch = (*pitch).max(note.pitch)
+            }
+            _ => line.push((note.start_s, note.pitch)),
+        }
+    }
+    line.into_iter().map(|(_, p)| p).collect()
+}
+
+/// The share of the top line's 4-interval patterns that occur more than once in the clip.
+fn pattern_recurrence(intervals: &[i32]) -> f64 {
+    let patterns: Vec<&[i32]> = intervals.windows(4).collect();
+    if patterns.is_empty() {
+        return 0.0;
+    }
+    let mut counts = std::collections::HashMap::new();
+    for pattern in &patterns {
+        *counts.entry(*pattern).or_insert(0) += 1;
+    }
+    patterns.iter().filter(|p| counts[*p] > 1).count() as f64 / patterns.len() as f64
+}
+
+/// Most notes sounding at once.
+fn peak_polyphony(notes: &[Note]) -> f64 {
+    let mut edges: Vec<(f64, i32)> = notes
+        .iter()
+        .flat_map(|n| [(n.start_s, 1), (n.end_s, -1)])
+        .collect();
+    edges.sort_by(|a, b| a.0.total_cmp(&b.0).then(a.1.cmp(&b.1)));
+    let mut now = 0;
+    let mut peak = 0;
+    for (_, change) in edges {
+        now += change;
+        peak = peak.max(now);
+    }
+    f64::from(peak)
+}
+
+fn mean(values: &[f64]) -> f64 {
+    values.iter().sum::<f64>() / values.len().max(1) as f64
+}
+
+fn spread(values: &[f64]) -> f64 {
+    let m = mean(values);
+    (values.iter().map(|v| (v - m).powi(2)).sum::<f64>() / values.len().max(1) as f64).sqrt()
+}
+
+fn quantiles(mut values: Vec<f64>) -> String {
+    values.sort_by(f64::total_cmp);
+    if values.is_empty() {
+        return "-".to_string();
+    }
+    let at = |q: f64| values[((values.len() - 1) as f64 * q).round() as usize];
+    format!("{:.2} · {:.2} · {:.2}", at(0.1), at(0.5), at(0.9))
+}
+
+fn print_statistics(excerpts: &[(usize, Stats)], takes: &[(usize, Stats)]) {
+    println!();
+    println!("| statistic (p10 · median · p90) | corpus excerpts | takes |");
+    println!("|---|---|---|");
+    for (i, name) in NAMES.iter().enumerate() {
+        let column =
+            |clips: &[(usize, Stats)]| quantiles(clips.iter().map(|(_, s)| s.0[i]).collect());
+        println!("| {name} | {} | {} |", column(excerpts), column(takes));
+    }
+}
+
+/// Balanced accuracy of telling takes (label 1) from excerpts (label 0), cross-validated with
+/// every piece's excerpts and every take in one fold only.
+fn classifier_accuracy(excerpts: &[(usize, Stats)], takes: &[(usize, Stats)]) -> f64 {
+    // Folds by group: pieces and takes dealt round-robin.
+    let rows: Vec<(usize, f64, &Stats)> = excerpts
+        .iter()
+        .map(|(piece, s)| (piece % FOLDS, 0.0, s))
+        .chain(takes.iter().map(|(take, s)| (take % FOLDS, 1.0, s)))
+        .collect();
+    let (mut right, mut total) = ([0usize; 2], [0usize; 2]);
+    for fold in 0..FOLDS {
+        let train: Vec<&(usize, f64, &Stats)> = rows.iter().filter(|r| r.0 != fold).collect();
+        let model = Logistic::fit(&train);
+        for (_, label, stats) in rows.iter().filter(|r| r.0 == fold) {
+            let class = usize::from(*label > 0.5);
+            total[class] += 1;
+            if (model.probability(stats) > 0.5) == (class == 1) {
+                right[class] += 1;
+            }
+        }
+    }
+    (0..2)
+        .map(|c| right[c] as f64 / total[c].max(1) as f64)
+        .sum::<f64>()
+        / 2.0
+}
+
+/// Logistic regression on standardised statistics, classes weighted equally, L2-regularised,
+/// fitted by gradient descent.
+struct Logistic {
+    mean: Vec<f64>,
+    scale: Vec<f64>,
+    weights: Vec<f64>,
+    bias: f64,
+}
+
+impl Logistic {
+    const STEPS: usize = 2000;
+    const RATE: f64 = 0.1;
+    const L2: f64 = 1e-3;
+
+    fn fit(rows: &[&(usize, f64, &Stats)]) -> Self {
+        let features = NAMES.len();
+        let column = |j: usize| rows.iter().map(|r| r.2.0[j]).collect::<Vec<_>>();
+        let mean: Vec<f64> = (0..features).map(|j| self::mean(&column(j))).collect();
+        let scale: Vec<f64> = (0..features)
+            .map(|j| spread(&column(j)).max(1e-9))
+            .collect();
+        let positives = rows.iter().filter(|r| r.1 > 0.5).count().max(1) as f64;
+        let negatives = (rows.len() as f64 - positives).max(1.0);
+        let mut model = Self {
+            mean,
+            scale,
+            weights: vec![0.0; features],
+            bias: 0.0,
+        };
+        for _ in 0..Self::STEPS {
+            let mut gradient = vec![0.0; features];
+            let mut bias_gradient = 0.0;
+            for (_, label, stats) in rows {
+                let weight = if *label > 0.5 {
+                    0.5 / positives
+                } else {
+                    0.5 / negatives
+                };
+                let x = model.standardised(stats);
+                let error = (model.probability(stats) - label) * weight;
+                gradient
+                    .iter_mut()
+                    .zip(&x)
+                    .for_each(|(g, xi)| *g += error * xi);
+                bias_gradient += error;
+            }
+            for (w, g) in model.weights.iter_mut().zip(&gradient) {
+                *w -= Self::RATE * (g + Self::L2 * *w) * 10.0;
+            }
+            model.bias -= Self::RATE * bias_gradient * 10.0;
+        }
+        model
+    }
+
+    fn standardised(&self, stats: &Stats) -> Vec<f64> {
+        stats
+            .0
+            .iter()
+            .zip(self.mean.iter().zip(&self.scale))
+            .map(|(v, (m, s))| (v - m) / s)
+            .collect()
+    }
+
+    fn probability(&self, stats: &Stats) -> f64 {
+        let z: f64 = self
+            .standardised(stats)
+            .iter()
+            .zip(&self.weights)
+            .map(|(x, w)| x * w)
+            .sum::<f64>()
+            + self.bias;
+        1.0 / (1.0 + (-z).exp())
+    }
+}
