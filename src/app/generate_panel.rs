@@ -348,6 +348,7 @@ impl GeneratePanel {
             &take.piece(),
             take.primer_end_s,
         );
+        shared.shown.content.sections = take.sections();
     }
 
     fn start(&mut self, shared: &mut Shared) {

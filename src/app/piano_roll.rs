@@ -8,6 +8,7 @@
 use egui::{Align2, Color32, FontId, Pos2, Rect, Sense, Stroke, Vec2};
 
 use cadenza_core::midi::{Note, PedalInterval, Piece};
+use cadenza_core::music::form::SectionTime;
 use cadenza_core::music::meter::Grid;
 use cadenza_core::regenerate::Passage;
 
@@ -43,6 +44,8 @@ pub struct RollContent {
     pitch_range: Option<(u8, u8)>,
     /// The bar grid, if the piece has one: bars and beats on the ruler, selections snap to beats.
     pub grid: Option<Grid>,
+    /// The sections of a take written to a form, drawn in a lane at the top of the roll.
+    pub sections: Vec<SectionTime>,
 }
 
 impl RollContent {
@@ -58,6 +61,7 @@ impl RollContent {
             end_s,
             pitch_range: None,
             grid: None,
+            sections: Vec::new(),
         };
         for note in &notes {
             content.widen_pitch_range(note.pitch);
@@ -249,6 +253,7 @@ impl PianoRoll {
             visuals.text_color(),
         );
         self.draw_pedal(&painter, full, area, content, &x_of);
+        draw_sections(&painter, area, &content.sections, &x_of);
         if let Some(passage) = selection {
             let band = Rect::from_min_max(
                 Pos2::new(x_of(passage.start_s).max(area.left()), full.top()),
@@ -597,6 +602,36 @@ fn snap_to_onset(content: &RollContent, t: f64, tolerance_s: f64) -> f64 {
         .filter(|onset| (onset - t).abs() <= tolerance_s)
         .min_by(|a, b| (a - t).abs().total_cmp(&(b - t).abs()))
         .unwrap_or(t)
+}
+
+/// Height of the form lane at the top of the roll.
+const FORM_LANE_HEIGHT: f32 = 16.0;
+
+/// The form's sections as labelled blocks across the top of the roll, a colour per letter, so a
+/// returning section is seen to return.
+fn draw_sections(
+    painter: &egui::Painter,
+    area: Rect,
+    sections: &[SectionTime],
+    x_of: &dyn Fn(f64) -> f32,
+) {
+    let painter = painter.with_clip_rect(area);
+    for section in sections {
+        let hue = f32::from(section.section.letter as u8 - b'A') * 0.17 % 1.0;
+        let colour: Color32 = egui::ecolor::Hsva::new(hue, 0.45, 0.55, 0.85).into();
+        let block = Rect::from_min_max(
+            Pos2::new(x_of(section.start_s) + 1.0, area.top()),
+            Pos2::new(x_of(section.end_s) - 1.0, area.top() + FORM_LANE_HEIGHT),
+        );
+        painter.rect_filled(block, 2.0, colour);
+        painter.text(
+            block.left_center() + Vec2::new(4.0, 0.0),
+            Align2::LEFT_CENTER,
+            format!("{}", section.section),
+            FontId::proportional(11.0),
+            Color32::WHITE,
+        );
+    }
 }
 
 /// "m:ss" for the ruler and the transport.

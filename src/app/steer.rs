@@ -6,7 +6,8 @@ use cadenza_core::controls::{
     ControlPlan, ControlsMeta, Curve, CurvePoint, Key, KeyChange, Loudness, MeterChange,
     density_bin, density_of_bin, loudness_bin,
 };
-use cadenza_core::music::plan::REQUESTABLE_TEMPO_BPM;
+use cadenza_core::music::form::Form;
+use cadenza_core::music::plan::{DEFAULT_VARIATION, REQUESTABLE_TEMPO_BPM};
 use cadenza_core::music::time_signature::TimeSignature;
 use egui::{Color32, Pos2, Rect, Sense, Stroke, Vec2};
 
@@ -93,6 +94,10 @@ pub struct SteerControls {
     pub tempo: Option<f64>,
     /// Time signature of the bars (`None`: no bars, unless a tempo is chosen).
     pub meter: Option<TimeSignature>,
+    /// The form as typed ("A4 B4 A4"; empty: none).
+    pub form: String,
+    /// How much repeats change, 0–1.
+    pub variation: f64,
 }
 
 /// Time signatures offered in the Generate panel.
@@ -118,6 +123,8 @@ impl Default for SteerControls {
             editing: LaneKind::Density,
             tempo: None,
             meter: None,
+            form: String::new(),
+            variation: DEFAULT_VARIATION,
         }
     }
 }
@@ -149,7 +156,8 @@ impl SteerControls {
                 })
                 .into_iter()
                 .collect(),
-            ..ControlPlan::default()
+            form: self.form.trim().parse().ok(),
+            variation: Some(self.variation),
         }
     }
 
@@ -278,6 +286,38 @@ impl SteerControls {
         })
         .response
         .on_disabled_hover_text(reason);
+        ui.end_row();
+        self.form_ui(ui, enabled, reason);
+    }
+
+    /// The Form and Variation rows: sections typed as letters and bars, checked as typed.
+    fn form_ui(&mut self, ui: &mut egui::Ui, enabled: bool, reason: &str) {
+        ui.label("Form");
+        ui.add_enabled_ui(enabled, |ui| {
+            ui.vertical(|ui| {
+                ui.add(
+                    egui::TextEdit::singleline(&mut self.form)
+                        .hint_text("A4 B4 A4")
+                        .desired_width(140.0),
+                )
+                .on_hover_text("Sections as letters and bars: a letter used again brings its section back (A4 B4 A4: a theme, four bars of something else, the theme again). Empty: no form");
+                let typed = self.form.trim();
+                if !typed.is_empty()
+                    && let Err(err) = typed.parse::<Form>()
+                {
+                    ui.colored_label(ui.visuals().warn_fg_color, err.to_string());
+                }
+            });
+        })
+        .response
+        .on_disabled_hover_text(reason);
+        ui.end_row();
+        ui.label("Variation");
+        ui.add_enabled(
+            enabled && !self.form.trim().is_empty(),
+            egui::Slider::new(&mut self.variation, 0.0..=1.0),
+        )
+        .on_hover_text("How much a section changes when it comes back: 0 the same notes, 1 every bar written anew (the share of its bars regenerated)");
         ui.end_row();
     }
 }

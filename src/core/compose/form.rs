@@ -12,7 +12,7 @@ use rand::seq::IndexedRandom;
 use tch::Device;
 
 use crate::model::EventLstm;
-use crate::music::form::Form;
+use crate::music::form::{Form, SectionTime};
 use crate::music::meter::Grid;
 use crate::music::midi::{self, Note};
 
@@ -24,16 +24,6 @@ use super::steering::Steering;
 
 /// Candidates sampled for each varied passage of a repeat.
 const VARIATION_CANDIDATES: usize = 4;
-
-/// One section laid out in time.
-#[derive(Debug, Clone, Copy)]
-struct Span {
-    start_s: f64,
-    end_s: f64,
-    start_beat: f64,
-    model: Option<usize>,
-    bars: (u32, u32),
-}
 
 /// Samples one piece per seed of `settings` to `form`, after `primer`, on the steering's grid.
 /// `None` if cancelled.
@@ -51,7 +41,7 @@ pub(crate) fn sample_form(
     let grid = steering.grid().ok_or_else(|| {
         GenerateError::InvalidSettings("a form needs a model that reads the bar grid".to_string())
     })?;
-    let spans = lay_out(form, grid, primer.end_s);
+    let spans = form.on_grid(grid, primer.end_s);
     let started = Instant::now();
     let mut pieces = Vec::new();
     for (variation, seed) in settings.seeds().into_iter().enumerate() {
@@ -101,30 +91,6 @@ pub(crate) fn sample_form(
     Ok(Some(pieces))
 }
 
-/// The sections in time: bars counted from the first bar line at or after `from_s` (the
-/// primer's end).
-fn lay_out(form: &Form, grid: &Grid, from_s: f64) -> Vec<Span> {
-    let first_bar = (0..)
-        .find(|&bar| grid.bar_start_s(bar) >= from_s - 1e-6)
-        .unwrap_or(0);
-    form.sections()
-        .iter()
-        .zip(form.first_bars())
-        .zip(form.models())
-        .map(|((section, bar), model)| {
-            let (from, to) = (first_bar + bar, first_bar + bar + section.bars);
-            let start_s = grid.bar_start_s(from);
-            Span {
-                start_s,
-                end_s: grid.bar_start_s(to),
-                start_beat: grid.beats_at(start_s),
-                model,
-                bars: (from, to),
-            }
-        })
-        .collect()
-}
-
 /// One piece being written section by section.
 struct FormWriter<'a> {
     model: &'a EventLstm,
@@ -139,7 +105,7 @@ struct FormWriter<'a> {
 
 impl FormWriter<'_> {
     /// Samples a new section on from everything before it; false if cancelled.
-    fn sample_section(&mut self, span: &Span) -> Result<bool, GenerateError> {
+    fn sample_section(&mut self, span: &SectionTime) -> Result<bool, GenerateError> {
         let primer = Primer {
             notes: self.notes.clone(),
             end_s: span.start_s,
@@ -177,14 +143,12 @@ impl FormWriter<'_> {
     /// false if cancelled.
     fn repeat_section(
         &mut self,
-        span: &Span,
-        model: &Span,
+        span: &SectionTime,
+        model: &SectionTime,
         index: usize,
     ) -> Result<bool, GenerateError> {
-        let shift = |t: f64| {
-            let beats = self.grid.beats_at(t) - model.start_beat + span.start_beat;
-            self.grid.time_of(beats)
-        };
+        let offset = self.grid.beats_at(span.start_s) - self.grid.beats_at(model.start_s);
+        let shift = |t: f64| self.grid.time_of(self.grid.beats_at(t) + offset);
         let copied: Vec<Note> = self
             .notes
             .iter()
@@ -207,7 +171,7 @@ impl FormWriter<'_> {
 
     /// The bars of `span` to write anew: the variation's share of them, chosen with the seed,
     /// neighbours joined into one passage.
-    fn varied_passages(&self, span: &Span, index: usize) -> Vec<Passage> {
+    fn varied_passages(&self, span: &SectionTime, index: usize) -> Vec<Passage> {
         let bars: Vec<u32> = (span.bars.0..span.bars.1).collect();
         let count = (self.steering.plan().variation() * bars.len() as f64).round() as usize;
         let mut rng = StdRng::seed_from_u64(self.settings.seed ^ (index as u64).rotate_left(32));

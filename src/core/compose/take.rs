@@ -2,6 +2,7 @@
 
 use std::path::Path;
 
+use crate::music::form::SectionTime;
 use crate::music::meter::Grid;
 use crate::music::midi::{self, MidiError, Note, Piece};
 use crate::music::plan::ControlPlan;
@@ -104,6 +105,14 @@ impl Take {
         Piece {
             grid: self.grid.clone(),
             ..Piece::from_notes(self.notes.clone())
+        }
+    }
+
+    /// The sections of its form on its grid (none without a form or grid).
+    pub fn sections(&self) -> Vec<SectionTime> {
+        match (&self.controls.form, &self.grid) {
+            (Some(form), Some(grid)) => form.on_grid(grid, self.primer_end_s),
+            _ => Vec::new(),
         }
     }
 
@@ -249,9 +258,34 @@ mod tests {
             take.title(3, "Starter"),
             "3. Starter · D minor · 1 note/s · 90 bpm · 3/4 · 0:30"
         );
+        assert!(take.sections().is_empty(), "no form, no sections");
         let details = take.details();
         assert!(details.contains("generated from silence"), "{details}");
         assert!(details.contains("seed 42"), "{details}");
         assert!(details.contains("temperature"), "{details}");
+    }
+
+    #[test]
+    fn a_take_in_a_form_knows_where_its_sections_are() {
+        let plan = ControlPlan {
+            form: "A2 B1 A2".parse().ok(),
+            ..ControlPlan::default()
+        };
+        let take = Take {
+            grid: plan.grid(20.0),
+            controls: plan,
+            ..Take::default()
+        };
+        // 100 bpm in 4/4 (the defaults): a bar lasts 2.4 s.
+        let sections = take.sections();
+        let times: Vec<(String, f64)> = sections
+            .iter()
+            .map(|s| (s.section.to_string(), (s.start_s * 10.0).round() / 10.0))
+            .collect();
+        assert_eq!(
+            times,
+            [("A".into(), 0.0), ("B".into(), 4.8), ("A".into(), 7.2)]
+        );
+        assert_eq!(sections[2].model, Some(0));
     }
 }

@@ -4,6 +4,8 @@
 use std::fmt;
 use std::str::FromStr;
 
+use crate::music::meter::Grid;
+
 /// One section: its letter (its identity: a letter used again repeats the first section that
 /// had it) and its length in bars. A prime (A′) only marks a varied repeat for the reader.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -123,6 +125,53 @@ pub fn shared_notes(first: &[(f64, u8)], again: &[(f64, u8)]) -> f64 {
     found as f64 / first.len() as f64
 }
 
+/// A section placed in time on a grid.
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub struct SectionTime {
+    /// The section.
+    pub section: Section,
+    /// The section it repeats (its index), if it is a repeat.
+    pub model: Option<usize>,
+    /// Its first bar and the bar after its last (counting the grid's bars from 0).
+    pub bars: (u32, u32),
+    /// When it begins and ends.
+    pub start_s: f64,
+    /// When it ends.
+    pub end_s: f64,
+}
+
+impl Form {
+    /// The sections on `grid`, from the first bar line at or after `from_s` (a primer's end).
+    pub fn on_grid(&self, grid: &Grid, from_s: f64) -> Vec<SectionTime> {
+        let first_bar = (0..)
+            .find(|&bar| grid.bar_start_s(bar) >= from_s - 1e-6)
+            .unwrap_or(0);
+        self.sections
+            .iter()
+            .zip(self.first_bars())
+            .zip(self.models())
+            .map(|((&section, bar), model)| {
+                let bars = (first_bar + bar, first_bar + bar + section.bars);
+                SectionTime {
+                    section,
+                    model,
+                    bars,
+                    start_s: grid.bar_start_s(bars.0),
+                    end_s: grid.bar_start_s(bars.1),
+                }
+            })
+            .collect()
+    }
+}
+
+impl fmt::Display for Section {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        // An ASCII prime: the app's font has no U+2032.
+        let prime = if self.primed { "'" } else { "" };
+        write!(f, "{}{prime}", self.letter)
+    }
+}
+
 fn parse_section(token: &str) -> Result<Section, FormError> {
     let syntax = || FormError::Syntax(token.to_string());
     let mut chars = token.chars();
@@ -183,7 +232,7 @@ impl fmt::Display for Form {
         let parts: Vec<String> = self
             .sections
             .iter()
-            .map(|s| format!("{}{}{}", s.letter, if s.primed { "′" } else { "" }, s.bars))
+            .map(|s| format!("{s}{}", s.bars))
             .collect();
         f.write_str(&parts.join(" "))
     }
@@ -214,7 +263,7 @@ mod tests {
         assert_eq!(form.models(), vec![None, None, Some(0), None]);
         assert_eq!(form.first_bars(), vec![0, 4, 8, 12]);
         assert!(form.sections()[2].primed);
-        assert_eq!(form.to_string(), "A4 B4 A′4 C2");
+        assert_eq!(form.to_string(), "A4 B4 A'4 C2");
         assert_eq!("A4 B4 A'4".parse::<Form>().map(|f| f.bars()), Ok(12));
     }
 
