@@ -17,7 +17,7 @@ use cadenza_core::controls::{self, ControlPlan};
 use cadenza_core::corpus;
 use cadenza_core::generate::{self, Length, Primer, SamplingSettings, Steering};
 use cadenza_core::midi::{self, Note};
-use cadenza_core::music::form::Form;
+use cadenza_core::music::form::{Form, shared_notes};
 use cadenza_core::starter;
 use rand::rngs::StdRng;
 use rand::{Rng, SeedableRng};
@@ -63,11 +63,13 @@ fn main() {
         form: form.clone(),
         ..ControlPlan::default()
     };
-    let takes: Vec<(usize, Stats)> = (0..count)
-        .filter_map(|i| {
-            let notes = sample(&model, plan.clone(), 1 + i as u64);
-            Stats::of(&clip(&notes, 0.0)).map(|s| (i, s))
-        })
+    let sampled: Vec<Vec<Note>> = (0..count)
+        .map(|i| sample(&model, plan.clone(), 1 + i as u64))
+        .collect();
+    let takes: Vec<(usize, Stats)> = sampled
+        .iter()
+        .enumerate()
+        .filter_map(|(i, notes)| Stats::of(&clip(notes, 0.0)).map(|s| (i, s)))
         .collect();
     println!(
         "checkpoint {} · {} takes of {CLIP_S} s{} · {} corpus excerpts of {} pieces",
@@ -78,12 +80,51 @@ fn main() {
         corpus.pieces.len()
     );
     print_statistics(&excerpts, &takes);
+    if let Some(form) = &plan.form {
+        print_repeats(form, &plan, &sampled);
+    }
     let accuracy = classifier_accuracy(&excerpts, &takes);
     println!();
     println!(
         "two-sample classifier (logistic regression, {FOLDS} folds grouped by piece/take): balanced accuracy {:.1} %",
         accuracy * 100.0
     );
+}
+
+/// How much each repeat shares with its model section, and each other section with the first,
+/// by bar position and pitch (medians over the takes).
+fn print_repeats(form: &Form, plan: &ControlPlan, takes: &[Vec<Note>]) {
+    let grid = plan.grid(CLIP_S + 60.0).expect("a form has a grid");
+    let sections = form.on_grid(&grid, 0.0);
+    let notes_of = |notes: &[Note], i: usize| -> Vec<(f64, u8)> {
+        let section = &sections[i];
+        let start_beat = grid.beats_at(section.start_s);
+        notes
+            .iter()
+            .filter(|n| n.start_s >= section.start_s - 0.005 && n.start_s < section.end_s - 0.005)
+            .map(|n| (grid.beats_at(n.start_s) - start_beat, n.pitch))
+            .collect()
+    };
+    println!();
+    println!("| section | shares with the first section (median over takes) | what it is |");
+    println!("|---|---|---|");
+    for (i, section) in sections.iter().enumerate().skip(1) {
+        let shares: Vec<f64> = takes
+            .iter()
+            .map(|notes| shared_notes(&notes_of(notes, 0), &notes_of(notes, i)))
+            .collect();
+        let what = match section.model {
+            Some(0) => format!("a repeat of it (variation {})", plan.variation()),
+            _ => "new music".to_string(),
+        };
+        println!(
+            "| {} (bars {}–{}) | {:.2} | {what} |",
+            section.section,
+            section.bars.0 + 1,
+            section.bars.1,
+            cadenza_core::music::stats::median(shares)
+        );
+    }
 }
 
 /// The notes sounding in `[from_s, from_s + CLIP_S)`, moved to start at 0.
@@ -107,7 +148,7 @@ fn sample(model: &LoadedModel, plan: ControlPlan, seed: u64) -> Vec<Note> {
         seed,
         ..SamplingSettings::default()
     };
-    let pieces = generate::sample(
+    let pieces = generate::sample_take(
         &model.model,
         &steering,
         Device::Cpu,

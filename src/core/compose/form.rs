@@ -25,10 +25,29 @@ use super::steering::Steering;
 /// Candidates sampled for each varied passage of a repeat.
 const VARIATION_CANDIDATES: usize = 4;
 
+/// Samples the pieces `steering`'s plan asks for: to its form when it has one
+/// ([`sample_form`]), else straight through ([`sample`]). `None` if cancelled.
+pub fn sample_take(
+    model: &EventLstm,
+    steering: &Steering,
+    device: Device,
+    settings: &SamplingSettings,
+    primer: &Primer,
+    observe: &mut dyn FnMut(Update),
+    cancel: &AtomicBool,
+) -> Result<Option<Vec<SampledPiece>>, GenerateError> {
+    match &steering.plan().form {
+        Some(form) => sample_form(
+            model, steering, device, settings, primer, form, observe, cancel,
+        ),
+        None => sample(model, steering, device, settings, primer, observe, cancel),
+    }
+}
+
 /// Samples one piece per seed of `settings` to `form`, after `primer`, on the steering's grid.
 /// `None` if cancelled.
 #[allow(clippy::too_many_arguments)]
-pub(crate) fn sample_form(
+fn sample_form(
     model: &EventLstm,
     steering: &Steering,
     device: Device,

@@ -8,9 +8,9 @@ use crate::model::{DeviceChoice, resolve_device};
 use crate::music::meter::Grid;
 use crate::music::plan::ControlPlan;
 
-use super::form::sample_form;
+use super::form::sample_take;
 use super::primer::Primer;
-use super::sampler::{Update, sample};
+use super::sampler::Update;
 use super::settings::{GenerateError, SamplingSettings};
 use super::steering::Steering;
 use super::take::{Operation, Take};
@@ -83,27 +83,15 @@ fn run(
         grid: steering.grid().cloned(),
     });
     let mut observe = |update| ctx.update(GenerateEvent::Update(update));
-    let sampled = match &request.controls.form {
-        Some(form) => sample_form(
-            &loaded.model,
-            &steering,
-            device.device,
-            &request.settings,
-            &request.primer,
-            form,
-            &mut observe,
-            ctx.cancel_flag(),
-        )?,
-        None => sample(
-            &loaded.model,
-            &steering,
-            device.device,
-            &request.settings,
-            &request.primer,
-            &mut observe,
-            ctx.cancel_flag(),
-        )?,
-    };
+    let sampled = sample_take(
+        &loaded.model,
+        &steering,
+        device.device,
+        &request.settings,
+        &request.primer,
+        &mut observe,
+        ctx.cancel_flag(),
+    )?;
     let checkpoint = checkpoint::stem(&request.checkpoint).display().to_string();
     Ok(sampled.map(|pieces| {
         pieces
