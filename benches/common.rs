@@ -38,15 +38,44 @@ pub fn takes(
     seconds: f64,
 ) -> Vec<Vec<Note>> {
     let steering = Steering::new(&model.meta, plan).expect("the model knows the plan");
+    takes_steered(model, &steering, count, seed, seconds)
+}
+
+/// One unprimed take of `seconds` asking for `plan`, seed `seed`; `keep_time` lets the sampler
+/// lean toward the bar grid (else the network alone keeps time).
+pub fn take_once(
+    model: &LoadedModel,
+    plan: ControlPlan,
+    seed: u64,
+    seconds: f64,
+    keep_time: bool,
+) -> Vec<Note> {
+    let steering = Steering::new(&model.meta, plan)
+        .expect("the model knows the plan")
+        .keeping_time(keep_time);
+    takes_steered(model, &steering, 1, seed, seconds)
+        .pop()
+        .unwrap_or_default()
+}
+
+/// As [`takes`], with a steering already made (to keep time or not, say); written to the plan's
+/// form when it has one.
+pub fn takes_steered(
+    model: &LoadedModel,
+    steering: &Steering,
+    count: usize,
+    seed: u64,
+    seconds: f64,
+) -> Vec<Vec<Note>> {
     let settings = SamplingSettings {
         length: Length::Seconds(seconds),
         seed,
         variations: count,
         ..SamplingSettings::default()
     };
-    generate::sample(
+    generate::sample_take(
         &model.model,
-        &steering,
+        steering,
         Device::Cpu,
         &settings,
         &Primer::none(),

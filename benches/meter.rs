@@ -12,6 +12,8 @@
 //! (autocorrelation of the onset train) and counts when within 4 % of the request, its double or
 //! its half; the same estimator is scored on the corpus's files against their own tempo maps.
 
+#[path = "common.rs"]
+mod common;
 #[path = "../tests/support/fixtures.rs"]
 mod fixtures;
 
@@ -20,7 +22,6 @@ use std::path::PathBuf;
 use cadenza_core::checkpoint::{self, LoadedModel};
 use cadenza_core::controls::{ControlPlan, Curve, MeterChange};
 use cadenza_core::corpus;
-use cadenza_core::generate::{self, Length, Primer, SamplingSettings, Steering};
 use cadenza_core::midi::{self, Note, Piece};
 use cadenza_core::music::meter::{Grid, grid_offset};
 use cadenza_core::music::stats::median;
@@ -61,7 +62,7 @@ fn main() {
         .collect();
     let free: Vec<Measures> = (0..count as u64)
         .filter_map(|i| {
-            let notes = sample(&model, ControlPlan::default(), 1000 + i, seconds, true);
+            let notes = common::take_once(&model, ControlPlan::default(), 1000 + i, seconds, true);
             exported(notes, None).and_then(|p| Measures::of(&p, None))
         })
         .collect();
@@ -154,45 +155,11 @@ fn takes_asked(
                 ..ControlPlan::default()
             };
             let grid = plan.grid(seconds + 5.0);
-            let notes = sample(model, plan, 1 + i as u64, seconds, keep_time);
+            let notes = common::take_once(model, plan, 1 + i as u64, seconds, keep_time);
             let piece = exported(notes, grid)?;
             Some((meter.to_string(), Measures::of(&piece, Some(bpm))?))
         })
         .collect()
-}
-
-/// One take of `seconds` asking for `plan`, seed `seed`.
-fn sample(
-    model: &LoadedModel,
-    plan: ControlPlan,
-    seed: u64,
-    seconds: f64,
-    keep_time: bool,
-) -> Vec<Note> {
-    let steering = Steering::new(&model.meta, plan)
-        .expect("the model reads the plan")
-        .keeping_time(keep_time);
-    let settings = SamplingSettings {
-        length: Length::Seconds(seconds),
-        seed,
-        ..SamplingSettings::default()
-    };
-    let pieces = generate::sample(
-        &model.model,
-        &steering,
-        Device::Cpu,
-        &settings,
-        &Primer::none(),
-        &mut |_| {},
-        &std::sync::atomic::AtomicBool::new(false),
-    )
-    .expect("samples")
-    .expect("not cancelled");
-    pieces
-        .into_iter()
-        .next()
-        .map(|p| p.notes)
-        .unwrap_or_default()
 }
 
 /// The notes written to a MIDI file against `grid` and read back, as a DAW would import them.

@@ -7,15 +7,16 @@
 //!   cargo bench --bench realism                                  # the shipped starter
 //!   cargo bench --bench realism -- checkpoint=PATH takes=40 form="A4 B4 A4"
 
+#[path = "common.rs"]
+mod common;
 #[path = "../tests/support/fixtures.rs"]
 mod fixtures;
 
 use std::path::PathBuf;
 
-use cadenza_core::checkpoint::{self, LoadedModel};
+use cadenza_core::checkpoint;
 use cadenza_core::controls::{self, ControlPlan};
 use cadenza_core::corpus;
-use cadenza_core::generate::{self, Length, Primer, SamplingSettings, Steering};
 use cadenza_core::midi::{self, Note};
 use cadenza_core::music::form::{Form, shared_notes};
 use cadenza_core::starter;
@@ -64,7 +65,7 @@ fn main() {
         ..ControlPlan::default()
     };
     let sampled: Vec<Vec<Note>> = (0..count)
-        .map(|i| sample(&model, plan.clone(), 1 + i as u64))
+        .map(|i| common::take_once(&model, plan.clone(), 1 + i as u64, CLIP_S, true))
         .collect();
     let takes: Vec<(usize, Stats)> = sampled
         .iter()
@@ -138,32 +139,6 @@ fn clip(notes: &[Note], from_s: f64) -> Vec<Note> {
             ..*n
         })
         .collect()
-}
-
-/// One free take (or one in `plan`'s form) of [`CLIP_S`].
-fn sample(model: &LoadedModel, plan: ControlPlan, seed: u64) -> Vec<Note> {
-    let steering = Steering::new(&model.meta, plan).expect("the model reads the plan");
-    let settings = SamplingSettings {
-        length: Length::Seconds(CLIP_S),
-        seed,
-        ..SamplingSettings::default()
-    };
-    let pieces = generate::sample_take(
-        &model.model,
-        &steering,
-        Device::Cpu,
-        &settings,
-        &Primer::none(),
-        &mut |_| {},
-        &std::sync::atomic::AtomicBool::new(false),
-    )
-    .expect("samples")
-    .expect("not cancelled");
-    pieces
-        .into_iter()
-        .next()
-        .map(|p| p.notes)
-        .unwrap_or_default()
 }
 
 /// The statistics of a clip, named for the table.

@@ -16,6 +16,24 @@ fn signature(text: &str) -> TimeSignature {
     text.parse().expect("a time signature")
 }
 
+/// A plan in 3/4 turning to 6/8 at `change_s`, at `tempo`.
+fn three_four_then_six_eight(tempo: Curve, change_s: f64) -> ControlPlan {
+    ControlPlan {
+        tempo,
+        meter: vec![
+            MeterChange {
+                at_s: 0.0,
+                signature: signature("3/4"),
+            },
+            MeterChange {
+                at_s: change_s,
+                signature: signature("6/8"),
+            },
+        ],
+        ..ControlPlan::default()
+    }
+}
+
 /// Notes on the beats and off-beat eighths of `grid`, for `beats` beats.
 fn notes_on(grid: &Grid, beats: usize) -> Vec<Note> {
     (0..beats * 2)
@@ -77,29 +95,17 @@ fn music_off_its_files_grid_has_no_usable_grid() {
 #[test]
 fn an_export_carries_its_tempo_map_and_meter_change() {
     // A ritardando from 100 to 70 bpm, 3/4 turning to 6/8 after 6 s.
-    let plan = ControlPlan {
-        tempo: Curve(vec![
-            CurvePoint {
-                at_s: 0.0,
-                value: 100.0,
-            },
-            CurvePoint {
-                at_s: 12.0,
-                value: 70.0,
-            },
-        ]),
-        meter: vec![
-            MeterChange {
-                at_s: 0.0,
-                signature: signature("3/4"),
-            },
-            MeterChange {
-                at_s: 6.0,
-                signature: signature("6/8"),
-            },
-        ],
-        ..ControlPlan::default()
-    };
+    let ritardando = Curve(vec![
+        CurvePoint {
+            at_s: 0.0,
+            value: 100.0,
+        },
+        CurvePoint {
+            at_s: 12.0,
+            value: 70.0,
+        },
+    ]);
+    let plan = three_four_then_six_eight(ritardando, 6.0);
     let grid = plan.grid(14.0).expect("a grid was asked for");
     let piece = Piece {
         grid: Some(grid.clone()),
@@ -350,20 +356,7 @@ fn an_export_in_three_four_at_ninety_reads_as_such_in_pretty_midi() {
         return;
     }
     let dir = tempfile::tempdir().expect("temp dir");
-    let plan = ControlPlan {
-        tempo: Curve::constant(90.0),
-        meter: vec![
-            MeterChange {
-                at_s: 0.0,
-                signature: signature("3/4"),
-            },
-            MeterChange {
-                at_s: 8.0,
-                signature: signature("6/8"),
-            },
-        ],
-        ..ControlPlan::default()
-    };
+    let plan = three_four_then_six_eight(Curve::constant(90.0), 8.0);
     let grid = plan.grid(16.0).expect("a grid");
     let piece = Piece {
         grid: Some(grid),
