@@ -570,6 +570,36 @@ fn value_label(kind: LaneKind, value: f64) -> String {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use cadenza_core::controls::{CONTROL_INPUTS, KeyProfiles};
+    use egui_kittest::Harness;
+    use egui_kittest::kittest::{NodeT, Queryable};
+
+    /// Whether the Tempo row's checkbox can be used for a model with `inputs` control inputs.
+    fn tempo_enabled(inputs: usize) -> bool {
+        let meta = ControlsMeta {
+            inputs,
+            ..ControlsMeta::new(vec!["Bach".into()], KeyProfiles::default())
+        };
+        let mut steer = SteerControls::default();
+        // The rows' labels sit beside the combo boxes in the panel's grid, not on them.
+        let harness = Harness::builder()
+            .with_accessibility_check(false)
+            .build_ui(|ui| {
+                egui::Grid::new("steer").show(ui, |ui| steer.ui(ui, Some(&meta)));
+            });
+        !harness
+            .get_by_label("Steady")
+            .accesskit_node()
+            .is_disabled()
+    }
+
+    #[test]
+    fn tempo_and_meter_are_greyed_for_a_model_from_before_the_bar_grid() {
+        assert!(!tempo_enabled(CONTROL_INPUTS));
+        assert!(tempo_enabled(
+            cadenza_core::controls::CONTROL_INPUTS_WITH_METER
+        ));
+    }
 
     #[test]
     fn a_dragged_curve_point_lands_on_a_value_the_model_can_be_asked_for() {
