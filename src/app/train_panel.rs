@@ -505,7 +505,7 @@ fn controls_ui(
         start_ui(ui, controls, have_checkpoint, have_starter);
         ui.end_row();
         ui.label("Controls");
-        ui.add_enabled(controls.start == StartChoice::New, egui::Checkbox::new(&mut controls.controls, "learn key, density, loudness and style"))
+        ui.add_enabled(controls.start == StartChoice::New, egui::Checkbox::new(&mut controls.controls, "learn key, density, loudness, style, tempo and meter"))
             .on_hover_text("Computed from the music itself, so no labelling is needed; the Generate panel can then steer the model.")
             .on_disabled_hover_text("A model trained further keeps the controls it learned (and learns the corpus's composers as new styles)");
         ui.end_row();
