@@ -15,6 +15,20 @@ use cadenza_core::train::{self, Progress, TrainData, TrainOptions};
 use cadenza_core::worker::{Event, no_repaint};
 use tch::Device;
 
+/// The value of a `name=value` argument of the benchmark's command line.
+pub fn argument(name: &str) -> Option<String> {
+    std::env::args().find_map(|a| a.strip_prefix(&format!("{name}=")).map(str::to_string))
+}
+
+/// The `checkpoint=P` argument, else the shipped starter.
+pub fn checkpoint_argument() -> std::path::PathBuf {
+    argument("checkpoint")
+        .map(std::path::PathBuf::from)
+        .unwrap_or_else(|| {
+            cadenza_core::starter::find().expect("the starter model ships in assets/models")
+        })
+}
+
 /// Runs a training to its end (panicking if it fails); returns the minutes it took.
 pub fn train(data: &Arc<TrainData>, options: TrainOptions) -> f64 {
     let started = Instant::now();

@@ -17,15 +17,12 @@ mod common;
 #[path = "../tests/support/fixtures.rs"]
 mod fixtures;
 
-use std::path::PathBuf;
-
 use cadenza_core::checkpoint::{self, LoadedModel};
 use cadenza_core::controls::{ControlPlan, Curve, MeterChange};
 use cadenza_core::corpus;
 use cadenza_core::midi::{self, Note, Piece};
 use cadenza_core::music::meter::{Grid, grid_offset};
 use cadenza_core::music::stats::median;
-use cadenza_core::starter;
 use tch::Device;
 
 /// Meters asked for, in turn.
@@ -39,12 +36,8 @@ fn main() {
     let Some(dir) = fixtures::shared_corpus("meter benchmark") else {
         return;
     };
-    let argument = |name: &str| {
-        std::env::args().find_map(|a| a.strip_prefix(&format!("{name}=")).map(str::to_string))
-    };
-    let checkpoint = argument("checkpoint")
-        .map(PathBuf::from)
-        .unwrap_or_else(|| starter::find().expect("the starter model ships in assets/models"));
+    let argument = common::argument;
+    let checkpoint = common::checkpoint_argument();
     let count: usize = argument("takes").map_or(40, |v| v.parse().expect("a number"));
     let seconds: f64 = argument("seconds").map_or(30.0, |v| v.parse().expect("a number"));
     cadenza_core::model::set_threads(2);

@@ -12,14 +12,11 @@ mod common;
 #[path = "../tests/support/fixtures.rs"]
 mod fixtures;
 
-use std::path::PathBuf;
-
 use cadenza_core::checkpoint;
 use cadenza_core::controls::{self, ControlPlan};
 use cadenza_core::corpus;
 use cadenza_core::midi::{self, Note};
 use cadenza_core::music::form::{Form, shared_notes};
-use cadenza_core::starter;
 use rand::rngs::StdRng;
 use rand::{Rng, SeedableRng};
 use tch::Device;
@@ -37,12 +34,8 @@ fn main() {
     let Some(dir) = fixtures::shared_corpus("realism benchmark") else {
         return;
     };
-    let argument = |name: &str| {
-        std::env::args().find_map(|a| a.strip_prefix(&format!("{name}=")).map(str::to_string))
-    };
-    let checkpoint = argument("checkpoint")
-        .map(PathBuf::from)
-        .unwrap_or_else(|| starter::find().expect("the starter model ships in assets/models"));
+    let argument = common::argument;
+    let checkpoint = common::checkpoint_argument();
     let count: usize = argument("takes").map_or(40, |v| v.parse().expect("a number"));
     let form: Option<Form> = argument("form").map(|f| f.parse().expect("a form"));
     cadenza_core::model::set_threads(2);

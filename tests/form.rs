@@ -22,19 +22,9 @@ fn generate_form(
     out: &std::path::Path,
     extra: &[&str],
 ) -> std::process::Output {
-    let mut args = vec![
-        "generate",
-        "--checkpoint",
-        stem.to_str().expect("utf-8"),
-        "--out",
-        out.to_str().expect("utf-8"),
-        "--tempo",
-        "120",
-        "--seed",
-        "5",
-    ];
+    let mut args = vec!["--tempo", "120", "--seed", "5"];
     args.extend_from_slice(extra);
-    cadenza(&args)
+    generate_into(stem, out, &args)
 }
 
 #[test]

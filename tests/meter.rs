@@ -186,27 +186,9 @@ fn a_plan_for_a_model_without_the_grid_is_refused_with_the_reason() {
     let dir = tempfile::tempdir().expect("temp dir");
     let stem = pre_grid_copy(&tiny_steerable_model(dir.path()), &dir.path().join("old"));
     let out = dir.path().join("take.mid");
-    let refused = cadenza(&[
-        "generate",
-        "--checkpoint",
-        stem.to_str().expect("utf-8"),
-        "--out",
-        out.to_str().expect("utf-8"),
-        "--events",
-        "20",
-        "--tempo",
-        "90",
-    ]);
+    let refused = generate_into(&stem, &out, &["--events", "20", "--tempo", "90"]);
     assert_clean_error(&refused, "trained before Cadenza had a bar grid");
-    let plain = cadenza(&[
-        "generate",
-        "--checkpoint",
-        stem.to_str().expect("utf-8"),
-        "--out",
-        out.to_str().expect("utf-8"),
-        "--events",
-        "20",
-    ]);
+    let plain = generate_into(&stem, &out, &["--events", "20"]);
     assert!(plain.status.success(), "{plain:?}");
 }
 
@@ -215,36 +197,27 @@ fn generate_writes_the_tempo_and_meter_asked_for() {
     let dir = tempfile::tempdir().expect("temp dir");
     let stem = tiny_steerable_model(dir.path());
     let out = dir.path().join("take.mid");
-    let generated = cadenza(&[
-        "generate",
-        "--checkpoint",
-        stem.to_str().expect("utf-8"),
-        "--out",
-        out.to_str().expect("utf-8"),
-        "--seconds",
-        "4",
-        "--tempo",
-        "90",
-        "--meter",
-        "3/4",
-        "--seed",
-        "3",
-    ]);
+    let generated = generate_into(
+        &stem,
+        &out,
+        &[
+            "--seconds",
+            "4",
+            "--tempo",
+            "90",
+            "--meter",
+            "3/4",
+            "--seed",
+            "3",
+        ],
+    );
     assert!(generated.status.success(), "{generated:?}");
     let piece = midi::read_file(&out).expect("reads back");
     let grid = piece.grid.expect("metrical");
     let first = grid.beats()[0];
     assert_eq!(first.signature, signature("3/4"));
     assert!((grid.beats()[1].at_s - 60.0 / 90.0).abs() < 1e-3);
-    let bad = cadenza(&[
-        "generate",
-        "--checkpoint",
-        stem.to_str().expect("utf-8"),
-        "--out",
-        out.to_str().expect("utf-8"),
-        "--meter",
-        "3/5",
-    ]);
+    let bad = generate_into(&stem, &out, &["--meter", "3/5"]);
     // clap refuses it before Cadenza runs, with its usage lines.
     assert!(!bad.status.success());
     let stderr = String::from_utf8_lossy(&bad.stderr);

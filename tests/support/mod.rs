@@ -263,6 +263,19 @@ pub fn cadenza(args: &[&str]) -> std::process::Output {
         .expect("cadenza runs")
 }
 
+/// Runs `cadenza generate --checkpoint STEM --out OUT` with `extra` arguments.
+pub fn generate_into(stem: &Path, out: &Path, extra: &[&str]) -> std::process::Output {
+    let mut args = vec![
+        "generate",
+        "--checkpoint",
+        stem.to_str().expect("utf-8"),
+        "--out",
+        out.to_str().expect("utf-8"),
+    ];
+    args.extend_from_slice(extra);
+    cadenza(&args)
+}
+
 /// A failed command: non-zero exit, one line on stderr naming the problem, no panic.
 pub fn assert_clean_error(output: &std::process::Output, expected: &str) {
     let stderr = String::from_utf8_lossy(&output.stderr);
