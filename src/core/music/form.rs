@@ -143,9 +143,10 @@ pub struct SectionTime {
 impl Form {
     /// The sections on `grid`, from the first bar line at or after `from_s` (a primer's end).
     pub fn on_grid(&self, grid: &Grid, from_s: f64) -> Vec<SectionTime> {
-        let first_bar = (0..)
-            .find(|&bar| grid.bar_start_s(bar) >= from_s - 1e-6)
-            .unwrap_or(0);
+        let first_bar = grid
+            .bar_lines()
+            .position(|(_, at_s)| at_s >= from_s - 1e-6)
+            .unwrap_or(0) as u32;
         self.sections
             .iter()
             .zip(self.first_bars())

@@ -237,37 +237,28 @@ impl Grid {
         index as f64 + (t_s - from) / (to - from)
     }
 
-    /// When bar `bar` (from 0) begins; bars go on past the laid-out beats.
+    /// Every bar line from time 0 on, with its bar number; the grid goes on past its last
+    /// laid-out beat, so the bar lines never end.
+    pub fn bar_lines(&self) -> impl Iterator<Item = (i64, f64)> + '_ {
+        (0u32..).filter_map(move |beat| {
+            let at_s = self.time_of(f64::from(beat));
+            let position = self.position(at_s + 1e-9);
+            (position.in_bar == 0).then_some((position.bar, at_s))
+        })
+    }
+
+    /// When bar `bar` (from 0) begins.
     pub fn bar_start_s(&self, bar: u32) -> f64 {
-        let mut seen = 0;
-        let mut beat = 0.0;
-        loop {
-            let at_s = self.time_of(beat);
-            if self.position(at_s + 1e-9).in_bar == 0 {
-                if seen == bar {
-                    return at_s;
-                }
-                seen += 1;
-            }
-            beat += 1.0;
-        }
+        self.bar_lines()
+            .nth(bar as usize)
+            .map_or(0.0, |(_, at_s)| at_s)
     }
 
     /// Downbeat times from the first bar up to `until_s`, with their bar numbers.
     pub fn downbeats(&self, until_s: f64) -> Vec<(i64, f64)> {
-        let mut bars = Vec::new();
-        let mut beat = 0.0;
-        loop {
-            let at_s = self.time_of(beat);
-            if at_s > until_s {
-                return bars;
-            }
-            let position = self.position(at_s + 1e-9);
-            if position.in_bar == 0 {
-                bars.push((position.bar, at_s));
-            }
-            beat += 1.0;
-        }
+        self.bar_lines()
+            .take_while(|&(_, at_s)| at_s <= until_s)
+            .collect()
     }
 
     /// Share of `onsets_s` within [`ON_GRID_TOLERANCE`] of a beat of a sixteenth or
