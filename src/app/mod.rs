@@ -33,6 +33,25 @@ mod settings_tests {
     }
 
     #[test]
+    fn settings_written_before_the_bar_grid_and_form_still_load() {
+        let current = ron::to_string(&super::Settings::default()).expect("serialises");
+        let mut old = current.clone();
+        for field in [
+            "export_quantize:0.0,",
+            "tempo:None,",
+            "meter:None,",
+            "form:\"\",",
+            ",variation:0.3",
+        ] {
+            assert!(old.contains(field), "{field} is in {current}");
+            old = old.replace(field, "");
+        }
+        let settings: super::Settings = ron::from_str(&old).expect("older settings load");
+        assert_eq!(settings.generate.steer.tempo, None);
+        assert_eq!(settings.generate.steer.variation, 0.3);
+    }
+
+    #[test]
     fn an_unreadable_settings_file_is_moved_aside_with_a_message() {
         let dir = tempfile::tempdir().expect("temp dir");
         let file = dir.path().join("app.ron");
