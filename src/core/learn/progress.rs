@@ -20,12 +20,8 @@ impl SmoothedLoss {
     pub fn push(&mut self, loss: f64) -> f64 {
         self.average += Self::SHARE * (loss - self.average);
         self.weight += Self::SHARE * (1.0 - self.weight);
-        self.value().unwrap_or(loss)
-    }
-
-    /// The smoothed loss, once a step has been added.
-    pub fn value(&self) -> Option<f64> {
-        (self.weight > 0.0).then(|| self.average / self.weight)
+        // The weight is at least the first step's share once a loss is in.
+        self.average / self.weight
     }
 }
 

@@ -168,25 +168,6 @@ impl Grid {
         }
     }
 
-    /// The grid from `from_s` on, shifted to begin at 0: the beats at or after `from_s`, and the
-    /// beat before it so the moment `from_s` stays on the grid.
-    pub fn after(&self, from_s: f64) -> Self {
-        let first = self
-            .beats
-            .partition_point(|b| b.at_s <= from_s)
-            .saturating_sub(1)
-            .min(self.beats.len() - 2);
-        Self {
-            beats: self.beats[first..]
-                .iter()
-                .map(|b| Beat {
-                    at_s: b.at_s - from_s,
-                    ..*b
-                })
-                .collect(),
-        }
-    }
-
     /// Where `t_s` falls. Before the first beat and after the last, the nearest beat's length
     /// and meter go on.
     pub fn position(&self, t_s: f64) -> Position {

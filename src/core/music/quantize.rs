@@ -22,11 +22,6 @@ impl Quantize {
         })
     }
 
-    /// The share, 0–1.
-    pub fn share(self) -> f64 {
-        self.0
-    }
-
     /// `piece` with its notes moved toward its grid (unchanged without a grid or at 0). A note
     /// keeps at least its 10-ms step of length, so none vanishes.
     pub fn apply(self, piece: &Piece) -> Piece {
