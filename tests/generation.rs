@@ -1,6 +1,7 @@
 //! Generation: the one-step LSTM against the training LSTM, sampling controls, determinism,
 //! lengths, primers, streaming and cancelling, and the files written.
 
+use cadenza_core::music::lookback::Played;
 use cadenza_core::music::meter::Grid;
 use cadenza_core::music::meter_inputs::MeterValues;
 use cadenza_core::music::quantize::Quantize;
@@ -9,10 +10,10 @@ use std::sync::atomic::AtomicBool;
 
 use cadenza_core::checkpoint;
 use cadenza_core::controls::{
-    CONTROL_INPUTS_WITH_METER, ControlPlan, ControlValues, ControlsMeta, Key, KeyProfiles,
+    CONTROL_INPUTS_WITH_LOOKBACK, ControlPlan, ControlValues, ControlsMeta, Key, KeyProfiles,
 };
 use cadenza_core::corpus;
-use cadenza_core::encoding::{Encoding, VOCAB_SIZE};
+use cadenza_core::encoding::{self, Encoding, VOCAB_SIZE};
 use cadenza_core::generate::{
     self, GenerateEvent, GenerateRequest, Length, Primer, SampledPiece, SamplingSettings, Steering,
     Update,
@@ -72,15 +73,24 @@ fn sample_tiny(settings: &SamplingSettings, primer: &Primer) -> Vec<SampledPiece
 /// other for nothing (style "any").
 fn two_sequences_controls() -> (Vec<ControlValues>, [usize; 2]) {
     let key = "D minor".parse::<Key>().expect("key");
+    let grid = Grid::steady(72.0, "6/8".parse().expect("meter"), 4.0);
+    // A bar of 6/8 at 72 bpm lasts 1.67 s: at 2.1 s (the second note's release) the D struck at
+    // 0.42 s is due again one bar on.
+    let note = |pitch, start_s: f64| Note {
+        pitch,
+        start_s,
+        end_s: start_s + 0.35,
+        velocity: 70,
+    };
+    let played = Played::of_events(&encoding::encode_notes(&[note(62, 0.42), note(64, 1.75)]));
     let asked = ControlValues {
         density: Some(3),
         histogram: Some(KeyProfiles::default().histogram(key).map(|v| v as f32)),
         loudness: Some(0),
-        meter: Some(MeterValues::at(
-            &Grid::steady(72.0, "6/8".parse().expect("meter"), 4.0),
-            1.3,
-        )),
+        meter: Some(MeterValues::at(&grid, 1.3)),
+        lookback: Some(played.lookback(&grid)),
     };
+    assert!(asked.lookback.unwrap().lags[0].unwrap().due.contains(62));
     (vec![asked, ControlValues::default()], [2, 0])
 }
 
@@ -114,10 +124,10 @@ fn check_stepper_against_forward(model: &EventLstm) {
     let conditioning = steerable.then(|| {
         let rows: Vec<f32> = values
             .iter()
-            .flat_map(|v| std::iter::repeat_n(v.inputs(CONTROL_INPUTS_WITH_METER), 30).flatten())
+            .flat_map(|v| std::iter::repeat_n(v.inputs(CONTROL_INPUTS_WITH_LOOKBACK), 30).flatten())
             .collect();
         Conditioning {
-            controls: Tensor::from_slice(&rows).view([2, 30, CONTROL_INPUTS_WITH_METER as i64]),
+            controls: Tensor::from_slice(&rows).view([2, 30, CONTROL_INPUTS_WITH_LOOKBACK as i64]),
             styles: Tensor::from_slice(&styles.map(|s| s as i64)),
         }
     });

@@ -1,7 +1,9 @@
 //! The bar grid: read from a file's tempo map and time signatures, laid out from a request,
 //! fed to the network beside each event, and written back into exported files.
 
-use cadenza_core::controls::{ControlPlan, ControlTrack, Curve, CurvePoint, MeterChange};
+use cadenza_core::controls::{
+    CONTROL_INPUTS, ControlPlan, ControlTrack, Curve, CurvePoint, MeterChange,
+};
 use cadenza_core::encoding::{self, Event};
 use cadenza_core::midi::{self, Note, Piece};
 use cadenza_core::music::meter::Grid;
@@ -184,7 +186,8 @@ fn quantizing_an_export_moves_notes_onto_the_grid_by_the_share_asked() {
 #[test]
 fn a_plan_for_a_model_without_the_grid_is_refused_with_the_reason() {
     let dir = tempfile::tempdir().expect("temp dir");
-    let stem = pre_grid_copy(&tiny_steerable_model(dir.path()), &dir.path().join("old"));
+    let old = dir.path().join("old");
+    let stem = older_copy(&tiny_steerable_model(dir.path()), &old, CONTROL_INPUTS);
     let out = dir.path().join("take.mid");
     let refused = generate_into(&stem, &out, &["--events", "20", "--tempo", "90"]);
     assert_clean_error(&refused, "trained before Cadenza had a bar grid");

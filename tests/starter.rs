@@ -8,7 +8,9 @@ use cadenza_core::checkpoint::{self, CheckpointError};
 use cadenza_core::starter;
 use tch::Tensor;
 
-use crate::support::{assert_clean_error, cadenza, pattern_corpus, tiny_steerable_model};
+use crate::support::{
+    assert_clean_error, cadenza, generate_into, older_copy, pattern_corpus, tiny_steerable_model,
+};
 
 /// A corpus with a composer the tiny model knows ("Patterns") and one it does not ("Etudes").
 fn two_composer_corpus(dir: &Path) -> PathBuf {
@@ -204,4 +206,46 @@ fn the_shipped_starter_is_the_pinned_model_and_generates() {
             .notes
             .is_empty()
     );
+}
+
+#[test]
+fn a_model_from_before_the_lookback_keeps_time_and_grows_the_lookback_at_zero_when_tuned() {
+    use cadenza_core::controls::{CONTROL_INPUTS_WITH_LOOKBACK, CONTROL_INPUTS_WITH_METER};
+    let dir = tempfile::tempdir().expect("temp dir");
+    let old = older_copy(
+        &tiny_steerable_model(dir.path()),
+        &dir.path().join("old"),
+        CONTROL_INPUTS_WITH_METER,
+    );
+    let take = dir.path().join("take.mid");
+    let in_time = generate_into(&old, &take, &["--seconds", "2", "--tempo", "90"]);
+    assert!(in_time.status.success(), "{in_time:?}");
+
+    let corpus = dir.path().join("corpus");
+    pattern_corpus(&corpus, 2, 20);
+    let tuned = dir.path().join("tuned");
+    let output = fine_tune(old.to_str().expect("utf-8"), &corpus, &tuned, "0");
+    assert!(output.status.success(), "{output:?}");
+    let meta = checkpoint::load_meta(&tuned).expect("meta");
+    assert_eq!(
+        meta.controls.expect("controls kept").inputs,
+        CONTROL_INPUTS_WITH_LOOKBACK
+    );
+    let (before, after) = (weights(&old), weights(&tuned));
+    let first_layer = "lstm.weight_ih_l0";
+    let columns = before[first_layer].size()[1];
+    let added = (CONTROL_INPUTS_WITH_LOOKBACK - CONTROL_INPUTS_WITH_METER) as i64;
+    let grown = &after[first_layer];
+    assert_eq!(grown.size()[1], columns + added);
+    let old_end = meta.model.embed + CONTROL_INPUTS_WITH_METER as i64;
+    let kept = Tensor::cat(
+        &[
+            grown.narrow(1, 0, old_end),
+            grown.narrow(1, old_end + added, columns - old_end),
+        ],
+        1,
+    );
+    assert!(kept.equal(&before[first_layer]), "the old columns are kept");
+    let lookback = grown.narrow(1, old_end, added);
+    assert_eq!(lookback.abs().sum(tch::Kind::Float).double_value(&[]), 0.0);
 }

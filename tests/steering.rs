@@ -13,6 +13,7 @@ use cadenza_core::eval;
 use cadenza_core::generate::{self, Length, Primer, SamplingSettings, Steering};
 use cadenza_core::midi::{Note, Piece};
 use cadenza_core::model::{EventLstm, Inputs};
+use cadenza_core::music::meter::Grid;
 use cadenza_core::train::TrainOptions;
 use tch::{Device, nn};
 
@@ -90,10 +91,12 @@ fn controls_describe_the_music_ahead_of_each_event() {
 fn controls_follow_transposition_and_stretch() {
     let notes = two_sections();
     let events = encoding::encode_notes(&notes);
-    let track = ControlTrack::of_events(&events, None);
+    // On a grid (the lookback's keys move with the music too).
+    let grid = Grid::steady(120.0, "4/4".parse().expect("meter"), 8.0);
+    let track = ControlTrack::of_events(&events, Some(&grid));
     // Transposed music has the rotated histogram, position by position.
     let up_two = encoding::transpose(&events, 2).expect("stays on the keyboard");
-    let transposed = ControlTrack::of_events(&up_two, None);
+    let transposed = ControlTrack::of_events(&up_two, Some(&grid));
     for i in 0..events.len() {
         assert_eq!(transposed.values(i, 0), track.values(i, 2), "position {i}");
     }
@@ -109,7 +112,7 @@ fn controls_follow_transposition_and_stretch() {
 fn absent_controls_are_zero_inputs_and_a_plan_that_asks_nothing() {
     assert!(
         ControlValues::default()
-            .inputs(cadenza_core::controls::CONTROL_INPUTS_WITH_METER)
+            .inputs(cadenza_core::controls::CONTROL_INPUTS_WITH_LOOKBACK)
             .iter()
             .all(|&x| x == 0.0)
     );

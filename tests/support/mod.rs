@@ -333,10 +333,11 @@ pub fn take(seed: u64) -> cadenza_core::generate::Take {
     }
 }
 
-/// A copy of a steerable checkpoint at `out` as Cadenza saved them before the bar grid: the
-/// grid's input columns cut from the first layer and 26 control inputs declared. Returns its stem.
-pub fn pre_grid_copy(stem: &Path, out: &Path) -> PathBuf {
-    use cadenza_core::controls::{CONTROL_INPUTS, CONTROL_INPUTS_WITH_METER};
+/// A copy of a steerable checkpoint at `out` as an older Cadenza saved them, with `inputs` (one
+/// of the older [`CONTROL_LAYOUTS`](cadenza_core::controls::CONTROL_LAYOUTS)) control inputs:
+/// the newer inputs' columns cut from the first layer and `inputs` declared. Returns its stem.
+pub fn older_copy(stem: &Path, out: &Path, inputs: usize) -> PathBuf {
+    use cadenza_core::controls::CONTROL_INPUTS_WITH_LOOKBACK;
     let mut meta = checkpoint::load_meta(stem).expect("description");
     let embed = meta.model.embed;
     let tensors: Vec<(String, tch::Tensor)> =
@@ -348,8 +349,8 @@ pub fn pre_grid_copy(stem: &Path, out: &Path) -> PathBuf {
                     return (name, tensor);
                 }
                 let columns = tensor.size()[1];
-                let kept_end = embed + CONTROL_INPUTS as i64;
-                let cut = (CONTROL_INPUTS_WITH_METER - CONTROL_INPUTS) as i64;
+                let kept_end = embed + inputs as i64;
+                let cut = (CONTROL_INPUTS_WITH_LOOKBACK - inputs) as i64;
                 let parts = [
                     tensor.narrow(1, 0, kept_end),
                     tensor.narrow(1, kept_end + cut, columns - kept_end - cut),
@@ -360,7 +361,7 @@ pub fn pre_grid_copy(stem: &Path, out: &Path) -> PathBuf {
     let weights = checkpoint::weights_path(out);
     tch::Tensor::write_safetensors(&tensors, &weights).expect("weights written");
     let controls = meta.controls.as_mut().expect("a steerable model");
-    controls.inputs = CONTROL_INPUTS;
+    controls.inputs = inputs;
     meta.weights_sha256 = checkpoint::sha256_file(&weights).expect("hashed");
     let json = serde_json::to_vec_pretty(&meta).expect("serialises");
     std::fs::write(out.with_extension("json"), json).expect("description written");

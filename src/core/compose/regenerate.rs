@@ -22,6 +22,7 @@ use crate::compose::generate::{
 };
 use crate::model::EventLstm;
 use crate::music::encoding::{self, Decoder, Event, EventId, VOCAB_SIZE, to_step};
+use crate::music::lookback::Played;
 use crate::music::meter::Grid;
 use crate::music::midi::{self, Note};
 
@@ -212,8 +213,7 @@ pub fn regenerate(
                 eta_s: completion.eta_s,
             });
         }
-        let times: Vec<f64> = rows_state.iter().map(|r| r.decoder.now_s()).collect();
-        let extra = controls.gate_bias(steering, &times);
+        let extra = controls.gate_bias(steering, rows_state.iter().map(|r| &r.played));
         network.step(&inputs, extra, &mut rows)?;
     }
     let mut ranked: Vec<Candidate> = rows_state
@@ -241,6 +241,9 @@ struct Row {
     phase: Phase,
     /// Prefix and candidate events, decoded.
     decoder: Decoder,
+    /// Every event read so far (prefix, candidate, then the music after it while scoring), for
+    /// the controls' time and lookback.
+    played: Played,
     /// The velocity bin in force (as the encoder tracks it).
     velocity: Option<u8>,
     /// Releases still to force: (pitch, step) of notes held into the range, earliest first.
@@ -267,6 +270,7 @@ impl Row {
         for &event in primer {
             decoder.push(event);
         }
+        let played = Played::of_events(primer);
         let mut held = prefix.held.clone();
         held.sort_by_key(|&(pitch, step)| (step, pitch));
         let (start_step, end_step) = (to_step(passage.start_s), to_step(passage.end_s));
@@ -275,6 +279,7 @@ impl Row {
             rng: StdRng::seed_from_u64(seed),
             phase: Phase::Sampling,
             decoder,
+            played,
             velocity: prefix.velocity,
             held,
             struck: Vec::new(),
@@ -327,6 +332,7 @@ impl Row {
             }
             Phase::Scoring => {
                 let event = self.suffix[self.scored];
+                self.played.push(event);
                 self.score += log_probability(logits, event);
                 self.scored += 1;
                 if self.scored == self.suffix.len() {
@@ -385,6 +391,7 @@ impl Row {
 
     fn apply(&mut self, event: EventId) {
         self.decoder.push(event);
+        self.played.push(event);
         self.events += 1;
         match Event::from_id(event) {
             Some(Event::Velocity(bin)) => self.velocity = Some(bin),

@@ -15,6 +15,7 @@ use tch::Device;
 use crate::base::worker::Completion;
 use crate::model::EventLstm;
 use crate::music::encoding::{Decoder, Event, EventId, VOCAB_SIZE, to_step};
+use crate::music::lookback::Played;
 use crate::music::meter::Grid;
 use crate::music::midi::{self, Note};
 
@@ -98,8 +99,7 @@ pub fn sample(
         if all_done {
             break;
         }
-        let times: Vec<f64> = voices.iter().map(|v| v.decoder.now_s()).collect();
-        let extra = controls.gate_bias(steering, &times);
+        let extra = controls.gate_bias(steering, voices.iter().map(|v| &v.played));
         network.step(&inputs, extra, &mut rows)?;
     }
     let elapsed = started.elapsed().as_secs_f64().max(1e-9);
@@ -146,6 +146,8 @@ struct Voice {
     seed: u64,
     rng: StdRng,
     decoder: Decoder,
+    /// Every event so far, for the controls' time and lookback.
+    played: Played,
     /// Notes decoded and kept; `reported` of them have gone to the caller.
     notes: Vec<Note>,
     reported: usize,
@@ -166,6 +168,7 @@ impl Voice {
             decoder.push(event);
         }
         let start_step = decoder.step();
+        let played = Played::of_events(primer);
         let (end_step, max_events) = match length {
             Length::Seconds(seconds) => (
                 Some(to_step(primer_end_s).max(start_step) + to_step(seconds)),
@@ -178,6 +181,7 @@ impl Voice {
             rng: StdRng::seed_from_u64(seed),
             notes: decoder.take_finished(),
             decoder,
+            played,
             reported: 0,
             events: 0,
             max_events,
@@ -219,6 +223,7 @@ impl Voice {
             event = Event::TimeShift(remaining as u8).id();
         }
         self.decoder.push(event);
+        self.played.push(event);
         self.decoder.release_held_longer_than(MAX_NOTE_S);
         self.notes.extend(self.decoder.take_finished());
         self.events += 1;

@@ -5,7 +5,8 @@ use tch::{Device, Tensor};
 use crate::model::Conditioning;
 use crate::model::checkpoint::CheckpointMeta;
 use crate::music::controls::{ControlValues, ControlsMeta};
-use crate::music::encoding::{Decoder, Encoding, EventId};
+use crate::music::encoding::{Encoding, EventId, STEP_S};
+use crate::music::lookback::Played;
 use crate::music::meter::Grid;
 use crate::music::plan::ControlPlan;
 
@@ -107,11 +108,18 @@ impl Steering {
         self.encoding
     }
 
-    /// The controls at `t` seconds; `None` for a model without controls.
-    pub(crate) fn values_at(&self, t: f64) -> Option<(ControlValues, usize)> {
-        self.controls
-            .as_ref()
-            .map(|meta| self.plan.values_at(meta, self.grid.as_ref(), t))
+    /// The controls in force after `played` (at its time, looking back over it); `None` for a
+    /// model without controls.
+    pub(crate) fn values_after(&self, played: &Played) -> Option<(ControlValues, usize)> {
+        let meta = self.controls.as_ref()?;
+        let grid = self.grid.as_ref();
+        let (mut values, style) = self
+            .plan
+            .values_at(meta, grid, played.now() as f64 * STEP_S);
+        if meta.reads_lookback() {
+            values.lookback = grid.map(|grid| played.lookback(grid));
+        }
+        Some((values, style))
     }
 
     /// The controls beside each primer event (those of the event after it), for the pass that
@@ -121,14 +129,14 @@ impl Steering {
         events: &[EventId],
         device: Device,
     ) -> Option<Conditioning> {
-        let mut decoder = Decoder::default();
+        let mut played = Played::default();
         let width = self.controls.as_ref()?.inputs;
         let mut values = vec![0f32; events.len() * width];
         let mut style = 0;
         for (i, &event) in events.iter().enumerate() {
-            decoder.push(event);
+            played.push(event);
             // After event i, the time is that of event i + 1 (the one predicted beside it).
-            if let Some((controls, row)) = self.values_at(decoder.now_s()) {
+            if let Some((controls, row)) = self.values_after(&played) {
                 controls.write_inputs(&mut values[i * width..][..width]);
                 style = row;
             }

@@ -7,6 +7,7 @@ use crate::model::{
 };
 use crate::music::controls::ControlValues;
 use crate::music::encoding::EventId;
+use crate::music::lookback::Played;
 
 use super::settings::GenerateError;
 use super::steering::Steering;
@@ -93,21 +94,26 @@ impl VoiceControls {
         }
     }
 
-    /// `[variations, 4·hidden]` for a steerable model, empty otherwise; `times` is each
-    /// variation's current time in seconds.
-    pub(crate) fn gate_bias(&mut self, steering: &Steering, times: &[f64]) -> &[f32] {
+    /// `[variations, 4·hidden]` for a steerable model, empty otherwise; `played` is what each
+    /// variation has played so far.
+    pub(crate) fn gate_bias<'p>(
+        &mut self,
+        steering: &Steering,
+        played: impl Iterator<Item = &'p Played>,
+    ) -> &[f32] {
         let Some(gates) = &self.gates else {
             return &[];
         };
-        for (i, &now_s) in times.iter().enumerate() {
-            let wanted = steering.values_at(now_s);
+        let batch = self.current.len();
+        for (i, played) in played.enumerate() {
+            let wanted = steering.values_after(played);
             if wanted == self.current[i] {
                 continue;
             }
             if let Some((values, style)) = wanted {
                 let bias = gates.bias(&values, style);
                 let width = bias.len();
-                self.bias.resize(times.len() * width, 0.0);
+                self.bias.resize(batch * width, 0.0);
                 self.bias[i * width..][..width].copy_from_slice(&bias);
                 self.current[i] = wanted;
             }

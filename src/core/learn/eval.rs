@@ -241,6 +241,7 @@ fn window_controls(
                 let kept = if piece.meter_only {
                     ControlValues {
                         meter: all.meter,
+                        lookback: all.lookback,
                         ..ControlValues::default()
                     }
                 } else {

@@ -7,7 +7,7 @@ use tch::{Device, Tensor, nn};
 
 use crate::model::checkpoint::{self, CheckpointMeta, CorpusInfo, History, TrainSettings};
 use crate::model::{self, EventLstm, ModelConfig};
-use crate::music::controls::{CONTROL_INPUTS_WITH_METER, ControlsMeta};
+use crate::music::controls::{CONTROL_INPUTS_WITH_LOOKBACK, ControlsMeta};
 use crate::music::encoding::{self, Encoding};
 
 use super::data::TrainData;
@@ -53,11 +53,11 @@ pub(super) fn load_trainable(
 }
 
 /// Grows a steerable model to what training on this corpus needs: a style row for each of
-/// `labels` it does not know, and the bar grid's inputs if it is from before them.
+/// `labels` it does not know, and the bar grid's and lookback's inputs if it is from before them.
 ///
 /// A new style row starts as a copy of the "any style" row, so a new composer begins as the
 /// model's music in general and training moves it from there (a random row would begin as noise
-/// added to every gate). The grid's input weights start at zero, so the grown model scores every
+/// added to every gate). The new inputs' weights start at zero, so the grown model scores every
 /// piece exactly as before until training teaches it what the grid means.
 fn grow(
     (mut meta, vars, model): (CheckpointMeta, nn::VarStore, EventLstm),
@@ -73,12 +73,12 @@ fn grow(
         .cloned()
         .collect();
     let old_inputs = controls.inputs;
-    if new.is_empty() && old_inputs == CONTROL_INPUTS_WITH_METER {
+    if new.is_empty() && old_inputs == CONTROL_INPUTS_WITH_LOOKBACK {
         return Ok((meta, vars, model));
     }
     tracing::info!(?new, old_inputs, "model grown for this corpus");
     controls.styles.extend(new);
-    controls.inputs = CONTROL_INPUTS_WITH_METER;
+    controls.inputs = CONTROL_INPUTS_WITH_LOOKBACK;
     let grown = nn::VarStore::new(device);
     let grown_model = EventLstm::new(&grown.root(), meta.model, meta.inputs());
     let old = vars.variables();
@@ -92,7 +92,8 @@ fn grow(
             let any = saved.narrow(0, 0, 1).repeat([added, 1]);
             var.f_copy_(&Tensor::f_cat(&[saved, &any], 0)?)?;
         } else if name == first_layer && var.size() != saved.size() {
-            // Columns: embedding, controls (the grid's after the others), style.
+            // Columns: embedding, controls (the grid's, then the lookback's, after the others),
+            // style: the new ones come after the old model's controls.
             let before = meta.model.embed + old_inputs as i64;
             let added = var.size()[1] - saved.size()[1];
             let zeros = Tensor::zeros([saved.size()[0], added], (saved.kind(), device));
@@ -192,6 +193,9 @@ pub fn learned_controls(controls: Option<&ControlsMeta>) -> Vec<String> {
     ];
     if meta.reads_meter() {
         learned.push("tempo and meter (the bar grid)".to_string());
+    }
+    if meta.reads_lookback() {
+        learned.push("the bars before (lookback)".to_string());
     }
     learned
 }

@@ -140,6 +140,8 @@ impl WindowSampler {
                 histogram: values.histogram.filter(|_| key),
                 loudness: values.loudness.filter(|_| loudness),
                 meter: values.meter.filter(|_| meter),
+                // The bars looked back over are the grid's: both are there or neither.
+                lookback: values.lookback.filter(|_| meter),
             }
             .write_inputs(out);
         }

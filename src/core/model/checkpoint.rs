@@ -11,7 +11,10 @@ use tch::{Device, nn};
 use crate::base::files::with_suffix;
 pub use crate::model::naming::{files, meta_path, stem, weights_path};
 use crate::model::{EventLstm, Inputs, InvalidConfig, ModelConfig, starter};
-use crate::music::controls::{CONTROL_INPUTS, CONTROL_INPUTS_WITH_METER, ControlsMeta};
+use crate::music::controls::{
+    CONTROL_INPUTS, CONTROL_INPUTS_WITH_LOOKBACK, CONTROL_INPUTS_WITH_METER, CONTROL_LAYOUTS,
+    ControlsMeta,
+};
 use crate::music::encoding::{ENCODING_ID, Encoding};
 
 /// Version of the checkpoint layout written; bumped when the JSON or the weight names change.
@@ -530,9 +533,9 @@ impl CheckpointMeta {
             if self.encoding() == Encoding::V1 {
                 return Err("controls: a format-1 model has none".to_string());
             }
-            if ![CONTROL_INPUTS, CONTROL_INPUTS_WITH_METER].contains(&controls.inputs) {
+            if !CONTROL_LAYOUTS.contains(&controls.inputs) {
                 return Err(format!(
-                    "controls.inputs: {} control inputs, this Cadenza reads {CONTROL_INPUTS_WITH_METER} (or {CONTROL_INPUTS} from before the bar grid)",
+                    "controls.inputs: {} control inputs, this Cadenza reads {CONTROL_INPUTS_WITH_LOOKBACK} (or {CONTROL_INPUTS_WITH_METER} from before the lookback, {CONTROL_INPUTS} from before the bar grid)",
                     controls.inputs
                 ));
             }

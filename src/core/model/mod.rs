@@ -14,10 +14,10 @@ pub mod starter;
 
 use tch::{Device, Kind, Tensor, nn};
 
+#[cfg(doc)]
+use crate::music::controls::CONTROL_LAYOUTS;
 use crate::music::controls::ControlValues;
 use crate::music::controls::ControlsMeta;
-#[cfg(doc)]
-use crate::music::controls::{CONTROL_INPUTS, CONTROL_INPUTS_WITH_METER};
 use crate::music::encoding::{Encoding, VOCAB_SIZE};
 
 pub use cpu_step::{CpuState, CpuStepper, PackedMatrix};
@@ -28,8 +28,7 @@ pub use cpu_step::{CpuState, CpuStepper, PackedMatrix};
 pub struct Inputs {
     /// Distinct event inputs (the encoding's input vocabulary).
     pub events: usize,
-    /// Control inputs ([`CONTROL_INPUTS_WITH_METER`], [`CONTROL_INPUTS`] for a model from
-    /// before the bar grid, or 0 for a model without controls).
+    /// Control inputs (one of the [`CONTROL_LAYOUTS`], or 0 for a model without controls).
     pub controls: usize,
     /// Rows of the style embedding ("any" plus each label; 0 without controls).
     pub styles: usize,

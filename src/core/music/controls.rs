@@ -14,6 +14,7 @@ use std::fmt;
 use std::str::FromStr;
 
 use crate::music::encoding::{Event, EventId, STEP_S, to_step};
+use crate::music::lookback::{LOOKBACK_INPUTS, LookbackValues, Played};
 use crate::music::meter::Grid;
 use crate::music::meter_inputs::{METER_INPUTS, MeterValues};
 use crate::music::midi::Note;
@@ -37,6 +38,15 @@ pub const CONTROL_INPUTS: usize = DENSITY_BINS + 1 + 12 + 1 + LOUDNESS_BINS + 1;
 /// Inputs beside each event of a model that also reads the bar grid: the controls, then the
 /// [`METER_INPUTS`]. Models from before the grid have [`CONTROL_INPUTS`] and still load.
 pub const CONTROL_INPUTS_WITH_METER: usize = CONTROL_INPUTS + METER_INPUTS;
+/// Inputs beside each event of a model that also looks back a bar and two (the layout new models
+/// have): the controls, the [`METER_INPUTS`], then the [`LOOKBACK_INPUTS`].
+pub const CONTROL_INPUTS_WITH_LOOKBACK: usize = CONTROL_INPUTS_WITH_METER + LOOKBACK_INPUTS;
+/// Every input layout this Cadenza reads, oldest first; the last is new models'.
+pub const CONTROL_LAYOUTS: [usize; 3] = [
+    CONTROL_INPUTS,
+    CONTROL_INPUTS_WITH_METER,
+    CONTROL_INPUTS_WITH_LOOKBACK,
+];
 /// Size of the learned style embedding.
 pub const STYLE_DIM: usize = 16;
 /// Added to each pitch class before the histogram is normalised (Performance RNN's prior).
@@ -374,18 +384,30 @@ pub struct ControlValues {
     pub loudness: Option<u8>,
     /// Where the moment falls on the bar grid, for a model with metrical inputs.
     pub meter: Option<MeterValues>,
+    /// What was played a bar and two bars back, for a model with lookback inputs (only with a
+    /// grid: bars are the grid's).
+    pub lookback: Option<LookbackValues>,
 }
 
 impl ControlValues {
-    /// Writes the network's control inputs to `out`: [`CONTROL_INPUTS`] values, then for a
-    /// model with metrical inputs (`out` of [`CONTROL_INPUTS_WITH_METER`]) the meter's.
+    /// Writes the network's control inputs to `out`, one of the [`CONTROL_LAYOUTS`] wide:
+    /// [`CONTROL_INPUTS`] values, then for a model with metrical inputs the meter's, then for a
+    /// model with lookback inputs the lookback's.
     pub fn write_inputs(&self, out: &mut [f32]) {
-        let (controls, meter) = out.split_at_mut(CONTROL_INPUTS);
+        let (controls, rest) = out.split_at_mut(CONTROL_INPUTS);
         self.write_controls(controls);
-        if !meter.is_empty() {
-            match &self.meter {
-                Some(values) => values.write_inputs(meter),
-                None => meter.fill(0.0),
+        if rest.is_empty() {
+            return;
+        }
+        let (meter, lookback) = rest.split_at_mut(METER_INPUTS);
+        match &self.meter {
+            Some(values) => values.write_inputs(meter),
+            None => meter.fill(0.0),
+        }
+        if !lookback.is_empty() {
+            match &self.lookback {
+                Some(values) => values.write_inputs(lookback),
+                None => lookback.fill(0.0),
             }
         }
     }
@@ -408,8 +430,8 @@ impl ControlValues {
         }
     }
 
-    /// The network's control inputs as a vector of `width` ([`CONTROL_INPUTS`] or
-    /// [`CONTROL_INPUTS_WITH_METER`]) values.
+    /// The network's control inputs as a vector of `width` (one of the [`CONTROL_LAYOUTS`])
+    /// values.
     pub fn inputs(&self, width: usize) -> Vec<f32> {
         let mut out = vec![0.0; width];
         self.write_inputs(&mut out);
@@ -429,6 +451,8 @@ pub struct ControlTrack {
     histogram: Vec<[u8; 12]>,
     /// Where each position falls on the piece's bar grid; `None` for a piece without a usable one.
     meter: Option<Vec<MeterValues>>,
+    /// What was played a bar and two back at each position, on the same grid.
+    lookback: Option<Vec<LookbackValues>>,
 }
 
 impl ControlTrack {
@@ -462,6 +486,7 @@ impl ControlTrack {
                 .map(|&step| MeterValues::at(grid, step as f64 * STEP_S))
                 .collect()
         });
+        track.lookback = grid.map(|grid| lookback_track(events, grid));
         track
     }
 
@@ -487,8 +512,26 @@ impl ControlTrack {
             histogram: Some(histogram),
             loudness: (self.loudness[i] != u8::MAX).then_some(self.loudness[i]),
             meter: self.meter.as_ref().map(|meter| meter[i]),
+            lookback: self
+                .lookback
+                .as_ref()
+                .map(|lookback| lookback[i].transposed(semitones)),
         }
     }
+}
+
+/// The lookback values at each position: those of the moment event `i` happens, from the events
+/// before it.
+fn lookback_track(events: &[EventId], grid: &Grid) -> Vec<LookbackValues> {
+    let mut played = Played::default();
+    events
+        .iter()
+        .map(|&event| {
+            let values = played.lookback(grid);
+            played.push(event);
+            values
+        })
+        .collect()
 }
 
 /// The time (in steps) at which each event happens: the sum of the time shifts before it.
@@ -529,8 +572,9 @@ fn controls_at(step: u64, onsets: &[(u64, u8)], notes: &[Note]) -> (u8, u8, [u8;
 /// What a model learned to be steered by, recorded in its checkpoint.
 #[derive(Debug, Clone, PartialEq, serde::Serialize, serde::Deserialize)]
 pub struct ControlsMeta {
-    /// [`CONTROL_INPUTS_WITH_METER`], or [`CONTROL_INPUTS`] for a model from before the bar grid
-    /// (it loads and generates, without tempo and meter); any other layout is refused.
+    /// One of the [`CONTROL_LAYOUTS`]: [`CONTROL_INPUTS_WITH_LOOKBACK`], or an older model's
+    /// [`CONTROL_INPUTS_WITH_METER`] (no lookback) or [`CONTROL_INPUTS`] (from before the bar
+    /// grid: no tempo and meter), which load and generate; any other layout is refused.
     pub inputs: usize,
     /// Style labels (the corpus's composers), in embedding order after "any" (row 0). A
     /// fine-tune appends to this list, so existing rows keep their meaning.
@@ -545,7 +589,7 @@ impl ControlsMeta {
     /// Controls for a model trained on a corpus with these style labels and key profiles.
     pub fn new(styles: Vec<String>, key_profiles: KeyProfiles) -> Self {
         Self {
-            inputs: CONTROL_INPUTS_WITH_METER,
+            inputs: CONTROL_INPUTS_WITH_LOOKBACK,
             styles,
             style_dim: STYLE_DIM,
             key_profiles,
@@ -554,7 +598,12 @@ impl ControlsMeta {
 
     /// Whether the model reads the bar grid (tempo and meter can be asked of it).
     pub fn reads_meter(&self) -> bool {
-        self.inputs == CONTROL_INPUTS_WITH_METER
+        self.inputs >= CONTROL_INPUTS_WITH_METER
+    }
+
+    /// Whether the model reads what was played a bar and two bars back.
+    pub fn reads_lookback(&self) -> bool {
+        self.inputs >= CONTROL_INPUTS_WITH_LOOKBACK
     }
 
     /// The style embedding's row for a label: 0 is "any", labels start at 1.

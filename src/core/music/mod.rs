@@ -7,6 +7,7 @@ pub mod corpus;
 pub mod demo;
 pub mod encoding;
 pub mod form;
+pub mod lookback;
 pub mod meter;
 pub mod meter_inputs;
 pub mod midi;

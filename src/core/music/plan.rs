@@ -244,6 +244,8 @@ impl ControlPlan {
                 .key_at(t)
                 .map(|key| meta.key_profiles.histogram(key).map(|v| v as f32)),
             loudness: self.loudness.at(t).map(loudness_bin),
+            // What was played before `t` is the sampler's to look back over, not the plan's.
+            lookback: None,
         };
         let style = self
             .style
