@@ -78,3 +78,78 @@ fn impossible_forms_are_refused_before_sampling() {
     let too_varied = generate_form(&stem, &out, &["--form", "A4", "--variation", "2"]);
     assert_clean_error(&too_varied, "variation: 2 is not between 0 and 1");
 }
+
+/// A take in the form A2 B1 A2 at 120 bpm in 4/4 (a bar is 2 s): a note on every beat, pitch
+/// 60 + bar.
+fn take_in_a_form() -> cadenza_core::generate::Take {
+    let grid = Grid::steady(120.0, "4/4".parse().expect("meter"), 10.0);
+    let notes = (0..20)
+        .map(|beat| midi::Note {
+            pitch: 60 + (beat / 4) as u8,
+            start_s: f64::from(beat) * 0.5,
+            end_s: f64::from(beat) * 0.5 + 0.4,
+            velocity: 64,
+        })
+        .collect();
+    let mut take = take(1);
+    take.notes = notes;
+    take.controls.form = Some("A2 B1 A2".parse().expect("form"));
+    take.grid = Some(grid);
+    take
+}
+
+#[test]
+fn a_section_redone_alone_is_followed_by_its_repeats() {
+    use cadenza_core::generate::SamplingSettings;
+    use cadenza_core::regenerate::{Candidate, Passage};
+    use cadenza_core::versions::{Alternatives, Origin};
+    let take = take_in_a_form();
+    let redo = |start_s, end_s| {
+        let passage = Passage { start_s, end_s };
+        Origin::new(
+            &take,
+            passage,
+            SamplingSettings::default(),
+            take.controls.clone(),
+        )
+    };
+    assert!(redo(4.0, 6.0).follow.is_none(), "B comes back nowhere");
+    assert!(redo(0.0, 3.0).follow.is_none(), "not a section");
+    let origin = redo(0.0, 4.0);
+    assert_eq!(
+        origin
+            .follow
+            .as_ref()
+            .expect("A comes back")
+            .repeats()
+            .len(),
+        1
+    );
+    // The new A: a low G on every half bar.
+    let new_a: Vec<midi::Note> = (0..4)
+        .map(|i| midi::Note {
+            pitch: 43,
+            start_s: f64::from(i),
+            end_s: f64::from(i) + 0.9,
+            velocity: 80,
+        })
+        .collect();
+    let alternatives = Alternatives {
+        origin,
+        ranked: vec![Candidate {
+            notes: new_a,
+            score: 0.0,
+            scored_events: 0,
+            seed: 9,
+        }],
+        auditioned: None,
+    };
+    let child = alternatives.child(&take, 0).expect("a version");
+    let grid = take.grid.as_ref().expect("grid");
+    let first = section_notes(&child.notes, grid, 0, 2);
+    let b = section_notes(&child.notes, grid, 2, 3);
+    let again = section_notes(&child.notes, grid, 3, 5);
+    assert_eq!(first, again, "the repeat follows the new A");
+    assert!(first.iter().all(|&(_, pitch)| pitch == 43));
+    assert_eq!(b, section_notes(&take.notes, grid, 2, 3), "B is kept");
+}

@@ -345,7 +345,19 @@ impl PianoRoll {
             self.follow = false;
         }
         let clicked = response.clicked();
+        let form_lane = Rect::from_min_size(area.min, Vec2::new(area.width(), FORM_LANE_HEIGHT));
         match response.interact_pointer_pos() {
+            Some(pos) if clicked && form_lane.contains(pos) => {
+                // A click on a section selects it, to redo it (its repeats follow).
+                let at_s = self.start_s + f64::from((pos.x - area.left()) / self.pixels_per_s);
+                if let Some(section) = content.sections.iter().find(|s| s.contains(at_s)) {
+                    *selection = Some(Passage {
+                        start_s: section.start_s,
+                        end_s: section.end_s,
+                    });
+                }
+                None
+            }
             Some(pos) if clicked && ruler.contains(pos) => {
                 self.follow = true;
                 Some(RollAction::Seek(

@@ -65,13 +65,7 @@ impl GeneratePanel {
         };
         shared.settings.generate.roll_seed();
         let controls = &shared.settings.generate;
-        let origin = Origin {
-            parent: take.id,
-            passage,
-            parts: regenerate::split(&take.notes, passage),
-            settings: controls.settings(),
-            controls: self.plan(controls),
-        };
+        let origin = Origin::new(take, passage, controls.settings(), self.plan(controls));
         let request = RegenerateRequest {
             checkpoint,
             notes: take.notes.clone(),
@@ -147,7 +141,7 @@ impl GeneratePanel {
                     selection.is_some() && !busy,
                     egui::Button::new("Regenerate selection"),
                 )
-                .on_hover_text("Sample candidates for the passage, ranked by how well the music after it follows")
+                .on_hover_text("Sample candidates for the passage, ranked by how well the music after it follows. Click a section in the form lane to select it: its repeats follow the new version")
                 .on_disabled_hover_text(hint)
                 .clicked()
             {
@@ -193,6 +187,20 @@ impl GeneratePanel {
             OFFERED.min(alternatives.ranked.len()),
             alternatives.ranked.len()
         ));
+        if let Some(follow) = &alternatives.origin.follow {
+            let repeats: Vec<String> = follow
+                .repeats()
+                .iter()
+                .map(|r| {
+                    format!(
+                        "{} at {}",
+                        r.section,
+                        super::piano_roll::format_time(r.start_s)
+                    )
+                })
+                .collect();
+            ui.label(format!("Its repeats follow: {}", repeats.join(", ")));
+        }
         let mut audition = None;
         let mut keep = None;
         for (rank, candidate) in alternatives.ranked.iter().take(OFFERED).enumerate() {

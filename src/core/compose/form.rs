@@ -166,19 +166,7 @@ impl FormWriter<'_> {
         model: &SectionTime,
         index: usize,
     ) -> Result<bool, GenerateError> {
-        let offset = self.grid.beats_at(span.start_s) - self.grid.beats_at(model.start_s);
-        let shift = |t: f64| self.grid.time_of(self.grid.beats_at(t) + offset);
-        let copied: Vec<Note> = self
-            .notes
-            .iter()
-            .filter(|n| n.start_s >= model.start_s && n.start_s < model.end_s)
-            .map(|n| Note {
-                start_s: shift(n.start_s),
-                // A note held past its section ends with the repeat.
-                end_s: shift(n.end_s.min(model.end_s)),
-                ..*n
-            })
-            .collect();
+        let copied = model.copy_onto(&self.notes, span, self.grid);
         self.notes.extend(copied);
         for passage in self.varied_passages(span, index) {
             if !self.vary(passage)? {

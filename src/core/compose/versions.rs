@@ -3,7 +3,11 @@
 //! passage waiting to be kept as a new version.
 
 use crate::compose::generate::{Operation, SamplingSettings, Take};
-use crate::compose::regenerate::{Candidate, Parts, Passage};
+use crate::compose::regenerate::{self, Candidate, Parts, Passage};
+use crate::music::encoding::to_step;
+use crate::music::form::SectionTime;
+use crate::music::meter::Grid;
+use crate::music::midi::{self, Note};
 use crate::music::plan::ControlPlan;
 
 /// The take, passage and settings a regeneration is for.
@@ -19,6 +23,78 @@ pub struct Origin {
     pub settings: SamplingSettings,
     /// The controls asked for.
     pub controls: ControlPlan,
+    /// Where the passage is a section of the take's form that comes back: the repeats that
+    /// follow it.
+    pub follow: Option<Follow>,
+}
+
+impl Origin {
+    /// Redoing `passage` of `take` with these settings; when the passage is a section of the
+    /// take's form (to the 10-ms step) that comes back later, its repeats follow it.
+    pub fn new(
+        take: &Take,
+        passage: Passage,
+        settings: SamplingSettings,
+        controls: ControlPlan,
+    ) -> Self {
+        Self {
+            parent: take.id,
+            passage,
+            parts: regenerate::split(&take.notes, passage),
+            settings,
+            controls,
+            follow: Follow::of_section(take, passage),
+        }
+    }
+}
+
+/// A redone section and the repeats of it later in the take, which are copied from it anew.
+#[derive(Debug, Clone)]
+pub struct Follow {
+    section: SectionTime,
+    repeats: Vec<SectionTime>,
+    grid: Grid,
+}
+
+impl Follow {
+    /// The section `passage` is, if it is one with repeats.
+    fn of_section(take: &Take, passage: Passage) -> Option<Self> {
+        let sections = take.sections();
+        let same = |a: f64, b: f64| to_step(a) == to_step(b);
+        let index = sections
+            .iter()
+            .position(|s| same(s.start_s, passage.start_s) && same(s.end_s, passage.end_s))?;
+        let repeats: Vec<SectionTime> = sections
+            .iter()
+            .filter(|s| s.model == Some(index))
+            .cloned()
+            .collect();
+        let grid = take.grid.clone()?;
+        (!repeats.is_empty()).then(|| Self {
+            section: sections[index].clone(),
+            repeats,
+            grid,
+        })
+    }
+
+    /// The repeats, as "A'" etc., for telling the composer what follows.
+    pub fn repeats(&self) -> &[SectionTime] {
+        &self.repeats
+    }
+
+    /// `notes` with each repeat replaced by a copy of the section, beat for beat.
+    pub fn apply(&self, notes: Vec<Note>) -> Vec<Note> {
+        let mut kept: Vec<Note> = notes
+            .iter()
+            .filter(|n| !self.repeats.iter().any(|r| r.contains(n.start_s)))
+            .copied()
+            .collect();
+        for repeat in &self.repeats {
+            kept.extend(self.section.copy_onto(&notes, repeat, &self.grid));
+        }
+        midi::sort_notes(&mut kept);
+        kept
+    }
 }
 
 /// Ranked candidates, best first, waiting to be auditioned or kept.
@@ -46,7 +122,10 @@ impl Alternatives {
                 rank,
                 score: candidate.score,
             },
-            notes: candidate.assemble(&self.origin.parts),
+            notes: match &self.origin.follow {
+                Some(follow) => follow.apply(candidate.assemble(&self.origin.parts)),
+                None => candidate.assemble(&self.origin.parts),
+            },
             seed: candidate.seed,
             settings: self.origin.settings,
             controls: self.origin.controls.clone(),

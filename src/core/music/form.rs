@@ -5,6 +5,7 @@ use std::fmt;
 use std::str::FromStr;
 
 use crate::music::meter::Grid;
+use crate::music::midi::Note;
 
 /// One section: its letter (its identity: a letter used again repeats the first section that
 /// had it) and its length in bars. A prime (A′) only marks a varied repeat for the reader.
@@ -160,6 +161,29 @@ impl Form {
                     start_s: grid.bar_start_s(bars.0),
                     end_s: grid.bar_start_s(bars.1),
                 }
+            })
+            .collect()
+    }
+}
+
+impl SectionTime {
+    /// Whether `t_s` falls in the section.
+    pub fn contains(&self, t_s: f64) -> bool {
+        (self.start_s..self.end_s).contains(&t_s)
+    }
+
+    /// `notes`' notes struck in this section moved onto `onto` beat for beat (a note held past
+    /// this section's end ends with the copy).
+    pub fn copy_onto(&self, notes: &[Note], onto: &SectionTime, grid: &Grid) -> Vec<Note> {
+        let offset = grid.beats_at(onto.start_s) - grid.beats_at(self.start_s);
+        let shift = |t: f64| grid.time_of(grid.beats_at(t) + offset);
+        notes
+            .iter()
+            .filter(|n| self.contains(n.start_s))
+            .map(|n| Note {
+                start_s: shift(n.start_s),
+                end_s: shift(n.end_s.min(self.end_s)),
+                ..*n
             })
             .collect()
     }
