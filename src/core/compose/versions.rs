@@ -71,7 +71,7 @@ impl Follow {
             .collect();
         let grid = take.grid.clone()?;
         (!repeats.is_empty()).then(|| Self {
-            section: sections[index].clone(),
+            section: sections[index],
             repeats,
             grid,
         })
