@@ -133,12 +133,15 @@ pub fn controls_ui(
                 ui.end_row();
             }
             ui.label("Length (s)");
-            ui.add(
+            let form_sets_length = !controls.steer.form.trim().is_empty();
+            ui.add_enabled(
+                !form_sets_length,
                 egui::DragValue::new(&mut controls.seconds)
                     .range(1.0..=600.0)
                     .speed(0.5),
             )
-            .on_hover_text("Seconds of new music after the primer");
+            .on_hover_text("Seconds of new music after the primer")
+            .on_disabled_hover_text("The form sets the length: its bars at the tempo asked");
             ui.end_row();
             ui.label("Temperature");
             ui.add(egui::Slider::new(&mut controls.temperature, 0.1..=2.0))

@@ -302,10 +302,22 @@ impl SteerControls {
                 )
                 .on_hover_text("Sections as letters and bars: a letter used again brings its section back (A4 B4 A4: a theme, four bars of something else, the theme again). Empty: no form");
                 let typed = self.form.trim();
-                if !typed.is_empty()
-                    && let Err(err) = typed.parse::<Form>()
-                {
-                    ui.colored_label(ui.visuals().warn_fg_color, err.to_string());
+                if typed.is_empty() {
+                    return;
+                }
+                match (typed.parse::<Form>(), self.plan().form_end_s(0.0)) {
+                    (Err(err), _) => {
+                        ui.colored_label(ui.visuals().warn_fg_color, err.to_string());
+                    }
+                    (Ok(form), Some(end_s)) => {
+                        ui.label(format!(
+                            "{} bars, {}: the form sets the length",
+                            form.bars(),
+                            super::piano_roll::format_time(end_s)
+                        ))
+                        .on_hover_text("Length is not used with a form: each section is as many bars as written, at the tempo asked (100 bpm if none)");
+                    }
+                    (Ok(_), None) => {}
                 }
             });
         })

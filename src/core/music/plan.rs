@@ -196,6 +196,14 @@ impl ControlPlan {
         Some(Grid::planned(tempo, signature_at, until_s))
     }
 
+    /// Where the form ends on the plan's grid when it begins at the first bar line from
+    /// `from_s` (a primer's end): the length a form sets. `None` without a form.
+    pub fn form_end_s(&self, from_s: f64) -> Option<f64> {
+        let form = self.form.as_ref()?;
+        let grid = self.grid(from_s + 1.0)?;
+        form.on_grid(&grid, from_s).last().map(|last| last.end_s)
+    }
+
     /// Checks times and ranges.
     pub fn validate(&self) -> Result<(), String> {
         self.density.validate("density", 0.0..=200.0)?;
@@ -316,6 +324,21 @@ impl ControlPlan {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn a_form_sets_the_length_in_bars_at_the_tempo_asked() {
+        let mut plan = ControlPlan {
+            form: Some("A4 B4 A4".parse().expect("form")),
+            ..ControlPlan::default()
+        };
+        // Twelve bars of 4/4 at the default 100 bpm: 48 beats of 0.6 s.
+        assert!((plan.form_end_s(0.0).expect("a form") - 28.8).abs() < 1e-9);
+        plan.tempo = Curve::constant(120.0);
+        // After a 3-s primer the form starts at the next bar line, 4 s.
+        assert!((plan.form_end_s(3.0).expect("a form") - 28.0).abs() < 1e-9);
+        plan.form = None;
+        assert_eq!(plan.form_end_s(0.0), None);
+    }
 
     #[test]
     fn curves_interpolate_and_hold() {
