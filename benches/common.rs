@@ -81,11 +81,16 @@ pub fn takes_steered(
     seed: u64,
     seconds: f64,
 ) -> Vec<Vec<Note>> {
+    let defaults = SamplingSettings::default();
     let settings = SamplingSettings {
         length: Length::Seconds(seconds),
         seed,
         variations: count,
-        ..SamplingSettings::default()
+        // `temperature=T` on a bench's command line samples at T instead of the default.
+        temperature: argument("temperature").map_or(defaults.temperature, |t| {
+            t.parse().expect("temperature=T takes a number")
+        }),
+        ..defaults
     };
     generate::sample_take(
         &model.model,

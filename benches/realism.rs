@@ -6,6 +6,7 @@
 //!
 //!   cargo bench --bench realism                                  # the shipped starter
 //!   cargo bench --bench realism -- checkpoint=PATH takes=40 form="A4 B4 A4"
+//!   cargo bench --bench realism -- tempo=100 meter=4/4 temperature=0.95
 
 #[path = "common.rs"]
 mod common;
@@ -53,10 +54,19 @@ fn main() {
         }
     }
     let model = checkpoint::load_model(&checkpoint, Device::Cpu).expect("checkpoint loads");
-    let plan = ControlPlan {
+    let mut plan = ControlPlan {
         form: form.clone(),
         ..ControlPlan::default()
     };
+    if let Some(bpm) = argument("tempo") {
+        plan.tempo = controls::Curve::constant(bpm.parse().expect("tempo=BPM takes a number"));
+    }
+    if let Some(meter) = argument("meter") {
+        plan.meter = vec![controls::MeterChange {
+            at_s: 0.0,
+            signature: meter.parse().expect("meter=N/D takes a time signature"),
+        }];
+    }
     let sampled: Vec<Vec<Note>> = (0..count)
         .map(|i| common::take_once(&model, plan.clone(), 1 + i as u64, CLIP_S, true))
         .collect();
@@ -66,10 +76,11 @@ fn main() {
         .filter_map(|(i, notes)| Stats::of(&clip(notes, 0.0)).map(|s| (i, s)))
         .collect();
     println!(
-        "checkpoint {} · {} takes of {CLIP_S} s{} · {} corpus excerpts of {} pieces",
+        "checkpoint {} · {} takes of {CLIP_S} s{} · asked: {} · {} corpus excerpts of {} pieces",
         checkpoint.display(),
         takes.len(),
         form.map_or(String::new(), |f| format!(" in form {f}")),
+        plan.summary(),
         excerpts.len(),
         corpus.pieces.len()
     );

@@ -50,12 +50,22 @@ impl Moment {
             }
         }
         let lands_on_grid = self.landings_on_grid(grid);
-        for steps in 1..=MAX_SHIFT_STEPS {
+        let shifts =
+            &mut logits[usize::from(Event::TimeShift(1).id())..][..usize::from(MAX_SHIFT_STEPS)];
+        let mass_before = log_sum_exp(shifts);
+        for (steps, logit) in (1..=MAX_SHIFT_STEPS).zip(shifts.iter_mut()) {
             let landing_s = self.now_s + f64::from(steps) * STEP_S;
             let skips_downbeat = landing_s > self.next_downbeat_s + DOWNBEAT_SLACK_S;
             if !lands_on_grid[usize::from(steps)] || skips_downbeat || self.unplayed_downbeat {
-                logits[usize::from(Event::TimeShift(steps).id())] -= OFF_GRID_PENALTY;
+                *logit -= OFF_GRID_PENALTY;
             }
+        }
+        if !self.unplayed_downbeat {
+            // Where time moves to is the grid's to say, whether it moves is the network's: the
+            // shifts keep their share of the odds (penalising them as a class instead made takes
+            // on a grid half again as dense, 14.4 notes/s against the corpus's 9.4).
+            let restore = mass_before - log_sum_exp(shifts);
+            shifts.iter_mut().for_each(|logit| *logit += restore);
         }
     }
 
@@ -89,6 +99,15 @@ impl Moment {
     }
 }
 
+/// log Σ exp(x), computed stably.
+fn log_sum_exp(values: &[f32]) -> f32 {
+    let max = values.iter().copied().fold(f32::NEG_INFINITY, f32::max);
+    if max == f32::NEG_INFINITY {
+        return max;
+    }
+    max + values.iter().map(|v| (v - max).exp()).sum::<f32>().ln()
+}
+
 /// A shift may land this far past the next downbeat without counting as skipping it (the
 /// downbeat tolerance of the measures, 30 ms).
 const DOWNBEAT_SLACK_S: f64 = 0.03;
@@ -118,6 +137,11 @@ mod tests {
         usize::from(Event::TimeShift(steps).id())
     }
 
+    /// The log of the summed odds of every time shift.
+    fn shift_mass(logits: &[f32]) -> f32 {
+        log_sum_exp(&logits[shift(1)..=shift(MAX_SHIFT_STEPS)])
+    }
+
     #[test]
     fn off_the_grid_notes_are_discouraged_and_shifts_back_onto_it_are_not() {
         let logits = nudged(0.56, true);
@@ -126,9 +150,8 @@ mod tests {
             -OFF_GRID_PENALTY
         );
         // From 0.56 s the next sixteenth is at 0.625 s: 6 or 7 steps on (1/32 beat is 15.6 ms).
-        assert_eq!(logits[shift(6)], 0.0);
-        assert_eq!(logits[shift(7)], 0.0);
-        assert_eq!(logits[shift(3)], -OFF_GRID_PENALTY);
+        assert_eq!(logits[shift(6)], logits[shift(7)]);
+        assert_eq!(logits[shift(3)] - logits[shift(6)], -OFF_GRID_PENALTY);
     }
 
     #[test]
@@ -136,8 +159,14 @@ mod tests {
         let logits = nudged(1.5, true);
         assert_eq!(logits[usize::from(Event::NoteOn(60).id())], 0.0);
         // From 1.5 s, 0.5 s lands on the downbeat of bar 2; 0.75 s would jump over it.
-        assert_eq!(logits[shift(50)], 0.0);
-        assert_eq!(logits[shift(75)], -OFF_GRID_PENALTY);
+        assert_eq!(logits[shift(75)] - logits[shift(50)], -OFF_GRID_PENALTY);
+    }
+
+    #[test]
+    fn keeping_time_moves_where_time_lands_not_whether_it_moves() {
+        let logits = nudged(1.5, true);
+        let flat = vec![0.0; VOCAB_SIZE];
+        assert!((shift_mass(&logits) - shift_mass(&flat)).abs() < 1e-4);
     }
 
     #[test]
@@ -146,6 +175,10 @@ mod tests {
         assert_eq!(waiting[shift(25)], -OFF_GRID_PENALTY);
         assert_eq!(waiting[usize::from(Event::NoteOn(60).id())], 0.0);
         let played = nudged(2.0, true);
-        assert_eq!(played[shift(25)], 0.0);
+        assert!(
+            played[shift(25)] > shift_mass(&played) - 5.0,
+            "free to move on"
+        );
+        assert_eq!(played[shift(25)], played[shift(50)]);
     }
 }
