@@ -61,6 +61,12 @@ fn main() {
     if let Some(bpm) = argument("tempo") {
         plan.tempo = controls::Curve::constant(bpm.parse().expect("tempo=BPM takes a number"));
     }
+    if let Some(key) = argument("key") {
+        plan.key = vec![controls::KeyChange {
+            at_s: 0.0,
+            key: Some(key.parse().expect("key=\"D minor\" takes a key")),
+        }];
+    }
     if let Some(meter) = argument("meter") {
         plan.meter = vec![controls::MeterChange {
             at_s: 0.0,
@@ -305,12 +311,27 @@ fn quantiles(mut values: Vec<f64>) -> String {
 
 fn print_statistics(excerpts: &[(usize, Stats)], takes: &[(usize, Stats)]) {
     println!();
-    println!("| statistic (p10 · median · p90) | corpus excerpts | takes |");
-    println!("|---|---|---|");
+    println!(
+        "| statistic (p10 · median · p90) | corpus excerpts | takes | takes' mean off by (corpus SDs) |"
+    );
+    println!("|---|---|---|---|");
     for (i, name) in NAMES.iter().enumerate() {
-        let column =
-            |clips: &[(usize, Stats)]| quantiles(clips.iter().map(|(_, s)| s.0[i]).collect());
-        println!("| {name} | {} | {} |", column(excerpts), column(takes));
+        let values = |clips: &[(usize, Stats)]| clips.iter().map(|(_, s)| s.0[i]).collect();
+        let (corpus, sampled): (Vec<f64>, Vec<f64>) = (values(excerpts), values(takes));
+        let mean = |v: &[f64]| v.iter().sum::<f64>() / v.len().max(1) as f64;
+        let spread = (corpus
+            .iter()
+            .map(|x| (x - mean(&corpus)).powi(2))
+            .sum::<f64>()
+            / corpus.len().max(1) as f64)
+            .sqrt()
+            .max(1e-9);
+        let off = (mean(&sampled) - mean(&corpus)) / spread;
+        println!(
+            "| {name} | {} | {} | {off:+.2} |",
+            quantiles(corpus),
+            quantiles(sampled)
+        );
     }
 }
 

@@ -18,8 +18,8 @@ use cadenza_core::train::TrainOptions;
 use tch::{Device, nn};
 
 use crate::support::{
-    TINY, assert_clean_error, cadenza, options, overfitted_tiny_model, tiny_data, torch_lock,
-    train_to_end,
+    TINY, assert_clean_error, cadenza, options, overfitted_tiny_model, tiny_data,
+    tiny_steerable_model, torch_lock, train_to_end,
 };
 
 /// 0–3 s: two soft C-major notes a second; 3–6 s: eight loud D-major notes a second.
@@ -420,4 +420,43 @@ fn takes_remember_their_controls_and_older_takes_still_load() {
     assert_eq!(loaded.takes.len(), 1);
     assert!(loaded.takes[0].controls.is_any());
     assert!(loaded.takes[0].id != 0 && loaded.takes[0].parent.is_none());
+}
+
+#[test]
+fn where_no_key_is_asked_a_take_is_steered_by_the_key_it_settled_in() {
+    use cadenza_core::controls::Key;
+    use cadenza_core::music::lookback::Played;
+    let dir = tempfile::tempdir().expect("temp dir");
+    let meta = checkpoint::load_meta(&tiny_steerable_model(dir.path())).expect("meta");
+    let steering = Steering::new(&meta, ControlPlan::default()).expect("any");
+    // A C major scale up and down, a note every quarter second.
+    let scale = [60, 62, 64, 65, 67, 69, 71, 72];
+    let played_notes = |count: usize| {
+        let notes: Vec<Note> = (0..count)
+            .map(|i| note(scale[i % scale.len()], i as f64 * 0.25, 0.2, 64))
+            .collect();
+        Played::of_events(&encoding::encode_notes(&notes))
+    };
+    let histogram = |steering: &Steering, played: &Played| {
+        steering
+            .values_after(played)
+            .expect("a steerable model")
+            .0
+            .histogram
+    };
+    let c_major = meta
+        .controls
+        .as_ref()
+        .expect("controls")
+        .key_profiles
+        .histogram("C major".parse::<Key>().expect("key"))
+        .map(|v| v as f32);
+    assert_eq!(histogram(&steering, &played_notes(16)), Some(c_major));
+    assert_eq!(
+        histogram(&steering, &played_notes(6)),
+        None,
+        "too few notes yet"
+    );
+    let free = steering.clone().holding_key(false);
+    assert_eq!(histogram(&free, &played_notes(16)), None);
 }

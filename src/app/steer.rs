@@ -339,7 +339,8 @@ fn key_combo(ui: &mut egui::Ui, id: &str, key: &mut Option<Key>) {
         .selected_text(key.map_or("Any".to_string(), |k| k.to_string()))
         .height(400.0)
         .show_ui(ui, |ui| {
-            ui.selectable_value(key, None, "Any");
+            ui.selectable_value(key, None, "Any")
+                .on_hover_text("The music chooses its key, then keeps to it");
             for choice in Key::all() {
                 ui.selectable_value(key, Some(choice), choice.to_string());
             }

@@ -4,13 +4,18 @@ use tch::{Device, Tensor};
 
 use crate::model::Conditioning;
 use crate::model::checkpoint::CheckpointMeta;
-use crate::music::controls::{ControlValues, ControlsMeta};
-use crate::music::encoding::{Encoding, EventId, STEP_S};
+use crate::music::controls::{ControlValues, ControlsMeta, find_key};
+use crate::music::encoding::{Encoding, EventId, STEP_S, to_step};
 use crate::music::lookback::Played;
 use crate::music::meter::Grid;
 use crate::music::plan::ControlPlan;
 
 use super::settings::{GenerateError, MAX_SECONDS};
+
+/// Seconds of music looked back over to find the key a take has settled in.
+const KEY_WINDOW_S: f64 = 10.0;
+/// Notes struck in that window before a key counts as settled (a bar or two of most music).
+const KEY_EVIDENCE_NOTES: usize = 12;
 
 /// What a model reads besides events, and what to ask it for: checked once, before sampling.
 #[derive(Debug, Clone)]
@@ -23,6 +28,8 @@ pub struct Steering {
     /// Whether sampling leans toward the grid (see `keep_time`); on unless a benchmark
     /// measures the network alone.
     keep_time: bool,
+    /// Whether, where no key is asked, the music is steered by the key it has settled in.
+    hold_key: bool,
 }
 
 impl Steering {
@@ -56,6 +63,7 @@ impl Steering {
             grid: plan.grid(MAX_SECONDS),
             plan,
             keep_time: true,
+            hold_key: true,
         })
     }
 
@@ -82,6 +90,12 @@ impl Steering {
         self.keep_time
     }
 
+    /// The same steering, holding the key the music settles in where the plan asks none
+    /// (`true`, the default) or leaving the key to the network (`false`).
+    pub fn holding_key(self, hold_key: bool) -> Self {
+        Self { hold_key, ..self }
+    }
+
     /// The bar grid the music is placed on, if any.
     pub fn grid(&self) -> Option<&Grid> {
         self.grid.as_ref()
@@ -95,6 +109,7 @@ impl Steering {
             plan: ControlPlan::default(),
             grid: None,
             keep_time: true,
+            hold_key: true,
         }
     }
 
@@ -110,7 +125,7 @@ impl Steering {
 
     /// The controls in force after `played` (at its time, looking back over it); `None` for a
     /// model without controls.
-    pub(crate) fn values_after(&self, played: &Played) -> Option<(ControlValues, usize)> {
+    pub fn values_after(&self, played: &Played) -> Option<(ControlValues, usize)> {
         let meta = self.controls.as_ref()?;
         let grid = self.grid.as_ref();
         let (mut values, style) = self
@@ -118,6 +133,14 @@ impl Steering {
             .values_at(meta, grid, played.now() as f64 * STEP_S);
         if meta.reads_lookback() {
             values.lookback = grid.map(|grid| played.lookback(grid));
+        }
+        if values.histogram.is_none() && self.hold_key {
+            // Left to itself the network drifts from key to key (0.84 of a take's notes in its
+            // key's scale against the corpus's 0.89); asked for the key it is in, it keeps it.
+            values.histogram = played
+                .recent_pitch_classes(to_step(KEY_WINDOW_S), KEY_EVIDENCE_NOTES)
+                .and_then(|classes| find_key(&classes))
+                .map(|key| meta.key_profiles.histogram(key).map(|v| v as f32));
         }
         Some((values, style))
     }

@@ -180,6 +180,23 @@ impl Played {
         self.now
     }
 
+    /// How many notes of each pitch class were struck in the last `window_steps`, if at least
+    /// `at_least` were.
+    pub fn recent_pitch_classes(&self, window_steps: u64, at_least: usize) -> Option<[f64; 12]> {
+        let recent = between(
+            &self.onsets,
+            self.now.saturating_sub(window_steps),
+            self.now + 1,
+        );
+        (recent.len() >= at_least).then(|| {
+            let mut classes = [0.0; 12];
+            recent
+                .iter()
+                .for_each(|&(_, pitch)| classes[usize::from(pitch % 12)] += 1.0);
+            classes
+        })
+    }
+
     /// The lookback values now, on `grid`.
     pub fn lookback(&self, grid: &Grid) -> LookbackValues {
         LookbackValues::at(grid, &self.onsets, self.now)
