@@ -328,13 +328,11 @@ impl GeneratePanel {
         }
     }
 
-    /// What to ask the model for: nothing for a model without controls (they are greyed out).
+    /// What to ask the model for: what it learned of the controls (the rest are greyed out).
     pub(super) fn plan(&self, controls: &GenerateControls) -> ControlPlan {
-        let steerable = self.model.as_ref().is_some_and(|m| m.controls.is_some());
-        if steerable {
-            controls.steer.plan()
-        } else {
-            ControlPlan::default()
+        match self.model.as_ref().and_then(|m| m.controls.as_ref()) {
+            Some(learned) => controls.steer.plan().within(learned),
+            None => ControlPlan::default(),
         }
     }
 

@@ -196,6 +196,18 @@ impl ControlPlan {
         Some(Grid::planned(tempo, signature_at, until_s))
     }
 
+    /// The plan without what a model reading `meta` was never taught: tempo, meter and form
+    /// for a model from before the bar grid (the panel greys those rows, and keeps their values
+    /// for the next model).
+    pub fn within(mut self, meta: &ControlsMeta) -> Self {
+        if !meta.reads_meter() {
+            self.tempo = Curve::default();
+            self.meter.clear();
+            self.form = None;
+        }
+        self
+    }
+
     /// Where the form ends on the plan's grid when it begins at the first bar line from
     /// `from_s` (a primer's end): the length a form sets. `None` without a form.
     pub fn form_end_s(&self, from_s: f64) -> Option<f64> {
@@ -324,6 +336,24 @@ impl ControlPlan {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn a_plan_for_a_model_from_before_the_grid_leaves_out_tempo_meter_and_form() {
+        use crate::music::controls::{CONTROL_INPUTS, KeyProfiles};
+        let plan = ControlPlan {
+            tempo: Curve::constant(90.0),
+            form: Some("A2 B2".parse().expect("form")),
+            ..ControlPlan::default()
+        };
+        let new = ControlsMeta::new(Vec::new(), KeyProfiles::default());
+        let old = ControlsMeta {
+            inputs: CONTROL_INPUTS,
+            ..new.clone()
+        };
+        assert_eq!(plan.clone().within(&new), plan);
+        let within = plan.within(&old);
+        assert!(!within.asks_meter() && within.form.is_none());
+    }
 
     #[test]
     fn a_form_sets_the_length_in_bars_at_the_tempo_asked() {
