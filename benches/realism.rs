@@ -7,6 +7,7 @@
 //!   cargo bench --bench realism                                  # the shipped starter
 //!   cargo bench --bench realism -- checkpoint=PATH takes=40 form="A4 B4 A4"
 //!   cargo bench --bench realism -- tempo=100 meter=4/4 temperature=0.95
+//!   cargo bench --bench realism -- tempo=varied   # 60-132 bpm in 4/4, 3/4, 2/4, 6/8 by turns
 
 #[path = "common.rs"]
 mod common;
@@ -58,7 +59,8 @@ fn main() {
         form: form.clone(),
         ..ControlPlan::default()
     };
-    if let Some(bpm) = argument("tempo") {
+    let varied = argument("tempo").as_deref() == Some("varied");
+    if let Some(bpm) = argument("tempo").filter(|_| !varied) {
         plan.tempo = controls::Curve::constant(bpm.parse().expect("tempo=BPM takes a number"));
     }
     if let Some(key) = argument("key") {
@@ -74,7 +76,14 @@ fn main() {
         }];
     }
     let sampled: Vec<Vec<Note>> = (0..count)
-        .map(|i| common::take_once(&model, plan.clone(), 1 + i as u64, CLIP_S, true))
+        .map(|i| {
+            let plan = if varied {
+                varied_time(&plan, i)
+            } else {
+                plan.clone()
+            };
+            common::take_once(&model, plan, 1 + i as u64, CLIP_S, true)
+        })
         .collect();
     let takes: Vec<(usize, Stats)> = sampled
         .iter()
@@ -100,6 +109,25 @@ fn main() {
         "two-sample classifier (logistic regression, {FOLDS} folds grouped by piece/take): balanced accuracy {:.1} %",
         accuracy * 100.0
     );
+}
+
+/// Tempos (bpm) and meters a composer might ask for; `tempo=varied` gives take `i` one of each
+/// in turn (tempos stepped by the golden ratio through the range, so no two takes share one).
+const VARIED_BPM: (f64, f64) = (60.0, 132.0);
+const VARIED_METERS: [&str; 4] = ["4/4", "3/4", "2/4", "6/8"];
+
+fn varied_time(plan: &ControlPlan, i: usize) -> ControlPlan {
+    let fraction = (i as f64 * 0.618_034).fract();
+    ControlPlan {
+        tempo: controls::Curve::constant(VARIED_BPM.0 + fraction * (VARIED_BPM.1 - VARIED_BPM.0)),
+        meter: vec![controls::MeterChange {
+            at_s: 0.0,
+            signature: VARIED_METERS[i % VARIED_METERS.len()]
+                .parse()
+                .expect("a meter"),
+        }],
+        ..plan.clone()
+    }
 }
 
 /// How much each repeat shares with its model section, and each other section with the first,

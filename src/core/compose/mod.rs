@@ -2,6 +2,7 @@
 //! with their versions. It uses the layers below (base, music, model). [`generate`] is what the
 //! front ends use.
 
+mod echo;
 mod form;
 pub mod generate;
 mod keep_time;

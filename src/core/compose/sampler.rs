@@ -19,6 +19,7 @@ use crate::music::lookback::Played;
 use crate::music::meter::Grid;
 use crate::music::midi::{self, Note};
 
+use super::echo;
 use super::keep_time::Moment;
 use super::primer::Primer;
 use super::settings::{GenerateError, Length, MAX_NOTE_S, SamplingSettings, sample_event};
@@ -82,6 +83,7 @@ pub fn sample(
         .collect();
 
     let keep_time_on = steering.grid().filter(|_| steering.keeps_time());
+    let phrase_on = steering.phrasing_grid();
     let mut steps = 0;
     loop {
         if cancel.load(Ordering::Relaxed) {
@@ -89,7 +91,7 @@ pub fn sample(
         }
         let mut inputs = Vec::with_capacity(batch);
         for (voice, row) in voices.iter_mut().zip(rows.chunks_exact(VOCAB_SIZE)) {
-            inputs.push(voice.advance(row, settings, keep_time_on));
+            inputs.push(voice.advance(row, settings, keep_time_on, phrase_on));
         }
         steps += 1;
         let all_done = voices.iter().all(|v| v.done);
@@ -192,25 +194,28 @@ impl Voice {
         }
     }
 
-    /// Samples and applies the next event, leaning toward `grid` if there is one to keep time
-    /// to; returns the model's next input.
-    fn advance(&mut self, logits: &[f32], settings: &SamplingSettings, grid: Option<&Grid>) -> i64 {
+    /// Samples and applies the next event, leaning toward `keep_time`'s grid if there is one to
+    /// keep time to and phrasing on `phrase`'s; returns the model's next input.
+    fn advance(
+        &mut self,
+        logits: &[f32],
+        settings: &SamplingSettings,
+        keep_time: Option<&Grid>,
+        phrase: Option<&Grid>,
+    ) -> i64 {
         if self.done {
             return 0;
         }
-        let nudged: Vec<f32>;
-        let logits = match grid {
-            Some(grid) => {
-                let now = self.decoder.step();
-                let moment = Moment::at(grid, self.decoder.now_s(), self.struck_at == Some(now));
-                let mut row = logits.to_vec();
-                moment.nudge(grid, &mut row);
-                nudged = row;
-                &nudged
-            }
-            None => logits,
-        };
-        let mut event = sample_event(logits, settings, &mut self.rng);
+        let mut row = logits.to_vec();
+        if let Some(grid) = keep_time {
+            let now = self.decoder.step();
+            let moment = Moment::at(grid, self.decoder.now_s(), self.struck_at == Some(now));
+            moment.nudge(grid, &mut row);
+        }
+        if let Some(grid) = phrase {
+            echo::nudge(grid, &self.played, &mut row);
+        }
+        let mut event = sample_event(&row, settings, &mut self.rng);
         if let Some(Event::NoteOn(_)) = Event::from_id(event) {
             self.struck_at = Some(self.decoder.step());
         }

@@ -30,6 +30,8 @@ pub struct Steering {
     keep_time: bool,
     /// Whether, where no key is asked, the music is steered by the key it has settled in.
     hold_key: bool,
+    /// Whether, on a grid, each phrase's second half leans toward its first (see `echo`).
+    phrase: bool,
 }
 
 impl Steering {
@@ -64,6 +66,7 @@ impl Steering {
             plan,
             keep_time: true,
             hold_key: true,
+            phrase: true,
         })
     }
 
@@ -90,6 +93,17 @@ impl Steering {
         self.keep_time
     }
 
+    /// The same steering, with each phrase's second half on a grid leaning toward its first
+    /// (`true`, the default) or leaving repetition to the network (`false`).
+    pub fn phrasing(self, phrase: bool) -> Self {
+        Self { phrase, ..self }
+    }
+
+    /// The grid to phrase on while sampling, if any.
+    pub(crate) fn phrasing_grid(&self) -> Option<&Grid> {
+        self.grid.as_ref().filter(|_| self.phrase)
+    }
+
     /// The same steering, holding the key the music settles in where the plan asks none
     /// (`true`, the default) or leaving the key to the network (`false`).
     pub fn holding_key(self, hold_key: bool) -> Self {
@@ -110,6 +124,7 @@ impl Steering {
             grid: None,
             keep_time: true,
             hold_key: true,
+            phrase: true,
         }
     }
 

@@ -151,10 +151,19 @@ impl LookbackValues {
     }
 }
 
-/// The onsets played so far, fed one event at a time (by training's track and by sampling alike).
+/// What was played so far, fed one event at a time (by training's track and by sampling alike):
+/// the onsets the lookback reads, and for echoing a bar while sampling the releases, the
+/// velocity of each onset and the keys down.
 #[derive(Debug, Clone, Default)]
 pub struct Played {
     onsets: Vec<(u64, u8)>,
+    /// The velocity bin each onset was struck with.
+    onset_velocities: Vec<u8>,
+    releases: Vec<(u64, u8)>,
+    /// The velocity bin in force.
+    velocity: Option<u8>,
+    /// Keys down, one bit per MIDI pitch.
+    down: u128,
     now: u64,
 }
 
@@ -169,15 +178,55 @@ impl Played {
     /// Adds one event.
     pub fn push(&mut self, event: EventId) {
         match Event::from_id(event) {
-            Some(Event::NoteOn(pitch)) => self.onsets.push((self.now, pitch)),
+            Some(Event::NoteOn(pitch)) => {
+                self.onsets.push((self.now, pitch));
+                self.onset_velocities
+                    .push(self.velocity.unwrap_or_default());
+                self.down |= 1 << pitch;
+            }
+            Some(Event::NoteOff(pitch)) => {
+                self.releases.push((self.now, pitch));
+                self.down &= !(1 << pitch);
+            }
             Some(Event::TimeShift(steps)) => self.now += u64::from(steps),
-            _ => {}
+            Some(Event::Velocity(bin)) => self.velocity = Some(bin),
+            None => {}
         }
+    }
+
+    /// Whether `pitch` is down now.
+    pub fn is_down(&self, pitch: u8) -> bool {
+        pitch < 128 && self.down >> pitch & 1 == 1
+    }
+
+    /// The velocity bin in force, once one was set.
+    pub fn velocity_bin(&self) -> Option<u8> {
+        self.velocity
+    }
+
+    /// The keys struck in `from..until` steps, with the velocity bin of each.
+    pub fn struck_between(&self, from: u64, until: u64) -> impl Iterator<Item = (u64, u8, u8)> {
+        let start = self.onsets.partition_point(|&(at, _)| at < from);
+        let end = self
+            .onsets
+            .partition_point(|&(at, _)| at < until)
+            .max(start);
+        (start..end).map(|i| (self.onsets[i].0, self.onsets[i].1, self.onset_velocities[i]))
+    }
+
+    /// The keys released in `from..until` steps.
+    pub fn released_between(&self, from: u64, until: u64) -> &[(u64, u8)] {
+        between(&self.releases, from, until)
     }
 
     /// The current time in steps.
     pub fn now(&self) -> u64 {
         self.now
+    }
+
+    /// The current time in seconds.
+    pub fn now_s(&self) -> f64 {
+        self.now as f64 * STEP_S
     }
 
     /// How many notes of each pitch class were struck in the last `window_steps`, if at least
