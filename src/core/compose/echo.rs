@@ -12,10 +12,11 @@ use crate::music::lookback::Played;
 use crate::music::meter::Grid;
 
 /// How much more likely (in nats) an echoing choice is made: at 3 (20 times) a take's patterns
-/// hardly recurred (0.01), as the network's own choice is often hundreds of times likelier.
-pub const ECHO_BONUS: f32 = 7.0;
+/// hardly recurred (0.01), as the network's own choice is often hundreds of times likelier; at 7,
+/// 0.23; at 9 (with other notes 3 nats less likely), 0.39 (`cargo bench --bench realism`).
+pub const ECHO_BONUS: f32 = 9.0;
 /// How much less likely (in nats) a note the echoed bars did not play here is made.
-pub const OTHER_NOTE_PENALTY: f32 = 2.0;
+pub const OTHER_NOTE_PENALTY: f32 = 3.0;
 /// Bars in a phrase.
 pub const PHRASE_BARS: i64 = 4;
 /// How late (in 10-ms steps) the answer may strike or release what the first half did and

@@ -15,5 +15,6 @@ mod steering;
 mod stepping;
 mod take;
 pub mod takes;
+mod texture;
 pub mod versions;
 pub mod workbench;

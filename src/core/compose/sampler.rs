@@ -19,12 +19,12 @@ use crate::music::lookback::Played;
 use crate::music::meter::Grid;
 use crate::music::midi::{self, Note};
 
-use super::echo;
 use super::keep_time::Moment;
 use super::primer::Primer;
 use super::settings::{GenerateError, Length, MAX_NOTE_S, SamplingSettings, sample_event};
 use super::steering::Steering;
 use super::stepping::{Stepping, VoiceControls, read_primer};
+use super::{echo, texture};
 
 /// A model that never advances time would otherwise sample forever: at most this many events per
 /// second of music asked for (the shared corpus averages 34).
@@ -215,6 +215,7 @@ impl Voice {
         if let Some(grid) = phrase {
             echo::nudge(grid, &self.played, &mut row);
         }
+        texture::nudge(&self.played, &mut row);
         let mut event = sample_event(&row, settings, &mut self.rng);
         if let Some(Event::NoteOn(_)) = Event::from_id(event) {
             self.struck_at = Some(self.decoder.step());

@@ -194,6 +194,11 @@ impl Played {
         }
     }
 
+    /// How many keys are down now.
+    pub fn keys_down(&self) -> u32 {
+        self.down.count_ones()
+    }
+
     /// Whether `pitch` is down now.
     pub fn is_down(&self, pitch: u8) -> bool {
         pitch < 128 && self.down >> pitch & 1 == 1
