@@ -38,8 +38,8 @@ mod settings_tests {
         let mut old = current.clone();
         for field in [
             "export_quantize:0.0,",
-            "tempo:None,",
-            "meter:None,",
+            "tempo:Some(90.0),",
+            "meter:Some(\"4/4\"),",
             "form:\"\",",
             ",variation:0.3",
         ] {
@@ -47,7 +47,10 @@ mod settings_tests {
             old = old.replace(field, "");
         }
         let settings: super::Settings = ron::from_str(&old).expect("older settings load");
-        assert_eq!(settings.generate.steer.tempo, None);
+        // Written before the grid, they take today's default: in bars.
+        let defaults = super::steer::SteerControls::default();
+        assert_eq!(settings.generate.steer.tempo, defaults.tempo);
+        assert_eq!(settings.generate.steer.meter, defaults.meter);
         assert_eq!(settings.generate.steer.variation, 0.3);
     }
 

@@ -105,6 +105,9 @@ impl Sound {
             self.until_s = None;
         } else if self.position_s() >= until_s {
             self.send(TransportCommand::Pause);
+            // The playhead rests where the range ends, however late the frame that saw it pass
+            // (a busy machine's frames are a second apart).
+            self.seek(until_s);
             self.until_s = None;
         }
     }

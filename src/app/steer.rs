@@ -121,8 +121,10 @@ impl Default for SteerControls {
             ),
             style: None,
             editing: LaneKind::Density,
-            tempo: None,
-            meter: None,
+            // In bars from the start, so a take lines up in a DAW and each phrase can answer
+            // itself (free time is a click away).
+            tempo: Some(FIRST_TEMPO_BPM),
+            meter: Some(TimeSignature::FOUR_FOUR),
             form: String::new(),
             variation: DEFAULT_VARIATION,
         }
