@@ -55,18 +55,18 @@ pub fn takes(
     takes_steered(model, &steering, count, seed, seconds)
 }
 
-/// One unprimed take of `seconds` asking for `plan`, seed `seed`; `keep_time` lets the sampler
-/// lean toward the bar grid (else the network alone keeps time).
+/// One unprimed take of `seconds` asking for `plan`, seed `seed`; `nudge` lets the sampler
+/// lean toward the bar grid, the phrase, the texture and the key (else it is the network alone).
 pub fn take_once(
     model: &LoadedModel,
     plan: ControlPlan,
     seed: u64,
     seconds: f64,
-    keep_time: bool,
+    nudge: bool,
 ) -> Vec<Note> {
     let steering = Steering::new(&model.meta, plan)
         .expect("the model knows the plan")
-        .keeping_time(keep_time);
+        .nudging(nudge);
     takes_steered(model, &steering, 1, seed, seconds)
         .pop()
         .unwrap_or_default()

@@ -126,12 +126,13 @@ fn grid_tempo(grid: &Grid, end_s: f64) -> f64 {
 }
 
 /// Takes asked for tempos across the range and the meters in turn, exported and read back;
-/// `keep_time` lets the sampler lean toward the grid (else the network alone keeps time).
+/// `nudge` lets the sampler lean toward the grid, the phrase and the texture (else it is the
+/// network alone).
 fn takes_asked(
     model: &LoadedModel,
     count: usize,
     seconds: f64,
-    keep_time: bool,
+    nudge: bool,
 ) -> Vec<(String, Measures)> {
     (0..count)
         .filter_map(|i| {
@@ -148,7 +149,7 @@ fn takes_asked(
                 ..ControlPlan::default()
             };
             let grid = plan.grid(seconds + 5.0);
-            let notes = common::take_once(model, plan, 1 + i as u64, seconds, keep_time);
+            let notes = common::take_once(model, plan, 1 + i as u64, seconds, nudge);
             let piece = exported(notes, grid)?;
             Some((meter.to_string(), Measures::of(&piece, Some(bpm))?))
         })

@@ -457,6 +457,6 @@ fn where_no_key_is_asked_a_take_is_steered_by_the_key_it_settled_in() {
         None,
         "too few notes yet"
     );
-    let free = steering.clone().holding_key(false);
+    let free = steering.clone().nudging(false);
     assert_eq!(histogram(&free, &played_notes(16)), None);
 }

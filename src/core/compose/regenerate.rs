@@ -191,7 +191,7 @@ pub fn regenerate(
         .collect();
     let started = Instant::now();
     let mut last_report = Instant::now();
-    let keep_time_on = steering.grid().filter(|_| steering.keeps_time());
+    let keep_time_on = steering.nudging_grid();
     loop {
         if cancel.load(Ordering::Relaxed) {
             return Ok(None);

@@ -82,8 +82,8 @@ pub fn sample(
         .map(|seed| Voice::new(seed, &primer_events, primer.end_s, settings.length))
         .collect();
 
-    let keep_time_on = steering.grid().filter(|_| steering.keeps_time());
-    let phrase_on = steering.phrasing_grid();
+    let nudge_on = steering.nudges();
+    let grid_on = steering.nudging_grid();
     let mut steps = 0;
     loop {
         if cancel.load(Ordering::Relaxed) {
@@ -91,7 +91,7 @@ pub fn sample(
         }
         let mut inputs = Vec::with_capacity(batch);
         for (voice, row) in voices.iter_mut().zip(rows.chunks_exact(VOCAB_SIZE)) {
-            inputs.push(voice.advance(row, settings, keep_time_on, phrase_on));
+            inputs.push(voice.advance(row, settings, nudge_on, grid_on));
         }
         steps += 1;
         let all_done = voices.iter().all(|v| v.done);
@@ -194,28 +194,28 @@ impl Voice {
         }
     }
 
-    /// Samples and applies the next event, leaning toward `keep_time`'s grid if there is one to
-    /// keep time to and phrasing on `phrase`'s; returns the model's next input.
+    /// Samples and applies the next event, with the sampler's nudges if `nudge` (keeping time and
+    /// phrasing on `grid` if there is one); returns the model's next input.
     fn advance(
         &mut self,
         logits: &[f32],
         settings: &SamplingSettings,
-        keep_time: Option<&Grid>,
-        phrase: Option<&Grid>,
+        nudge: bool,
+        grid: Option<&Grid>,
     ) -> i64 {
         if self.done {
             return 0;
         }
         let mut row = logits.to_vec();
-        if let Some(grid) = keep_time {
+        if let Some(grid) = grid {
             let now = self.decoder.step();
             let moment = Moment::at(grid, self.decoder.now_s(), self.struck_at == Some(now));
             moment.nudge(grid, &mut row);
-        }
-        if let Some(grid) = phrase {
             echo::nudge(grid, &self.played, &mut row);
         }
-        texture::nudge(&self.played, &mut row);
+        if nudge {
+            texture::nudge(&self.played, &mut row);
+        }
         let mut event = sample_event(&row, settings, &mut self.rng);
         if let Some(Event::NoteOn(_)) = Event::from_id(event) {
             self.struck_at = Some(self.decoder.step());

@@ -25,13 +25,10 @@ pub struct Steering {
     plan: ControlPlan,
     /// The bar grid the music is placed on: the plan's tempo and meter, else the primer's own.
     grid: Option<Grid>,
-    /// Whether sampling leans toward the grid (see `keep_time`); on unless a benchmark
-    /// measures the network alone.
-    keep_time: bool,
-    /// Whether, where no key is asked, the music is steered by the key it has settled in.
-    hold_key: bool,
-    /// Whether, on a grid, each phrase's second half leans toward its first (see `echo`).
-    phrase: bool,
+    /// Whether the sampler leans toward the grid (`keep_time`), each phrase's first half
+    /// (`echo`), the corpus's texture (`texture`) and, where no key is asked, the key the music
+    /// settled in; on unless a benchmark measures the network alone.
+    nudge: bool,
 }
 
 impl Steering {
@@ -64,9 +61,7 @@ impl Steering {
             controls: meta.controls.clone(),
             grid: plan.grid(MAX_SECONDS),
             plan,
-            keep_time: true,
-            hold_key: true,
-            phrase: true,
+            nudge: true,
         })
     }
 
@@ -82,32 +77,21 @@ impl Steering {
         self
     }
 
-    /// The same steering, with sampling leaning toward the grid (`true`, the default) or leaving
-    /// it all to the network (`false`, to measure what the network learned).
-    pub fn keeping_time(self, keep_time: bool) -> Self {
-        Self { keep_time, ..self }
+    /// The same steering, with the sampler's nudges (`true`, the default: keeping time,
+    /// phrasing, texture, the settled key) or everything left to the network (`false`, to
+    /// measure what the network learned).
+    pub fn nudging(self, nudge: bool) -> Self {
+        Self { nudge, ..self }
     }
 
-    /// Whether sampling leans toward the grid.
-    pub fn keeps_time(&self) -> bool {
-        self.keep_time
+    /// Whether the sampler nudges (see [`Steering::nudging`]).
+    pub fn nudges(&self) -> bool {
+        self.nudge
     }
 
-    /// The same steering, with each phrase's second half on a grid leaning toward its first
-    /// (`true`, the default) or leaving repetition to the network (`false`).
-    pub fn phrasing(self, phrase: bool) -> Self {
-        Self { phrase, ..self }
-    }
-
-    /// The grid to phrase on while sampling, if any.
-    pub(crate) fn phrasing_grid(&self) -> Option<&Grid> {
-        self.grid.as_ref().filter(|_| self.phrase)
-    }
-
-    /// The same steering, holding the key the music settles in where the plan asks none
-    /// (`true`, the default) or leaving the key to the network (`false`).
-    pub fn holding_key(self, hold_key: bool) -> Self {
-        Self { hold_key, ..self }
+    /// The grid to keep time and phrase on while sampling, if any.
+    pub(crate) fn nudging_grid(&self) -> Option<&Grid> {
+        self.grid.as_ref().filter(|_| self.nudge)
     }
 
     /// The bar grid the music is placed on, if any.
@@ -122,9 +106,7 @@ impl Steering {
             controls: None,
             plan: ControlPlan::default(),
             grid: None,
-            keep_time: true,
-            hold_key: true,
-            phrase: true,
+            nudge: true,
         }
     }
 
@@ -149,7 +131,7 @@ impl Steering {
         if meta.reads_lookback() {
             values.lookback = grid.map(|grid| played.lookback(grid));
         }
-        if values.histogram.is_none() && self.hold_key {
+        if values.histogram.is_none() && self.nudge {
             // Left to itself the network drifts from key to key (0.84 of a take's notes in its
             // key's scale against the corpus's 0.89); asked for the key it is in, it keeps it.
             values.histogram = played
