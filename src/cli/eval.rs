@@ -69,8 +69,9 @@ struct Report {
     /// A steerable model's score with each piece's own controls and composer (teacher-forced).
     #[serde(skip_serializing_if = "Option::is_none")]
     nll_with_controls: Option<f64>,
-    /// A model that reads the bar grid: its score with each piece's own grid, other controls
-    /// absent (pieces without a usable grid scored with none).
+    /// A model that reads the bar grid: its score with each piece's own grid (and, for a model
+    /// with lookback, what was played a bar and two back on it), other controls absent (pieces
+    /// without a usable grid scored with none).
     #[serde(skip_serializing_if = "Option::is_none")]
     nll_with_meter: Option<f64>,
     /// Pieces whose onsets follow their own bar grid.
@@ -248,7 +249,7 @@ fn print_report(report: &Report) {
     }
     if let Some(nll) = report.nll_with_meter {
         println!(
-            "{nll:.4} nats/event with each piece's own bar grid only ({} of {} pieces have one)",
+            "{nll:.4} nats/event with each piece's own bar grid only (and its lookback; {} of {} pieces have one)",
             report.grid_pieces, report.pieces
         );
     }

@@ -24,7 +24,7 @@ pub struct EvalPiece<'a> {
     pub controls: Option<&'a ControlTrack>,
     /// Style embedding row (0: any).
     pub style: usize,
-    /// Score with the piece's bar grid only, every other control absent.
+    /// Score with the piece's bar grid only (and the lookback on it), every other control absent.
     pub meter_only: bool,
 }
 
