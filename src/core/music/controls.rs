@@ -270,9 +270,8 @@ fn key_correlation(histogram: &[f64; 12], key: Key) -> f64 {
         Mode::Major => &KK_MAJOR,
         Mode::Minor => &KK_MINOR,
     };
-    let rotated: Vec<f64> = (0..12)
-        .map(|pc| profile[(pc + 12 - usize::from(key.tonic)) % 12])
-        .collect();
+    let rotated: [f64; 12] =
+        std::array::from_fn(|pc| profile[(pc + 12 - usize::from(key.tonic)) % 12]);
     correlation(histogram, &rotated)
 }
 
