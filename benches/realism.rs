@@ -8,6 +8,7 @@
 //!   cargo bench --bench realism -- checkpoint=PATH takes=40 form="A4 B4 A4"
 //!   cargo bench --bench realism -- tempo=100 meter=4/4 temperature=0.95
 //!   cargo bench --bench realism -- tempo=varied   # 60-132 bpm in 4/4, 3/4, 2/4, 6/8 by turns
+//!   cargo bench --bench realism -- tempo=90 meter=4/4 nudge=off   # the network alone
 
 #[path = "common.rs"]
 mod common;
@@ -60,6 +61,8 @@ fn main() {
         ..ControlPlan::default()
     };
     let varied = argument("tempo").as_deref() == Some("varied");
+    // `nudge=off`: the network alone, without the sampler's nudges.
+    let nudge = argument("nudge").as_deref() != Some("off");
     if let Some(bpm) = argument("tempo").filter(|_| !varied) {
         plan.tempo = controls::Curve::constant(bpm.parse().expect("tempo=BPM takes a number"));
     }
@@ -82,7 +85,7 @@ fn main() {
             } else {
                 plan.clone()
             };
-            common::take_once(&model, plan, 1 + i as u64, CLIP_S, true)
+            common::take_once(&model, plan, 1 + i as u64, CLIP_S, nudge)
         })
         .collect();
     let takes: Vec<(usize, Stats)> = sampled
