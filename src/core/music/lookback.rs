@@ -71,11 +71,12 @@ impl KeySet {
     pub fn transposed(self, semitones: i8) -> Self {
         let bits = self.bits();
         let shift = u32::from(semitones.unsigned_abs());
-        Self::from_bits(if semitones >= 0 {
-            bits << shift
+        let moved = if semitones >= 0 {
+            bits.checked_shl(shift)
         } else {
-            bits >> shift
-        })
+            bits.checked_shr(shift)
+        };
+        Self::from_bits(moved.unwrap_or(0))
     }
 }
 
@@ -416,6 +417,7 @@ mod tests {
         assert_eq!(keys.transposed(2), KeySet::of_pitches([23, 62]));
         assert_eq!(keys.transposed(-1), KeySet::of_pitches([59, 107]));
         assert!(KeySet::of_pitches([20, 109]) == KeySet::default());
+        assert_eq!(keys.transposed(i8::MIN), KeySet::default(), "no overflow");
     }
 
     #[test]
