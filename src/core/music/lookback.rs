@@ -285,7 +285,7 @@ fn lag_values(grid: &Grid, onsets: &[(u64, u8)], now: u64, bars: u32) -> Option<
             (to_step(ahead_s.max(now_s)) - now).clamp(1, NEXT_ONSET_STEPS as u64 - 1) as usize
         }) as u8;
     let beat_steps = to_step(60.0 / position.bpm).max(1);
-    let offset = now - mirrored;
+    let offset = now.saturating_sub(mirrored);
     let recent = between(onsets, now.saturating_sub(beat_steps), now);
     let matched = recent
         .iter()
