@@ -13,12 +13,12 @@ pub const SHORTCUTS: [(&str, &str); 7] = [
 
 /// Help ▸ Getting started: the shortest path to music, in the order of the panels.
 pub const GETTING_STARTED: &str = "\
-1. Generate: the starter model is ready. Press Generate, then Play. Ask for a key, a density, \
-a loudness, a composer's style, a tempo and a meter if you like; every Generate rolls a new \
-seed (Lock keeps it).\n\
-2. Shape a take: drag on the ruler above the roll to select a passage, then Regenerate \
-selection; Audition the candidates and Keep the one you like. Continue from here writes on \
-from the playhead.\n\
+1. Generate: the starter model is ready. Press Generate, then Play. Takes are in bars (90 bpm, \
+4/4); ask for a key, a density, a loudness, a composer's style, another tempo or meter, or a \
+form such as A4 B4 A4 if you like; every Generate rolls a new seed (Lock keeps it).\n\
+2. Shape a take: drag on the ruler above the roll to select a passage (or click a section in the \
+form lane: its repeats follow), then Regenerate selection; Audition the candidates and Keep the \
+one you like. Continue from here writes on from the playhead.\n\
 3. Export: Export MIDI… for a DAW or a score (Quantize lines the notes up for notation), \
 Export WAV… to listen anywhere.\n\
 4. Your own style: Corpus ▸ Open folder… with your MIDI files (a subfolder per composer gives \
