@@ -7,8 +7,8 @@
 //! almost nothing (a median 0.01 of a take's melodic patterns recur within 30 s, against the
 //! corpus's 0.47).
 
-use crate::music::encoding::{Event, MAX_SHIFT_STEPS, STEP_S, to_step};
-use crate::music::lookback::Played;
+use crate::music::encoding::{Event, MAX_SHIFT_STEPS, to_step};
+use crate::music::lookback::{Mirror, Played};
 use crate::music::meter::Grid;
 
 /// How much more likely (in nats) an echoing choice is made: at 3 (20 times) a take's patterns
@@ -23,7 +23,7 @@ pub const PHRASE_BARS: i64 = 4;
 /// still be leaned toward it (80 ms: a player's lag behind a beat).
 const LATE_STEPS: u64 = 8;
 /// The lag the answer echoes, in bars: the first half of the phrase.
-const ANSWER_LAG_BARS: f64 = 2.0;
+const ANSWER_LAG_BARS: u32 = 2;
 
 /// Raises the logits of the events that echo two bars back, when `played`'s current bar is in
 /// the second half of its phrase on `grid`.
@@ -33,12 +33,10 @@ pub(crate) fn nudge(grid: &Grid, played: &Played, logits: &mut [f32]) {
     if position.bar.rem_euclid(PHRASE_BARS) < PHRASE_BARS / 2 {
         return;
     }
-    let lag_beats = ANSWER_LAG_BARS * f64::from(position.signature.beats_per_bar());
-    let back_beats = grid.beats_at(now_s) - lag_beats;
-    if back_beats < 0.0 {
+    let Some(mirror) = Mirror::of(grid, now, ANSWER_LAG_BARS) else {
         return;
-    }
-    let mirrored = to_step(grid.time_of(back_beats).max(0.0));
+    };
+    let mirrored = mirror.step;
     let (from, until) = (mirrored.saturating_sub(LATE_STEPS), mirrored + 1);
     let struck_now: Vec<u8> = played
         .struck_between(now.saturating_sub(LATE_STEPS), now + 1)
@@ -74,14 +72,15 @@ pub(crate) fn nudge(grid: &Grid, played: &Played, logits: &mut [f32]) {
             due = true;
         }
     }
-    if !due && let Some(steps) = steps_to_next(grid, played, mirrored, lag_beats) {
+    if !due && let Some(steps) = steps_to_next(grid, played, &mirror) {
         raise(logits, Event::TimeShift(steps));
     }
 }
 
-/// The time shift from now that lands where the lag's next strike or release (after `mirrored`)
+/// The time shift from now that lands where the lag's next strike or release (after the mirror)
 /// lands a lag later, if within one shift.
-fn steps_to_next(grid: &Grid, played: &Played, mirrored: u64, lag_beats: f64) -> Option<u8> {
+fn steps_to_next(grid: &Grid, played: &Played, mirror: &Mirror) -> Option<u8> {
+    let mirrored = mirror.step;
     let horizon = mirrored + u64::from(MAX_SHIFT_STEPS) + 1;
     let next_strike = played.struck_between(mirrored + 1, horizon).next();
     let next_release = played.released_between(mirrored + 1, horizon).first();
@@ -92,7 +91,7 @@ fn steps_to_next(grid: &Grid, played: &Played, mirrored: u64, lag_beats: f64) ->
     .into_iter()
     .flatten()
     .min()?;
-    let lands_s = grid.time_of(grid.beats_at(next as f64 * STEP_S) + lag_beats);
+    let lands_s = mirror.carried_forward_s(grid, next);
     let steps = to_step(lands_s).checked_sub(played.now())?;
     u8::try_from(steps)
         .ok()

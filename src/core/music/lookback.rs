@@ -258,6 +258,35 @@ impl Played {
     }
 }
 
+/// A moment's place some bars back on a grid: the same place in the bar.
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub struct Mirror {
+    /// The step of that place.
+    pub step: u64,
+    /// The lag in beats (the bars at the moment's meter).
+    lag_beats: f64,
+}
+
+impl Mirror {
+    /// Step `now`'s place `bars` bars back on `grid`; `None` where that is before the grid's
+    /// first beat.
+    pub fn of(grid: &Grid, now: u64, bars: u32) -> Option<Self> {
+        let now_s = now as f64 * STEP_S;
+        let per_bar = grid.position(now_s).signature.beats_per_bar();
+        let lag_beats = f64::from(bars) * f64::from(per_bar);
+        let back_beats = grid.beats_at(now_s) - lag_beats;
+        (back_beats >= 0.0).then(|| Self {
+            step: to_step(grid.time_of(back_beats).max(0.0)),
+            lag_beats,
+        })
+    }
+
+    /// Where the moment at `step` (in the bars looked back on) lands a lag later, in seconds.
+    pub fn carried_forward_s(&self, grid: &Grid, step: u64) -> f64 {
+        grid.time_of(grid.beats_at(step as f64 * STEP_S) + self.lag_beats)
+    }
+}
+
 /// The onsets with steps in `from..until`.
 fn between(onsets: &[(u64, u8)], from: u64, until: u64) -> &[(u64, u8)] {
     let start = onsets.partition_point(|&(at, _)| at < from);
@@ -268,12 +297,8 @@ fn between(onsets: &[(u64, u8)], from: u64, until: u64) -> &[(u64, u8)] {
 fn lag_values(grid: &Grid, onsets: &[(u64, u8)], now: u64, bars: u32) -> Option<LagValues> {
     let now_s = now as f64 * STEP_S;
     let position = grid.position(now_s);
-    let lag_beats = f64::from(bars) * f64::from(position.signature.beats_per_bar());
-    let back_beats = grid.beats_at(now_s) - lag_beats;
-    if back_beats < 0.0 {
-        return None;
-    }
-    let mirrored = to_step(grid.time_of(back_beats).max(0.0));
+    let mirror = Mirror::of(grid, now, bars)?;
+    let mirrored = mirror.step;
     let then = between(onsets, mirrored.saturating_sub(MATCH_STEPS), mirrored + 1);
     let already = between(onsets, now.saturating_sub(MATCH_STEPS), now + 1);
     let due = KeySet::of_pitches(then.iter().map(|&(_, p)| p))
@@ -281,7 +306,7 @@ fn lag_values(grid: &Grid, onsets: &[(u64, u8)], now: u64, bars: u32) -> Option<
     let next_steps = onsets[onsets.partition_point(|&(at, _)| at <= mirrored)..]
         .first()
         .map_or(NEXT_ONSET_STEPS - 1, |&(at, _)| {
-            let ahead_s = grid.time_of(grid.beats_at(at as f64 * STEP_S) + lag_beats);
+            let ahead_s = mirror.carried_forward_s(grid, at);
             (to_step(ahead_s.max(now_s)) - now).clamp(1, NEXT_ONSET_STEPS as u64 - 1) as usize
         }) as u8;
     let beat_steps = to_step(60.0 / position.bpm).max(1);
