@@ -252,6 +252,42 @@ fn the_playback_source_plays_pauses_seeks_and_stops() {
 }
 
 #[test]
+fn an_audition_stops_where_its_range_ends_even_when_the_player_reports_late() {
+    let Some(path) = soundfont("an_audition_stops_where_its_range_ends") else {
+        return;
+    };
+    let piece = Piece::from_notes(vec![note(69, 0.0, 30.0)]);
+    let (transport, mut source) = audio::playback(synth(&path));
+    transport.load(&piece, false);
+    // The UI asks for the range and looks again only long after (no frame in between saw the
+    // player playing): the source itself pauses at the range's end.
+    transport.send(TransportCommand::PlayRange {
+        from_s: 1.0,
+        until_s: 2.5,
+    });
+    assert!(!transport.is_playing(), "nothing pulled yet");
+    let pulled: Vec<f32> = (&mut source).take(5 * SAMPLE_RATE as usize * 2).collect();
+    assert!(!transport.is_playing(), "paused by itself");
+    assert!(
+        (transport.position_s() - 2.5).abs() < 1e-3,
+        "the playhead rests at the range's end: {}",
+        transport.position_s()
+    );
+    assert!(rms(&mono(&pulled, 0.2, 1.4)) > 0.01, "the range sounds");
+    assert!(
+        pulled[(1.6 * f64::from(SAMPLE_RATE)) as usize * 2..]
+            .iter()
+            .all(|s| *s == 0.0),
+        "silent after it"
+    );
+    // Play after an audition goes on from where it rested, without stopping again at 2.5 s.
+    transport.send(TransportCommand::Play);
+    (&mut source).take(SAMPLE_RATE as usize * 2).for_each(drop);
+    assert!(transport.is_playing());
+    assert!(transport.position_s() > 3.0, "{}", transport.position_s());
+}
+
+#[test]
 fn a_loop_repeats_its_range() {
     let Some(path) = soundfont("a_loop_repeats_its_range") else {
         return;

@@ -202,7 +202,10 @@ impl CorpusPanel {
         if let Some(result) = self.load_job.poll() {
             let dir = self.loading.take().unwrap_or_default();
             match result {
-                Ok(loaded) => {
+                Ok(mut loaded) => {
+                    if let Some(name) = shared.settings.style_names.get(&dir) {
+                        loaded.rename_style(name, &shared.repaint);
+                    }
                     self.selected = None;
                     self.loaded = Some(loaded);
                 }
@@ -214,21 +217,6 @@ impl CorpusPanel {
         }
         if let Some(Ok(Some(path))) = self.file_dialog.poll() {
             open_single_file(&path, shared);
-        }
-    }
-
-    /// Opens what was dropped on the window: a folder as the corpus, a MIDI file to view.
-    pub fn take_dropped(&mut self, ui: &egui::Ui, shared: &mut Shared) {
-        let dropped: Vec<PathBuf> = ui.input(|i| {
-            i.raw
-                .dropped_files
-                .iter()
-                .map(|f| f.path().to_path_buf())
-                .filter(|p| !p.as_os_str().is_empty())
-                .collect()
-        });
-        for path in dropped {
-            self.open_path(path, shared);
         }
     }
 
@@ -244,7 +232,6 @@ impl CorpusPanel {
 
     /// Draws the panel.
     pub fn ui(&mut self, ui: &mut egui::Ui, shared: &mut Shared) {
-        self.take_dropped(ui, shared);
         ui.horizontal(|ui| {
             if ui.button("Open folder…").clicked() {
                 self.open_folder_dialog(shared);
@@ -272,6 +259,12 @@ impl CorpusPanel {
         summary_ui(ui, loaded);
         if let Some(renamed) = one_style_ui(ui, loaded, &mut self.style_name) {
             loaded.rename_style(&renamed, &shared.repaint);
+            // Remembered for the folder, so the name survives a restart.
+            let folder = loaded.corpus.root.clone();
+            shared
+                .settings
+                .style_names
+                .insert(folder, renamed.trim().to_string());
         }
         ui.separator();
         let (clicked, choice_changed) = pieces_table(ui, loaded, self.selected);
@@ -318,11 +311,7 @@ fn summary_ui(ui: &mut egui::Ui, loaded: &LoadedCorpus) {
         .num_columns(2)
         .show(ui, |ui| {
             ui.label("Pieces");
-            ui.label(format!(
-                "{} ({} composers)",
-                summary.parsed,
-                summary.composers.len()
-            ));
+            ui.label(pieces_label(summary.parsed, summary.composers.len()));
             ui.end_row();
             ui.label("Notes");
             ui.label(summary.notes.to_string());
@@ -383,6 +372,14 @@ fn summary_ui(ui: &mut egui::Ui, loaded: &LoadedCorpus) {
         .show(ui, |plot| {
             plot.bar_chart(BarChart::new("Pitch classes", bars))
         });
+}
+
+/// "120 (1 style)", "337 (25 composers)": a folder without subfolders is one style.
+pub(super) fn pieces_label(pieces: usize, composers: usize) -> String {
+    match composers {
+        1 => format!("{pieces} (1 style)"),
+        n => format!("{pieces} ({n} composers)"),
+    }
 }
 
 /// For a folder without subfolders: says it is one style and offers to rename it; returns the

@@ -1,13 +1,17 @@
 //! The Generate panel's settings (primer, length, sampling, steering; remembered between runs)
 //! and the grid that edits them, and a take's statistics against the corpus.
 
-use cadenza_core::controls::ControlsMeta;
+use cadenza_core::controls::{ControlPlan, ControlsMeta};
 use cadenza_core::encoding::VOCAB_SIZE;
 use cadenza_core::generate::{self, Length, SamplingSettings, Take};
 use cadenza_core::regenerate;
 use cadenza_core::stats::{CorpusProfile, MusicStats};
 
 use super::steer::SteerControls;
+
+/// Bars of new music at first: 32 s at the first tempo, 90 bpm in 4/4, near the 30 s of free
+/// time.
+pub const DEFAULT_BARS: u32 = 12;
 
 /// What the model continues.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Default, serde::Serialize, serde::Deserialize)]
@@ -25,8 +29,10 @@ pub enum PrimerChoice {
 #[derive(Debug, Clone, PartialEq, serde::Serialize, serde::Deserialize)]
 #[serde(default)]
 pub struct GenerateControls {
-    /// Seconds of new music.
+    /// Seconds of new music, in free time.
     pub seconds: f64,
+    /// Bars of new music, on a grid (a tempo or meter asked for).
+    pub bars: u32,
     /// Sampling temperature.
     pub temperature: f64,
     /// Top-k (0 = off).
@@ -53,6 +59,7 @@ impl Default for GenerateControls {
     fn default() -> Self {
         Self {
             seconds: generate::DEFAULT_SECONDS,
+            bars: DEFAULT_BARS,
             temperature: 1.0,
             top_k: 0,
             top_p: 1.0,
@@ -80,10 +87,25 @@ impl GenerateControls {
         }
     }
 
-    /// The sampling settings these controls ask for.
-    pub fn settings(&self) -> SamplingSettings {
+    /// A seed for candidates of a passage: a new one each time unless the seed is locked. The
+    /// Seed field is the next take's and stays as it is.
+    pub fn passage_seed(&self) -> u64 {
+        if self.lock_seed {
+            self.seed
+        } else {
+            u64::from(rand::random::<u32>())
+        }
+    }
+
+    /// The sampling settings these controls ask for, for a model asked `plan`: a length in
+    /// bars where the plan lays out bars, else in seconds.
+    pub fn settings(&self, plan: &ControlPlan) -> SamplingSettings {
         SamplingSettings {
-            length: Length::Seconds(self.seconds),
+            length: if plan.asks_meter() {
+                Length::Bars(self.bars)
+            } else {
+                Length::Seconds(self.seconds)
+            },
             temperature: self.temperature,
             top_k: (self.top_k > 0).then_some(self.top_k),
             top_p: (self.top_p < 1.0).then_some(self.top_p),
@@ -132,16 +154,7 @@ pub fn controls_ui(
                 );
                 ui.end_row();
             }
-            ui.label("Length (s)");
-            let form_sets_length = !controls.steer.form.trim().is_empty();
-            ui.add_enabled(
-                !form_sets_length,
-                egui::DragValue::new(&mut controls.seconds)
-                    .range(1.0..=600.0)
-                    .speed(0.5),
-            )
-            .on_hover_text("Seconds of new music after the primer")
-            .on_disabled_hover_text("The form sets the length: its bars at the tempo asked");
+            length_ui(ui, controls, learned);
             ui.end_row();
             ui.label("Temperature");
             ui.add(egui::Slider::new(&mut controls.temperature, 0.1..=2.0))
@@ -174,6 +187,41 @@ pub fn controls_ui(
             ui.end_row();
             controls.steer.ui(ui, learned);
         });
+}
+
+/// The Length row: bars on a grid (with the time they take beside), seconds in free time,
+/// greyed when a form sets it.
+fn length_ui(ui: &mut egui::Ui, controls: &mut GenerateControls, learned: Option<&ControlsMeta>) {
+    let plan = match learned {
+        Some(learned) => controls.steer.plan().within(learned),
+        None => ControlPlan::default(),
+    };
+    let form_sets_length = plan.form.is_some();
+    if plan.asks_meter() {
+        ui.label("Length (bars)");
+        ui.horizontal(|ui| {
+            ui.add_enabled(
+                !form_sets_length,
+                egui::DragValue::new(&mut controls.bars).range(1..=generate::MAX_BARS),
+            )
+            .on_hover_text("Bars of new music; the take ends on a bar line")
+            .on_disabled_hover_text("The form sets the length: its bars at the tempo asked");
+            if !form_sets_length && let Some(grid) = plan.grid(0.0) {
+                let end_s = grid.bar_start_s(controls.bars);
+                ui.weak(super::piano_roll::format_time(end_s));
+            }
+        });
+    } else {
+        ui.label("Length (s)");
+        ui.add_enabled(
+            !form_sets_length,
+            egui::DragValue::new(&mut controls.seconds)
+                .range(1.0..=600.0)
+                .speed(0.5),
+        )
+        .on_hover_text("Seconds of new music after the primer")
+        .on_disabled_hover_text("The form sets the length: its bars at the tempo asked");
+    }
 }
 
 /// Draws a take's statistics beside those of the corpus loaded, which it names: the comparison

@@ -3,13 +3,15 @@
 //! corpus, and export to MIDI or WAV through save dialogs.
 
 use cadenza_core::music::quantize::Quantize;
-use std::path::PathBuf;
+use std::path::{Path, PathBuf};
 use std::sync::Arc;
 
 use cadenza_core::audio;
 use cadenza_core::checkpoint;
 use cadenza_core::controls::ControlPlan;
-use cadenza_core::generate::{self, GenerateEvent, GenerateRequest, Primer, Take, Update};
+use cadenza_core::generate::{
+    self, GenerateEvent, GenerateRequest, Primer, Take, Update, VersionModel,
+};
 use cadenza_core::stats::CorpusProfile;
 use cadenza_core::worker::Event;
 
@@ -151,12 +153,21 @@ impl GeneratePanel {
         self.wav_job.is_running()
     }
 
-    /// Export the selected take as MIDI (Ctrl+E).
+    /// Export the take the roll shows as MIDI (Ctrl+E).
     pub fn export_midi(&mut self, shared: &mut Shared) {
-        match self.bench.selected_index() {
+        match self.shown_index(shared) {
             Some(index) => self.ask_export(ExportKind::Midi, index, shared),
-            None => shared.tell("Select a take to export"),
+            None => shared.tell(format!(
+                "The roll shows {}, not a take: select a take to export it",
+                shared.shown.title
+            )),
         }
+    }
+
+    /// The index of the take the roll shows, if it shows one.
+    fn shown_index(&self, shared: &Shared) -> Option<usize> {
+        let number = shared.shown.take?;
+        self.bench.takes().iter().position(|t| t.id == number)
     }
 
     fn ask_export(&mut self, kind: ExportKind, index: usize, shared: &Shared) {
@@ -167,7 +178,7 @@ impl GeneratePanel {
             ExportKind::Midi => ("mid", "MIDI"),
             ExportKind::Wav => ("wav", "WAV audio"),
         };
-        let name = format!("{}.{extension}", take.file_stem(index + 1));
+        let name = format!("{}.{extension}", take.file_stem(take.id as usize));
         // The folder of the last export, else the user's music folder.
         let folder = shared.settings.export_dir.clone().or_else(dirs_music);
         self.export_dialog.dialog(&shared.repaint, move || {
@@ -306,8 +317,9 @@ impl GeneratePanel {
                 ),
             )
         };
+        let model = take.model_for_version(shared.settings.checkpoint.as_deref());
         let continues = Some(take.id);
-        self.start_with(primer, continues, shared);
+        self.start_version(primer, continues, model, shared);
     }
 
     /// Ctrl+Z: back to the version the selected take was made from.
@@ -328,11 +340,18 @@ impl GeneratePanel {
         }
     }
 
-    /// What to ask the model for: what it learned of the controls (the rest are greyed out).
+    /// What to ask the selected model for: what it learned of the controls (the rest are greyed
+    /// out).
     pub(super) fn plan(&self, controls: &GenerateControls) -> ControlPlan {
-        match self.model.as_ref().and_then(|m| m.controls.as_ref()) {
-            Some(learned) => controls.steer.plan().within(learned),
-            None => ControlPlan::default(),
+        plan_within(controls, self.model.as_ref())
+    }
+
+    /// What to ask `checkpoint` for: the selected model's plan, or, for another model (a take's
+    /// own), the controls within what that one learned.
+    pub(super) fn plan_for(&self, controls: &GenerateControls, checkpoint: &Path) -> ControlPlan {
+        match &self.model {
+            Some(model) if model.is_current(checkpoint) => self.plan(controls),
+            _ => plan_within(controls, Some(&ModelCard::read(checkpoint))),
         }
     }
 
@@ -342,20 +361,45 @@ impl GeneratePanel {
             return;
         };
         shared.show(
-            format!("Take {} (seed {})", index + 1, take.seed),
+            format!("Take {} (seed {})", take.id, take.seed),
             &take.piece(),
             take.primer_end_s,
         );
         shared.shown.content.sections = take.sections();
+        shared.shown.take = Some(take.id);
+    }
+
+    /// Why Generate cannot start now, in words for the button's hover; `None` when it can.
+    fn refusal(&self, shared: &Shared) -> Option<String> {
+        if shared.settings.checkpoint.is_none() {
+            return Some("Train a model or open a checkpoint first".to_string());
+        }
+        // A model from before the grid is asked for no form: what is typed there is not used.
+        let reads_meter = self
+            .model
+            .as_ref()
+            .and_then(|m| m.controls.as_ref())
+            .is_some_and(|learned| learned.reads_meter());
+        reads_meter
+            .then(|| shared.settings.generate.steer.form_problem())
+            .flatten()
     }
 
     fn start(&mut self, shared: &mut Shared) {
-        if shared.settings.checkpoint.is_none() {
-            shared.tell("Train a model or open a checkpoint first");
+        if let Some(refusal) = self.refusal(shared) {
+            shared.tell(refusal);
             return;
         }
         let controls = shared.settings.generate.clone();
         let mut continues = None;
+        let mut model = shared
+            .settings
+            .checkpoint
+            .clone()
+            .map(|checkpoint| VersionModel {
+                checkpoint,
+                notice: None,
+            });
         let primer = match controls.primer {
             PrimerChoice::None => Primer::none(),
             PrimerChoice::OpeningOfShown => Primer::opening(
@@ -369,6 +413,7 @@ impl GeneratePanel {
             PrimerChoice::ContinueTake => match self.bench.selected() {
                 Some(take) => {
                     continues = Some(take.id);
+                    model = take.model_for_version(shared.settings.checkpoint.as_deref());
                     Primer {
                         grid: take.grid.clone(),
                         ..Primer::opening(
@@ -384,21 +429,33 @@ impl GeneratePanel {
                 }
             },
         };
-        self.start_with(primer, continues, shared);
+        self.start_version(primer, continues, model, shared);
     }
 
-    fn start_with(&mut self, primer: Primer, continues: Option<u64>, shared: &mut Shared) {
-        let Some(checkpoint) = shared.settings.checkpoint.clone() else {
+    /// Generates after `primer` with `model` (a continued take's own); the takes are versions
+    /// of `continues` if given.
+    fn start_version(
+        &mut self,
+        primer: Primer,
+        continues: Option<u64>,
+        model: Option<VersionModel>,
+        shared: &mut Shared,
+    ) {
+        let Some(VersionModel { checkpoint, notice }) = model else {
             shared.tell("Train a model or open a checkpoint first");
             return;
         };
+        if let Some(notice) = notice {
+            shared.tell(notice);
+        }
         shared.settings.generate.roll_seed();
         let controls = &shared.settings.generate;
+        let plan = self.plan_for(controls, &checkpoint);
         let request = GenerateRequest {
+            settings: controls.settings(&plan),
+            controls: plan,
             checkpoint,
-            settings: controls.settings(),
             primer,
-            controls: self.plan(controls),
             device: shared.settings.train.device,
             continues,
         };
@@ -426,22 +483,7 @@ impl GeneratePanel {
                 // Read once per change of model (one stat a frame tells), not every frame.
                 self.model = current.map(ModelCard::read);
             }
-            match &self.model {
-                Some(model) => {
-                    ui.label(format!("Model: {}", model.label))
-                        .on_hover_text(model.path.display().to_string());
-                }
-                None => {
-                    ui.label("Model: none");
-                }
-            }
-            if ui.button("Open…").clicked() {
-                self.checkpoint_dialog.dialog(&shared.repaint, || {
-                    rfd::FileDialog::new()
-                        .add_filter("Cadenza checkpoint", &["json", "safetensors"])
-                        .pick_file()
-                });
-            }
+            self.model_picker_ui(ui, shared);
         });
         let learned = self.model.as_ref().and_then(|m| m.controls.as_ref());
         controls_ui(ui, &mut shared.settings.generate, learned);
@@ -455,15 +497,17 @@ impl GeneratePanel {
                     self.progress.0 * 100.0,
                     self.progress.1
                 )));
-            } else if ui
-                .add_enabled(
-                    shared.settings.checkpoint.is_some(),
-                    egui::Button::new("Generate"),
-                )
-                .on_disabled_hover_text("Train a model or open a checkpoint first")
-                .clicked()
-            {
-                self.start(shared);
+            } else {
+                let refusal = self.refusal(shared);
+                let button = ui
+                    .add_enabled(refusal.is_none(), egui::Button::new("Generate"))
+                    .on_disabled_hover_text(refusal.clone().unwrap_or_default());
+                if let Some(refusal) = &refusal {
+                    ui.weak(refusal);
+                }
+                if button.clicked() {
+                    self.start(shared);
+                }
             }
         });
         ui.separator();
@@ -477,16 +521,80 @@ impl GeneratePanel {
         }
     }
 
+    /// "Model: …" with a menu of the starter and the recent checkpoints, and Open….
+    fn model_picker_ui(&mut self, ui: &mut egui::Ui, shared: &mut Shared) {
+        let label = self
+            .model
+            .as_ref()
+            .map_or("none".to_string(), |model| model.label.clone());
+        let mut chosen = None;
+        ui.label("Model:");
+        let current = shared.settings.checkpoint.clone();
+        let choices: Vec<PathBuf> = shared
+            .starter
+            .iter()
+            .chain(&shared.settings.recent_checkpoints)
+            .fold(Vec::new(), |mut unique, path| {
+                if !unique.contains(path) {
+                    unique.push(path.clone());
+                }
+                unique
+            });
+        egui::ComboBox::from_id_salt("model")
+            .selected_text(label)
+            .truncate()
+            .show_ui(ui, |ui| {
+                for path in &choices {
+                    let name = self
+                        .model_names
+                        .name(&path.display().to_string())
+                        .to_string();
+                    if ui
+                        .selectable_label(current.as_ref() == Some(path), name)
+                        .on_hover_text(path.display().to_string())
+                        .clicked()
+                    {
+                        chosen = Some(path.clone());
+                    }
+                }
+            })
+            .response
+            .on_hover_text(current.map_or(String::new(), |p| p.display().to_string()));
+        if ui.button("Open…").clicked() {
+            // Opens where checkpoints are: the current one's folder, else the data folder's.
+            let folder = shared
+                .settings
+                .checkpoint
+                .as_deref()
+                .and_then(std::path::Path::parent)
+                .map(std::path::Path::to_path_buf)
+                .or_else(|| shared.data.as_ref().map(|d| d.checkpoints()));
+            self.checkpoint_dialog.dialog(&shared.repaint, move || {
+                let mut dialog = rfd::FileDialog::new()
+                    .add_filter("Cadenza checkpoint", &["json", "safetensors"]);
+                if let Some(folder) = folder.filter(|f| f.is_dir()) {
+                    dialog = dialog.set_directory(folder);
+                }
+                dialog.pick_file()
+            });
+        }
+        if let Some(path) = chosen {
+            shared.settings.use_checkpoint(path);
+        }
+    }
+
     fn takes_ui(&mut self, ui: &mut egui::Ui, shared: &mut Shared) {
         ui.heading("Takes");
         if self.bench.takes().is_empty() {
             ui.label("Generated pieces appear here, kept until you delete them.");
             return;
         }
+        self.actions_ui(ui, shared);
         let mut clicked = None;
         let mut delete = None;
         let order = self.bench.tree_order();
-        let selected = self.bench.selected_index();
+        // Highlighted only while the roll shows it: a corpus piece clicked since is not a take.
+        let selected = self.shown_index(shared);
         let row_height = ui.spacing().interact_size.y;
         // Only the rows in view are laid out: a list of thousands of versions stays quick.
         egui::ScrollArea::vertical()
@@ -499,7 +607,7 @@ impl GeneratePanel {
                     ui.horizontal(|ui| {
                         ui.add_space(INDENT_PER_VERSION * depth.min(MAX_INDENT_DEPTH) as f32);
                         let model = self.model_names.name(&take.checkpoint);
-                        let label = take.title(index + 1, model);
+                        let label = take.title(take.id as usize, model);
                         // Elided to the panel's width, the whole line and the details on hover.
                         let row = egui::Button::selectable(selected == Some(index), label.clone())
                             .truncate();
@@ -512,7 +620,9 @@ impl GeneratePanel {
                         }
                         if ui
                             .small_button("Delete")
-                            .on_hover_text("Delete this take (its versions stay)")
+                            .on_hover_text(
+                                "Delete this take (its versions stay; Ctrl+Z brings it back)",
+                            )
                             .clicked()
                         {
                             delete = Some(index);
@@ -523,13 +633,33 @@ impl GeneratePanel {
         if let Some(index) = clicked {
             self.show_take(index, shared);
         }
-        if let Some(index) = delete {
-            self.bench.delete(index);
+        if let Some(index) = delete
+            && let Some(number) = self.bench.delete(index)
+        {
+            shared.tell(format!("Deleted take {number}: Ctrl+Z brings it back"));
         }
-        if let Some(index) = self.bench.selected_index() {
-            self.export_ui(ui, index, shared);
-            self.versions_ui(ui, shared);
-        }
+    }
+
+    /// The take the actions apply to: the one the roll shows, or, while its alternatives are on
+    /// trial in the roll, the take they are for.
+    fn acting_index(&self, shared: &Shared) -> Option<usize> {
+        let on_trial = self.alternatives.as_ref().map(|a| a.origin.parent);
+        self.shown_index(shared).or_else(|| {
+            let parent = on_trial?;
+            self.bench.takes().iter().position(|t| t.id == parent)
+        })
+    }
+
+    /// The selected take's actions, above the list so they stay in view however long it is.
+    fn actions_ui(&mut self, ui: &mut egui::Ui, shared: &mut Shared) {
+        let Some(index) = self.acting_index(shared) else {
+            return;
+        };
+        let number = self.bench.takes()[index].id;
+        ui.label(egui::RichText::new(format!("Take {number}")).strong());
+        self.export_ui(ui, index, shared);
+        self.versions_ui(ui, shared);
+        ui.separator();
     }
 
     fn export_ui(&mut self, ui: &mut egui::Ui, index: usize, shared: &mut Shared) {
@@ -543,12 +673,12 @@ impl GeneratePanel {
                 self.ask_export(ExportKind::Midi, index, shared);
             }
             let mut percent = shared.settings.export_quantize * 100.0;
+            ui.add_enabled(has_grid, egui::Label::new("quantized"));
             ui.add_enabled(
                 has_grid,
                 egui::DragValue::new(&mut percent)
                     .range(0.0..=100.0)
                     .speed(1.0)
-                    .prefix("Quantize ")
                     .suffix(" %"),
             )
             .on_hover_text("How far the MIDI export moves each note toward the nearest sixteenth or triplet of the bars: 0 % keeps the performance as played (for a DAW), 100 % lines every note up (for notation)")
@@ -565,6 +695,14 @@ impl GeneratePanel {
                 self.ask_export(ExportKind::Wav, index, shared);
             }
         });
+    }
+}
+
+/// The controls asked of a model: what it learned of them.
+fn plan_within(controls: &GenerateControls, model: Option<&ModelCard>) -> ControlPlan {
+    match model.and_then(|m| m.controls.as_ref()) {
+        Some(learned) => controls.steer.plan().within(learned),
+        None => ControlPlan::default(),
     }
 }
 

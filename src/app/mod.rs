@@ -15,6 +15,8 @@ mod train_panel;
 mod versions;
 
 #[cfg(test)]
+mod afternoon_tests;
+#[cfg(test)]
 mod tests;
 
 #[cfg(test)]
@@ -174,6 +176,9 @@ const OPENMP_SPIN_COUNT: &str = "100000";
 /// Asks for a frame within the given time (`egui::Context::request_repaint_after`), from any thread.
 pub type RepaintWithin = Arc<dyn Fn(Duration) + Send + Sync>;
 
+/// How long a message shows under the transport (it stays in the log).
+const MESSAGE_SHOWN: Duration = Duration::from_secs(20);
+
 /// The eframe storage key of [`Settings`].
 const SETTINGS_KEY: &str = "cadenza-settings";
 /// Narrowest the side panel can be dragged, in points (the Generate panel's controls fit).
@@ -201,6 +206,8 @@ pub struct Settings {
     pub train: train_panel::TrainControls,
     /// Generation controls.
     pub generate: generate_controls::GenerateControls,
+    /// The style names given to flat corpus folders, by folder, applied when one is opened again.
+    pub style_names: std::collections::BTreeMap<PathBuf, String>,
 }
 
 impl Settings {
@@ -222,6 +229,9 @@ pub struct Shown {
     pub content: RollContent,
     /// Counts the pieces shown, so the roll opens each new one at its start.
     pub revision: u64,
+    /// The take shown, by number, when the roll shows a take: what Ctrl+E exports and the takes
+    /// list highlights (a corpus piece or an alternative on trial is none).
+    pub take: Option<u64>,
 }
 
 /// What every panel may touch besides its own state.
@@ -234,6 +244,9 @@ pub struct Shared {
     pub sound: Sound,
     /// Messages for the user (errors, results), newest last.
     pub messages: Vec<String>,
+    /// When the newest message was told; it shows for [`MESSAGE_SHOWN`] (messages from start-up
+    /// have none, and show until dismissed).
+    told_at: Option<std::time::Instant>,
     /// Wakes the UI from worker threads at once (dialogs, one-shot jobs).
     pub repaint: Repaint,
     /// Wakes the UI within a given time; repaints asked for meanwhile make one frame.
@@ -298,6 +311,7 @@ impl Shared {
             title,
             content,
             revision: self.shown.revision + 1,
+            take: None,
         };
     }
 
@@ -313,6 +327,7 @@ impl Shared {
         let message = message.into();
         tracing::info!(target: "cadenza::app", "{message}");
         self.messages.push(message);
+        self.told_at = Some(std::time::Instant::now());
         if self.messages.len() > 50 {
             self.messages.remove(0);
         }
@@ -338,6 +353,8 @@ pub struct CadenzaApp {
     shown_revision: u64,
     /// The roll's width last frame, for the zoom buttons.
     roll_width_px: f32,
+    /// Where the roll (keyboard and ruler included) was drawn last frame.
+    roll_rect: egui::Rect,
     shared: Shared,
 }
 
@@ -373,6 +390,7 @@ impl CadenzaApp {
             data,
             selection: None,
             starter,
+            told_at: None,
         };
         let corpus = CorpusPanel::new(&mut shared);
         let generate = GeneratePanel::new(&mut shared);
@@ -384,6 +402,7 @@ impl CadenzaApp {
             roll: PianoRoll::default(),
             shown_revision: 0,
             roll_width_px: 800.0,
+            roll_rect: egui::Rect::NOTHING,
             shared,
         }
     }
@@ -446,6 +465,42 @@ impl CadenzaApp {
         }
         if export {
             self.generate.export_midi(&mut self.shared);
+        }
+    }
+
+    /// Opens what was dropped on the window, whichever panel shows: a folder as the corpus (the
+    /// Corpus panel comes up), a MIDI file in the roll. While files hover, says what a drop does.
+    fn take_dropped(&mut self, ui: &mut egui::Ui) {
+        let (hovering, dropped) = ui.input(|i| {
+            let dropped: Vec<PathBuf> = i
+                .raw
+                .dropped_files
+                .iter()
+                .map(|f| f.path().to_path_buf())
+                .filter(|p| !p.as_os_str().is_empty())
+                .collect();
+            (!i.raw.hovered_files.is_empty(), dropped)
+        });
+        for path in dropped {
+            if path.is_dir() {
+                self.panel = Panel::Corpus;
+            }
+            self.corpus.open_path(path, &mut self.shared);
+        }
+        if hovering {
+            let screen = ui.ctx().content_rect();
+            let painter = ui.ctx().layer_painter(egui::LayerId::new(
+                egui::Order::Foreground,
+                egui::Id::unique("drop-hint"),
+            ));
+            painter.rect_filled(screen, 0.0, egui::Color32::from_black_alpha(160));
+            painter.text(
+                screen.center(),
+                egui::Align2::CENTER_CENTER,
+                "Drop a folder to open it as the corpus, or a MIDI file to view and play it",
+                egui::FontId::proportional(20.0),
+                egui::Color32::WHITE,
+            );
         }
     }
 
@@ -571,11 +626,19 @@ impl CadenzaApp {
                 ui.separator();
                 ui.label(egui::RichText::new(&self.shared.shown.title).strong());
             });
-            if let Some(message) = self.shared.messages.last().cloned() {
+            let shown_for = self.shared.told_at.map(|at| at.elapsed());
+            let fresh = shown_for.is_none_or(|age| age < MESSAGE_SHOWN);
+            if let Some(message) = self.shared.messages.last().cloned().filter(|_| fresh) {
+                if let Some(age) = shown_for {
+                    ui.ctx()
+                        .request_repaint_after(MESSAGE_SHOWN.saturating_sub(age));
+                }
                 ui.horizontal(|ui| {
                     ui.label(message);
                     if ui.small_button("Dismiss").clicked() {
                         self.shared.messages.pop();
+                        // Dismissing hides the older messages too; they stay in the log.
+                        self.shared.told_at = std::time::Instant::now().checked_sub(MESSAGE_SHOWN);
                     }
                 });
             }
@@ -589,6 +652,7 @@ impl eframe::App for CadenzaApp {
         self.train.poll(&mut self.shared);
         self.generate.poll(&mut self.shared);
         self.handle_shortcuts(ui);
+        self.take_dropped(ui);
         self.train.guard_close(ui);
         egui::Panel::top("menu").show(ui, |ui| {
             egui::MenuBar::new().ui(ui, |ui| {
@@ -630,6 +694,7 @@ impl eframe::App for CadenzaApp {
                 self.roll.reset_view(self.shared.selection);
             }
             self.roll_width_px = ui.available_width();
+            self.roll_rect = ui.available_rect_before_wrap();
             if let Some(RollAction::Seek(t)) = self.roll.show(
                 ui,
                 &self.shared.shown.content,
@@ -644,7 +709,6 @@ impl eframe::App for CadenzaApp {
             }
         });
         let shared = &mut self.shared;
-        shared.sound.keep_to_range();
         if shared
             .sound
             .poll(&mut shared.settings, &mut shared.messages)

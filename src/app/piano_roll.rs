@@ -230,7 +230,9 @@ impl PianoRoll {
         if let (Some(t), true, true) = (playhead_s, playing, self.follow) {
             let visible_s = f64::from(area.width() / self.pixels_per_s);
             if t < self.start_s || t > self.start_s + visible_s * 0.9 {
-                self.start_s = (t - visible_s * 0.1).max(0.0);
+                // Never past the end: the last page keeps the music's end in view, not silence.
+                let last_page_s = (content.end_s() - visible_s * 0.9).max(0.0);
+                self.start_s = (t - visible_s * 0.1).clamp(0.0, last_page_s.max(0.0));
             }
         }
         let visuals = ui.visuals();
@@ -297,8 +299,11 @@ impl PianoRoll {
         let time_at =
             |x: f32| (self.start_s + f64::from((x - area.left()) / self.pixels_per_s)).max(0.0);
         let shift = ui.input(|i| i.modifiers.shift);
+        // A drag is seen only once the pointer has moved a few points, by then a beat or more
+        // further on at a normal pace: the selection starts where the button went down.
+        let pressed_at = ui.input(|i| i.pointer.press_origin());
         if response.drag_started()
-            && let Some(pos) = response.interact_pointer_pos()
+            && let Some(pos) = pressed_at.or(response.interact_pointer_pos())
             && (ruler.contains(pos) || shift)
         {
             self.selecting_from = Some(time_at(pos.x));

@@ -18,8 +18,6 @@ pub struct Sound {
     soundfont: Result<PathBuf, String>,
     output_problem: Option<String>,
     choosing: Job<ChosenSoundFont>,
-    /// Where playback pauses by itself (an audition ends with its passage).
-    until_s: Option<f64>,
 }
 
 impl Sound {
@@ -49,7 +47,6 @@ impl Sound {
                 soundfont: Err(err.to_string()),
                 output_problem: None,
                 choosing: Job::default(),
-                until_s: None,
             },
         }
     }
@@ -63,7 +60,6 @@ impl Sound {
             soundfont: Ok(path),
             output_problem: problem.map(|e| e.to_string()),
             choosing: Job::default(),
-            until_s: None,
         }
     }
 
@@ -89,27 +85,10 @@ impl Sound {
         });
     }
 
-    /// Plays from `from_s` and pauses at `until_s` (an audition of a passage).
+    /// Plays from `from_s` and pauses at `until_s` (an audition of a passage). The player keeps
+    /// the stop point, so it holds however late the next frame comes.
     pub fn play_range(&mut self, from_s: f64, until_s: f64) {
-        self.seek(from_s);
-        self.play();
-        self.until_s = Some(until_s);
-    }
-
-    /// Pauses at the end of a played range; call every frame.
-    pub fn keep_to_range(&mut self) {
-        let Some(until_s) = self.until_s else {
-            return;
-        };
-        if !self.is_playing() {
-            self.until_s = None;
-        } else if self.position_s() >= until_s {
-            self.send(TransportCommand::Pause);
-            // The playhead rests where the range ends, however late the frame that saw it pass
-            // (a busy machine's frames are a second apart).
-            self.seek(until_s);
-            self.until_s = None;
-        }
+        self.send(TransportCommand::PlayRange { from_s, until_s });
     }
 
     /// Starts playing.

@@ -163,6 +163,18 @@ impl SteerControls {
         }
     }
 
+    /// Why the typed form cannot be used (it does not read), if so; an empty form is none.
+    pub fn form_problem(&self) -> Option<String> {
+        let typed = self.form.trim();
+        if typed.is_empty() {
+            return None;
+        }
+        typed
+            .parse::<Form>()
+            .err()
+            .map(|err| format!("The form does not read ({err}): correct it or clear it"))
+    }
+
     /// Whether a curve is being drawn (the lane under the roll is shown).
     pub fn has_curve(&self) -> bool {
         self.density.mode == LaneMode::Curve || self.loudness.mode == LaneMode::Curve
@@ -299,7 +311,7 @@ impl SteerControls {
             ui.vertical(|ui| {
                 ui.add(
                     egui::TextEdit::singleline(&mut self.form)
-                        .hint_text("A4 B4 A4")
+                        .hint_text("none, e.g. A4 B4 A4")
                         .desired_width(140.0),
                 )
                 .on_hover_text("Sections as letters and bars: a letter used again brings its section back (A4 B4 A4: a theme, four bars of something else, the theme again). Empty: no form");

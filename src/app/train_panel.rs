@@ -97,6 +97,8 @@ pub struct TrainPanel {
     out: Option<PathBuf>,
     open_dialog: Job<Option<PathBuf>>,
     close_requested: bool,
+    /// The description of the checkpoint a run would start from, read once per checkpoint.
+    start_meta: Option<(PathBuf, Option<checkpoint::CheckpointMeta>)>,
 }
 
 impl TrainPanel {
@@ -364,17 +366,56 @@ impl TrainPanel {
         });
     }
 
+    /// The checkpoint a run trains further (the starter or the current one), with whose it is;
+    /// `None` for a new model.
+    fn starting_point(
+        &mut self,
+        shared: &Shared,
+    ) -> Option<(&checkpoint::CheckpointMeta, &'static str)> {
+        let (path, whose) = match shared.settings.train.start {
+            StartChoice::New => return None,
+            StartChoice::Starter => (shared.starter.clone()?, "the starter model's"),
+            StartChoice::Current => (
+                shared.settings.checkpoint.clone()?,
+                "the current checkpoint's",
+            ),
+        };
+        if self
+            .start_meta
+            .as_ref()
+            .is_none_or(|(read, _)| *read != path)
+        {
+            let meta = checkpoint::load_meta(&path).ok();
+            self.start_meta = Some((path, meta));
+        }
+        let meta = self
+            .start_meta
+            .as_ref()
+            .and_then(|(_, meta)| meta.as_ref())?;
+        Some((meta, whose))
+    }
+
     /// Draws the panel.
     pub fn ui(&mut self, ui: &mut egui::Ui, shared: &mut Shared, data: Option<Arc<TrainData>>) {
         let running = self.trainer.is_running();
+        let start = self.starting_point(shared);
+        let kept_shape = start.map(|(meta, whose)| (meta.model, whose));
+        let fates = match (start, &data) {
+            (Some((meta, whose)), Some(data)) => style_fates(meta, whose, &data.styles()),
+            _ => Vec::new(),
+        };
         ui.add_enabled_ui(!running, |ui| {
             controls_ui(
                 ui,
                 &mut shared.settings.train,
                 shared.settings.checkpoint.is_some(),
                 shared.starter.is_some(),
+                kept_shape,
             )
         });
+        for fate in fates {
+            ui.label(fate);
+        }
         ui.horizontal(|ui| {
             let can_start = !running && data.is_some();
             if ui
@@ -476,6 +517,7 @@ fn controls_ui(
     controls: &mut TrainControls,
     have_checkpoint: bool,
     have_starter: bool,
+    kept_shape: Option<(ModelConfig, &'static str)>,
 ) {
     egui::Grid::new("train-controls").num_columns(2).show(ui, |ui| {
         ui.label("Model");
@@ -510,7 +552,9 @@ fn controls_ui(
             .on_disabled_hover_text("A model trained further keeps the controls it learned (and learns the corpus's composers as new styles)");
         ui.end_row();
     });
-    ui.collapsing("Hyperparameters", |ui| hyperparameters_ui(ui, controls));
+    ui.collapsing("Hyperparameters", |ui| {
+        hyperparameters_ui(ui, controls, kept_shape)
+    });
 }
 
 /// "A new model / the starter model / the current checkpoint". Choosing the starter also sets
@@ -563,22 +607,44 @@ fn preset_button(
     response
 }
 
-fn hyperparameters_ui(ui: &mut egui::Ui, controls: &mut TrainControls) {
-    let (model, recipe) = (&mut controls.model, &mut controls.recipe);
+/// The network's shape (greyed, showing the starting checkpoint's, when a run trains one
+/// further: it keeps its shape) and the training recipe.
+fn hyperparameters_ui(
+    ui: &mut egui::Ui,
+    controls: &mut TrainControls,
+    kept_shape: Option<(ModelConfig, &'static str)>,
+) {
+    let mut shown_shape = kept_shape.map_or(controls.model, |(shape, _)| shape);
+    let kept_why = kept_shape
+        .map(|(_, whose)| format!("A model trained further keeps its shape: {whose}"))
+        .unwrap_or_default();
+    let model = if kept_shape.is_some() {
+        &mut shown_shape
+    } else {
+        &mut controls.model
+    };
+    let recipe = &mut controls.recipe;
     egui::Grid::new("hyperparameters").num_columns(2).show(ui, |ui| {
+        let shape_row = |ui: &mut egui::Ui, label: &str, widget: egui::DragValue, tip: &str| {
+            ui.label(label);
+            ui.add_enabled(kept_shape.is_none(), widget)
+                .on_hover_text(tip)
+                .on_disabled_hover_text(&kept_why);
+            ui.end_row();
+        };
+        shape_row(ui, "Layers", egui::DragValue::new(&mut model.layers).range(1..=6),
+            "Stacked LSTM layers: more model longer-range structure, and train slower");
+        shape_row(ui, "Hidden units", egui::DragValue::new(&mut model.hidden).range(16..=2048).speed(8),
+            "Units per LSTM layer: the model's memory and capacity");
+        shape_row(ui, "Embedding", egui::DragValue::new(&mut model.embed).range(8..=1024).speed(8),
+            "Size of the vector each event is turned into before the LSTM");
+        shape_row(ui, "Dropout", egui::DragValue::new(&mut model.dropout).range(0.0..=0.8).speed(0.01),
+            "Share of activations dropped between layers while training: fights overfitting on small corpora");
         let row = |ui: &mut egui::Ui, label: &str, widget: egui::DragValue, tip: &str| {
             ui.label(label);
             ui.add(widget).on_hover_text(tip);
             ui.end_row();
         };
-        row(ui, "Layers", egui::DragValue::new(&mut model.layers).range(1..=6),
-            "Stacked LSTM layers: more model longer-range structure, and train slower");
-        row(ui, "Hidden units", egui::DragValue::new(&mut model.hidden).range(16..=2048).speed(8),
-            "Units per LSTM layer: the model's memory and capacity");
-        row(ui, "Embedding", egui::DragValue::new(&mut model.embed).range(8..=1024).speed(8),
-            "Size of the vector each event is turned into before the LSTM");
-        row(ui, "Dropout", egui::DragValue::new(&mut model.dropout).range(0.0..=0.8).speed(0.01),
-            "Share of activations dropped between layers while training: fights overfitting on small corpora");
         row(ui, "Window (events)", egui::DragValue::new(&mut recipe.seq_len).range(16..=2048).speed(4),
             "Events the model reads per training window; about 40 events make a second of music");
         row(ui, "Batch", egui::DragValue::new(&mut recipe.batch).range(1..=512),
@@ -592,6 +658,26 @@ fn hyperparameters_ui(ui: &mut egui::Ui, controls: &mut TrainControls) {
         controls.model = controls.preset.model();
         controls.recipe = controls.preset.settings();
     }
+}
+
+/// What training `meta`'s model further does with each of the corpus's styles, in words:
+/// "“bach”: continues the starter model's style “Bach”", or "“bach chorales”: added as a new
+/// style".
+fn style_fates(meta: &checkpoint::CheckpointMeta, whose: &str, styles: &[String]) -> Vec<String> {
+    let Some(controls) = meta.controls.as_ref() else {
+        return Vec::new();
+    };
+    let mut fates: Vec<String> = styles
+        .iter()
+        .map(|style| match controls.known_style(style) {
+            Some(known) => format!("“{style}”: continues {whose} style “{known}”"),
+            None => format!("“{style}”: added as a new style"),
+        })
+        .collect();
+    if styles.iter().any(|s| controls.known_style(s).is_some()) {
+        fates.push("To keep a style apart instead, give it another name (Corpus panel ▸ Rename style, for a folder without subfolders; else rename its subfolder)".to_string());
+    }
+    fates
 }
 
 /// The smoothed training loss of a saved history, exactly as the trainer reported it.

@@ -2,6 +2,7 @@
 //! candidates, and the versions of the selected take. The versions themselves (candidates, the
 //! tree, undo / redo) live in the core ([`cadenza_core::versions`], [`cadenza_core::workbench`]).
 
+use cadenza_core::generate::SamplingSettings;
 use cadenza_core::regenerate::{self, Candidate, RegenerateRequest};
 use cadenza_core::versions::{Alternatives, Origin};
 use cadenza_core::worker::Event;
@@ -59,15 +60,20 @@ impl GeneratePanel {
             shared.tell("Select a take, then drag on the ruler to select a passage");
             return;
         };
-        let Some(checkpoint) = shared.settings.checkpoint.clone() else {
+        let Some(model) = take.model_for_version(shared.settings.checkpoint.as_deref()) else {
             shared.tell("Train a model or open a checkpoint first");
             return;
         };
-        shared.settings.generate.roll_seed();
         let controls = &shared.settings.generate;
-        let origin = Origin::new(take, passage, controls.settings(), self.plan(controls));
+        let plan = self.plan_for(controls, &model.checkpoint);
+        let settings = SamplingSettings {
+            seed: controls.passage_seed(),
+            ..controls.settings(&plan)
+        };
+        let mut origin = Origin::new(take, passage, settings, plan);
+        origin.checkpoint = model.checkpoint.display().to_string();
         let request = RegenerateRequest {
-            checkpoint,
+            checkpoint: model.checkpoint,
             notes: take.notes.clone(),
             passage,
             candidates: controls.candidates,
@@ -76,6 +82,9 @@ impl GeneratePanel {
             device: shared.settings.train.device,
             grid: take.grid.clone(),
         };
+        if let Some(notice) = model.notice {
+            shared.tell(notice);
+        }
         self.alternatives = None;
         let repaint = shared.repaint_every(std::time::Duration::from_millis(100));
         self.regenerating
@@ -108,6 +117,8 @@ impl GeneratePanel {
             &child.piece(),
             child.primer_end_s,
         );
+        // The form lane stays while auditioning: the passage is heard in its place in the form.
+        shared.shown.content.sections = child.sections();
         shared.focus_passage(passage);
         // The passage with a second on either side, then silence.
         let until_s = (passage.end_s + 1.0).min(child.duration_s());
@@ -180,10 +191,22 @@ impl GeneratePanel {
             return;
         };
         let passage = alternatives.origin.passage;
+        let grid = self
+            .bench
+            .takes()
+            .iter()
+            .find(|t| t.id == alternatives.origin.parent)
+            .and_then(|t| t.grid.as_ref());
+        let span = match grid {
+            Some(grid) => grid.describe_span(passage.start_s, passage.end_s),
+            None => format!(
+                "{}–{}",
+                super::piano_roll::format_time(passage.start_s),
+                super::piano_roll::format_time(passage.end_s)
+            ),
+        };
         ui.label(format!(
-            "Alternatives for {}–{} (best {} of {}):",
-            super::piano_roll::format_time(passage.start_s),
-            super::piano_roll::format_time(passage.end_s),
+            "Alternatives for {span} (best {} of {}):",
             OFFERED.min(alternatives.ranked.len()),
             alternatives.ranked.len()
         ));
@@ -191,12 +214,17 @@ impl GeneratePanel {
             let repeats: Vec<String> = follow
                 .repeats()
                 .iter()
-                .map(|r| {
-                    format!(
+                .map(|r| match grid {
+                    Some(grid) => format!(
+                        "{} at {}",
+                        r.section,
+                        grid.describe_span(r.start_s, r.end_s)
+                    ),
+                    None => format!(
                         "{} at {}",
                         r.section,
                         super::piano_roll::format_time(r.start_s)
-                    )
+                    ),
                 })
                 .collect();
             ui.label(format!("Its repeats follow: {}", repeats.join(", ")));

@@ -27,11 +27,14 @@ pub struct GenerateArgs {
     #[arg(long)]
     out: PathBuf,
     /// Seconds of new music after the primer [default: 30].
-    #[arg(long, conflicts_with = "events")]
+    #[arg(long, conflicts_with_all = ["events", "bars"])]
     seconds: Option<f64>,
     /// Number of new events after the primer, instead of --seconds.
-    #[arg(long)]
+    #[arg(long, conflicts_with = "bars")]
     events: Option<usize>,
+    /// Bars of new music, ending on a bar line (needs --tempo or --meter), instead of --seconds.
+    #[arg(long)]
+    bars: Option<u32>,
     #[command(flatten)]
     sampling: SamplingFlags,
     /// A MIDI file whose opening the model continues.
@@ -182,9 +185,10 @@ impl SamplingFlags {
 
 impl GenerateArgs {
     fn settings(&self, seed: u64) -> SamplingSettings {
-        let length = match self.events {
-            Some(events) => Length::Events(events),
-            None => Length::Seconds(self.seconds.unwrap_or(DEFAULT_SECONDS)),
+        let length = match (self.events, self.bars) {
+            (Some(events), _) => Length::Events(events),
+            (None, Some(bars)) => Length::Bars(bars),
+            (None, None) => Length::Seconds(self.seconds.unwrap_or(DEFAULT_SECONDS)),
         };
         self.sampling.settings(length, self.variations, seed)
     }

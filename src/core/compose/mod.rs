@@ -8,6 +8,7 @@ pub mod generate;
 mod keep_time;
 mod primer;
 pub mod regenerate;
+mod release;
 mod request;
 mod sampler;
 mod settings;

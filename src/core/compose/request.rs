@@ -92,7 +92,7 @@ fn run(
         &mut observe,
         ctx.cancel_flag(),
     )?;
-    let checkpoint = checkpoint::stem(&request.checkpoint).display().to_string();
+    let checkpoint = absolute_stem(&request.checkpoint).display().to_string();
     Ok(sampled.map(|pieces| {
         pieces
             .into_iter()
@@ -118,6 +118,15 @@ fn run(
             })
             .collect()
     }))
+}
+
+/// The checkpoint's stem as an absolute path without `.` or `..` (a take names its model the
+/// same from any working folder); as given if its description cannot be found.
+fn absolute_stem(path: &Path) -> PathBuf {
+    let stem = checkpoint::stem(path);
+    std::fs::canonicalize(checkpoint::meta_path(&stem))
+        .map(|meta| checkpoint::stem(&meta))
+        .unwrap_or(stem)
 }
 
 /// When the last note ends.

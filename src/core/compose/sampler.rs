@@ -24,7 +24,7 @@ use super::primer::Primer;
 use super::settings::{GenerateError, Length, MAX_NOTE_S, SamplingSettings, sample_event};
 use super::steering::Steering;
 use super::stepping::{Stepping, VoiceControls, read_primer};
-use super::{echo, texture};
+use super::{echo, release, texture};
 
 /// A model that never advances time would otherwise sample forever: at most this many events per
 /// second of music asked for (the shared corpus averages 34).
@@ -76,10 +76,11 @@ pub fn sample(
     let mut network = Stepping::new(model, device, state)?;
     let mut controls = VoiceControls::new(network.control_gates(), batch);
     let mut rows = Vec::<f32>::try_from(logits.to_device(Device::Cpu).reshape([-1]))?;
+    let length = settings.length.on_grid(steering.grid(), primer.end_s)?;
     let mut voices: Vec<Voice> = settings
         .seeds()
         .into_iter()
-        .map(|seed| Voice::new(seed, &primer_events, primer.end_s, settings.length))
+        .map(|seed| Voice::new(seed, &primer_events, primer.end_s, length))
         .collect();
 
     let nudge_on = steering.nudges();
@@ -177,6 +178,8 @@ impl Voice {
                 (seconds * MAX_EVENTS_PER_SECOND).ceil() as usize + 1,
             ),
             Length::Events(events) => (None, events),
+            // Bars are seconds by now ([`Length::on_grid`]); a grid-less call was refused.
+            Length::Bars(_) => (None, 0),
         };
         Self {
             seed,
@@ -215,6 +218,7 @@ impl Voice {
         }
         if nudge {
             texture::nudge(&self.played, &mut row);
+            release::nudge(&self.decoder, &mut row);
         }
         let mut event = sample_event(&row, settings, &mut self.rng);
         if let Some(Event::NoteOn(_)) = Event::from_id(event) {

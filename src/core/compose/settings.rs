@@ -6,7 +6,8 @@ use std::path::PathBuf;
 use rand::Rng;
 
 use crate::model::checkpoint::CheckpointError;
-use crate::music::encoding::EventId;
+use crate::music::encoding::{EventId, STEP_S};
+use crate::music::meter::Grid;
 use crate::music::midi::MidiError;
 
 /// A note the model never releases is ended after this long.
@@ -15,6 +16,8 @@ pub const MAX_NOTE_S: f64 = 5.0;
 pub const MAX_SECONDS: f64 = 3600.0;
 /// The most events asked for.
 pub const MAX_EVENTS: usize = 1_000_000;
+/// The most bars asked for (an hour at 240 bpm in 4/4).
+pub const MAX_BARS: u32 = 3600;
 /// Default length of new music, in seconds.
 pub const DEFAULT_SECONDS: f64 = 30.0;
 /// Default length of a primer taken from the opening of a piece, in seconds.
@@ -27,6 +30,32 @@ pub enum Length {
     Seconds(f64),
     /// Number of new events after the primer.
     Events(usize),
+    /// Bars of new music on the take's grid, from the first bar line at or after the primer's
+    /// end, so the take ends on a bar line.
+    Bars(u32),
+}
+
+impl Length {
+    /// The length as the sampler counts it: bars become the seconds from `from_s` (the primer's
+    /// end) to the bar line `bars` after the first at or after it, on `grid`; the rest stay.
+    pub fn on_grid(self, grid: Option<&Grid>, from_s: f64) -> Result<Self, GenerateError> {
+        let Self::Bars(bars) = self else {
+            return Ok(self);
+        };
+        let grid = grid.ok_or_else(|| {
+            GenerateError::InvalidSettings(
+                "a length in bars needs a tempo or a meter (a bar grid)".to_string(),
+            )
+        })?;
+        let at = grid.position(from_s);
+        // A primer that ends on a bar line (to a 10-ms step) starts the new music there.
+        let on_bar_line = at.in_bar == 0 && at.phase * 60.0 / at.bpm < STEP_S;
+        let first = if on_bar_line { at.bar } else { at.bar + 1 }.max(0);
+        let last = u32::try_from(first)
+            .unwrap_or(u32::MAX)
+            .saturating_add(bars);
+        Ok(Self::Seconds(grid.bar_start_s(last) - from_s))
+    }
 }
 
 /// The controls of one generation.
@@ -68,6 +97,9 @@ impl SamplingSettings {
                 return invalid(format!(
                     "the length must be above 0 and at most {MAX_SECONDS} seconds"
                 ));
+            }
+            Length::Bars(n) if !(1..=MAX_BARS).contains(&n) => {
+                return invalid(format!("the length must be between 1 and {MAX_BARS} bars"));
             }
             Length::Events(n) if !(1..=MAX_EVENTS).contains(&n) => {
                 return invalid(format!(

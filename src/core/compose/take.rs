@@ -38,8 +38,8 @@ pub enum Operation {
 }
 
 impl Operation {
-    /// A short description for the takes list.
-    pub fn describe(&self) -> String {
+    /// A short description for the takes list; a passage redone is named in bars on `grid`.
+    pub fn describe(&self, grid: Option<&Grid>) -> String {
         let time = |s: f64| format!("{}:{:04.1}", (s / 60.0) as u64, s % 60.0);
         match *self {
             Self::Generate => "generated".to_string(),
@@ -50,12 +50,13 @@ impl Operation {
                 candidates,
                 rank,
                 ..
-            } => format!(
-                "{}–{} redone (#{} of {candidates})",
-                time(start_s),
-                time(end_s),
-                rank + 1
-            ),
+            } => {
+                let span = match grid {
+                    Some(grid) => grid.describe_span(start_s, end_s),
+                    None => format!("{}–{}", time(start_s), time(end_s)),
+                };
+                format!("{span} redone (#{} of {candidates})", rank + 1)
+            }
         }
     }
 }
@@ -99,7 +100,39 @@ pub struct Take {
     pub grid: Option<Grid>,
 }
 
+/// The model a new version of a take (a passage redone, a continuation) is made with.
+#[derive(Debug, Clone, PartialEq)]
+pub struct VersionModel {
+    /// The checkpoint (stem) to sample with; the version records it.
+    pub checkpoint: std::path::PathBuf,
+    /// Said to the composer when it is not the take's own model.
+    pub notice: Option<String>,
+}
+
 impl Take {
+    /// The model to make a new version of this take with: its own while its checkpoint is on
+    /// disk (a version of a fine-tuned take is not redone by whichever model is selected), else
+    /// `current`, saying so. `None` when neither is there.
+    pub fn model_for_version(&self, current: Option<&Path>) -> Option<VersionModel> {
+        let own = std::path::PathBuf::from(&self.checkpoint);
+        if !self.checkpoint.is_empty() && crate::model::naming::meta_path(&own).is_file() {
+            return Some(VersionModel {
+                checkpoint: own,
+                notice: None,
+            });
+        }
+        let current = crate::model::naming::stem(current?);
+        let notice = format!(
+            "This take's model ({}) is gone: using {} instead",
+            self.checkpoint,
+            current.display()
+        );
+        Some(VersionModel {
+            checkpoint: current,
+            notice: Some(notice),
+        })
+    }
+
     /// The take as a piece, with its grid.
     pub fn piece(&self) -> Piece {
         Piece {
@@ -148,7 +181,7 @@ impl Take {
         let origin = match self.operation {
             Operation::Generate if self.primer == "none" => "generated from silence".to_string(),
             Operation::Generate => format!("generated after the {}", self.primer),
-            other => other.describe(),
+            other => other.describe(self.grid.as_ref()),
         };
         let settings = &self.settings;
         let mut lines = vec![
@@ -226,6 +259,31 @@ impl Take {
 mod tests {
     use super::*;
     use crate::music::plan::{Curve, KeyChange, MeterChange};
+
+    #[test]
+    fn a_new_version_is_made_with_the_takes_own_model_while_it_is_on_disk() {
+        let dir = tempfile::tempdir().expect("temp dir");
+        let own = dir.path().join("bach-fine-tuned");
+        std::fs::write(crate::model::naming::meta_path(&own), "{}").expect("written");
+        let selected = dir.path().join("starter");
+        let take = Take {
+            checkpoint: own.display().to_string(),
+            ..Take::default()
+        };
+        let model = take.model_for_version(Some(&selected)).expect("a model");
+        assert_eq!(model.checkpoint, own);
+        assert_eq!(model.notice, None);
+
+        std::fs::remove_file(crate::model::naming::meta_path(&own)).expect("removed");
+        let model = take.model_for_version(Some(&selected)).expect("a model");
+        assert_eq!(model.checkpoint, selected, "the selected one stands in");
+        let notice = model.notice.expect("and the composer is told");
+        assert!(
+            notice.contains("bach-fine-tuned") && notice.contains("starter"),
+            "{notice}"
+        );
+        assert_eq!(take.model_for_version(None), None);
+    }
 
     #[test]
     fn a_take_title_names_the_model_and_what_was_asked_in_a_musician_s_words() {

@@ -26,6 +26,9 @@ pub struct Origin {
     /// Where the passage is a section of the take's form that comes back: the repeats that
     /// follow it.
     pub follow: Option<Follow>,
+    /// The checkpoint (stem) the candidates are sampled with, which the kept version records:
+    /// the take's own unless the caller chose another ([`Take::model_for_version`]).
+    pub checkpoint: String,
 }
 
 impl Origin {
@@ -44,6 +47,7 @@ impl Origin {
             settings,
             controls,
             follow: Follow::of_section(take, passage),
+            checkpoint: take.checkpoint.clone(),
         }
     }
 }
@@ -129,6 +133,7 @@ impl Alternatives {
             seed: candidate.seed,
             settings: self.origin.settings,
             controls: self.origin.controls.clone(),
+            checkpoint: self.origin.checkpoint.clone(),
             events: 0,
             events_per_s: 0.0,
             ..parent.clone()
@@ -223,6 +228,47 @@ mod tests {
             seed: id,
             ..Take::default()
         }
+    }
+
+    #[test]
+    fn a_kept_candidate_records_the_model_it_was_sampled_with() {
+        let parent = Take {
+            checkpoint: "models/bach-fine-tuned".to_string(),
+            notes: vec![Note {
+                pitch: 60,
+                start_s: 0.0,
+                end_s: 4.0,
+                velocity: 80,
+            }],
+            ..take(1, None)
+        };
+        let passage = Passage {
+            start_s: 1.0,
+            end_s: 2.0,
+        };
+        let mut origin = Origin::new(
+            &parent,
+            passage,
+            SamplingSettings::default(),
+            ControlPlan::default(),
+        );
+        assert_eq!(
+            origin.checkpoint, parent.checkpoint,
+            "the take's own by default"
+        );
+        origin.checkpoint = "starter".to_string();
+        let alternatives = Alternatives {
+            origin,
+            ranked: vec![Candidate {
+                notes: Vec::new(),
+                score: 0.0,
+                scored_events: 0,
+                seed: 3,
+            }],
+            auditioned: None,
+        };
+        let child = alternatives.child(&parent, 0).expect("a version");
+        assert_eq!(child.checkpoint, "starter");
     }
 
     #[test]

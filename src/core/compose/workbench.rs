@@ -20,6 +20,11 @@ pub struct Workbench {
     takes: Vec<Take>,
     selected: Option<usize>,
     history: History,
+    /// Takes deleted, newest last, with where they stood: Ctrl+Z brings them back.
+    deleted: Vec<(usize, Take)>,
+    /// The number the next new take gets: numbers are never reused while Cadenza runs, so a
+    /// take keeps its number when others are deleted.
+    next_id: u64,
     saver: Option<Worker<Vec<Take>, String, ()>>,
 }
 
@@ -55,10 +60,13 @@ impl Workbench {
     /// be told about takes that could not be read.
     pub fn open(file: Option<PathBuf>) -> (Self, Option<String>) {
         let loaded = file.as_deref().map(takes::load).unwrap_or_default();
+        let next_id = loaded.takes.iter().map(|t| t.id).max().unwrap_or(0) + 1;
         let bench = Self {
             takes: loaded.takes,
             selected: None,
             history: History::default(),
+            deleted: Vec::new(),
+            next_id,
             saver: file.map(spawn_saver),
         };
         (bench, loaded.problem)
@@ -102,8 +110,11 @@ impl Workbench {
         if new.iter().any(|take| take.parent.is_some()) {
             self.history.forget();
         }
-        self.takes.extend(new);
-        takes::assign_ids(&mut self.takes);
+        for mut take in new {
+            take.id = self.next_id;
+            self.next_id += 1;
+            self.takes.push(take);
+        }
         self.save();
         self.select(first).map(|_| first)
     }
@@ -125,17 +136,41 @@ impl Workbench {
         self.add(vec![child]).ok_or(WorkbenchRefusal::ParentGone)
     }
 
-    /// Deletes the take at `index` (its versions stay, as takes of their own) and saves.
-    pub fn delete(&mut self, index: usize) {
-        if index < self.takes.len() {
-            self.takes.remove(index);
-            self.selected = None;
-            self.save();
+    /// Deletes the take at `index` (its versions stay, as takes of their own) and saves; Ctrl+Z
+    /// ([`Workbench::undo`]) brings it back. Returns its number.
+    pub fn delete(&mut self, index: usize) -> Option<u64> {
+        if index >= self.takes.len() {
+            return None;
         }
+        let take = self.takes.remove(index);
+        let id = take.id;
+        self.selected = match self.selected {
+            Some(s) if s == index => None,
+            Some(s) if s > index => Some(s - 1),
+            other => other,
+        };
+        self.deleted.push((index, take));
+        self.save();
+        Some(id)
     }
 
-    /// Ctrl+Z: selects the version the selected take was made from; returns its index.
+    /// Whether Ctrl+Z would bring back a deleted take (rather than step between versions).
+    pub fn can_restore(&self) -> bool {
+        !self.deleted.is_empty()
+    }
+
+    /// Ctrl+Z: brings back the take deleted last, where it stood, and selects it; with nothing
+    /// deleted, selects the version the selected take was made from. Returns the index selected.
     pub fn undo(&mut self) -> Result<usize, WorkbenchRefusal> {
+        if let Some((index, take)) = self.deleted.pop() {
+            let index = index.min(self.takes.len());
+            self.takes.insert(index, take);
+            self.save();
+            return self
+                .select(index)
+                .map(|_| index)
+                .ok_or(WorkbenchRefusal::NothingSelected);
+        }
         let index = self.selected.ok_or(WorkbenchRefusal::NothingSelected)?;
         let id = self
             .history
@@ -259,6 +294,29 @@ mod tests {
         assert_eq!(seeds, [1, 3]);
         assert_eq!(bench.takes()[1].parent, Some(bench.takes()[0].id));
         std::fs::remove_dir_all(&dir).expect("cleaned up");
+    }
+
+    #[test]
+    fn a_deleted_take_comes_back_with_undo_and_takes_keep_their_numbers() {
+        let (mut bench, _) = Workbench::open(None);
+        bench.add(vec![take(1), take(2), take(3)]);
+        let numbers = |bench: &Workbench| bench.takes().iter().map(|t| t.id).collect::<Vec<_>>();
+        assert_eq!(numbers(&bench), [1, 2, 3]);
+        bench.select(2);
+        assert_eq!(bench.delete(1), Some(2));
+        assert_eq!(numbers(&bench), [1, 3], "the others keep their numbers");
+        assert_eq!(
+            bench.selected().map(|t| t.id),
+            Some(3),
+            "the selection stays on its take"
+        );
+        assert!(bench.can_restore());
+        assert_eq!(bench.undo(), Ok(1), "back where it stood, selected");
+        assert_eq!(numbers(&bench), [1, 2, 3]);
+        assert!(!bench.can_restore());
+        bench.delete(2);
+        bench.add(vec![take(4)]);
+        assert_eq!(numbers(&bench), [1, 2, 4], "a number is never given twice");
     }
 
     #[test]

@@ -613,6 +613,14 @@ impl ControlsMeta {
             .map(|i| i + 1)
     }
 
+    /// The model's own name for a corpus style it already knows (matched as
+    /// [`ControlsMeta::style_index`] matches, ignoring case): training that model further
+    /// continues that style. `None`: training adds the label as a new style.
+    pub fn known_style(&self, label: &str) -> Option<&str> {
+        let row = self.style_index(label)?;
+        self.styles.get(row - 1).map(String::as_str)
+    }
+
     /// Rows of the style embedding ("any" and each label).
     pub fn style_rows(&self) -> usize {
         self.styles.len() + 1

@@ -277,6 +277,43 @@ impl Grid {
         played as f64 / downbeats.len() as f64
     }
 
+    /// A stretch of time in a musician's words, bars and beats counted from 1: "bars 5–8" or
+    /// "bar 5" when it is whole bars, else "bar 5 beat 3 – bar 6 beat 1" (a beat part-way
+    /// through as "beat 2.5").
+    pub fn describe_span(&self, start_s: f64, end_s: f64) -> String {
+        // A moment within a 10-ms step of a beat is on it.
+        let tolerance = |p: &Position| 0.01 * p.bpm / 60.0;
+        let at = |t: f64| {
+            let p = self.position(t + 0.005);
+            let phase = if p.phase < tolerance(&p) {
+                0.0
+            } else {
+                p.phase
+            };
+            (p.bar + 1, f64::from(p.in_bar) + 1.0 + phase)
+        };
+        let (first_bar, first_beat) = at(start_s);
+        let (end_bar, end_beat) = at(end_s);
+        if first_beat == 1.0 && end_beat == 1.0 && end_bar > first_bar {
+            return match end_bar - 1 {
+                last if last == first_bar => format!("bar {first_bar}"),
+                last => format!("bars {first_bar}–{last}"),
+            };
+        }
+        let beat = |b: f64| {
+            if b.fract() == 0.0 {
+                format!("{b:.0}")
+            } else {
+                format!("{b:.1}")
+            }
+        };
+        format!(
+            "bar {first_bar} beat {} – bar {end_bar} beat {}",
+            beat(first_beat),
+            beat(end_beat)
+        )
+    }
+
     /// `t_s` moved `amount` (0–1) of the way to the nearest sixteenth or eighth-triplet position.
     pub fn quantized(&self, t_s: f64, amount: f64) -> f64 {
         let beats = self.beats_at(t_s);
@@ -314,6 +351,22 @@ mod tests {
         // Past the laid-out beats the grid goes on.
         let far = grid.position(100.0 * beat_s + 1e-6);
         assert_eq!((far.bar, far.in_bar), (33, 1));
+    }
+
+    #[test]
+    fn spans_are_named_in_bars_and_beats() {
+        // 3/4 at 90 bpm: a bar lasts 2 s, a beat 2/3 s.
+        let grid = three_four_at_90();
+        assert_eq!(grid.describe_span(2.0, 6.0), "bars 2–3");
+        assert_eq!(grid.describe_span(0.0, 2.0), "bar 1");
+        assert_eq!(
+            grid.describe_span(4.0 / 3.0, 2.0),
+            "bar 1 beat 3 – bar 2 beat 1"
+        );
+        assert_eq!(
+            grid.describe_span(1.0, 2.0),
+            "bar 1 beat 2.5 – bar 2 beat 1"
+        );
     }
 
     #[test]

@@ -29,6 +29,14 @@ pub enum TransportCommand {
     },
     /// Starts or resumes (from the start, if the end was reached).
     Play,
+    /// Plays from one time to another, in seconds, then pauses there by itself (an audition of
+    /// a passage). The source keeps the stop point, so it holds however late the UI looks.
+    PlayRange {
+        /// Where playing starts.
+        from_s: f64,
+        /// Where it pauses, the playhead resting there.
+        until_s: f64,
+    },
     /// Stops sound and holds the position.
     Pause,
     /// Stops sound and goes back to the start.
@@ -110,6 +118,8 @@ pub struct PlaybackSource {
     playing: bool,
     volume: f32,
     loop_frames: Option<(u64, u64)>,
+    /// Where playing pauses by itself (an audition's end), until another command moves it.
+    stop_frame: Option<u64>,
 }
 
 /// A transport and the source it controls, for a synth; the source goes to an [`AudioOutput`]
@@ -133,12 +143,17 @@ pub fn playback(synth: PianoSynth) -> (Transport, PlaybackSource) {
         playing: false,
         volume: 1.0,
         loop_frames: None,
+        stop_frame: None,
     };
     (transport, source)
 }
 
 impl PlaybackSource {
     fn obey(&mut self, command: TransportCommand) {
+        // Only a range sets a stop point; anything else the user does forgets it.
+        if !matches!(command, TransportCommand::Volume(_)) {
+            self.stop_frame = None;
+        }
         match command {
             TransportCommand::Load {
                 score,
@@ -159,6 +174,13 @@ impl PlaybackSource {
                 self.sequencer
                     .seek(if at_end { 0 } else { self.sequencer.frame() });
                 self.playing = true;
+            }
+            TransportCommand::PlayRange { from_s, until_s } => {
+                let last = self.last_frame();
+                let (from, until) = (frame_of(from_s).min(last), frame_of(until_s).min(last));
+                self.sequencer.seek(from);
+                self.playing = until > from;
+                self.stop_frame = Some(until);
             }
             TransportCommand::Pause => {
                 self.playing = false;
@@ -189,6 +211,14 @@ impl PlaybackSource {
         self.sequencer.score().end_frame() + frame_of(DEFAULT_TAIL_S)
     }
 
+    /// Frames of the next block to render: all of them, or up to the stop point of a range.
+    fn frames_to_play(&self) -> usize {
+        match self.stop_frame {
+            Some(stop) => (stop.saturating_sub(self.sequencer.frame()) as usize).min(BLOCK_FRAMES),
+            None => BLOCK_FRAMES,
+        }
+    }
+
     fn fill_block(&mut self) {
         while let Ok(command) = self.commands.try_recv() {
             self.obey(command);
@@ -200,12 +230,24 @@ impl PlaybackSource {
             self.sequencer.seek(start);
         }
         if self.playing {
-            self.sequencer.render(&mut self.block);
+            let frames = self.frames_to_play();
+            let (sounding, silent) = self.block.split_at_mut(frames * usize::from(CHANNELS));
+            self.sequencer.render(sounding);
+            silent.fill(0.0);
             for sample in &mut self.block {
                 *sample *= self.volume;
             }
             if self.sequencer.frame() >= self.last_frame() {
                 self.playing = false;
+            }
+            if self
+                .stop_frame
+                .is_some_and(|stop| self.sequencer.frame() >= stop)
+            {
+                self.playing = false;
+                self.stop_frame = None;
+                // Notes sounding at the stop point fall silent, as on Pause.
+                self.sequencer.seek(self.sequencer.frame());
             }
         } else {
             self.block.fill(0.0);
