@@ -185,7 +185,13 @@ fn the_model_picker_brings_back_the_starter_after_another_model() {
         .use_checkpoint(other.clone());
     click(&mut harness, "Generate", 0);
     assert_eq!(harness.state().shared.settings.checkpoint, Some(other));
-    click(&mut harness, "elsewhere", 0);
+    harness
+        .get_all_by_role(egui::accesskit::Role::ComboBox)
+        .find(|node| node.value().as_deref() == Some("elsewhere"))
+        .expect("the model picker shows the model")
+        .click();
+    harness.step();
+    harness.step();
     click(&mut harness, "Starter", 0);
     assert_eq!(harness.state().shared.settings.checkpoint, Some(starter));
 }
@@ -230,13 +236,20 @@ fn a_passage_is_redone_with_the_takes_model_and_the_seed_field_stays() {
 #[test]
 fn the_selected_takes_actions_and_the_panels_fit_a_1024_by_700_window() {
     let (_data, mut harness) = app_at([1024.0, 700.0]);
-    let window = egui::Rect::from_min_size(egui::Pos2::ZERO, egui::vec2(1024.0, 700.0));
+    // In view: inside the side panel, which ends where the roll begins, and above the transport.
     let in_view = |harness: &Harness<'_, CadenzaApp>, label: &str| {
-        let rect = harness.get_by_label(label).rect();
-        assert!(
-            window.contains_rect(rect),
-            "{label} at {rect:?} is out of view"
-        );
+        let roll = harness.state().roll_rect;
+        let panel = egui::Rect::from_x_y_ranges(0.0..=roll.left(), 0.0..=roll.bottom());
+        let mut found = false;
+        for node in harness.get_all_by_label(label) {
+            let rect = node.rect();
+            assert!(
+                panel.contains_rect(rect),
+                "{label} at {rect:?} is out of the side panel {panel:?}"
+            );
+            found = true;
+        }
+        assert!(found, "no {label}");
     };
     in_view(&harness, "Duration");
     in_view(&harness, "Notes");
@@ -247,8 +260,11 @@ fn the_selected_takes_actions_and_the_panels_fit_a_1024_by_700_window() {
     harness.step();
     in_view(&harness, "Export MIDI…");
     in_view(&harness, "Regenerate selection");
+    in_view(&harness, "12. gone-model · 0:10");
     click(&mut harness, "Train", 0);
     in_view(&harness, "Start training");
+    in_view(&harness, "the current checkpoint");
+    in_view(&harness, "learn them");
 }
 
 #[test]

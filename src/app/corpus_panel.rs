@@ -426,6 +426,14 @@ const PIECES_TABLE_HEIGHT: f32 = 320.0;
 
 /// The table of pieces with their include checkboxes; returns the row clicked and whether the
 /// choice of pieces changed.
+/// Widths of the pieces table's columns, in points (the title takes the rest, at least
+/// [`MIN_TITLE_W`]).
+const USE_W: f32 = 28.0;
+const COMPOSER_W: f32 = 90.0;
+const DURATION_W: f32 = 56.0;
+const NOTES_W: f32 = 44.0;
+const MIN_TITLE_W: f32 = 80.0;
+
 fn pieces_table(
     ui: &mut egui::Ui,
     loaded: &mut LoadedCorpus,
@@ -442,14 +450,18 @@ fn pieces_table(
         }
     });
     let row_height = ui.spacing().interact_size.y;
+    // The title takes what the other columns leave, so Duration and Notes stay in view however
+    // narrow the side panel (titles are elided, whole on hover).
+    let fixed = USE_W + COMPOSER_W + DURATION_W + NOTES_W + 5.0 * ui.spacing().item_spacing.x;
+    let title_w = (ui.available_width() - fixed).max(MIN_TITLE_W);
     let columns = [
-        ("Use", 28.0),
-        ("Composer", 110.0),
-        ("Title", 200.0),
-        ("Duration", 60.0),
+        ("Use", USE_W),
+        ("Composer", COMPOSER_W),
+        ("Title", title_w),
+        ("Duration", DURATION_W),
     ];
     ui.horizontal(|ui| {
-        for (header, width) in columns.into_iter().chain([("Notes", 50.0)]) {
+        for (header, width) in columns.into_iter().chain([("Notes", NOTES_W)]) {
             ui.add_sized(
                 [width, row_height],
                 egui::Label::new(egui::RichText::new(header).strong()),
@@ -481,9 +493,10 @@ fn pieces_table(
                     if ui
                         .add_sized(
                             cell(columns[2].1),
-                            egui::Button::selectable(selected == Some(index), &piece.title),
+                            egui::Button::selectable(selected == Some(index), &piece.title)
+                                .truncate(),
                         )
-                        .on_hover_text("Show and play")
+                        .on_hover_text(format!("{}: show and play", piece.title))
                         .clicked()
                     {
                         clicked = Some(index);

@@ -59,6 +59,8 @@ pub struct GeneratePanel {
     pub(super) alternatives: Option<Alternatives>,
     /// Short model names for the takes list, read once per checkpoint.
     pub(super) model_names: ModelNames,
+    /// The take the list last scrolled to; a newly shown take is scrolled into view once.
+    scrolled_to: Option<u64>,
 }
 
 /// Short model names ("Starter", "bach · fine-tuned") by checkpoint, each read from disk once:
@@ -95,6 +97,7 @@ impl GeneratePanel {
             regenerating: Regenerating::default(),
             alternatives: None,
             model_names: ModelNames::default(),
+            scrolled_to: None,
         }
     }
 
@@ -597,39 +600,48 @@ impl GeneratePanel {
         let selected = self.shown_index(shared);
         let row_height = ui.spacing().interact_size.y;
         // Only the rows in view are laid out: a list of thousands of versions stays quick.
-        egui::ScrollArea::vertical()
+        let mut list = egui::ScrollArea::vertical()
             .id_salt("takes")
             .max_height(TAKES_LIST_HEIGHT)
-            .auto_shrink([false, true])
-            .show_rows(ui, row_height, order.len(), |ui, rows| {
-                for &(index, depth) in &order[rows] {
-                    let take = &self.bench.takes()[index];
-                    ui.horizontal(|ui| {
-                        ui.add_space(INDENT_PER_VERSION * depth.min(MAX_INDENT_DEPTH) as f32);
-                        let model = self.model_names.name(&take.checkpoint);
-                        let label = take.title(take.id as usize, model);
-                        // Elided to the panel's width, the whole line and the details on hover.
-                        let row = egui::Button::selectable(selected == Some(index), label.clone())
-                            .truncate();
-                        if ui
-                            .add(row)
-                            .on_hover_text(format!("{label}\n{}", take.details()))
-                            .clicked()
-                        {
-                            clicked = Some(index);
-                        }
-                        if ui
-                            .small_button("Delete")
-                            .on_hover_text(
-                                "Delete this take (its versions stay; Ctrl+Z brings it back)",
-                            )
-                            .clicked()
-                        {
-                            delete = Some(index);
-                        }
-                    });
-                }
-            });
+            .auto_shrink([false, true]);
+        let shown = shared.shown.take;
+        if shown.is_some() && shown != self.scrolled_to {
+            // A take shown anew (generated, kept, undone to) is scrolled into view, once.
+            self.scrolled_to = shown;
+            if let Some(row) = order.iter().position(|&(i, _)| Some(i) == selected) {
+                let pitch = row_height + ui.spacing().item_spacing.y;
+                list = list.vertical_scroll_offset((row as f32 - 1.0).max(0.0) * pitch);
+            }
+        }
+        list.show_rows(ui, row_height, order.len(), |ui, rows| {
+            for &(index, depth) in &order[rows] {
+                let take = &self.bench.takes()[index];
+                ui.horizontal(|ui| {
+                    ui.add_space(INDENT_PER_VERSION * depth.min(MAX_INDENT_DEPTH) as f32);
+                    let model = self.model_names.name(&take.checkpoint);
+                    let label = take.title(take.id as usize, model);
+                    // Elided to the panel's width, the whole line and the details on hover.
+                    let row =
+                        egui::Button::selectable(selected == Some(index), label.clone()).truncate();
+                    if ui
+                        .add(row)
+                        .on_hover_text(format!("{label}\n{}", take.details()))
+                        .clicked()
+                    {
+                        clicked = Some(index);
+                    }
+                    if ui
+                        .small_button("Delete")
+                        .on_hover_text(
+                            "Delete this take (its versions stay; Ctrl+Z brings it back)",
+                        )
+                        .clicked()
+                    {
+                        delete = Some(index);
+                    }
+                });
+            }
+        });
         if let Some(index) = clicked {
             self.show_take(index, shared);
         }

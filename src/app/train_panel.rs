@@ -547,8 +547,8 @@ fn controls_ui(
         start_ui(ui, controls, have_checkpoint, have_starter);
         ui.end_row();
         ui.label("Controls");
-        ui.add_enabled(controls.start == StartChoice::New, egui::Checkbox::new(&mut controls.controls, "learn key, density, loudness, style, tempo and meter"))
-            .on_hover_text("Computed from the music itself, so no labelling is needed; the Generate panel can then steer the model.")
+        ui.add_enabled(controls.start == StartChoice::New, egui::Checkbox::new(&mut controls.controls, "learn them"))
+            .on_hover_text("Key, density, loudness, style, tempo and meter: computed from the music itself, so no labelling is needed; the Generate panel can then steer the model by them.")
             .on_disabled_hover_text("A model trained further keeps the controls it learned (and learns the corpus's composers as new styles)");
         ui.end_row();
     });
@@ -565,7 +565,8 @@ fn start_ui(
     have_checkpoint: bool,
     have_starter: bool,
 ) {
-    ui.horizontal(|ui| {
+    // One choice a line: three side by side do not fit a side panel in a 1024-point window.
+    ui.vertical(|ui| {
         ui.radio_value(&mut controls.start, StartChoice::New, "a new model")
             .on_hover_text("Fresh weights in the shape chosen above");
         let starter = ui

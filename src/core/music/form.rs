@@ -33,7 +33,7 @@ pub enum FormError {
     #[error("the form is empty: write sections as letters and bars, e.g. \"A4 B4 A4\"")]
     Empty,
     /// A token that is not a letter and a number.
-    #[error("{0:?} is not a section: write a capital letter and its bars, e.g. A4 or A′4")]
+    #[error("{0:?} is not a section: write a capital letter and its bars, e.g. A4 or A'4")]
     Syntax(String),
     /// A section of no bars or too many.
     #[error("{section}: a section is 1 to {max} bars", max = Form::MAX_BARS)]
