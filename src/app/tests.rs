@@ -9,7 +9,7 @@
 use std::path::Path;
 use std::time::{Duration, Instant};
 
-use egui_kittest::kittest::Queryable;
+use egui_kittest::kittest::{NodeT, Queryable};
 use egui_kittest::{Harness, SnapshotOptions};
 
 use cadenza_core::checkpoint::TrainSettings;
@@ -258,20 +258,24 @@ fn a_composer_trains_generates_plays_and_exports() {
         |app| app.generate.has_alternatives(),
     );
     click(&mut harness, "Audition", 0);
-    // An audition plays the passage with a second on either side, then stops.
-    step_until(
-        &mut harness,
-        "the audition to end",
-        Duration::from_secs(15),
-        |app| !app.shared.sound.is_playing(),
-    );
-    // It stops a second after the passage, or where the music ends before that.
-    let until_s = harness.state().shared.shown.content.end_s().min(7.0);
-    let rested_s = harness.state().shared.sound.position_s();
-    assert!(
-        (rested_s - until_s).abs() < 0.01,
-        "rests where the range ends ({until_s} s): {rested_s}"
-    );
+    if cadenza_core::audio::find_soundfont(None).is_ok() {
+        // An audition plays the passage with a second on either side, then stops: a second
+        // after the passage, or where the music ends before that.
+        let until_s = harness.state().shared.shown.content.end_s().min(7.0);
+        step_until(
+            &mut harness,
+            "the audition to end",
+            Duration::from_secs(30),
+            |app| {
+                let sound = &app.shared.sound;
+                !sound.is_playing() && (sound.position_s() - until_s).abs() < 0.01
+            },
+        );
+        // And stays there.
+        std::thread::sleep(Duration::from_millis(300));
+        harness.step();
+        assert!(!harness.state().shared.sound.is_playing());
+    }
     click(&mut harness, "Keep", 0);
     let app = harness.state();
     // The kept version opens on the passage it redid, selected, the player a second before it.
@@ -453,7 +457,10 @@ fn first_run_generates_with_the_starter_and_a_damaged_model_is_reported() {
     // Seed 1, kept, for a take known to hold notes within its one second.
     harness.state_mut().shared.settings.generate.lock_seed = true;
     click(&mut harness, "Generate", 0);
-    harness.get_by_label("Starter model (piano-midi.de)");
+    harness
+        .get_all_by_role(egui::accesskit::Role::ComboBox)
+        .find(|node| node.value().as_deref() == Some("Starter model (piano-midi.de)"))
+        .expect("the model picker shows the starter");
     click(&mut harness, "Generate", 1);
     step_until(&mut harness, "a take", Duration::from_secs(120), |app| {
         !app.generate.is_generating()
