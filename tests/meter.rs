@@ -228,6 +228,30 @@ fn generate_writes_the_tempo_and_meter_asked_for() {
 }
 
 #[test]
+fn a_length_in_bars_ends_the_take_on_a_bar_line() {
+    let dir = tempfile::tempdir().expect("temp dir");
+    let stem = tiny_steerable_model(dir.path());
+    let out = dir.path().join("take.mid");
+    let args = [
+        "--bars", "2", "--tempo", "90", "--meter", "3/4", "--seed", "3",
+    ];
+    let generated = generate_into(&stem, &out, &args);
+    assert!(generated.status.success(), "{generated:?}");
+    // Two bars of 3/4 at 90 bpm: 4 s, where bar 3 begins.
+    let stdout = String::from_utf8_lossy(&generated.stdout);
+    assert!(stdout.contains(", 4.0 s,"), "{stdout}");
+    let piece = midi::read_file(&out).expect("reads back");
+    let end_s = piece.notes.iter().map(|n| n.end_s).fold(0.0, f64::max);
+    assert!(
+        end_s <= 4.0 + 1e-3,
+        "nothing sounds past the bar line: {end_s}"
+    );
+    // Without a grid there are no bars to count.
+    let refused = generate_into(&stem, &out, &["--bars", "2"]);
+    assert_clean_error(&refused, "a length in bars needs a tempo or a meter");
+}
+
+#[test]
 fn takes_saved_before_the_grid_load_without_one() {
     let mut value = serde_json::to_value(take(4)).expect("serialises");
     value.as_object_mut().expect("an object").remove("grid");

@@ -8,9 +8,9 @@ use crate::music::encoding::{Decoder, Event};
 
 /// How long a key may be held before its release is made likelier, in seconds: longer than
 /// 99 % of the corpus's notes sound with the pedal applied.
-pub const HELD_FREELY_S: f64 = 2.5;
+pub const HELD_FREELY_S: f64 = 2.0;
 /// Nats added to a held key's release per second held beyond [`HELD_FREELY_S`].
-pub const NATS_PER_S: f32 = 3.0;
+pub const NATS_PER_S: f32 = 6.0;
 
 /// Raises the release logit of every key `decoder` has held beyond [`HELD_FREELY_S`].
 pub(crate) fn nudge(decoder: &Decoder, logits: &mut [f32]) {

@@ -209,3 +209,32 @@ pub fn sample_event(logits: &[f32], settings: &SamplingSettings, rng: &mut impl 
     }
     order[weights.len() - 1] as EventId
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn bars_count_from_the_first_bar_line_at_or_after_the_primer_and_end_on_one() {
+        // 3/4 at 90 bpm: a bar lasts 2 s.
+        let grid = Grid::steady(90.0, "3/4".parse().expect("a meter"), 20.0);
+        let seconds = |from_s: f64| match Length::Bars(2).on_grid(Some(&grid), from_s) {
+            Ok(Length::Seconds(s)) => s,
+            other => panic!("{other:?}"),
+        };
+        assert!((seconds(0.0) - 4.0).abs() < 1e-9);
+        assert!(
+            (seconds(2.0) - 4.0).abs() < 1e-9,
+            "a primer ending on a bar line"
+        );
+        assert!(
+            (seconds(0.5) - 5.5).abs() < 1e-9,
+            "the primer's bar is finished first"
+        );
+        assert!(Length::Bars(2).on_grid(None, 0.0).is_err());
+        assert_eq!(
+            Length::Seconds(3.0).on_grid(None, 1.0).ok(),
+            Some(Length::Seconds(3.0))
+        );
+    }
+}
