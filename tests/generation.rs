@@ -411,6 +411,30 @@ fn the_worker_streams_notes_then_finishes_and_can_be_cancelled() {
     assert_eq!(handle.wait(), Event::Cancelled);
 }
 
+#[test]
+fn a_take_names_its_model_by_a_path_without_dot_dot() {
+    let (_, stem) = overfitted_tiny_model();
+    let folder = stem.parent().expect("a folder");
+    let roundabout = folder
+        .join("..")
+        .join(folder.file_name().expect("a name"))
+        .join(stem.file_name().expect("a name"));
+    let request = cpu_request(&roundabout, settings(Length::Events(20), 3));
+    let Some(Event::Finished(takes)) = all_events(generate::spawn(request, no_repaint())).pop()
+    else {
+        panic!("no take");
+    };
+    let named = std::path::Path::new(&takes[0].checkpoint);
+    assert!(named.is_absolute(), "{named:?}");
+    assert!(
+        !named
+            .components()
+            .any(|c| c == std::path::Component::ParentDir),
+        "{named:?}"
+    );
+    assert_eq!(named.file_name(), stem.file_name());
+}
+
 fn all_events(
     mut handle: generate::GeneratorHandle,
 ) -> Vec<Event<GenerateEvent, Vec<generate::Take>>> {

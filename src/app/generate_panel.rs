@@ -368,6 +368,9 @@ impl GeneratePanel {
             &take.piece(),
             take.primer_end_s,
         );
+        // A take was written on its grid: its bars show (and selections snap to its beats)
+        // however loosely the music keeps to them.
+        shared.shown.content.grid = take.grid.clone();
         shared.shown.content.sections = take.sections();
         shared.shown.take = Some(take.id);
     }

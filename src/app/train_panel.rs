@@ -665,9 +665,17 @@ fn hyperparameters_ui(
 /// "“bach”: continues the starter model's style “Bach”", or "“bach chorales”: added as a new
 /// style".
 fn style_fates(meta: &checkpoint::CheckpointMeta, whose: &str, styles: &[String]) -> Vec<String> {
-    let Some(controls) = meta.controls.as_ref() else {
-        return Vec::new();
-    };
+    meta.controls
+        .as_ref()
+        .map_or_else(Vec::new, |controls| fates_within(controls, whose, styles))
+}
+
+/// [`style_fates`] for a model steered by `controls`.
+fn fates_within(
+    controls: &cadenza_core::controls::ControlsMeta,
+    whose: &str,
+    styles: &[String],
+) -> Vec<String> {
     let mut fates: Vec<String> = styles
         .iter()
         .map(|style| match controls.known_style(style) {
@@ -699,4 +707,28 @@ fn new_checkpoint_stem(data: &TrainData, kind: &str, shared: &Shared) -> Option<
         kind,
         std::time::SystemTime::now(),
     ))
+}
+
+#[cfg(test)]
+mod tests {
+    use cadenza_core::controls::{ControlsMeta, KeyProfiles};
+
+    #[test]
+    fn a_corpus_style_the_model_knows_is_said_to_continue_it_and_a_new_one_to_be_added() {
+        let starter = ControlsMeta::new(vec!["Bach".into()], KeyProfiles::default());
+        let fates = super::fates_within(
+            &starter,
+            "the starter model's",
+            &["bach".to_string(), "bach chorales".to_string()],
+        );
+        assert_eq!(
+            fates[0],
+            "“bach”: continues the starter model's style “Bach”"
+        );
+        assert_eq!(fates[1], "“bach chorales”: added as a new style");
+        assert!(
+            fates[2].contains("another name"),
+            "how to keep it apart: {fates:?}"
+        );
+    }
 }

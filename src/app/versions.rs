@@ -118,6 +118,7 @@ impl GeneratePanel {
             child.primer_end_s,
         );
         // The form lane stays while auditioning: the passage is heard in its place in the form.
+        shared.shown.content.grid = child.grid.clone();
         shared.shown.content.sections = child.sections();
         shared.focus_passage(passage);
         // The passage with a second on either side, then silence.
