@@ -16,7 +16,7 @@ use super::CadenzaApp;
 use super::tests::{click, step_until};
 
 /// The app on a fresh data folder, at `size`, with the demo corpus loaded.
-fn app_at(size: [f32; 2]) -> (tempfile::TempDir, Harness<'static, CadenzaApp>) {
+pub(super) fn app_at(size: [f32; 2]) -> (tempfile::TempDir, Harness<'static, CadenzaApp>) {
     let data_dir = tempfile::tempdir().expect("a temporary folder");
     let data = DataDir::new(data_dir.path());
     let mut harness = Harness::builder()

@@ -97,19 +97,8 @@ fn tiny_training(app: &mut CadenzaApp) {
 
 #[test]
 fn a_composer_trains_generates_plays_and_exports() {
-    let data_dir = tempfile::tempdir().expect("a temporary folder");
-    let data = DataDir::new(data_dir.path());
-    let mut harness = Harness::builder()
-        .with_size([1280.0, 800.0])
-        .build_eframe(|cc| CadenzaApp::from_creation_context(cc, Some(data)));
-
     // First run: the demo corpus is written and loaded, and its statistics appear.
-    step_until(
-        &mut harness,
-        "the demo corpus",
-        Duration::from_secs(60),
-        |app| app.corpus.data().is_some(),
-    );
+    let (data_dir, mut harness) = super::afternoon_tests::app_at([1280.0, 800.0]);
     harness.get_by_label("32 (4 composers)");
     // Help has a way in and the shortcuts, not only About.
     click(&mut harness, "Help", 0);

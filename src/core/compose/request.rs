@@ -69,6 +69,11 @@ fn run(
     let loaded = checkpoint::load_model(&request.checkpoint, device.device)?;
     let steering =
         Steering::new(&loaded.meta, request.controls.clone())?.or_grid(request.primer.grid.clone());
+    // A length in bars without a grid is refused before the job says it started.
+    request
+        .settings
+        .length
+        .on_grid(steering.grid(), request.primer.end_s)?;
     tracing::info!(
         checkpoint = %request.checkpoint.display(),
         device = %device.description,
