@@ -1,5 +1,6 @@
 //! The architecture the build keeps: the core crate's resolved dependencies hold no GUI or CLI
-//! crate, so `use egui` (or clap, rfd, ...) cannot compile there.
+//! crate, so `use egui` (or clap, rfd, ...) cannot compile there; the core's layers use only the
+//! layers below them; the app's modules import no circle and its rooms do not import each other.
 
 use std::process::Command;
 
@@ -207,4 +208,306 @@ fn core_layers_use_only_the_layers_below_and_no_modules_import_each_other_in_a_c
             panic!("a circle of imports: {}", circle.join(" -> "));
         }
     }
+}
+
+/// The app's rooms: a module in one may not use a module in another.
+const ROOMS: [&str; 3] = ["corpus", "train", "generate"];
+
+/// An app module, as its path below `app` (`[]` for `app` itself, `["generate", "takes_list"]`).
+type AppModule = Vec<String>;
+
+/// Every app file's module and the app modules it uses, read with syn: `use` trees (grouped
+/// imports included) and paths in code, through `crate::app::`, `super::` or a child module's
+/// name. Modules compiled only for tests are left out.
+fn app_imports(root: &std::path::Path) -> Vec<(AppModule, std::collections::BTreeSet<AppModule>)> {
+    let mut files = Vec::new();
+    collect_rs_files(root, &mut files);
+    let modules: std::collections::BTreeSet<AppModule> =
+        files.iter().map(|file| module_of(root, file)).collect();
+    let mut test_only = std::collections::BTreeSet::new();
+    let mut parsed = Vec::new();
+    for file in &files {
+        let text = std::fs::read_to_string(file).expect("read");
+        let syntax = syn::parse_file(&text).unwrap_or_else(|e| panic!("{}: {e}", file.display()));
+        let module = module_of(root, file);
+        for item in &syntax.items {
+            if let syn::Item::Mod(declared) = item
+                && is_test_only(&declared.attrs)
+            {
+                let mut child = module.clone();
+                child.push(declared.ident.to_string());
+                test_only.insert(child);
+            }
+        }
+        parsed.push((module, syntax));
+    }
+    parsed
+        .into_iter()
+        .filter(|(module, _)| !test_only.iter().any(|t| module.starts_with(t)))
+        .map(|(module, syntax)| {
+            let mut paths = PathCollector::default();
+            for item in syntax.items.iter().filter(|i| !item_is_test_only(i)) {
+                syn::visit::Visit::visit_item(&mut paths, item);
+            }
+            let used = paths
+                .0
+                .iter()
+                .filter_map(|path| resolve(&module, path, &modules))
+                .filter(|used| *used != module)
+                .collect();
+            (module, used)
+        })
+        .collect()
+}
+
+fn collect_rs_files(folder: &std::path::Path, files: &mut Vec<std::path::PathBuf>) {
+    let mut entries: Vec<_> = std::fs::read_dir(folder)
+        .unwrap_or_else(|err| panic!("{}: {err}", folder.display()))
+        .flatten()
+        .map(|e| e.path())
+        .collect();
+    entries.sort();
+    for path in entries {
+        if path.is_dir() {
+            collect_rs_files(&path, files);
+        } else if path.extension().is_some_and(|e| e == "rs") {
+            files.push(path);
+        }
+    }
+}
+
+/// `app/generate/takes_list.rs` → `[generate, takes_list]`; a `mod.rs` is its folder's module.
+fn module_of(root: &std::path::Path, file: &std::path::Path) -> AppModule {
+    let relative = file.strip_prefix(root).expect("inside the app");
+    let mut parts: AppModule = relative
+        .with_extension("")
+        .iter()
+        .map(|part| part.to_string_lossy().to_string())
+        .collect();
+    if parts.last().is_some_and(|last| last == "mod") {
+        parts.pop();
+    }
+    parts
+}
+
+fn is_test_only(attrs: &[syn::Attribute]) -> bool {
+    attrs.iter().any(|attr| {
+        attr.path().is_ident("cfg")
+            && attr
+                .parse_args::<syn::Ident>()
+                .is_ok_and(|ident| ident == "test")
+    })
+}
+
+fn item_is_test_only(item: &syn::Item) -> bool {
+    match item {
+        syn::Item::Mod(m) => is_test_only(&m.attrs),
+        syn::Item::Impl(i) => is_test_only(&i.attrs),
+        syn::Item::Fn(f) => is_test_only(&f.attrs),
+        syn::Item::Use(u) => is_test_only(&u.attrs),
+        _ => false,
+    }
+}
+
+/// Every path in the code: each leaf of a `use` tree, and each path in types and expressions.
+#[derive(Default)]
+struct PathCollector(Vec<Vec<String>>);
+
+impl<'ast> syn::visit::Visit<'ast> for PathCollector {
+    fn visit_item_use(&mut self, item: &'ast syn::ItemUse) {
+        flatten_use(&item.tree, &mut Vec::new(), &mut self.0);
+    }
+
+    fn visit_path(&mut self, path: &'ast syn::Path) {
+        self.0
+            .push(path.segments.iter().map(|s| s.ident.to_string()).collect());
+        syn::visit::visit_path(self, path);
+    }
+
+    fn visit_visibility(&mut self, _: &'ast syn::Visibility) {
+        // `pub(super)` and `pub(in crate::app)` say who may see an item, not what it uses.
+    }
+
+    fn visit_item_mod(&mut self, item: &'ast syn::ItemMod) {
+        // An inline module's own items are read; a test module's are not.
+        if !is_test_only(&item.attrs) {
+            syn::visit::visit_item_mod(self, item);
+        }
+    }
+}
+
+fn flatten_use(tree: &syn::UseTree, prefix: &mut Vec<String>, out: &mut Vec<Vec<String>>) {
+    match tree {
+        syn::UseTree::Path(p) => {
+            prefix.push(p.ident.to_string());
+            flatten_use(&p.tree, prefix, out);
+            prefix.pop();
+        }
+        syn::UseTree::Name(n) => out.push(with(prefix, &n.ident)),
+        syn::UseTree::Rename(r) => out.push(with(prefix, &r.ident)),
+        syn::UseTree::Glob(_) => out.push(prefix.clone()),
+        syn::UseTree::Group(g) => {
+            for tree in &g.items {
+                flatten_use(tree, prefix, out);
+            }
+        }
+    }
+}
+
+fn with(prefix: &[String], ident: &syn::Ident) -> Vec<String> {
+    let mut path = prefix.to_vec();
+    path.push(ident.to_string());
+    path
+}
+
+/// The app module a path used in `module` names: the longest run of its segments that is a
+/// module, after `crate::app::`, `super::` (from the module's parent) or a child's name.
+fn resolve(
+    module: &AppModule,
+    path: &[String],
+    modules: &std::collections::BTreeSet<AppModule>,
+) -> Option<AppModule> {
+    let (mut at, rest): (AppModule, &[String]) = match path {
+        [first, second, rest @ ..] if first == "crate" && second == "app" => (Vec::new(), rest),
+        [first, ..] if first == "super" => {
+            let supers = path.iter().take_while(|s| *s == "super").count();
+            let mut at = module.clone();
+            for _ in 0..supers {
+                at.pop()?;
+            }
+            (at, &path[supers..])
+        }
+        [first, rest @ ..] if first == "self" => (module.clone(), rest),
+        [first, _, ..] => {
+            let mut child = module.clone();
+            child.push(first.clone());
+            if !modules.contains(&child) {
+                return None;
+            }
+            (module.clone(), path)
+        }
+        _ => return None,
+    };
+    for segment in rest {
+        at.push(segment.clone());
+        if !modules.contains(&at) {
+            at.pop();
+            break;
+        }
+    }
+    Some(at)
+}
+
+fn app_circle(
+    edges: &std::collections::BTreeMap<AppModule, std::collections::BTreeSet<AppModule>>,
+) -> Option<Vec<String>> {
+    fn visit(
+        module: &AppModule,
+        edges: &std::collections::BTreeMap<AppModule, std::collections::BTreeSet<AppModule>>,
+        path: &mut Vec<AppModule>,
+        done: &mut std::collections::BTreeSet<AppModule>,
+    ) -> Option<Vec<String>> {
+        if let Some(at) = path.iter().position(|m| m == module) {
+            let circle = path[at..].iter().chain([module]);
+            return Some(circle.map(|m| format!("app::{}", m.join("::"))).collect());
+        }
+        if !done.insert(module.clone()) {
+            return None;
+        }
+        path.push(module.clone());
+        for next in edges.get(module).into_iter().flatten() {
+            if let Some(circle) = visit(next, edges, path, done) {
+                return Some(circle);
+            }
+        }
+        path.pop();
+        None
+    }
+    let mut done = std::collections::BTreeSet::new();
+    edges
+        .keys()
+        .find_map(|module| visit(module, edges, &mut Vec::new(), &mut done))
+}
+
+/// What is wrong with the app's modules: a room using another room, or a circle of imports.
+fn app_layout_problems(root: &std::path::Path) -> Vec<String> {
+    let imports = app_imports(root);
+    let room = |m: &AppModule| m.first().filter(|r| ROOMS.contains(&r.as_str())).cloned();
+    let mut problems = Vec::new();
+    for (module, used) in &imports {
+        for target in used {
+            if let (Some(from), Some(to)) = (room(module), room(target))
+                && from != to
+            {
+                problems.push(format!(
+                    "app::{} uses app::{}: one room imports another",
+                    module.join("::"),
+                    target.join("::")
+                ));
+            }
+        }
+    }
+    let edges = imports.into_iter().collect();
+    problems.extend(app_circle(&edges).map(|c| format!("a circle of imports: {}", c.join(" -> "))));
+    problems
+}
+
+#[test]
+fn app_modules_import_no_circle_and_no_room_imports_another() {
+    let root = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("src/app");
+    assert!(app_imports(&root).len() > 20, "the app's files are found");
+    let problems = app_layout_problems(&root);
+    assert!(problems.is_empty(), "{}", problems.join("\n"));
+}
+
+/// A copy of the app with `file` holding `text`, to show the test refuses a change.
+fn app_with(file: &str, text: &str) -> tempfile::TempDir {
+    let root = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("src/app");
+    let copy = tempfile::tempdir().expect("a temporary folder");
+    let mut files = Vec::new();
+    collect_rs_files(&root, &mut files);
+    for source in files {
+        let target = copy
+            .path()
+            .join(source.strip_prefix(&root).expect("inside"));
+        std::fs::create_dir_all(target.parent().expect("a folder")).expect("mkdir");
+        std::fs::copy(&source, &target).expect("copied");
+    }
+    let changed = copy.path().join(file);
+    let mut contents = std::fs::read_to_string(&changed).expect("read");
+    contents.push_str(text);
+    std::fs::write(&changed, contents).expect("written");
+    copy
+}
+
+#[test]
+fn a_circle_among_app_modules_in_a_grouped_import_is_refused() {
+    // The shared state using the intents, which use the piano roll, which ... uses the shared
+    // state: written as one grouped import.
+    let copy = app_with(
+        "piano_roll.rs",
+        "\n#[allow(unused_imports)]\nuse super::{format, shared::{Shared, Shown}};\n",
+    );
+    let problems = app_layout_problems(copy.path());
+    assert!(
+        problems
+            .iter()
+            .any(|p| p.starts_with("a circle of imports")),
+        "{problems:?}"
+    );
+}
+
+#[test]
+fn a_room_importing_another_room_is_refused() {
+    let copy = app_with(
+        "generate/takes_list.rs",
+        "\n#[allow(unused_imports)]\nuse crate::app::train::TrainControls;\n",
+    );
+    let problems = app_layout_problems(copy.path());
+    assert!(
+        problems
+            .iter()
+            .any(|p| p.contains("app::generate::takes_list uses app::train")),
+        "{problems:?}"
+    );
 }

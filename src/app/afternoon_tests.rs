@@ -13,7 +13,7 @@ use cadenza_core::paths::DataDir;
 use cadenza_core::regenerate::Passage;
 
 use super::CadenzaApp;
-use super::tests::{click, step_until};
+use super::tests::{acting, click, step_until};
 
 /// The app on a fresh data folder, at `size`, with the demo corpus loaded.
 pub(super) fn app_at(size: [f32; 2]) -> (tempfile::TempDir, Harness<'static, CadenzaApp>) {
@@ -60,12 +60,12 @@ fn take_in_bars(seed: u64) -> Take {
 fn with_takes(harness: &mut Harness<'static, CadenzaApp>, count: u64) {
     let takes = (1..=count).map(take_in_bars).collect();
     let app = harness.state_mut();
-    app.generate.bench.add(takes);
+    app.generate.add_takes(takes);
     click(harness, "Generate", 0);
 }
 
 fn numbers(app: &CadenzaApp) -> Vec<u64> {
-    app.generate.bench.takes().iter().map(|t| t.id).collect()
+    app.generate.takes().iter().map(|t| t.id).collect()
 }
 
 #[test]
@@ -90,7 +90,7 @@ fn ctrl_e_exports_the_take_the_roll_shows_and_nothing_else() {
     let (_data, mut harness) = app_at([1280.0, 800.0]);
     with_takes(&mut harness, 2);
     let app = harness.state_mut();
-    app.generate.show_take(0, &mut app.shared);
+    acting(app, |generate, _, intents| generate.show_take(0, intents));
     harness.step();
     assert_eq!(harness.state().shared.shown.take, Some(1));
     // A corpus piece clicked since: the roll no longer shows a take.
@@ -107,14 +107,14 @@ fn ctrl_e_exports_the_take_the_roll_shows_and_nothing_else() {
         .cloned()
         .unwrap_or_default();
     assert!(told.contains("not a take"), "{told}");
-    assert!(!harness.state().generate.export_dialog.is_running());
+    assert!(!harness.state().generate.is_asking_where_to_export());
 }
 
 #[test]
 fn an_unreadable_form_refuses_to_generate_and_says_why() {
     let (_data, mut harness) = app_at([1280.0, 800.0]);
     click(&mut harness, "Generate", 0);
-    harness.state_mut().shared.settings.generate.steer.form = "hello".to_string();
+    harness.state_mut().generate.controls.steer.form = "hello".to_string();
     harness.step();
     harness.step();
     let button = harness
@@ -125,15 +125,7 @@ fn an_unreadable_form_refuses_to_generate_and_says_why() {
     harness.get_by_label_contains("The form does not read");
     // The length is still asked for: the form sets nothing while it does not read.
     let state = harness.state();
-    assert!(
-        state
-            .shared
-            .settings
-            .generate
-            .steer
-            .form_problem()
-            .is_some()
-    );
+    assert!(state.generate.controls.steer.form_problem().is_some());
     assert!(!state.generate.is_generating());
 }
 
@@ -144,8 +136,8 @@ fn on_a_grid_the_length_is_asked_in_bars_with_the_time_beside() {
     harness.get_by_label("Length (bars)");
     // 12 bars of 4/4 at 90 bpm: 32 s.
     harness.get_by_label("0:32");
-    harness.state_mut().shared.settings.generate.steer.tempo = None;
-    harness.state_mut().shared.settings.generate.steer.meter = None;
+    harness.state_mut().generate.controls.steer.tempo = None;
+    harness.state_mut().generate.controls.steer.meter = None;
     harness.step();
     harness.step();
     harness.get_by_label("Length (s)");
@@ -181,10 +173,10 @@ fn the_model_picker_brings_back_the_starter_after_another_model() {
     harness
         .state_mut()
         .shared
-        .settings
+        .models
         .use_checkpoint(other.clone());
     click(&mut harness, "Generate", 0);
-    assert_eq!(harness.state().shared.settings.checkpoint, Some(other));
+    assert_eq!(harness.state().shared.models.current, Some(other));
     harness
         .get_all_by_role(egui::accesskit::Role::ComboBox)
         .find(|node| node.value().as_deref() == Some("elsewhere"))
@@ -193,7 +185,7 @@ fn the_model_picker_brings_back_the_starter_after_another_model() {
     harness.step();
     harness.step();
     click(&mut harness, "Starter", 0);
-    assert_eq!(harness.state().shared.settings.checkpoint, Some(starter));
+    assert_eq!(harness.state().shared.models.current, Some(starter));
 }
 
 #[test]
@@ -205,30 +197,32 @@ fn a_passage_is_redone_with_the_takes_model_and_the_seed_field_stays() {
     let app = harness.state_mut();
     let mut take = take_in_bars(7);
     take.checkpoint = starter.display().to_string();
-    app.generate.bench.add(vec![take]);
-    app.generate.show_take(1, &mut app.shared);
+    app.generate.add_takes(vec![take]);
+    acting(app, |generate, _, intents| generate.show_take(1, intents));
     app.shared
-        .settings
+        .models
         .use_checkpoint(data.path().join("elsewhere"));
     app.shared.selection = Some(Passage {
         start_s: 0.0,
         end_s: 60.0 / 90.0 * 4.0,
     });
-    let seed = app.shared.settings.generate.seed;
-    app.generate.regenerate_selection(&mut app.shared);
-    assert_eq!(harness.state().shared.settings.generate.seed, seed);
+    let seed = app.generate.controls.seed;
+    acting(app, |generate, shared, intents| {
+        generate.regenerate_on_cpu(shared, intents)
+    });
+    assert_eq!(harness.state().generate.controls.seed, seed);
     step_until(
         &mut harness,
         "alternatives",
         Duration::from_secs(300),
-        |app| app.generate.has_alternatives() || !app.generate.regenerating.is_running(),
+        |app| app.generate.has_alternatives() || !app.generate.is_regenerating(),
     );
     let app = harness.state_mut();
     assert!(app.generate.has_alternatives(), "{:?}", app.shared.messages);
     // The passage is named in bars.
     harness.get_by_label_contains("Alternatives for bar 1");
     let app = harness.state_mut();
-    app.generate.keep(0, &mut app.shared);
+    acting(app, |generate, _, intents| generate.keep(0, intents));
     let kept = app.generate.selected_take().expect("the version").clone();
     assert_eq!(kept.checkpoint, starter.display().to_string());
 }
@@ -255,7 +249,7 @@ fn the_selected_takes_actions_and_the_panels_fit_a_1024_by_700_window() {
     in_view(&harness, "Notes");
     with_takes(&mut harness, 12);
     let app = harness.state_mut();
-    app.generate.show_take(11, &mut app.shared);
+    acting(app, |generate, _, intents| generate.show_take(11, intents));
     harness.step();
     harness.step();
     in_view(&harness, "Export MIDI…");
@@ -286,10 +280,8 @@ fn a_style_renamed_in_the_corpus_panel_is_kept_for_its_folder() {
     let (_data, mut harness) = app_at([1280.0, 800.0]);
     harness
         .state_mut()
-        .shared
-        .settings
-        .style_names
-        .insert(flat.clone(), "bach chorales".to_string());
+        .corpus
+        .name_style(flat.clone(), "bach chorales");
     harness.state_mut().open(flat.clone());
     step_until(&mut harness, "the folder", Duration::from_secs(60), |app| {
         app.corpus
@@ -341,11 +333,18 @@ fn a_folder_dropped_on_the_generate_tab_opens_as_the_corpus() {
 #[test]
 fn a_message_clears_by_itself_after_a_while() {
     let (_data, mut harness) = app_at([1280.0, 800.0]);
-    harness.state_mut().shared.tell("Exported somewhere");
+    harness
+        .state_mut()
+        .shared
+        .messages
+        .tell("Exported somewhere".to_string());
     harness.step();
     harness.get_by_label("Exported somewhere");
-    harness.state_mut().shared.told_at =
-        std::time::Instant::now().checked_sub(super::MESSAGE_SHOWN + Duration::from_secs(1));
+    harness
+        .state_mut()
+        .shared
+        .messages
+        .backdate(super::shared::MESSAGE_SHOWN + Duration::from_secs(1));
     harness.step();
     assert!(harness.query_by_label("Exported somewhere").is_none());
 }
@@ -355,7 +354,7 @@ fn a_drag_on_the_ruler_selects_from_where_the_button_went_down() {
     let (_data, mut harness) = app_at([1280.0, 800.0]);
     with_takes(&mut harness, 1);
     let app = harness.state_mut();
-    app.generate.show_take(0, &mut app.shared);
+    acting(app, |generate, _, intents| generate.show_take(0, intents));
     harness.step();
     harness.step();
     let roll = harness.state().roll.clone();
@@ -391,10 +390,4 @@ fn a_drag_on_the_ruler_selects_from_where_the_button_went_down() {
         (selection.start_s - bar_two_s).abs() < 1e-6,
         "starts on bar 2: {selection:?}"
     );
-}
-
-#[test]
-fn pieces_and_styles_are_counted_in_words() {
-    assert_eq!(super::corpus_panel::pieces_label(120, 1), "120 (1 style)");
-    assert_eq!(super::corpus_panel::pieces_label(32, 4), "32 (4 composers)");
 }

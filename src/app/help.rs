@@ -1,10 +1,10 @@
 //! The Help menu: getting started, keyboard shortcuts, and about.
 
-/// Every keyboard shortcut, as the Help menu lists it (the keys `handle_shortcuts` reads).
+/// Every keyboard shortcut, as the Help menu lists it (the keys [`super::shortcuts::read`] reads).
 pub const SHORTCUTS: [(&str, &str); 7] = [
     ("Space", "play or pause"),
     ("Home", "back to the start"),
-    ("Ctrl+E", "export the selected take as MIDI"),
+    ("Ctrl+E", "export the take the roll shows as MIDI"),
     ("Ctrl+S", "save the model being trained now"),
     ("Ctrl+Z", "back to the version the take was made from"),
     ("Ctrl+Shift+Z", "forward again"),
@@ -40,6 +40,20 @@ pub fn menu(ui: &mut egui::Ui) {
         });
     });
     ui.menu_button("About", |ui| {
-        ui.label(super::about_text());
+        ui.label(about_text());
     });
+}
+
+/// Help ▸ About: version, and the licences of what Cadenza ships or points to.
+pub fn about_text() -> String {
+    format!(
+        "Cadenza {}\n\
+         Train an LSTM on piano MIDI files and compose in their style.\n\n\
+         Piano sound: FluidR3_GM SoundFont by Frank Wen (MIT licence).\n\
+         Example corpus: piano-midi.de by Bernd Krueger, CC BY-SA 3.0 DE\n\
+         (http://www.piano-midi.de).\n{}\n\
+         Cadenza itself: MIT licence.",
+        env!("CARGO_PKG_VERSION"),
+        cadenza_core::starter::ATTRIBUTION
+    )
 }

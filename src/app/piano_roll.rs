@@ -12,6 +12,8 @@ use cadenza_core::music::form::SectionTime;
 use cadenza_core::music::meter::Grid;
 use cadenza_core::regenerate::Passage;
 
+use super::format::format_time;
+
 /// Width of the keyboard at the roll's left: lanes under the roll start after it.
 pub const KEYBOARD_WIDTH: f32 = 34.0;
 const RULER_HEIGHT: f32 = 18.0;
@@ -649,10 +651,4 @@ fn draw_sections(
             Color32::WHITE,
         );
     }
-}
-
-/// "m:ss" for the ruler and the transport.
-pub fn format_time(seconds: f64) -> String {
-    let total = seconds.max(0.0).round() as u64;
-    format!("{}:{:02}", total / 60, total % 60)
 }

@@ -18,14 +18,25 @@ pub struct Sound {
     soundfont: Result<PathBuf, String>,
     output_problem: Option<String>,
     choosing: Job<ChosenSoundFont>,
+    /// The SoundFont the user chose, remembered between runs even while it cannot be used.
+    chosen: Option<PathBuf>,
+}
+
+/// What a SoundFont the user chose did, once it loaded.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum SoundChange {
+    /// It plays now; the player is empty, so the piece on screen goes into it again.
+    Switched,
+    /// It could not be used, for the reason given; the sound before it plays on.
+    Refused(String),
 }
 
 impl Sound {
     /// Finds a SoundFont and opens the output; without either, the app runs without sound and
     /// says why in the status bar. SoundFonts refused on the way (a broken remembered choice or a
     /// damaged file in the data folder) are passed over, and `messages` says which and why.
-    pub fn start(user_choice: Option<&Path>, messages: &mut Vec<String>) -> Self {
-        let search = audio::search_soundfont(user_choice);
+    pub fn start(user_choice: Option<PathBuf>, messages: &mut Vec<String>) -> Self {
+        let search = audio::search_soundfont(user_choice.as_deref());
         let fallback = match &search.found {
             Ok(path) => format!("using {} instead", path.display()),
             Err(_) => "playing without sound".to_string(),
@@ -40,18 +51,19 @@ impl Sound {
             .found
             .and_then(|path| PianoSynth::new(&path, audio::DEFAULT_GAIN).map(|s| (path, s)));
         match synth {
-            Ok((path, synth)) => Self::with_synth(path, synth),
+            Ok((path, synth)) => Self::with_synth(path, synth, user_choice),
             Err(err) => Self {
                 transport: None,
                 _output: None,
                 soundfont: Err(err.to_string()),
                 output_problem: None,
                 choosing: Job::default(),
+                chosen: user_choice,
             },
         }
     }
 
-    fn with_synth(path: PathBuf, synth: PianoSynth) -> Self {
+    fn with_synth(path: PathBuf, synth: PianoSynth, chosen: Option<PathBuf>) -> Self {
         let (transport, source) = audio::playback(synth);
         let (output, problem) = AudioOutput::open_or_silent(source);
         Self {
@@ -60,7 +72,18 @@ impl Sound {
             soundfont: Ok(path),
             output_problem: problem.map(|e| e.to_string()),
             choosing: Job::default(),
+            chosen,
         }
+    }
+
+    /// The SoundFont the user chose, if any (what is remembered).
+    pub fn chosen(&self) -> Option<&Path> {
+        self.chosen.as_deref()
+    }
+
+    /// The SoundFont playing, if any.
+    pub fn soundfont_path(&self) -> Option<&Path> {
+        self.soundfont.as_ref().ok().map(PathBuf::as_path)
     }
 
     fn send(&self, command: TransportCommand) {
@@ -159,29 +182,26 @@ impl Sound {
         });
     }
 
-    /// Switches to a chosen SoundFont once it has loaded, and remembers it; returns whether the
-    /// player changed (it is then empty: the caller reloads the piece on screen). A bad choice
-    /// keeps the current sound and says why.
-    pub fn poll(&mut self, settings: &mut super::Settings, messages: &mut Vec<String>) -> bool {
-        let chosen = match self.choosing.poll() {
-            Some(Ok(chosen)) => chosen,
-            Some(Err(message)) => {
-                messages.push(format!("Could not load the SoundFont: {message}"));
-                return false;
+    /// Switches to a chosen SoundFont once it has loaded, and remembers it; says what changed.
+    /// A bad choice keeps the current sound.
+    pub fn poll(&mut self) -> Option<SoundChange> {
+        let chosen = match self.choosing.poll()? {
+            Ok(chosen) => chosen?,
+            Err(message) => {
+                return Some(SoundChange::Refused(format!(
+                    "Could not load the SoundFont: {message}"
+                )));
             }
-            None => return false,
         };
         match chosen {
-            None => false,
-            Some((path, Ok(synth))) => {
-                settings.soundfont = Some(path.clone());
-                *self = Self::with_synth(path, synth);
-                true
+            (path, Ok(synth)) => {
+                *self = Self::with_synth(path.clone(), synth, Some(path));
+                Some(SoundChange::Switched)
             }
-            Some((path, Err(err))) => {
-                messages.push(format!("Cannot use {}: {err}", path.display()));
-                false
-            }
+            (path, Err(err)) => Some(SoundChange::Refused(format!(
+                "Cannot use {}: {err}",
+                path.display()
+            ))),
         }
     }
 }
@@ -198,7 +218,7 @@ mod tests {
         // A RIFF 'sfbk' header whose size runs past the end of the file.
         std::fs::write(&broken, b"RIFF\xff\xff\x00\x00sfbkLIST").expect("written");
         let mut messages = Vec::new();
-        let sound = Sound::start(Some(&broken), &mut messages);
+        let sound = Sound::start(Some(broken.clone()), &mut messages);
         assert_eq!(messages.len(), 1, "{messages:?}");
         assert!(messages[0].contains("downloaded.sf2"), "{messages:?}");
         assert_ne!(sound.soundfont.as_ref().ok(), Some(&broken));

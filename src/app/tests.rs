@@ -18,7 +18,9 @@ use cadenza_core::paths::DataDir;
 use cadenza_core::regenerate::Passage;
 
 use super::CadenzaApp;
-use super::generate_panel::ExportKind;
+use super::generate::{ExportKind, GeneratePanel};
+use super::intent::Intents;
+use super::shared::Shared;
 
 /// Renderers differ by a few anti-aliased pixels between Mesa's drivers; a changed label or a
 /// moved widget differs by thousands.
@@ -42,6 +44,17 @@ pub(super) fn step_until(
         std::thread::sleep(Duration::from_millis(20));
     }
     harness.step();
+}
+
+/// Does `act` in the Generate room with the shared state, then applies what it asked for, as the
+/// app does after a frame.
+pub(super) fn acting(
+    app: &mut CadenzaApp,
+    act: impl FnOnce(&mut GeneratePanel, &Shared, &mut Intents),
+) {
+    let mut intents = Intents::default();
+    act(&mut app.generate, &app.shared, &mut intents);
+    app.apply(intents);
 }
 
 /// Clicks the `nth` widget labelled `label` (the side-bar tab "Generate" comes before the
@@ -76,7 +89,7 @@ fn generate_expecting_failure(harness: &mut Harness<'_, CadenzaApp>) -> String {
 
 /// A model that trains a few steps a second on one core.
 fn tiny_training(app: &mut CadenzaApp) {
-    let train = &mut app.shared.settings.train;
+    let train = app.train.controls_mut();
     train.model = ModelConfig {
         embed: 16,
         layers: 1,
@@ -89,10 +102,10 @@ fn tiny_training(app: &mut CadenzaApp) {
         ..train.recipe
     };
     train.device = DeviceChoice::Cpu;
-    app.shared.settings.generate.seconds = 7.0;
-    app.shared.settings.generate.bars = 3;
+    app.generate.controls.seconds = 7.0;
+    app.generate.controls.bars = 3;
     // A fixed seed: the flow below checks notes, not seeds (each press would roll a new one).
-    app.shared.settings.generate.lock_seed = true;
+    app.generate.controls.lock_seed = true;
 }
 
 #[test]
@@ -142,7 +155,7 @@ fn a_composer_trains_generates_plays_and_exports() {
         Duration::from_secs(60),
         |app| !app.train.is_training(),
     );
-    let checkpoint = harness.state().shared.settings.checkpoint.clone();
+    let checkpoint = harness.state().shared.models.current.clone();
     let checkpoint = checkpoint.expect("stopping saved the model as the current checkpoint");
     assert!(cadenza_core::checkpoint::weights_path(&checkpoint).exists());
 
@@ -165,10 +178,10 @@ fn a_composer_trains_generates_plays_and_exports() {
 
     // Steer: D minor, sparse then dense (a curve in the lane under the roll), soft, one composer.
     {
-        let steer = &mut harness.state_mut().shared.settings.generate.steer;
+        let steer = &mut harness.state_mut().generate.controls.steer;
         steer.key = Some("D minor".parse().expect("a key"));
-        steer.density.mode = super::steer::LaneMode::Curve;
-        steer.loudness.mode = super::steer::LaneMode::Constant;
+        steer.density.mode = super::generate::LaneMode::Curve;
+        steer.loudness.mode = super::generate::LaneMode::Constant;
         steer.loudness.value = cadenza_core::controls::Loudness::Soft.velocity();
         steer.style = Some("Alberti".to_string());
         steer.tempo = Some(90.0);
@@ -317,7 +330,7 @@ fn a_composer_trains_generates_plays_and_exports() {
 
     // "Close without saving" while training ends the training thread at once.
     click(&mut harness, "Train", 0);
-    harness.state_mut().shared.settings.train.start = super::train_panel::StartChoice::New;
+    harness.state_mut().train.controls_mut().start = super::train::StartChoice::New;
     click(&mut harness, "Start training", 0);
     step_until(&mut harness, "training", Duration::from_secs(60), |app| {
         app.train.plotted_steps() >= 1
@@ -340,25 +353,28 @@ fn a_composer_trains_generates_plays_and_exports() {
     let midi_path = data_dir.path().join("take.mid");
     let wav_path = data_dir.path().join("take.wav");
     let app = harness.state_mut();
-    app.generate
-        .export_to(ExportKind::Midi, 0, midi_path.clone(), &mut app.shared);
+    acting(app, |generate, shared, intents| {
+        generate.export_to(ExportKind::Midi, 0, midi_path.clone(), shared, intents)
+    });
     let exported = cadenza_core::midi::read_file(&midi_path).expect("the exported MIDI file reads");
     assert_same_notes(&exported.notes, &take.notes);
     let bars = exported.grid.expect("an export in bars carries them");
     assert_eq!(bars.beats()[0].signature.to_string(), "3/4");
     assert!((bars.beats()[1].at_s - 60.0 / 90.0).abs() < 1e-3);
     // An export over the model in use is refused by the output guard, and the model is intact.
-    let model = app.shared.settings.checkpoint.clone().expect("a model");
+    let model = app.shared.models.current.clone().expect("a model");
     let description = cadenza_core::checkpoint::meta_path(&model);
     let before = std::fs::read(&description).expect("the model's description");
-    app.generate
-        .export_to(ExportKind::Midi, 0, description.clone(), &mut app.shared);
+    acting(app, |generate, shared, intents| {
+        generate.export_to(ExportKind::Midi, 0, description.clone(), shared, intents)
+    });
     assert_eq!(std::fs::read(&description).expect("read"), before);
     let told = app.shared.messages.last().cloned().unwrap_or_default();
     assert!(told.contains("which this command reads"), "{told}");
     if cadenza_core::audio::find_soundfont(None).is_ok() {
-        app.generate
-            .export_to(ExportKind::Wav, 0, wav_path.clone(), &mut app.shared);
+        acting(app, |generate, shared, intents| {
+            generate.export_to(ExportKind::Wav, 0, wav_path.clone(), shared, intents)
+        });
         step_until(&mut harness, "the WAV", Duration::from_secs(60), |app| {
             !app.generate.is_exporting()
         });
@@ -437,14 +453,14 @@ fn first_run_generates_with_the_starter_and_a_damaged_model_is_reported() {
         .with_size([1280.0, 800.0])
         .build_eframe(|cc| CadenzaApp::from_creation_context(cc, Some(data)));
     assert_eq!(
-        harness.state().shared.settings.checkpoint.as_deref(),
+        harness.state().shared.models.current.as_deref(),
         Some(starter.as_path()),
         "with no model of the user's, the starter is selected"
     );
-    harness.state_mut().shared.settings.generate.seconds = 1.0;
-    harness.state_mut().shared.settings.generate.bars = 1;
+    harness.state_mut().generate.controls.seconds = 1.0;
+    harness.state_mut().generate.controls.bars = 1;
     // Seed 1, kept, for a take known to hold notes within its one second.
-    harness.state_mut().shared.settings.generate.lock_seed = true;
+    harness.state_mut().generate.controls.lock_seed = true;
     click(&mut harness, "Generate", 0);
     harness
         .get_all_by_role(egui::accesskit::Role::ComboBox)
@@ -460,7 +476,7 @@ fn first_run_generates_with_the_starter_and_a_damaged_model_is_reported() {
 
     // Generate again with the seed free: a new seed, so new music; with the seed kept, the same
     // piece again.
-    harness.state_mut().shared.settings.generate.lock_seed = false;
+    harness.state_mut().generate.controls.lock_seed = false;
     click(&mut harness, "Generate", 1);
     step_until(
         &mut harness,
@@ -468,7 +484,7 @@ fn first_run_generates_with_the_starter_and_a_damaged_model_is_reported() {
         Duration::from_secs(120),
         |app| !app.generate.is_generating(),
     );
-    harness.state_mut().shared.settings.generate.lock_seed = true;
+    harness.state_mut().generate.controls.lock_seed = true;
     click(&mut harness, "Generate", 1);
     step_until(
         &mut harness,
@@ -494,7 +510,7 @@ fn first_run_generates_with_the_starter_and_a_damaged_model_is_reported() {
     let mut bytes = std::fs::read(&weights).expect("read");
     bytes.truncate(bytes.len() / 2);
     std::fs::write(&weights, bytes).expect("written");
-    harness.state_mut().shared.settings.checkpoint = Some(damaged);
+    harness.state_mut().shared.models.current = Some(damaged);
     let message = generate_expecting_failure(&mut harness);
     assert!(
         message.starts_with("Generation failed") && message.contains("damaged"),

@@ -5,10 +5,11 @@ use std::path::PathBuf;
 use anyhow::{Context, Result};
 use cadenza_core::controls::{ControlPlan, Curve, Key, KeyChange, Loudness, MeterChange};
 use cadenza_core::generate::{
-    self, DEFAULT_PRIMER_SECONDS, DEFAULT_SECONDS, GenerateEvent, GenerateRequest, Length, Primer,
-    SamplingSettings, Take, Update,
+    self, DEFAULT_BARS, DEFAULT_PRIMER_SECONDS, DEFAULT_SECONDS, GenerateEvent, GenerateRequest,
+    Length, Primer, SamplingSettings, Take, Update,
 };
 use cadenza_core::model::DeviceChoice;
+use cadenza_core::model::label::ModelCard;
 use cadenza_core::music::form::Form;
 use cadenza_core::music::quantize::Quantize;
 use cadenza_core::music::time_signature::TimeSignature;
@@ -26,15 +27,19 @@ pub struct GenerateArgs {
     /// MIDI file to write; with --variations N, FILE-1.mid … FILE-N.mid.
     #[arg(long)]
     out: PathBuf,
-    /// Seconds of new music after the primer [default: 30].
+    /// Seconds of new music after the primer, instead of bars [default in free time: 30].
     #[arg(long, conflicts_with_all = ["events", "bars"])]
     seconds: Option<f64>,
-    /// Number of new events after the primer, instead of --seconds.
+    /// Number of new events after the primer, instead of bars.
     #[arg(long, conflicts_with = "bars")]
     events: Option<usize>,
-    /// Bars of new music, ending on a bar line (needs --tempo or --meter), instead of --seconds.
+    /// Bars of new music, ending on a bar line [default on a grid: 12].
     #[arg(long)]
     bars: Option<u32>,
+    /// Free time: no bar grid (by default a model that reads one writes in bars at 90 bpm in
+    /// 4/4, as the app does; a primer goes on in its own time).
+    #[arg(long, conflicts_with_all = ["bars", "tempo", "meter", "form"])]
+    free: bool,
     #[command(flatten)]
     sampling: SamplingFlags,
     /// A MIDI file whose opening the model continues.
@@ -95,16 +100,14 @@ pub struct SamplingFlags {
     /// the list of those it knows).
     #[arg(long)]
     style: Option<String>,
-    /// Beats per minute to keep (20–300; a model with the bar grid). With --meter and no tempo:
-    /// 100.
+    /// Beats per minute to keep (20–300; a model with the bar grid) [default: 90].
     #[arg(long)]
     tempo: Option<f64>,
-    /// Time signature of the bars, e.g. 3/4 or 6/8 (a model with the bar grid). With --tempo
-    /// and no meter: 4/4.
+    /// Time signature of the bars, e.g. 3/4 or 6/8 (a model with the bar grid) [default: 4/4].
     #[arg(long)]
     meter: Option<TimeSignature>,
     /// Sections of bars from the start of the new music, a letter used again repeating its
-    /// section, e.g. "A4 B4 A4" (a model with the bar grid; 100 bpm in 4/4 unless asked).
+    /// section, e.g. "A4 B4 A4" (a model with the bar grid; 90 bpm in 4/4 unless asked).
     #[arg(long)]
     form: Option<Form>,
     /// How much a repeated section changes, 0 (the same notes) to 1 (every bar anew) [default:
@@ -184,11 +187,30 @@ impl SamplingFlags {
 }
 
 impl GenerateArgs {
-    fn settings(&self, seed: u64) -> SamplingSettings {
-        let length = match (self.events, self.bars) {
-            (Some(events), _) => Length::Events(events),
-            (None, Some(bars)) => Length::Bars(bars),
-            (None, None) => Length::Seconds(self.seconds.unwrap_or(DEFAULT_SECONDS)),
+    /// What to ask the model for: the flags and controls file, in bars at the default tempo and
+    /// meter where they ask no time of their own and the model reads a grid (unless --free, or a
+    /// primer, which goes on in its own time).
+    fn plan(&self) -> Result<ControlPlan> {
+        let plan = self.sampling.controls()?;
+        let reads_meter = ModelCard::read(&self.checkpoint)
+            .controls
+            .is_some_and(|learned| learned.reads_meter());
+        Ok(if reads_meter && !self.free && self.primer.is_none() {
+            plan.in_default_bars()
+        } else {
+            plan
+        })
+    }
+
+    /// The sampling settings: the length asked, else bars on a grid and seconds in free time
+    /// (the app's defaults).
+    fn settings(&self, seed: u64, plan: &ControlPlan) -> SamplingSettings {
+        let length = match (self.events, self.bars, self.seconds) {
+            (Some(events), _, _) => Length::Events(events),
+            (None, Some(bars), _) => Length::Bars(bars),
+            (None, None, Some(seconds)) => Length::Seconds(seconds),
+            (None, None, None) if plan.asks_meter() => Length::Bars(DEFAULT_BARS),
+            (None, None, None) => Length::Seconds(DEFAULT_SECONDS),
         };
         self.sampling.settings(length, self.variations, seed)
     }
@@ -216,13 +238,14 @@ struct Written {
 /// Runs `cadenza generate`.
 pub fn run(args: &GenerateArgs) -> Result<()> {
     let seed = args.sampling.seed_or_random();
-    let settings = args.settings(seed);
+    let controls = args.plan()?;
+    let settings = args.settings(seed, &controls);
     settings.validate()?;
     let request = GenerateRequest {
         checkpoint: args.checkpoint.clone(),
         settings,
         primer: args.primer()?,
-        controls: args.sampling.controls()?,
+        controls,
         device: args.device,
         continues: None,
     };

@@ -6,8 +6,8 @@ pub use super::primer::Primer;
 pub use super::request::{GenerateEvent, GenerateRequest, GeneratorHandle, output_paths, spawn};
 pub use super::sampler::{SampledPiece, Update, sample};
 pub use super::settings::{
-    DEFAULT_PRIMER_SECONDS, DEFAULT_SECONDS, GenerateError, Length, MAX_BARS, MAX_EVENTS,
-    MAX_NOTE_S, MAX_SECONDS, MAX_VARIATIONS, SamplingSettings, sample_event,
+    DEFAULT_BARS, DEFAULT_PRIMER_SECONDS, DEFAULT_SECONDS, GenerateError, Length, MAX_BARS,
+    MAX_EVENTS, MAX_NOTE_S, MAX_SECONDS, MAX_VARIATIONS, SamplingSettings, sample_event,
 };
 pub use super::steering::Steering;
 pub(crate) use super::stepping::{Stepping, VoiceControls, read_primer};

@@ -18,8 +18,11 @@ pub const MAX_SECONDS: f64 = 3600.0;
 pub const MAX_EVENTS: usize = 1_000_000;
 /// The most bars asked for (an hour at 240 bpm in 4/4).
 pub const MAX_BARS: u32 = 3600;
-/// Default length of new music, in seconds.
+/// Default length of new music in free time, in seconds.
 pub const DEFAULT_SECONDS: f64 = 30.0;
+/// Default length of new music in bars: 32 s at the default 90 bpm in 4/4, near the 30 s of free
+/// time.
+pub const DEFAULT_BARS: u32 = 12;
 /// Default length of a primer taken from the opening of a piece, in seconds.
 pub const DEFAULT_PRIMER_SECONDS: f64 = 5.0;
 /// How much music to write.

@@ -334,7 +334,7 @@ mod tests {
             controls: plan,
             ..Take::default()
         };
-        // 100 bpm in 4/4 (the defaults): a bar lasts 2.4 s.
+        // 90 bpm in 4/4 (the defaults): a bar lasts 8/3 s.
         let sections = take.sections();
         let times: Vec<(String, f64)> = sections
             .iter()
@@ -342,7 +342,7 @@ mod tests {
             .collect();
         assert_eq!(
             times,
-            [("A".into(), 0.0), ("B".into(), 4.8), ("A".into(), 7.2)]
+            [("A".into(), 0.0), ("B".into(), 5.3), ("A".into(), 8.0)]
         );
         assert_eq!(sections[2].model, Some(0));
     }

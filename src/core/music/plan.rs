@@ -156,8 +156,11 @@ fn check_change_times(name: &str, times: impl Iterator<Item = f64>) -> Result<()
     Ok(())
 }
 
-/// The tempo of a grid asked for with a meter but no tempo, in beats per minute.
-pub const DEFAULT_TEMPO_BPM: f64 = 100.0;
+/// The tempo of a grid asked for without one, and of a take in bars by default (the app's first
+/// take and `cadenza generate`), in beats per minute: a walking tempo, near the corpus's median.
+pub const DEFAULT_TEMPO_BPM: f64 = 90.0;
+/// The meter of a grid asked for without one, and of a take in bars by default.
+pub const DEFAULT_METER: TimeSignature = TimeSignature::FOUR_FOUR;
 
 impl ControlPlan {
     /// Whether the plan asks for nothing.
@@ -167,6 +170,19 @@ impl ControlPlan {
             && self.loudness.is_empty()
             && self.style.is_none()
             && !self.asks_meter()
+    }
+
+    /// The plan in bars, at [`DEFAULT_TEMPO_BPM`] in [`DEFAULT_METER`], where it asks no tempo,
+    /// meter or form of its own: what a take is by default, in the app and on the command line.
+    pub fn in_default_bars(mut self) -> Self {
+        if !self.asks_meter() {
+            self.tempo = Curve::constant(DEFAULT_TEMPO_BPM);
+            self.meter = vec![MeterChange {
+                at_s: 0.0,
+                signature: DEFAULT_METER,
+            }];
+        }
+        self
     }
 
     /// Whether the plan asks for a tempo or a meter, so the take has a bar grid.
@@ -190,7 +206,7 @@ impl ControlPlan {
                 .iter()
                 .take_while(|change| change.at_s <= t + 1e-9)
                 .last()
-                .map_or(TimeSignature::FOUR_FOUR, |change| change.signature)
+                .map_or(DEFAULT_METER, |change| change.signature)
         };
         let tempo = |t: f64| self.tempo.at(t).unwrap_or(DEFAULT_TEMPO_BPM);
         Some(Grid::planned(tempo, signature_at, until_s))
@@ -361,8 +377,8 @@ mod tests {
             form: Some("A4 B4 A4".parse().expect("form")),
             ..ControlPlan::default()
         };
-        // Twelve bars of 4/4 at the default 100 bpm: 48 beats of 0.6 s.
-        assert!((plan.form_end_s(0.0).expect("a form") - 28.8).abs() < 1e-9);
+        // Twelve bars of 4/4 at the default 90 bpm: 48 beats of 2/3 s.
+        assert!((plan.form_end_s(0.0).expect("a form") - 32.0).abs() < 1e-9);
         plan.tempo = Curve::constant(120.0);
         // After a 3-s primer the form starts at the next bar line, 4 s.
         assert!((plan.form_end_s(3.0).expect("a form") - 28.0).abs() < 1e-9);

@@ -1,17 +1,13 @@
-//! The Generate panel's settings (primer, length, sampling, steering; remembered between runs)
-//! and the grid that edits them, and a take's statistics against the corpus.
+//! The Generate room's settings (primer, length, sampling, steering; remembered between runs)
+//! and the grid that edits them.
 
 use cadenza_core::controls::{ControlPlan, ControlsMeta};
 use cadenza_core::encoding::VOCAB_SIZE;
-use cadenza_core::generate::{self, Length, SamplingSettings, Take};
+use cadenza_core::generate::{self, Length, SamplingSettings};
 use cadenza_core::regenerate;
-use cadenza_core::stats::{CorpusProfile, MusicStats};
 
-use super::steer::SteerControls;
-
-/// Bars of new music at first: 32 s at the first tempo, 90 bpm in 4/4, near the 30 s of free
-/// time.
-pub const DEFAULT_BARS: u32 = 12;
+use super::steering_controls::SteerControls;
+use crate::app::format::format_time;
 
 /// What the model continues.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Default, serde::Serialize, serde::Deserialize)]
@@ -59,7 +55,7 @@ impl Default for GenerateControls {
     fn default() -> Self {
         Self {
             seconds: generate::DEFAULT_SECONDS,
-            bars: DEFAULT_BARS,
+            bars: generate::DEFAULT_BARS,
             temperature: 1.0,
             top_k: 0,
             top_p: 1.0,
@@ -208,7 +204,7 @@ fn length_ui(ui: &mut egui::Ui, controls: &mut GenerateControls, learned: Option
             .on_disabled_hover_text("The form sets the length: its bars at the tempo asked");
             if !form_sets_length && let Some(grid) = plan.grid(0.0) {
                 let end_s = grid.bar_start_s(controls.bars);
-                ui.weak(super::piano_roll::format_time(end_s));
+                ui.weak(format_time(end_s));
             }
         });
     } else {
@@ -222,44 +218,4 @@ fn length_ui(ui: &mut egui::Ui, controls: &mut GenerateControls, learned: Option
         .on_hover_text("Seconds of new music after the primer")
         .on_disabled_hover_text("The form sets the length: its bars at the tempo asked");
     }
-}
-
-/// Draws a take's statistics beside those of the corpus loaded, which it names: the comparison
-/// changes meaning when another corpus is opened.
-pub fn stats_ui(ui: &mut egui::Ui, take: &Take, corpus: Option<(&str, &CorpusProfile)>) {
-    ui.collapsing("Statistics", |ui| {
-        let stats = MusicStats::of_sounding_notes(&take.notes);
-        egui::Grid::new("take-stats").num_columns(2).show(ui, |ui| {
-            ui.label("Notes per second");
-            ui.label(format!("{:.2}", stats.notes_per_s));
-            ui.end_row();
-            ui.label("Mean polyphony");
-            ui.label(format!("{:.2}", stats.mean_polyphony));
-            ui.end_row();
-            ui.label("Velocity");
-            ui.label(format!(
-                "{:.0} ± {:.0}",
-                stats.velocity_mean, stats.velocity_std
-            ));
-            ui.end_row();
-            if let Some((name, comparison)) =
-                corpus.and_then(|(name, p)| p.compare(&stats).map(|c| (name, c)))
-            {
-                ui.label(format!("Pitch classes vs {name}"));
-                ui.label(format!(
-                    "{:.3} bits apart (0 = identical)",
-                    comparison.pitch_class_js_divergence
-                ))
-                .on_hover_text("How differently the take uses the twelve notes of the octave from the corpus: 0 is the same mix (the Jensen–Shannon divergence of the pitch-class histograms)");
-                ui.end_row();
-                ui.label(format!("Density vs {name}"));
-                ui.label(format!(
-                    "denser than {:.0}% of its pieces (median {:.1}/s)",
-                    comparison.notes_per_s_percentile * 100.0,
-                    comparison.corpus_notes_per_s_median
-                ));
-                ui.end_row();
-            }
-        });
-    });
 }
