@@ -431,11 +431,32 @@ fn wait_for_file(path: &Path, limit: Duration) {
     }
 }
 
+/// Reads `cadenza train --json` lines until one reports a step taken; the rest are drained on a
+/// thread so the trainer never blocks on a full pipe.
+fn wait_for_first_step(stdout: std::process::ChildStdout, limit: Duration) {
+    use std::io::BufRead;
+    let (stepped, told) = std::sync::mpsc::channel();
+    std::thread::spawn(move || {
+        for line in std::io::BufReader::new(stdout)
+            .lines()
+            .map_while(Result::ok)
+        {
+            if line.contains("\"event\":\"progress\"") {
+                let _ = stepped.send(());
+            }
+        }
+    });
+    told.recv_timeout(limit)
+        .unwrap_or_else(|_| panic!("no step within {limit:?}"));
+}
+
 #[test]
 fn one_writer_per_checkpoint_and_sigterm_saves() {
     let (dir, corpus) = folder_with_corpus(20);
     let out = dir.path().join("m");
     let mut first = ten_minutes_of_tiny_training(&corpus, &out)
+        .arg("--json")
+        .stdout(std::process::Stdio::piped())
         .stderr(std::process::Stdio::piped())
         .spawn()
         .expect("first run starts");
@@ -447,8 +468,12 @@ fn one_writer_per_checkpoint_and_sigterm_saves() {
         .output()
         .expect("second run");
     assert_clean_error(&second, &format!("pid {}", first.id()));
-    // Let it train a little, then stop it the way a session manager does.
-    std::thread::sleep(Duration::from_secs(2));
+    // Let it take a step (however slowly a busy machine loads libtorch), then stop it the way a
+    // session manager does.
+    wait_for_first_step(
+        first.stdout.take().expect("piped"),
+        Duration::from_secs(300),
+    );
     // SAFETY: a signal to a child process this test started.
     unsafe { libc::kill(first.id() as i32, libc::SIGTERM) };
     let status = first.wait().expect("first run ends");

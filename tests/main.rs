@@ -3,6 +3,7 @@
 mod audio;
 mod cli;
 mod corpus_load;
+mod defaults;
 mod encoding_props;
 mod faults;
 mod form;
