@@ -1,7 +1,7 @@
 //! The app clicked through as a composer would, headless (egui_kittest, wgpu renderer): the demo
 //! corpus loads and shows its statistics, training with a tiny model plots its loss, generation
 //! puts notes in the piano roll, playback moves, and exports re-read. Snapshots of the three panels
-//! (`UPDATE_SNAPSHOTS=1 cargo test --bin cadenza` accepts new ones).
+//! (`UPDATE_SNAPSHOTS=1 cargo test -p cadenza --lib app::` accepts new ones).
 //!
 //! Training and playback keep requesting repaints, so the flow steps frames with a bound instead
 //! of running until the UI is idle.
