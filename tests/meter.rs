@@ -246,9 +246,21 @@ fn a_length_in_bars_ends_the_take_on_a_bar_line() {
         end_s <= 4.0 + 1e-3,
         "nothing sounds past the bar line: {end_s}"
     );
-    // Without a grid there are no bars to count.
-    let refused = generate_into(&stem, &out, &["--bars", "2"]);
-    assert_clean_error(&refused, "a length in bars needs a tempo or a meter");
+    // Without a tempo or meter the bars are the defaults' (90 bpm in 4/4): two bars, 16/3 s.
+    let defaulted = generate_into(&stem, &out, &["--bars", "2", "--seed", "3"]);
+    assert!(defaulted.status.success(), "{defaulted:?}");
+    let piece = midi::read_file(&out).expect("reads back");
+    let end_s = piece.notes.iter().map(|n| n.end_s).fold(0.0, f64::max);
+    assert!(
+        end_s <= 16.0 / 3.0 + 1e-3,
+        "two bars of 4/4 at 90 bpm: {end_s}"
+    );
+    assert_eq!(
+        piece.grid.expect("in bars").beats()[0]
+            .signature
+            .to_string(),
+        "4/4"
+    );
 }
 
 #[test]

@@ -313,7 +313,8 @@ fn the_cli_trains_steerable_models_and_takes_every_control() {
     assert!(steered.status.success(), "{steered:?}");
     let line = String::from_utf8_lossy(&steered.stdout);
     assert!(
-        line.contains("D minor · 4 notes/s · soft · Patterns"),
+        // In bars by default, as the app writes: 90 bpm in 4/4.
+        line.contains("D minor · 4 notes/s · soft · 90 bpm · 4/4 · Patterns"),
         "{line}"
     );
     let curves = dir.path().join("controls.json");
