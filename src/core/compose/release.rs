@@ -41,7 +41,12 @@ mod tests {
         let mut logits = vec![0.0f32; VOCAB_SIZE];
         nudge(&decoder, &mut logits);
         let off = |pitch: u8| logits[usize::from(Event::NoteOff(pitch).id())];
-        assert!((off(40) - NATS_PER_S * 0.5).abs() < 1e-4, "{}", off(40));
+        let beyond_s = (3.0 - HELD_FREELY_S) as f32;
+        assert!(
+            (off(40) - NATS_PER_S * beyond_s).abs() < 1e-4,
+            "{}",
+            off(40)
+        );
         assert_eq!(off(64), 0.0);
         assert_eq!(logits.iter().filter(|&&l| l != 0.0).count(), 1);
         decoder.push(Event::TimeShift(100).id());
