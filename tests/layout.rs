@@ -175,20 +175,29 @@ fn core_layers_use_only_the_layers_below_and_no_modules_import_each_other_in_a_c
     }
     assert!(wrong.is_empty(), "layering broken:\n{}", wrong.join("\n"));
 
-    // Depth-first search for a circle among modules.
     let edges: std::collections::BTreeMap<&Module, std::collections::BTreeSet<&Module>> = imports
         .iter()
         .map(|(module, _, uses)| (module, uses.iter().filter(|u| *u != module).collect()))
         .collect();
-    fn visit<'a>(
-        module: &'a Module,
-        edges: &std::collections::BTreeMap<&'a Module, std::collections::BTreeSet<&'a Module>>,
-        path: &mut Vec<&'a Module>,
-        done: &mut std::collections::BTreeSet<&'a Module>,
-    ) -> Option<Vec<String>> {
+    if let Some(circle) = find_circle(&edges) {
+        let names: Vec<String> = circle.iter().map(|(l, m)| format!("{l}::{m}")).collect();
+        panic!("a circle of imports: {}", names.join(" -> "));
+    }
+}
+
+/// A circle in a graph of imports, if there is one: its modules in order, the first repeated at
+/// the end (a depth-first search).
+fn find_circle<M: Ord>(
+    edges: &std::collections::BTreeMap<M, std::collections::BTreeSet<M>>,
+) -> Option<Vec<&M>> {
+    fn visit<'a, M: Ord>(
+        module: &'a M,
+        edges: &'a std::collections::BTreeMap<M, std::collections::BTreeSet<M>>,
+        path: &mut Vec<&'a M>,
+        done: &mut std::collections::BTreeSet<&'a M>,
+    ) -> Option<Vec<&'a M>> {
         if let Some(at) = path.iter().position(|m| *m == module) {
-            let circle = path[at..].iter().chain([&module]);
-            return Some(circle.map(|(l, m)| format!("{l}::{m}")).collect());
+            return Some(path[at..].iter().copied().chain([module]).collect());
         }
         if !done.insert(module) {
             return None;
@@ -203,11 +212,9 @@ fn core_layers_use_only_the_layers_below_and_no_modules_import_each_other_in_a_c
         None
     }
     let mut done = std::collections::BTreeSet::new();
-    for module in edges.keys() {
-        if let Some(circle) = visit(module, &edges, &mut Vec::new(), &mut done) {
-            panic!("a circle of imports: {}", circle.join(" -> "));
-        }
-    }
+    edges
+        .keys()
+        .find_map(|module| visit(module, edges, &mut Vec::new(), &mut done))
 }
 
 /// The app's rooms: a module in one may not use a module in another.
@@ -398,37 +405,6 @@ fn resolve(
     Some(at)
 }
 
-fn app_circle(
-    edges: &std::collections::BTreeMap<AppModule, std::collections::BTreeSet<AppModule>>,
-) -> Option<Vec<String>> {
-    fn visit(
-        module: &AppModule,
-        edges: &std::collections::BTreeMap<AppModule, std::collections::BTreeSet<AppModule>>,
-        path: &mut Vec<AppModule>,
-        done: &mut std::collections::BTreeSet<AppModule>,
-    ) -> Option<Vec<String>> {
-        if let Some(at) = path.iter().position(|m| m == module) {
-            let circle = path[at..].iter().chain([module]);
-            return Some(circle.map(|m| format!("app::{}", m.join("::"))).collect());
-        }
-        if !done.insert(module.clone()) {
-            return None;
-        }
-        path.push(module.clone());
-        for next in edges.get(module).into_iter().flatten() {
-            if let Some(circle) = visit(next, edges, path, done) {
-                return Some(circle);
-            }
-        }
-        path.pop();
-        None
-    }
-    let mut done = std::collections::BTreeSet::new();
-    edges
-        .keys()
-        .find_map(|module| visit(module, edges, &mut Vec::new(), &mut done))
-}
-
 /// What is wrong with the app's modules: a room using another room, or a circle of imports.
 fn app_layout_problems(root: &std::path::Path) -> Vec<String> {
     let imports = app_imports(root);
@@ -448,7 +424,13 @@ fn app_layout_problems(root: &std::path::Path) -> Vec<String> {
         }
     }
     let edges = imports.into_iter().collect();
-    problems.extend(app_circle(&edges).map(|c| format!("a circle of imports: {}", c.join(" -> "))));
+    if let Some(circle) = find_circle(&edges) {
+        let names: Vec<String> = circle
+            .iter()
+            .map(|m| format!("app::{}", m.join("::")))
+            .collect();
+        problems.push(format!("a circle of imports: {}", names.join(" -> ")));
+    }
     problems
 }
 
@@ -460,8 +442,9 @@ fn app_modules_import_no_circle_and_no_room_imports_another() {
     assert!(problems.is_empty(), "{}", problems.join("\n"));
 }
 
-/// A copy of the app with `file` holding `text`, to show the test refuses a change.
-fn app_with(file: &str, text: &str) -> tempfile::TempDir {
+/// The problems found in a copy of the app with `text` added to `file`: how the tests show that
+/// a change the rules forbid is refused.
+fn problems_after_adding(file: &str, text: &str) -> Vec<String> {
     let root = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("src/app");
     let copy = tempfile::tempdir().expect("a temporary folder");
     let mut files = Vec::new();
@@ -477,18 +460,17 @@ fn app_with(file: &str, text: &str) -> tempfile::TempDir {
     let mut contents = std::fs::read_to_string(&changed).expect("read");
     contents.push_str(text);
     std::fs::write(&changed, contents).expect("written");
-    copy
+    app_layout_problems(copy.path())
 }
 
 #[test]
 fn a_circle_among_app_modules_in_a_grouped_import_is_refused() {
-    // The shared state using the intents, which use the piano roll, which ... uses the shared
-    // state: written as one grouped import.
-    let copy = app_with(
+    // The piano roll using the shared state, which uses the piano roll: written as one grouped
+    // import.
+    let problems = problems_after_adding(
         "piano_roll.rs",
         "\n#[allow(unused_imports)]\nuse super::{format, shared::{Shared, Shown}};\n",
     );
-    let problems = app_layout_problems(copy.path());
     assert!(
         problems
             .iter()
@@ -499,11 +481,10 @@ fn a_circle_among_app_modules_in_a_grouped_import_is_refused() {
 
 #[test]
 fn a_room_importing_another_room_is_refused() {
-    let copy = app_with(
+    let problems = problems_after_adding(
         "generate/takes_list.rs",
         "\n#[allow(unused_imports)]\nuse crate::app::train::TrainControls;\n",
     );
-    let problems = app_layout_problems(copy.path());
     assert!(
         problems
             .iter()

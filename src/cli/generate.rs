@@ -9,7 +9,6 @@ use cadenza_core::generate::{
     Length, Primer, SamplingSettings, Take, Update,
 };
 use cadenza_core::model::DeviceChoice;
-use cadenza_core::model::label::ModelCard;
 use cadenza_core::music::form::Form;
 use cadenza_core::music::quantize::Quantize;
 use cadenza_core::music::time_signature::TimeSignature;
@@ -192,8 +191,10 @@ impl GenerateArgs {
     /// primer, which goes on in its own time).
     fn plan(&self) -> Result<ControlPlan> {
         let plan = self.sampling.controls()?;
-        let reads_meter = ModelCard::read(&self.checkpoint)
-            .controls
+        // Only the description is read here; the weights load once, in the job.
+        let reads_meter = checkpoint::load_meta(&self.checkpoint)
+            .ok()
+            .and_then(|meta| meta.controls)
             .is_some_and(|learned| learned.reads_meter());
         Ok(if reads_meter && !self.free && self.primer.is_none() {
             plan.in_default_bars()

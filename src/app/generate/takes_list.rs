@@ -28,10 +28,10 @@ pub struct TakesList {
     scrolled_to: Option<u64>,
 }
 
-/// What the composer did in the list.
-enum ListClick {
-    Show(usize),
-    Delete(usize),
+/// What the composer clicked in a row.
+enum RowClick {
+    Show,
+    Delete,
 }
 
 impl TakesList {
@@ -139,13 +139,13 @@ impl TakesList {
                 let indent = INDENT_PER_VERSION * depth.min(MAX_INDENT_DEPTH) as f32;
                 let model = names.name(&take.checkpoint);
                 if let Some(clicked) = row_ui(ui, take, model, indent, highlighted == Some(index)) {
-                    click = Some(clicked(index));
+                    click = Some((index, clicked));
                 }
             }
         });
         match click {
-            Some(ListClick::Show(index)) => self.show(index, intents),
-            Some(ListClick::Delete(index)) => {
+            Some((index, RowClick::Show)) => self.show(index, intents),
+            Some((index, RowClick::Delete)) => {
                 if let Some(number) = self.workbench.delete(index) {
                     intents.tell(format!("Deleted take {number}: Ctrl+Z brings it back"));
                 }
@@ -156,15 +156,15 @@ impl TakesList {
 }
 
 /// One row: the take's title (elided to the panel, the whole line and details on hover) and
-/// Delete; returns what was clicked, given the row's index.
+/// Delete; returns what was clicked.
 fn row_ui(
     ui: &mut egui::Ui,
     take: &Take,
     model: &str,
     indent: f32,
     highlighted: bool,
-) -> Option<fn(usize) -> ListClick> {
-    let mut clicked: Option<fn(usize) -> ListClick> = None;
+) -> Option<RowClick> {
+    let mut clicked = None;
     ui.horizontal(|ui| {
         ui.add_space(indent);
         let label = take.title(take.id as usize, model);
@@ -174,14 +174,14 @@ fn row_ui(
             .on_hover_text(format!("{label}\n{}", take.details()))
             .clicked()
         {
-            clicked = Some(ListClick::Show);
+            clicked = Some(RowClick::Show);
         }
         if ui
             .small_button("Delete")
             .on_hover_text("Delete this take (its versions stay; Ctrl+Z brings it back)")
             .clicked()
         {
-            clicked = Some(ListClick::Delete);
+            clicked = Some(RowClick::Delete);
         }
     });
     clicked
