@@ -29,10 +29,10 @@ fn generate_form(
 
 #[test]
 fn a_repeat_without_variation_is_its_model_section_note_for_note() {
+    let (_, stem) = steerable_tiny_model();
     let dir = tempfile::tempdir().expect("temp dir");
-    let stem = tiny_steerable_model(dir.path());
     let out = dir.path().join("form.mid");
-    let generated = generate_form(&stem, &out, &["--form", "A2 B1 A2", "--variation", "0"]);
+    let generated = generate_form(stem, &out, &["--form", "A2 B1 A2", "--variation", "0"]);
     assert!(generated.status.success(), "{generated:?}");
     let piece = midi::read_file(&out).expect("reads back");
     let grid = piece.grid.as_ref().expect("a form is written in bars");
@@ -48,10 +48,10 @@ fn a_repeat_without_variation_is_its_model_section_note_for_note() {
 
 #[test]
 fn a_varied_repeat_keeps_most_of_its_model_and_writes_the_rest_anew() {
+    let (_, stem) = steerable_tiny_model();
     let dir = tempfile::tempdir().expect("temp dir");
-    let stem = tiny_steerable_model(dir.path());
     let out = dir.path().join("form.mid");
-    let generated = generate_form(&stem, &out, &["--form", "A4 B2 A4", "--variation", "0.25"]);
+    let generated = generate_form(stem, &out, &["--form", "A4 B2 A4", "--variation", "0.25"]);
     assert!(generated.status.success(), "{generated:?}");
     let piece = midi::read_file(&out).expect("reads back");
     let grid = piece.grid.as_ref().expect("a form is written in bars");

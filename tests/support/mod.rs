@@ -221,38 +221,52 @@ pub fn corpus_nll(stem: &Path, corpus_dir: &Path) -> f64 {
 /// Call it before taking [`torch_lock`], which it takes while training.
 pub fn overfitted_tiny_model() -> &'static (PathBuf, PathBuf) {
     static MODEL: std::sync::OnceLock<(PathBuf, PathBuf)> = std::sync::OnceLock::new();
-    MODEL.get_or_init(|| {
-        let _torch = torch_lock();
-        let dir = tempfile::tempdir().expect("temp dir").keep();
-        let corpus = dir.join("corpus");
-        let out = dir.join("model");
-        let data = tiny_data(&corpus);
-        let (mut steps, mut nll) = (0, f64::INFINITY);
-        while steps < OVERFIT_MAX_STEPS {
-            let round = if steps == 0 {
-                OVERFIT_FIRST_STEPS
-            } else {
-                OVERFIT_MORE_STEPS
-            };
-            let mut round_options = options(&out, Some(round));
-            round_options.replace_worse = true;
-            if steps > 0 {
-                round_options.start = train::StartFrom::Resume(out.clone());
-            }
-            let events = train_to_end(data.clone(), round_options);
-            assert!(
-                events.iter().any(|e| matches!(e, Event::Finished(_))),
-                "{events:?}"
-            );
-            steps += round;
-            nll = corpus_nll(&out, &corpus);
-            println!("tiny model: {nll:.4} nats/event after {steps} steps");
-            if nll <= OVERFIT_NLL {
-                return (corpus, out);
-            }
+    MODEL.get_or_init(|| train_by_heart(false))
+}
+
+/// [`overfitted_tiny_model`] with the steering controls and the bar grid learned too (the corpus
+/// is one style, "Patterns"), for tests that sample music in bars or forms: trained to a loss,
+/// so its music does not hang on how a kernel set rounds a fixed number of steps.
+pub fn steerable_tiny_model() -> &'static (PathBuf, PathBuf) {
+    static MODEL: std::sync::OnceLock<(PathBuf, PathBuf)> = std::sync::OnceLock::new();
+    MODEL.get_or_init(|| train_by_heart(true))
+}
+
+/// Trains a tiny model on a pattern corpus in rounds until it knows it by heart.
+fn train_by_heart(controls: bool) -> (PathBuf, PathBuf) {
+    let _torch = torch_lock();
+    let dir = tempfile::tempdir().expect("temp dir").keep();
+    let corpus = dir.join("corpus");
+    let out = dir.join("model");
+    let data = tiny_data(&corpus);
+    let (mut steps, mut nll) = (0, f64::INFINITY);
+    while steps < OVERFIT_MAX_STEPS {
+        let round = if steps == 0 {
+            OVERFIT_FIRST_STEPS
+        } else {
+            OVERFIT_MORE_STEPS
+        };
+        let mut round_options = TrainOptions {
+            controls,
+            ..options(&out, Some(round))
+        };
+        round_options.replace_worse = true;
+        if steps > 0 {
+            round_options.start = train::StartFrom::Resume(out.clone());
         }
-        panic!("the tiny model reached {nll:.4} nats/event in {steps} steps, not {OVERFIT_NLL}");
-    })
+        let events = train_to_end(data.clone(), round_options);
+        assert!(
+            events.iter().any(|e| matches!(e, Event::Finished(_))),
+            "{events:?}"
+        );
+        steps += round;
+        nll = corpus_nll(&out, &corpus);
+        println!("tiny model (controls: {controls}): {nll:.4} nats/event after {steps} steps");
+        if nll <= OVERFIT_NLL {
+            return (corpus, out);
+        }
+    }
+    panic!("the tiny model reached {nll:.4} nats/event in {steps} steps, not {OVERFIT_NLL}");
 }
 
 /// Runs the `cadenza` binary and waits for it.
