@@ -55,12 +55,6 @@ impl PassageTool {
         self.fraction
     }
 
-    /// Whether candidates wait to be auditioned or kept.
-    #[cfg(test)]
-    pub fn has_alternatives(&self) -> bool {
-        self.alternatives.is_some()
-    }
-
     /// The take whose candidates are on trial, by number.
     pub fn on_trial(&self) -> Option<u64> {
         self.alternatives.as_ref().map(|a| a.origin.parent)

@@ -39,7 +39,7 @@ impl GeneratePanel {
 
     /// Whether candidates for a passage wait to be auditioned or kept.
     pub fn has_alternatives(&self) -> bool {
-        self.passage.has_alternatives()
+        self.passage.on_trial().is_some()
     }
 
     /// Whether a passage is being regenerated.
