@@ -8,7 +8,7 @@ use std::time::Instant;
 
 use cadenza_core::checkpoint::LoadedModel;
 use cadenza_core::controls::ControlPlan;
-use cadenza_core::generate::{self, Length, Primer, SamplingSettings, Steering};
+use cadenza_core::generate::{self, Assist, Length, Primer, SamplingSettings, Steering};
 use cadenza_core::midi::Note;
 use cadenza_core::stats::CorpusProfile;
 use cadenza_core::train::{self, Progress, TrainData, TrainOptions};
@@ -52,34 +52,33 @@ pub fn takes(
     seconds: f64,
 ) -> Vec<Vec<Note>> {
     let steering = Steering::new(&model.meta, plan).expect("the model knows the plan");
-    takes_steered(model, &steering, count, seed, seconds)
+    takes_steered(model, &steering, count, seed, seconds, Assist::default())
 }
 
-/// One unprimed take of `seconds` asking for `plan`, seed `seed`; `nudge` lets the sampler
-/// lean toward the bar grid, the phrase, the texture and the key (else it is the network alone).
+/// One unprimed take of `seconds` asking for `plan`, seed `seed`, with `assist` leaning on the
+/// network ([`Assist::NONE`]: the network alone).
 pub fn take_once(
     model: &LoadedModel,
     plan: ControlPlan,
     seed: u64,
     seconds: f64,
-    nudge: bool,
+    assist: Assist,
 ) -> Vec<Note> {
-    let steering = Steering::new(&model.meta, plan)
-        .expect("the model knows the plan")
-        .nudging(nudge);
-    takes_steered(model, &steering, 1, seed, seconds)
+    let steering = Steering::new(&model.meta, plan).expect("the model knows the plan");
+    takes_steered(model, &steering, 1, seed, seconds, assist)
         .pop()
         .unwrap_or_default()
 }
 
-/// As [`takes`], with a steering already made (to keep time or not, say); written to the plan's
-/// form when it has one.
+/// As [`takes`], with a steering already made and the assist given; written to the plan's form
+/// when it has one.
 pub fn takes_steered(
     model: &LoadedModel,
     steering: &Steering,
     count: usize,
     seed: u64,
     seconds: f64,
+    assist: Assist,
 ) -> Vec<Vec<Note>> {
     let defaults = SamplingSettings::default();
     let settings = SamplingSettings {
@@ -90,6 +89,7 @@ pub fn takes_steered(
         temperature: argument("temperature").map_or(defaults.temperature, |t| {
             t.parse().expect("temperature=T takes a number")
         }),
+        assist,
         ..defaults
     };
     generate::sample_take(

@@ -20,6 +20,7 @@ mod fixtures;
 use cadenza_core::checkpoint::{self, LoadedModel};
 use cadenza_core::controls::{ControlPlan, Curve, MeterChange};
 use cadenza_core::corpus;
+use cadenza_core::generate::Assist;
 use cadenza_core::midi::{self, Note, Piece};
 use cadenza_core::music::meter::{Grid, grid_offset};
 use cadenza_core::music::stats::median;
@@ -48,14 +49,20 @@ fn main() {
         .filter_map(|p| Measures::of(&p.piece, None))
         .collect();
     let model = checkpoint::load_model(&checkpoint, Device::Cpu).expect("checkpoint loads");
-    let asked = takes_asked(&model, count, seconds, true);
-    let alone: Vec<Measures> = takes_asked(&model, count, seconds, false)
+    let asked = takes_asked(&model, count, seconds, Assist::default());
+    let alone: Vec<Measures> = takes_asked(&model, count, seconds, Assist::NONE)
         .into_iter()
         .map(|(_, m)| m)
         .collect();
     let free: Vec<Measures> = (0..count as u64)
         .filter_map(|i| {
-            let notes = common::take_once(&model, ControlPlan::default(), 1000 + i, seconds, true);
+            let notes = common::take_once(
+                &model,
+                ControlPlan::default(),
+                1000 + i,
+                seconds,
+                Assist::default(),
+            );
             exported(notes, None).and_then(|p| Measures::of(&p, None))
         })
         .collect();
@@ -126,13 +133,12 @@ fn grid_tempo(grid: &Grid, end_s: f64) -> f64 {
 }
 
 /// Takes asked for tempos across the range and the meters in turn, exported and read back;
-/// `nudge` lets the sampler lean toward the grid, the phrase and the texture (else it is the
-/// network alone).
+/// `assist` leans on the network ([`Assist::NONE`]: the network alone).
 fn takes_asked(
     model: &LoadedModel,
     count: usize,
     seconds: f64,
-    nudge: bool,
+    assist: Assist,
 ) -> Vec<(String, Measures)> {
     (0..count)
         .filter_map(|i| {
@@ -149,7 +155,7 @@ fn takes_asked(
                 ..ControlPlan::default()
             };
             let grid = plan.grid(seconds + 5.0);
-            let notes = common::take_once(model, plan, 1 + i as u64, seconds, nudge);
+            let notes = common::take_once(model, plan, 1 + i as u64, seconds, assist);
             let piece = exported(notes, grid)?;
             Some((meter.to_string(), Measures::of(&piece, Some(bpm))?))
         })
@@ -248,7 +254,7 @@ fn print_table(
 ) {
     println!();
     println!(
-        "| measure (p10 · median · p90) | corpus files | takes asked for tempo and meter | the same, the network alone (no nudge) | takes asked for nothing (120 bpm 4/4 file) |"
+        "| measure (p10 · median · p90) | corpus files | takes asked for tempo and meter | the same, the network alone (assist none) | takes asked for nothing (120 bpm 4/4 file) |"
     );
     println!("|---|---|---|---|---|");
     type Column<'a> = Vec<&'a Measures>;

@@ -8,7 +8,7 @@
 //!   cargo bench --bench realism -- checkpoint=PATH takes=40 form="A4 B4 A4"
 //!   cargo bench --bench realism -- tempo=100 meter=4/4 temperature=0.95
 //!   cargo bench --bench realism -- tempo=varied   # 60-132 bpm in 4/4, 3/4, 2/4, 6/8 by turns
-//!   cargo bench --bench realism -- tempo=90 meter=4/4 nudge=off   # the network alone
+//!   cargo bench --bench realism -- tempo=90 meter=4/4 assist=none   # the network alone
 
 #[path = "common.rs"]
 mod common;
@@ -18,6 +18,7 @@ mod fixtures;
 use cadenza_core::checkpoint;
 use cadenza_core::controls::{self, ControlPlan};
 use cadenza_core::corpus;
+use cadenza_core::generate::AssistLevel;
 use cadenza_core::midi::{self, Note};
 use cadenza_core::music::form::{Form, shared_notes};
 use rand::rngs::StdRng;
@@ -61,8 +62,10 @@ fn main() {
         ..ControlPlan::default()
     };
     let varied = argument("tempo").as_deref() == Some("varied");
-    // `nudge=off`: the network alone, without the sampler's nudges.
-    let nudge = argument("nudge").as_deref() != Some("off");
+    // `assist=none`: the network alone; `light` or `strong` (the default) lean on it.
+    let level: AssistLevel = argument("assist").map_or(AssistLevel::default(), |a| {
+        a.parse().expect("assist=none|light|strong")
+    });
     if let Some(bpm) = argument("tempo").filter(|_| !varied) {
         plan.tempo = controls::Curve::constant(bpm.parse().expect("tempo=BPM takes a number"));
     }
@@ -85,7 +88,7 @@ fn main() {
             } else {
                 plan.clone()
             };
-            common::take_once(&model, plan, 1 + i as u64, CLIP_S, nudge)
+            common::take_once(&model, plan, 1 + i as u64, CLIP_S, level.assist())
         })
         .collect();
     let takes: Vec<(usize, Stats)> = sampled
@@ -94,7 +97,7 @@ fn main() {
         .filter_map(|(i, notes)| Stats::of(&clip(notes, 0.0)).map(|s| (i, s)))
         .collect();
     println!(
-        "checkpoint {} · {} takes of {CLIP_S} s{} · asked: {} · {} corpus excerpts of {} pieces",
+        "checkpoint {} · {} takes of {CLIP_S} s{} · asked: {} · assist {level} · {} corpus excerpts of {} pieces",
         checkpoint.display(),
         takes.len(),
         form.map_or(String::new(), |f| format!(" in form {f}")),

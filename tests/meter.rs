@@ -381,3 +381,60 @@ fn an_export_in_three_four_at_ninety_reads_as_such_in_pretty_midi() {
     // 3/4 at 90: a bar every 2 s until the change.
     assert!((reference.downbeats[1] - 2.0).abs() < 1e-3);
 }
+
+#[test]
+fn takes_record_the_assist_they_were_made_with_and_every_path_takes_it() {
+    let (_, stem) = steerable_tiny_model();
+    let dir = tempfile::tempdir().expect("temp dir");
+    let out = dir.path().join("alone.mid");
+    let generated = generate_into(
+        stem,
+        &out,
+        &["--assist", "none", "--bars", "2", "--seed", "4", "--json"],
+    );
+    assert!(generated.status.success(), "{generated:?}");
+    let line = String::from_utf8_lossy(&generated.stdout);
+    assert!(line.contains("\"assist\":\"none\""), "{line}");
+    // The file says how it was made: its settings carry the assist.
+    let text = std::fs::read(&out).expect("written");
+    let text = String::from_utf8_lossy(&text);
+    assert!(
+        text.contains("\"assist\":{"),
+        "the settings in the file: {text}"
+    );
+    assert!(text.contains("\"keep_time\":0.0"), "{text}");
+    // Redoing a passage takes the same flag.
+    let redone = cadenza(&[
+        "regenerate",
+        out.to_str().expect("utf-8"),
+        "--checkpoint",
+        stem.to_str().expect("utf-8"),
+        "--start",
+        "0.5",
+        "--end",
+        "2.5",
+        "--assist",
+        "light",
+        "--seed",
+        "4",
+        "--out",
+        dir.path().join("redone.mid").to_str().expect("utf-8"),
+    ]);
+    assert!(redone.status.success(), "{redone:?}");
+    // An unknown assist is refused by the argument parser, naming those there are.
+    let refused = generate_into(stem, &out, &["--assist", "loud"]);
+    assert!(!refused.status.success());
+    let stderr = String::from_utf8_lossy(&refused.stderr);
+    assert!(stderr.contains("none, light, strong"), "{stderr}");
+}
+
+#[test]
+fn takes_saved_before_the_assist_load_as_made_with_the_strong_one() {
+    let mut value = serde_json::to_value(take(4)).expect("serialises");
+    let settings = value["settings"]
+        .as_object_mut()
+        .expect("settings are an object");
+    assert!(settings.remove("assist").is_some(), "written today");
+    let take: cadenza_core::generate::Take = serde_json::from_value(value).expect("loads");
+    assert_eq!(take.settings.assist, cadenza_core::generate::Assist::STRONG);
+}

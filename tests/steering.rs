@@ -10,7 +10,7 @@ use cadenza_core::controls::{
 };
 use cadenza_core::encoding::{self, Encoding, START};
 use cadenza_core::eval;
-use cadenza_core::generate::{self, Length, Primer, SamplingSettings, Steering};
+use cadenza_core::generate::{self, Assist, Length, Primer, SamplingSettings, Steering};
 use cadenza_core::midi::{Note, Piece};
 use cadenza_core::model::{EventLstm, Inputs};
 use cadenza_core::music::meter::Grid;
@@ -458,6 +458,6 @@ fn where_no_key_is_asked_a_take_is_steered_by_the_key_it_settled_in() {
         None,
         "too few notes yet"
     );
-    let free = steering.clone().nudging(false);
+    let free = steering.clone().assisted(Assist::NONE);
     assert_eq!(histogram(&free, &played_notes(16)), None);
 }

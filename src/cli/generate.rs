@@ -5,8 +5,8 @@ use std::path::PathBuf;
 use anyhow::{Context, Result};
 use cadenza_core::controls::{ControlPlan, Curve, Key, KeyChange, Loudness, MeterChange};
 use cadenza_core::generate::{
-    self, DEFAULT_BARS, DEFAULT_PRIMER_SECONDS, DEFAULT_SECONDS, GenerateEvent, GenerateRequest,
-    Length, Primer, SamplingSettings, Take, Update,
+    self, AssistLevel, DEFAULT_BARS, DEFAULT_PRIMER_SECONDS, DEFAULT_SECONDS, GenerateEvent,
+    GenerateRequest, Length, Primer, SamplingSettings, Take, Update,
 };
 use cadenza_core::model::DeviceChoice;
 use cadenza_core::music::form::Form;
@@ -76,6 +76,11 @@ pub struct SamplingFlags {
     /// Divides the logits: below 1 plays safe, above 1 takes risks.
     #[arg(long, default_value_t = 1.0)]
     temperature: f64,
+    /// How strongly the sampler's rules (keep time, echo the phrase, texture, let go of held
+    /// notes, the settled key) lean on the network's choices: none (the network alone), light or
+    /// strong.
+    #[arg(long, default_value_t = AssistLevel::default())]
+    assist: AssistLevel,
     /// Sample only from the k most likely events.
     #[arg(long)]
     top_k: Option<usize>,
@@ -136,6 +141,7 @@ impl SamplingFlags {
             top_p: self.top_p,
             seed,
             variations,
+            assist: self.assist.assist(),
         }
     }
 
@@ -234,6 +240,7 @@ struct Written {
     duration_s: f64,
     events_per_s: f64,
     controls: String,
+    assist: String,
 }
 
 /// Runs `cadenza generate`.
@@ -303,19 +310,21 @@ fn report_written(take: &Take, path: &std::path::Path, json: bool) -> Result<()>
         duration_s: take.duration_s(),
         events_per_s: take.events_per_s,
         controls: take.controls.summary(),
+        assist: take.settings.assist.to_string(),
     };
     if json {
         println!("{}", serde_json::to_string(&written)?);
     } else {
         println!(
-            "wrote {}: seed {}, {:.1} s, {} notes, {} events sampled at {:.0} events/s; controls: {}",
+            "wrote {}: seed {}, {:.1} s, {} notes, {} events sampled at {:.0} events/s; controls: {}; assist: {}",
             written.path,
             written.seed,
             written.duration_s,
             written.notes,
             written.events,
             written.events_per_s,
-            written.controls
+            written.controls,
+            written.assist
         );
     }
     Ok(())

@@ -3,7 +3,7 @@
 
 use cadenza_core::controls::{ControlPlan, ControlsMeta};
 use cadenza_core::encoding::VOCAB_SIZE;
-use cadenza_core::generate::{self, Length, SamplingSettings};
+use cadenza_core::generate::{self, AssistLevel, Length, SamplingSettings};
 use cadenza_core::regenerate;
 
 use super::steering_controls::SteerControls;
@@ -49,6 +49,8 @@ pub struct GenerateControls {
     pub steer: SteerControls,
     /// Candidates sampled when regenerating a passage.
     pub candidates: usize,
+    /// How strongly the sampler's rules lean on the network's choices.
+    pub assist: AssistLevel,
 }
 
 impl Default for GenerateControls {
@@ -66,6 +68,7 @@ impl Default for GenerateControls {
             primer_seconds: generate::DEFAULT_PRIMER_SECONDS,
             steer: SteerControls::default(),
             candidates: regenerate::DEFAULT_CANDIDATES,
+            assist: AssistLevel::default(),
         }
     }
 }
@@ -107,6 +110,7 @@ impl GenerateControls {
             top_p: (self.top_p < 1.0).then_some(self.top_p),
             seed: self.seed,
             variations: self.variations,
+            assist: self.assist.assist(),
         }
     }
 }
@@ -174,6 +178,17 @@ pub fn controls_ui(
                          new take gets a new seed",
                 );
             });
+            ui.end_row();
+            ui.label("Assist");
+            egui::ComboBox::from_id_salt("assist")
+                .selected_text(controls.assist.to_string())
+                .show_ui(ui, |ui| {
+                    for level in AssistLevel::ALL {
+                        ui.selectable_value(&mut controls.assist, level, level.to_string());
+                    }
+                })
+                .response
+                .on_hover_text("How strongly Cadenza's rules lean on the model's choices: keeping time, echoing each phrase's first half, the corpus's texture, letting go of held notes, the key the take settled in. None: the model alone");
             ui.end_row();
             ui.label("Variations");
             ui.add(

@@ -1,8 +1,8 @@
 //! Phrasing while sampling on a bar grid: in each four-bar phrase the last two bars answer the
 //! first two (the "sentence" of classical phrasing: an idea, then the idea again), by leaning
 //! toward what was played two bars back at this moment's place: its strikes (with their
-//! velocity), its releases, and the time shift that reaches its next event are each made
-//! [`ECHO_BONUS`] nats more likely. A nudge like keeping time, not a copy: the network still
+//! velocity), its releases, and the time shift that reaches its next event are each made more
+//! likely by the assist's [`super::assist::Assist::echo`] nats. A nudge like keeping time, not a copy: the network still
 //! varies the answer where it is sure of something else. Left to itself, the network repeats
 //! almost nothing (a median 0.01 of a take's melodic patterns recur within 30 s, against the
 //! corpus's 0.47).
@@ -11,12 +11,11 @@ use crate::music::encoding::{Event, MAX_SHIFT_STEPS, to_step};
 use crate::music::lookback::{Mirror, Played};
 use crate::music::meter::Grid;
 
-/// How much more likely (in nats) an echoing choice is made: at 3 (20 times) a take's patterns
-/// hardly recurred (0.01), as the network's own choice is often hundreds of times likelier; at 7,
-/// 0.23; at 9 (with other notes 3 nats less likely), 0.39 (`cargo bench --bench realism`).
-pub const ECHO_BONUS: f32 = 9.0;
-/// How much less likely (in nats) a note the echoed bars did not play here is made.
-pub const OTHER_NOTE_PENALTY: f32 = 3.0;
+/// The share of the echo's bonus taken from a note the echoed bars did not play here: at a bonus
+/// of 3 (20 times) a take's patterns hardly recurred (0.01), as the network's own choice is often
+/// hundreds of times likelier; at 7, 0.23; at 9 with other notes 3 nats less likely, 0.39
+/// (`cargo bench --bench realism`).
+pub const OTHER_NOTE_SHARE: f32 = 1.0 / 3.0;
 /// Bars in a phrase.
 pub const PHRASE_BARS: i64 = 4;
 /// How late (in 10-ms steps) the answer may strike or release what the first half did and
@@ -25,9 +24,9 @@ const LATE_STEPS: u64 = 8;
 /// The lag the answer echoes, in bars: the first half of the phrase.
 const ANSWER_LAG_BARS: u32 = 2;
 
-/// Raises the logits of the events that echo two bars back, when `played`'s current bar is in
-/// the second half of its phrase on `grid`.
-pub(crate) fn nudge(grid: &Grid, played: &Played, logits: &mut [f32]) {
+/// Raises the logits of the events that echo two bars back by `bonus` nats, when `played`'s
+/// current bar is in the second half of its phrase on `grid`.
+pub(crate) fn nudge(grid: &Grid, played: &Played, logits: &mut [f32], bonus: f32) {
     let (now, now_s) = (played.now(), played.now_s());
     let position = grid.position(now_s);
     if position.bar.rem_euclid(PHRASE_BARS) < PHRASE_BARS / 2 {
@@ -55,25 +54,27 @@ pub(crate) fn nudge(grid: &Grid, played: &Played, logits: &mut [f32]) {
         .collect();
     match to_strike.first() {
         // The dynamics first, as the corpus's events set them before the notes they colour.
-        Some(&(_, velocity)) if at_velocity.is_empty() => raise(logits, Event::Velocity(velocity)),
+        Some(&(_, velocity)) if at_velocity.is_empty() => {
+            raise(logits, Event::Velocity(velocity), bonus)
+        }
         _ => at_velocity
             .into_iter()
-            .for_each(|pitch| raise(logits, Event::NoteOn(pitch))),
+            .for_each(|pitch| raise(logits, Event::NoteOn(pitch), bonus)),
     }
     // Notes the first half did not play here are kept for the network to be sure of.
     for pitch in 0..=127u8 {
         if !to_strike.iter().any(|&(p, _)| p == pitch) {
-            logits[usize::from(Event::NoteOn(pitch).id())] -= OTHER_NOTE_PENALTY;
+            logits[usize::from(Event::NoteOn(pitch).id())] -= bonus * OTHER_NOTE_SHARE;
         }
     }
     for &(_, pitch) in played.released_between(from, until) {
         if played.is_down(pitch) {
-            raise(logits, Event::NoteOff(pitch));
+            raise(logits, Event::NoteOff(pitch), bonus);
             due = true;
         }
     }
     if !due && let Some(steps) = steps_to_next(grid, played, &mirror) {
-        raise(logits, Event::TimeShift(steps));
+        raise(logits, Event::TimeShift(steps), bonus);
     }
 }
 
@@ -98,13 +99,16 @@ fn steps_to_next(grid: &Grid, played: &Played, mirror: &Mirror) -> Option<u8> {
         .filter(|s| (1..=MAX_SHIFT_STEPS).contains(s))
 }
 
-fn raise(logits: &mut [f32], event: Event) {
-    logits[usize::from(event.id())] += ECHO_BONUS;
+fn raise(logits: &mut [f32], event: Event, bonus: f32) {
+    logits[usize::from(event.id())] += bonus;
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    /// The strong assist's strength.
+    const ECHO_BONUS: f32 = crate::compose::assist::Assist::STRONG.echo;
     use crate::music::encoding::{VOCAB_SIZE, encode_notes};
     use crate::music::midi::Note;
     use crate::music::time_signature::TimeSignature;
@@ -132,7 +136,7 @@ mod tests {
     fn nudged(until_s: f64) -> Vec<f32> {
         let (grid, played) = played_until(until_s);
         let mut logits = vec![0.0; VOCAB_SIZE];
-        nudge(&grid, &played, &mut logits);
+        nudge(&grid, &played, &mut logits, ECHO_BONUS);
         logits
     }
 
@@ -144,7 +148,7 @@ mod tests {
         assert_eq!(at_onset[usize::from(Event::Velocity(16).id())], 0.0);
         assert_eq!(
             at_onset[usize::from(Event::NoteOn(62).id())],
-            -OTHER_NOTE_PENALTY
+            -ECHO_BONUS * OTHER_NOTE_SHARE
         );
         // Before it, the shift that reaches it.
         let before = nudged(4.2);

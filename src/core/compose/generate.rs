@@ -1,6 +1,7 @@
 //! Generation, as the front ends use it: settings, primers, steering, the sampler and the job
 //! that runs it, and the takes it makes.
 
+pub use super::assist::{Assist, AssistLevel};
 pub use super::form::sample_take;
 pub use super::primer::Primer;
 pub use super::request::{GenerateEvent, GenerateRequest, GeneratorHandle, output_paths, spawn};

@@ -1,15 +1,13 @@
 //! Keeping time while sampling on a bar grid: the network reads where it is on the grid, and the
 //! sampler also leans its choices toward the grid, as a player keeps to a click. An event that
 //! would put a note off the grid (a note struck between grid positions, a time shift landing
-//! between them) or let a downbeat pass unplayed is made [`OFF_GRID_PENALTY`] nats less likely:
+//! between them) or let a downbeat pass unplayed is made less likely by the assist's
+//! [`super::assist::Assist::keep_time`] nats:
 //! a nudge, not a rule, so the network can still hold a rest or place a note freely when it is
 //! sure, and every expressive offset within the grid's tolerance stays.
 
 use crate::music::encoding::{Event, MAX_SHIFT_STEPS, STEP_S};
 use crate::music::meter::{GRID_POSITIONS, Grid, ON_GRID_TOLERANCE, grid_offset};
-
-/// How much less likely (in nats, 148 times at 5) an off-grid choice is made.
-pub const OFF_GRID_PENALTY: f32 = 5.0;
 
 /// Where a voice stands on the grid now, computed once per moment (every event at one time
 /// shares it).
@@ -42,11 +40,11 @@ impl Moment {
         }
     }
 
-    /// Lowers the logits of the choices that leave the grid.
-    pub(crate) fn nudge(&self, grid: &Grid, logits: &mut [f32]) {
+    /// Lowers the logits of the choices that leave the grid by `penalty` nats.
+    pub(crate) fn nudge(&self, grid: &Grid, logits: &mut [f32], penalty: f32) {
         if !self.on_grid {
             for pitch in 0..=127u8 {
-                logits[usize::from(Event::NoteOn(pitch).id())] -= OFF_GRID_PENALTY;
+                logits[usize::from(Event::NoteOn(pitch).id())] -= penalty;
             }
         }
         let lands_on_grid = self.landings_on_grid(grid);
@@ -57,7 +55,7 @@ impl Moment {
             let landing_s = self.now_s + f64::from(steps) * STEP_S;
             let skips_downbeat = landing_s > self.next_downbeat_s + DOWNBEAT_SLACK_S;
             if !lands_on_grid[usize::from(steps)] || skips_downbeat || self.unplayed_downbeat {
-                *logit -= OFF_GRID_PENALTY;
+                *logit -= penalty;
             }
         }
         if !self.unplayed_downbeat {
@@ -115,6 +113,9 @@ const DOWNBEAT_SLACK_S: f64 = 0.03;
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    /// The strong assist's strength.
+    const OFF_GRID_PENALTY: f32 = crate::compose::assist::Assist::STRONG.keep_time;
     use crate::music::encoding::VOCAB_SIZE;
 
     /// 120 bpm in 4/4: a beat every 0.5 s, a sixteenth every 0.125 s, a bar every 2 s.
@@ -129,7 +130,7 @@ mod tests {
     fn nudged(now_s: f64, struck_here: bool) -> Vec<f32> {
         let grid = grid();
         let mut logits = vec![0.0; VOCAB_SIZE];
-        Moment::at(&grid, now_s, struck_here).nudge(&grid, &mut logits);
+        Moment::at(&grid, now_s, struck_here).nudge(&grid, &mut logits, OFF_GRID_PENALTY);
         logits
     }
 

@@ -2,6 +2,7 @@
 //! with their versions. It uses the layers below (base, music, model). [`generate`] is what the
 //! front ends use.
 
+mod assist;
 mod echo;
 mod form;
 pub mod generate;

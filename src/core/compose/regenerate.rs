@@ -18,7 +18,7 @@ use tch::Device;
 
 use crate::base::worker::Completion;
 use crate::compose::generate::{
-    GenerateError, SamplingSettings, Steering, Stepping, VoiceControls, read_primer, sample_event,
+    GenerateError, SamplingSettings, Steering, Stepping, VoiceControls, read_primer,
 };
 use crate::model::EventLstm;
 use crate::music::encoding::{self, Decoder, Event, EventId, VOCAB_SIZE, to_step};
@@ -26,7 +26,8 @@ use crate::music::lookback::Played;
 use crate::music::meter::Grid;
 use crate::music::midi::{self, Note};
 
-use super::keep_time::Moment;
+use super::assist::Assist;
+use super::settings::{sample_tempered, tempered};
 
 /// Candidates sampled by default.
 pub const DEFAULT_CANDIDATES: usize = 8;
@@ -168,6 +169,12 @@ pub fn regenerate(
     cancel: &AtomicBool,
 ) -> Result<Option<Vec<Candidate>>, GenerateError> {
     passage.validate_within(notes)?;
+    settings
+        .assist
+        .validate()
+        .map_err(GenerateError::InvalidSettings)?;
+    // The settings' assist is the one applied (and recorded in the version kept).
+    let steering = &steering.clone().assisted(settings.assist);
     if !(1..=MAX_CANDIDATES).contains(&candidates) {
         return Err(GenerateError::InvalidSettings(format!(
             "candidates must be between 1 and {MAX_CANDIDATES}"
@@ -191,7 +198,7 @@ pub fn regenerate(
         .collect();
     let started = Instant::now();
     let mut last_report = Instant::now();
-    let keep_time_on = steering.nudging_grid();
+    let (assist, grid) = (&settings.assist, steering.grid());
     loop {
         if cancel.load(Ordering::Relaxed) {
             return Ok(None);
@@ -199,7 +206,7 @@ pub fn regenerate(
         let inputs: Vec<i64> = rows_state
             .iter_mut()
             .zip(rows.chunks_exact(VOCAB_SIZE))
-            .map(|(row, logits)| row.advance(logits, settings, &parts, passage, keep_time_on))
+            .map(|(row, logits)| row.advance(logits, settings, assist, &parts, passage, grid))
             .collect();
         if rows_state.iter().all(|r| r.phase == Phase::Done) {
             break;
@@ -314,13 +321,14 @@ impl Row {
         &mut self,
         logits: &[f32],
         settings: &SamplingSettings,
+        assist: &Assist,
         parts: &Parts,
         passage: Passage,
         grid: Option<&Grid>,
     ) -> i64 {
         match self.phase {
             Phase::Sampling => {
-                let event = self.next_in_range(logits, settings, grid);
+                let event = self.next_in_range(logits, settings, assist, grid);
                 self.apply(event);
                 if self.forced.is_empty() && self.decoder.step() >= self.end_step {
                     self.release_struck();
@@ -344,22 +352,21 @@ impl Row {
         }
     }
 
-    /// The next event of the range: a forced release, or a sample the constraints allow (and,
-    /// on a bar grid, leaning toward it as generation does).
+    /// The next event of the range: a forced release, or a sample the constraints allow, leaned
+    /// on by `assist` as generation is.
     fn next_in_range(
         &mut self,
         logits: &[f32],
         settings: &SamplingSettings,
+        assist: &Assist,
         grid: Option<&Grid>,
     ) -> EventId {
         if let Some(event) = self.forced.pop_front() {
             return event;
         }
-        let mut allowed = logits.to_vec();
-        if let Some(grid) = grid {
-            let struck_here = self.struck_at == Some(self.decoder.step());
-            Moment::at(grid, self.decoder.now_s(), struck_here).nudge(grid, &mut allowed);
-        }
+        let mut allowed = tempered(logits, settings.temperature);
+        let struck_here = self.struck_at == Some(self.decoder.step());
+        assist.lean(&mut allowed, grid, &self.decoder, &self.played, struck_here);
         for &(pitch, _) in &self.held {
             // A key held from before the range is neither struck nor released by the candidate.
             allowed[usize::from(Event::NoteOn(pitch).id())] = f32::NEG_INFINITY;
@@ -373,7 +380,7 @@ impl Row {
                 }
             }
         }
-        let sampled = sample_event(&allowed, settings, &mut self.rng);
+        let sampled = sample_tempered(&allowed, settings, &mut self.rng);
         if let Some(Event::NoteOn(_)) = Event::from_id(sampled) {
             self.struck_at = Some(self.decoder.step());
         }

@@ -19,12 +19,13 @@ use crate::music::lookback::Played;
 use crate::music::meter::Grid;
 use crate::music::midi::{self, Note};
 
-use super::keep_time::Moment;
+use super::assist::Assist;
 use super::primer::Primer;
-use super::settings::{GenerateError, Length, MAX_NOTE_S, SamplingSettings, sample_event};
+use super::settings::{
+    GenerateError, Length, MAX_NOTE_S, SamplingSettings, sample_tempered, tempered,
+};
 use super::steering::Steering;
 use super::stepping::{Stepping, VoiceControls, read_primer};
-use super::{echo, release, texture};
 
 /// A model that never advances time would otherwise sample forever: at most this many events per
 /// second of music asked for (the shared corpus averages 34).
@@ -68,6 +69,8 @@ pub fn sample(
     cancel: &AtomicBool,
 ) -> Result<Option<Vec<SampledPiece>>, GenerateError> {
     settings.validate()?;
+    // The settings' assist is the one applied (and recorded in the take).
+    let steering = &steering.clone().assisted(settings.assist);
     let started = Instant::now();
     let batch = settings.variations;
     let primer_events = primer.events(steering.encoding());
@@ -83,8 +86,7 @@ pub fn sample(
         .map(|seed| Voice::new(seed, &primer_events, primer.end_s, length))
         .collect();
 
-    let nudge_on = steering.nudges();
-    let grid_on = steering.nudging_grid();
+    let (assist, grid) = (&settings.assist, steering.grid());
     let mut steps = 0;
     loop {
         if cancel.load(Ordering::Relaxed) {
@@ -92,7 +94,7 @@ pub fn sample(
         }
         let mut inputs = Vec::with_capacity(batch);
         for (voice, row) in voices.iter_mut().zip(rows.chunks_exact(VOCAB_SIZE)) {
-            inputs.push(voice.advance(row, settings, nudge_on, grid_on));
+            inputs.push(voice.advance(row, settings, assist, grid));
         }
         steps += 1;
         let all_done = voices.iter().all(|v| v.done);
@@ -197,30 +199,22 @@ impl Voice {
         }
     }
 
-    /// Samples and applies the next event, with the sampler's nudges if `nudge` (keeping time and
-    /// phrasing on `grid` if there is one); returns the model's next input.
+    /// Samples and applies the next event, the logits tempered and then leaned on by `assist`
+    /// (keeping time and phrasing on `grid` if there is one); returns the model's next input.
     fn advance(
         &mut self,
         logits: &[f32],
         settings: &SamplingSettings,
-        nudge: bool,
+        assist: &Assist,
         grid: Option<&Grid>,
     ) -> i64 {
         if self.done {
             return 0;
         }
-        let mut row = logits.to_vec();
-        if let Some(grid) = grid {
-            let now = self.decoder.step();
-            let moment = Moment::at(grid, self.decoder.now_s(), self.struck_at == Some(now));
-            moment.nudge(grid, &mut row);
-            echo::nudge(grid, &self.played, &mut row);
-        }
-        if nudge {
-            texture::nudge(&self.played, &mut row);
-            release::nudge(&self.decoder, &mut row);
-        }
-        let mut event = sample_event(&row, settings, &mut self.rng);
+        let mut row = tempered(logits, settings.temperature);
+        let struck_here = self.struck_at == Some(self.decoder.step());
+        assist.lean(&mut row, grid, &self.decoder, &self.played, struck_here);
+        let mut event = sample_tempered(&row, settings, &mut self.rng);
         if let Some(Event::NoteOn(_)) = Event::from_id(event) {
             self.struck_at = Some(self.decoder.step());
         }

@@ -10,6 +10,8 @@ use crate::music::encoding::{EventId, STEP_S};
 use crate::music::meter::Grid;
 use crate::music::midi::MidiError;
 
+use super::assist::Assist;
+
 /// A note the model never releases is ended after this long.
 pub const MAX_NOTE_S: f64 = 5.0;
 /// The longest piece (and primer) asked for, in seconds.
@@ -76,6 +78,10 @@ pub struct SamplingSettings {
     pub seed: u64,
     /// Number of pieces sampled together.
     pub variations: usize,
+    /// How strongly the sampler's rules lean on the network's choices, after the temperature
+    /// (takes written before the assist was a setting load as made with the strong one).
+    #[serde(default)]
+    pub assist: Assist,
 }
 
 impl Default for SamplingSettings {
@@ -87,6 +93,7 @@ impl Default for SamplingSettings {
             top_p: None,
             seed: 0,
             variations: 1,
+            assist: Assist::default(),
         }
     }
 }
@@ -125,7 +132,9 @@ impl SamplingSettings {
         if !(1..=MAX_VARIATIONS).contains(&self.variations) {
             return invalid(format!("variations must be between 1 and {MAX_VARIATIONS}"));
         }
-        Ok(())
+        self.assist
+            .validate()
+            .map_err(GenerateError::InvalidSettings)
     }
 
     /// The seed of each variation.
@@ -162,6 +171,27 @@ pub enum GenerateError {
     /// libtorch reported an error.
     #[error("sampling failed: {0}")]
     Torch(#[from] tch::TchError),
+}
+
+/// `logits` divided by `temperature`: the assist's rules then lean on them by their own nats at
+/// any temperature ("5 nats" stays 5, not 10 at temperature 0.5).
+pub(crate) fn tempered(logits: &[f32], temperature: f64) -> Vec<f32> {
+    let temperature = temperature as f32;
+    logits.iter().map(|logit| logit / temperature).collect()
+}
+
+/// Samples an event from logits already [`tempered`] (and leaned on by the assist): top-k and
+/// top-p as `settings` ask, the temperature not applied again.
+pub(crate) fn sample_tempered(
+    logits: &[f32],
+    settings: &SamplingSettings,
+    rng: &mut impl Rng,
+) -> EventId {
+    let once = SamplingSettings {
+        temperature: 1.0,
+        ..*settings
+    };
+    sample_event(logits, &once, rng)
 }
 
 /// Draws one event from `logits` (one row over the vocabulary) under the settings' temperature,

@@ -10,6 +10,7 @@ use crate::music::lookback::Played;
 use crate::music::meter::Grid;
 use crate::music::plan::ControlPlan;
 
+use super::assist::Assist;
 use super::settings::{GenerateError, MAX_SECONDS};
 
 /// Seconds of music looked back over to find the key a take has settled in.
@@ -25,10 +26,9 @@ pub struct Steering {
     plan: ControlPlan,
     /// The bar grid the music is placed on: the plan's tempo and meter, else the primer's own.
     grid: Option<Grid>,
-    /// Whether the sampler leans toward the grid (`keep_time`), each phrase's first half
-    /// (`echo`), the corpus's texture (`texture`) and, where no key is asked, the key the music
-    /// settled in; on unless a benchmark measures the network alone.
-    nudge: bool,
+    /// How strongly the sampler's rules lean on the network's choices (the strong assist unless
+    /// asked otherwise).
+    assist: Assist,
 }
 
 impl Steering {
@@ -61,7 +61,7 @@ impl Steering {
             controls: meta.controls.clone(),
             grid: plan.grid(MAX_SECONDS),
             plan,
-            nudge: true,
+            assist: Assist::default(),
         })
     }
 
@@ -77,21 +77,16 @@ impl Steering {
         self
     }
 
-    /// The same steering, with the sampler's nudges (`true`, the default: keeping time,
-    /// phrasing, texture, the settled key) or everything left to the network (`false`, to
-    /// measure what the network learned).
-    pub fn nudging(self, nudge: bool) -> Self {
-        Self { nudge, ..self }
+    /// The same steering with `assist`, which decides whether a take that asks no key is steered
+    /// by the key it settled in. Sampling applies its settings' assist
+    /// ([`super::settings::SamplingSettings::assist`]) this way itself.
+    pub fn assisted(self, assist: Assist) -> Self {
+        Self { assist, ..self }
     }
 
-    /// Whether the sampler nudges (see [`Steering::nudging`]).
-    pub fn nudges(&self) -> bool {
-        self.nudge
-    }
-
-    /// The grid to keep time and phrase on while sampling, if any.
-    pub(crate) fn nudging_grid(&self) -> Option<&Grid> {
-        self.grid.as_ref().filter(|_| self.nudge)
+    /// How strongly the sampler's rules lean (see [`Steering::assisted`]).
+    pub fn assist(&self) -> &Assist {
+        &self.assist
     }
 
     /// The bar grid the music is placed on, if any.
@@ -106,7 +101,7 @@ impl Steering {
             controls: None,
             plan: ControlPlan::default(),
             grid: None,
-            nudge: true,
+            assist: Assist::default(),
         }
     }
 
@@ -131,7 +126,7 @@ impl Steering {
         if meta.reads_lookback() {
             values.lookback = grid.map(|grid| played.lookback(grid));
         }
-        if values.histogram.is_none() && self.nudge {
+        if values.histogram.is_none() && self.assist.settle_key {
             // Left to itself the network drifts from key to key (0.84 of a take's notes in its
             // key's scale against the corpus's 0.89); asked for the key it is in, it keeps it.
             values.histogram = played

@@ -207,6 +207,10 @@ impl Take {
                 p * 100.0
             ));
         }
+        lines.push(format!(
+            "assist {}: how strongly the rules (keep time, echo, texture, let go, key) lean on the model",
+            settings.assist
+        ));
         lines.push(format!("model: {}", self.checkpoint));
         lines.join("\n")
     }
