@@ -230,10 +230,15 @@ fn a_passage_is_redone_with_the_takes_model_and_the_seed_field_stays() {
 #[test]
 fn the_selected_takes_actions_and_the_panels_fit_a_1024_by_700_window() {
     let (_data, mut harness) = app_at([1024.0, 700.0]);
-    // In view: inside the side panel, which ends where the roll begins, and above the transport.
+    // In view: inside what the side panel shows (it ends where the roll begins, and above the
+    // transport), scrolled as it is.
     let in_view = |harness: &Harness<'_, CadenzaApp>, label: &str| {
-        let roll = harness.state().roll_rect;
-        let panel = egui::Rect::from_x_y_ranges(0.0..=roll.left(), 0.0..=roll.bottom());
+        let (side, roll) = (harness.state().side_rect, harness.state().roll_rect);
+        assert!(
+            side.right() <= roll.left(),
+            "the side panel is beside the roll"
+        );
+        let panel = egui::Rect::from_x_y_ranges(0.0..=side.right(), side.top()..=side.bottom());
         let mut found = false;
         for node in harness.get_all_by_label(label) {
             let rect = node.rect();

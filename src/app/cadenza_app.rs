@@ -38,6 +38,8 @@ pub struct CadenzaApp {
     pub(super) roll_width_px: f32,
     /// Where the roll (keyboard and ruler included) was drawn last frame.
     pub(super) roll_rect: egui::Rect,
+    /// What the side panel showed of its room last frame (inside its scrolling).
+    pub(super) side_rect: egui::Rect,
     close_guard: CloseGuard,
     pub(super) shared: Shared,
 }
@@ -88,6 +90,7 @@ impl CadenzaApp {
             shown_revision: 0,
             roll_width_px: 800.0,
             roll_rect: egui::Rect::NOTHING,
+            side_rect: egui::Rect::NOTHING,
             close_guard: CloseGuard::default(),
             shared,
         };
@@ -241,7 +244,7 @@ impl CadenzaApp {
                 });
                 ui.separator();
                 let shared = &self.shared;
-                egui::ScrollArea::vertical().show(ui, |ui| match self.room {
+                let out = egui::ScrollArea::vertical().show(ui, |ui| match self.room {
                     Room::Corpus => self.corpus.ui(ui, shared, intents),
                     Room::Train => self.train.ui(ui, shared, self.corpus.data(), intents),
                     Room::Generate => self.generate.ui(
@@ -252,6 +255,7 @@ impl CadenzaApp {
                         intents,
                     ),
                 });
+                self.side_rect = out.inner_rect;
             });
     }
 

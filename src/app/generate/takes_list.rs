@@ -26,6 +26,8 @@ pub struct TakesList {
     workbench: Workbench,
     /// The take the list last scrolled to; a newly shown take is scrolled into view once.
     scrolled_to: Option<u64>,
+    /// A take shown anew whose row the panel around the list still has to scroll to.
+    revealing: Option<u64>,
 }
 
 /// What the composer clicked in a row.
@@ -48,6 +50,7 @@ impl TakesList {
         Self {
             workbench,
             scrolled_to: None,
+            revealing: None,
         }
     }
 
@@ -127,22 +130,36 @@ impl TakesList {
         if shown.is_some() && shown != self.scrolled_to {
             // A take shown anew (generated, kept, undone to) is scrolled into view, once.
             self.scrolled_to = shown;
+            self.revealing = shown;
             if let Some(row) = order.iter().position(|&(i, _)| Some(i) == highlighted) {
                 let pitch = row_height + ui.spacing().item_spacing.y;
                 list = list.vertical_scroll_offset((row as f32 - 1.0).max(0.0) * pitch);
             }
         }
         let mut click = None;
+        let mut revealed = None;
         list.show_rows(ui, row_height, order.len(), |ui, rows| {
             for &(index, depth) in &order[rows] {
                 let take = &self.workbench.takes()[index];
                 let indent = INDENT_PER_VERSION * depth.min(MAX_INDENT_DEPTH) as f32;
                 let model = names.name(&take.checkpoint);
-                if let Some(clicked) = row_ui(ui, take, model, indent, highlighted == Some(index)) {
+                let is_shown = highlighted == Some(index);
+                let (clicked, rect) = row_ui(ui, take, model, indent, is_shown);
+                if let Some(clicked) = clicked {
                     click = Some((index, clicked));
+                }
+                if is_shown && self.revealing == Some(take.id) {
+                    revealed = Some(rect);
+                    self.revealing = None;
                 }
             }
         });
+        if let Some(rect) = revealed {
+            // The side panel scrolls to it too (asked outside the list, whose own scrolling
+            // would take the request), so a short window still shows the take; centred, so
+            // rows that grow above it on the next frame do not push it out again.
+            ui.scroll_to_rect(rect, Some(egui::Align::Center));
+        }
         match click {
             Some((index, RowClick::Show)) => self.show(index, intents),
             Some((index, RowClick::Delete)) => {
@@ -156,16 +173,16 @@ impl TakesList {
 }
 
 /// One row: the take's title (elided to the panel, the whole line and details on hover) and
-/// Delete; returns what was clicked.
+/// Delete; returns what was clicked, and where the row is.
 fn row_ui(
     ui: &mut egui::Ui,
     take: &Take,
     model: &str,
     indent: f32,
     highlighted: bool,
-) -> Option<RowClick> {
+) -> (Option<RowClick>, egui::Rect) {
     let mut clicked = None;
-    ui.horizontal(|ui| {
+    let row = ui.horizontal(|ui| {
         ui.add_space(indent);
         let label = take.title(take.id as usize, model);
         let row = egui::Button::selectable(highlighted, label.clone()).truncate();
@@ -184,7 +201,7 @@ fn row_ui(
             clicked = Some(RowClick::Delete);
         }
     });
-    clicked
+    (clicked, row.response.rect)
 }
 
 /// A take as the roll shows it: on its own grid (its bars show, and selections snap to its
