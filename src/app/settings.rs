@@ -54,7 +54,7 @@ mod tests {
     }
 
     #[test]
-    fn settings_written_before_the_bar_grid_and_form_still_load() {
+    fn settings_written_before_the_bar_grid_form_and_assist_still_load() {
         let current = ron::to_string(&Settings::default()).expect("serialises");
         let mut old = current.clone();
         for field in [
@@ -63,6 +63,7 @@ mod tests {
             "meter:Some(\"4/4\"),",
             "form:\"\",",
             ",variation:0.3",
+            ",assist:strong",
         ] {
             assert!(old.contains(field), "{field} is in {current}");
             old = old.replace(field, "");
@@ -73,5 +74,10 @@ mod tests {
         assert_eq!(settings.generate.steer.tempo, defaults.tempo);
         assert_eq!(settings.generate.steer.meter, defaults.meter);
         assert_eq!(settings.generate.steer.variation, 0.3);
+        // Written before the assist was a setting: the strong one, as takes were made then.
+        assert_eq!(
+            settings.generate.assist,
+            cadenza_core::generate::AssistLevel::Strong
+        );
     }
 }
