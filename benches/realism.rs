@@ -10,6 +10,7 @@
 //!   cargo bench --bench realism -- tempo=varied   # 60-132 bpm in 4/4, 3/4, 2/4, 6/8 by turns
 //!   cargo bench --bench realism -- tempo=90 meter=4/4 assist=light  # light beside the network alone
 //!   cargo bench --bench realism -- tempo=90 meter=4/4 assist=none   # the network alone only
+//!   cargo bench --bench realism -- tempo=90 meter=4/4 seeds=101      # seeds 101-140 (held out)
 //!
 //! Every run samples the same seeds (1–N) with the assist asked for (strong by default) and with
 //! none, and prints both beside the corpus; the classifier's accuracy comes with a 95 % interval.
@@ -45,6 +46,10 @@ fn main() {
     let argument = common::argument;
     let checkpoint = common::checkpoint_argument();
     let count: usize = argument("takes").map_or(40, |v| v.parse().expect("a number"));
+    // `seeds=K`: takes sampled with seeds K, K+1, …, away from those the strengths were chosen
+    // on (1–40 for the echo, 1–10 for the release).
+    let first_seed: u64 =
+        argument("seeds").map_or(1, |v| v.parse().expect("seeds=K takes a number"));
     let form: Option<Form> = argument("form").map(|f| f.parse().expect("a form"));
     cadenza_core::model::set_threads(2);
     let corpus = corpus::load_dir(&dir, &|_| {}).expect("corpus loads");
@@ -101,7 +106,7 @@ fn main() {
                     } else {
                         plan.clone()
                     };
-                    common::take_once(&model, plan, 1 + i as u64, CLIP_S, level.assist())
+                    common::take_once(&model, plan, first_seed + i as u64, CLIP_S, level.assist())
                 })
                 .collect()
         })
@@ -118,12 +123,13 @@ fn main() {
         .collect();
     let names: Vec<String> = levels.iter().map(|l| format!("assist {l}")).collect();
     println!(
-        "checkpoint {} · {} takes of {CLIP_S} s{} each with {} · asked: {} · seeds 1–{count} · {} corpus excerpts of {} pieces",
+        "checkpoint {} · {} takes of {CLIP_S} s{} each with {} · asked: {} · seeds {first_seed}–{} · {} corpus excerpts of {} pieces",
         checkpoint.display(),
         takes[0].len(),
         form.map_or(String::new(), |f| format!(" in form {f}")),
         names.join(" and "),
         plan.summary(),
+        first_seed + count as u64 - 1,
         excerpts.len(),
         corpus.pieces.len()
     );
