@@ -1,6 +1,8 @@
 //! Bars and tempo (issue 24), measured as the composer's DAW sees a take: each exported file is
-//! read back and judged against its own tempo map and time signatures, beside the corpus's files
-//! judged the same way. Release build, the shared corpus beside the repository:
+//! read back and judged against its own tempo map and time signatures, beside clips of the
+//! corpus's files as long as the takes (from the files whose music follows their grid), judged
+//! the same way. Every figure is printed for the defaults (the strong assist) and for the network
+//! alone (assist none), on the same seeds. Release build, the shared corpus beside the repository:
 //!
 //!   cargo bench --bench meter                              # the shipped starter, 40 takes
 //!   cargo bench --bench meter -- checkpoint=PATH takes=40 seconds=30
@@ -24,6 +26,8 @@ use cadenza_core::generate::Assist;
 use cadenza_core::midi::{self, Note, Piece};
 use cadenza_core::music::meter::{Grid, grid_offset};
 use cadenza_core::music::stats::median;
+use rand::rngs::StdRng;
+use rand::{Rng, SeedableRng};
 use tch::Device;
 
 /// Meters asked for, in turn.
@@ -43,17 +47,16 @@ fn main() {
     let seconds: f64 = argument("seconds").map_or(30.0, |v| v.parse().expect("a number"));
     cadenza_core::model::set_threads(2);
     let corpus = corpus::load_dir(&dir, &|_| {}).expect("corpus loads");
+    let mut rng = StdRng::seed_from_u64(24);
     let reference: Vec<Measures> = corpus
         .pieces
         .iter()
-        .filter_map(|p| Measures::of(&p.piece, None))
+        .filter_map(|p| corpus_clip(&p.piece, seconds, &mut rng))
+        .filter_map(|(clip, from_s)| Measures::of(&clip, from_s, None))
         .collect();
     let model = checkpoint::load_model(&checkpoint, Device::Cpu).expect("checkpoint loads");
     let asked = takes_asked(&model, count, seconds, Assist::default());
-    let alone: Vec<Measures> = takes_asked(&model, count, seconds, Assist::NONE)
-        .into_iter()
-        .map(|(_, m)| m)
-        .collect();
+    let alone = takes_asked(&model, count, seconds, Assist::NONE);
     let free: Vec<Measures> = (0..count as u64)
         .filter_map(|i| {
             let notes = common::take_once(
@@ -63,15 +66,34 @@ fn main() {
                 seconds,
                 Assist::default(),
             );
-            exported(notes, None).and_then(|p| Measures::of(&p, None))
+            exported(notes, None).and_then(|p| Measures::of(&p, 0.0, None))
         })
         .collect();
     println!(
-        "checkpoint {} · {count} takes of {seconds} s · corpus {} files",
+        "checkpoint {} · {count} takes of {seconds} s · corpus: a {seconds}-s clip of each of its {} files with a usable grid",
         checkpoint.display(),
         reference.len()
     );
     print_table(&reference, &asked, &alone, &free);
+}
+
+/// A `seconds`-long stretch of `piece` from a random point, with its grid, if the piece follows
+/// its grid (a file recorded freely and saved at a nominal tempo is no reference for bars), and
+/// where the stretch begins.
+fn corpus_clip(piece: &Piece, seconds: f64, rng: &mut StdRng) -> Option<(Piece, f64)> {
+    let grid = piece.usable_grid()?.clone();
+    let from_s = rng.random_range(0.0..(piece.duration_s() - seconds).max(0.001));
+    let notes = piece
+        .notes
+        .iter()
+        .filter(|n| n.start_s >= from_s && n.start_s < from_s + seconds)
+        .copied()
+        .collect();
+    let clip = Piece {
+        grid: Some(grid),
+        ..Piece::from_notes(notes)
+    };
+    Some((clip, from_s))
 }
 
 /// What is measured of one file against its own grid.
@@ -88,9 +110,9 @@ struct Measures {
 }
 
 impl Measures {
-    /// Measures `piece` against its grid; `asked_bpm` is the tempo requested (else the grid's
-    /// median beat tempo). `None` without a grid or onsets.
-    fn of(piece: &Piece, asked_bpm: Option<f64>) -> Option<Self> {
+    /// Measures `piece` from `from_s` on against its grid; `asked_bpm` is the tempo requested
+    /// (else the grid's median beat tempo there). `None` without a grid or onsets.
+    fn of(piece: &Piece, from_s: f64, asked_bpm: Option<f64>) -> Option<Self> {
         let grid = piece.grid.as_ref()?;
         let mut onsets: Vec<f64> = piece.notes.iter().map(|n| n.start_s).collect();
         onsets.dedup_by(|a, b| (*a - *b).abs() < 0.005);
@@ -103,11 +125,11 @@ impl Measures {
             .collect();
         let velocities: Vec<f64> = piece.notes.iter().map(|n| f64::from(n.velocity)).collect();
         let end_s = *onsets.last()?;
-        let target = asked_bpm.unwrap_or_else(|| grid_tempo(grid, end_s));
+        let target = asked_bpm.unwrap_or_else(|| grid_tempo(grid, from_s, end_s));
         let heard = estimate_tempo(&onsets);
         Some(Self {
             on_grid: grid.onset_fit(&onsets),
-            downbeats: grid.downbeats_played(&onsets),
+            downbeats: grid.downbeats_played(&onsets, from_s),
             tempo_heard: heard.is_some_and(|heard| tempo_matches(heard, target)),
             tempo_related: heard.is_some_and(|heard| {
                 matches_one_of(
@@ -122,11 +144,12 @@ impl Measures {
     }
 }
 
-/// The grid's median beat tempo up to `end_s`.
-fn grid_tempo(grid: &Grid, end_s: f64) -> f64 {
-    let beats = grid.beats_at(end_s).floor().max(1.0) as usize;
+/// The grid's median beat tempo from `from_s` to `end_s`.
+fn grid_tempo(grid: &Grid, from_s: f64, end_s: f64) -> f64 {
+    let first = grid.beats_at(from_s).floor().max(0.0) as usize;
+    let beats = (grid.beats_at(end_s).floor() as usize).max(first + 1);
     median(
-        (0..beats)
+        (first..beats)
             .map(|b| 60.0 / (grid.time_of(b as f64 + 1.0) - grid.time_of(b as f64)))
             .collect(),
     )
@@ -157,7 +180,7 @@ fn takes_asked(
             let grid = plan.grid(seconds + 5.0);
             let notes = common::take_once(model, plan, 1 + i as u64, seconds, assist);
             let piece = exported(notes, grid)?;
-            Some((meter.to_string(), Measures::of(&piece, Some(bpm))?))
+            Some((meter.to_string(), Measures::of(&piece, 0.0, Some(bpm))?))
         })
         .collect()
 }
@@ -246,22 +269,31 @@ fn share(values: impl Iterator<Item = bool>) -> String {
     )
 }
 
+/// The takes asked for `meter`.
+fn of_meter<'a>(takes: &'a [(String, Measures)], meter: &str) -> Vec<&'a Measures> {
+    takes
+        .iter()
+        .filter(|(m, _)| m == meter)
+        .map(|(_, m)| m)
+        .collect()
+}
+
 fn print_table(
     reference: &[Measures],
     asked: &[(String, Measures)],
-    alone: &[Measures],
+    alone: &[(String, Measures)],
     free: &[Measures],
 ) {
     println!();
     println!(
-        "| measure (p10 · median · p90) | corpus files | takes asked for tempo and meter | the same, the network alone (assist none) | takes asked for nothing (120 bpm 4/4 file) |"
+        "| measure (p10 · median · p90) | corpus clips | takes asked for tempo and meter | the same, the network alone (assist none) | takes asked for nothing (120 bpm 4/4 file) |"
     );
     println!("|---|---|---|---|---|");
     type Column<'a> = Vec<&'a Measures>;
     let columns: [Column; 4] = [
         reference.iter().collect(),
         asked.iter().map(|(_, m)| m).collect(),
-        alone.iter().collect(),
+        alone.iter().map(|(_, m)| m).collect(),
         free.iter().collect(),
     ];
     let row = |name: &str, field: &dyn Fn(&Measures) -> f64| {
@@ -295,21 +327,22 @@ fn print_table(
     );
     println!();
     println!(
-        "| meter asked | takes | onsets on the grid (median) | downbeats played (median) | tempo heard |"
+        "| meter asked | takes | onsets on the grid (median): defaults · network alone | downbeats played (median): defaults · network alone | tempo heard: defaults · network alone |"
     );
     println!("|---|---|---|---|---|");
     for meter in METERS {
-        let of_meter: Vec<&Measures> = asked
-            .iter()
-            .filter(|(m, _)| m == meter)
-            .map(|(_, m)| m)
-            .collect();
+        let (with, without) = (of_meter(asked, meter), of_meter(alone, meter));
+        let both = |field: &dyn Fn(&Measures) -> f64| {
+            let of = |takes: &[&Measures]| median(takes.iter().map(|m| field(m)).collect());
+            format!("{:.3} · {:.3}", of(&with), of(&without))
+        };
         println!(
-            "| {meter} | {} | {:.3} | {:.3} | {} |",
-            of_meter.len(),
-            median(of_meter.iter().map(|m| m.on_grid).collect()),
-            median(of_meter.iter().map(|m| m.downbeats).collect()),
-            share(of_meter.iter().map(|m| m.tempo_heard))
+            "| {meter} | {} | {} | {} | {} · {} |",
+            with.len(),
+            both(&|m| m.on_grid),
+            both(&|m| m.downbeats),
+            share(with.iter().map(|m| m.tempo_heard)),
+            share(without.iter().map(|m| m.tempo_heard))
         );
     }
 }

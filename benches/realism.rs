@@ -60,7 +60,7 @@ fn main() {
         let length_s = piece.piece.duration_s();
         for _ in 0..CLIPS_PER_PIECE {
             let from_s = rng.random_range(0.0..(length_s - CLIP_S).max(0.001));
-            if let Some(stats) = Stats::of(&clip(&sounding, from_s)) {
+            if let Some(stats) = Stats::of(&clip(&sounding, from_s, length_s)) {
                 excerpts.push((piece_index, stats));
             }
         }
@@ -117,7 +117,10 @@ fn main() {
             notes
                 .iter()
                 .enumerate()
-                .filter_map(|(i, notes)| Stats::of(&clip(notes, 0.0)).map(|s| (i, s)))
+                .filter_map(|(i, notes)| {
+                    let end_s = notes.iter().map(|n| n.end_s).fold(0.0, f64::max);
+                    Stats::of(&clip(notes, 0.0, end_s)).map(|s| (i, s))
+                })
                 .collect()
         })
         .collect();
@@ -208,9 +211,18 @@ fn print_repeats(form: &Form, plan: &ControlPlan, takes: &[Vec<Note>]) {
     }
 }
 
-/// The notes sounding in `[from_s, from_s + CLIP_S)`, moved to start at 0.
-fn clip(notes: &[Note], from_s: f64) -> Vec<Note> {
-    notes
+/// Notes of a stretch of music, moved to start at 0, and how long the stretch lasts.
+struct Clip {
+    notes: Vec<Note>,
+    /// At most [`CLIP_S`]: less where the music ends sooner, so per-second figures of a short
+    /// piece's clip are not diluted by silence it never had.
+    length_s: f64,
+}
+
+/// The notes struck in `[from_s, from_s + CLIP_S)` of music that ends at `end_s`.
+fn clip(notes: &[Note], from_s: f64, end_s: f64) -> Clip {
+    let length_s = (end_s - from_s).clamp(0.0, CLIP_S);
+    let notes = notes
         .iter()
         .filter(|n| n.start_s >= from_s && n.start_s < from_s + CLIP_S)
         .map(|n| Note {
@@ -218,7 +230,8 @@ fn clip(notes: &[Note], from_s: f64) -> Vec<Note> {
             end_s: (n.end_s - from_s).min(CLIP_S),
             ..*n
         })
-        .collect()
+        .collect();
+    Clip { notes, length_s }
 }
 
 /// A note held longer than this (pedal applied) is rare in the corpus (0.36 % of its notes):
@@ -252,7 +265,8 @@ struct Stats([f64; NAMES.len()]);
 
 impl Stats {
     /// `None` for a clip of fewer than 16 notes.
-    fn of(notes: &[Note]) -> Option<Self> {
+    fn of(clip: &Clip) -> Option<Self> {
+        let notes = &clip.notes[..];
         if notes.len() < 16 {
             return None;
         }
@@ -292,10 +306,10 @@ impl Stats {
         let (low, high) = (pitches.clone().min()?, pitches.max()?);
         let steps: Vec<f64> = intervals.iter().map(|&i| f64::from(i.abs())).collect();
         Some(Self([
-            notes.len() as f64 / CLIP_S,
+            notes.len() as f64 / clip.length_s,
             f64::from(high - low),
             peak_polyphony(notes),
-            lengths.iter().sum::<f64>() / CLIP_S,
+            lengths.iter().sum::<f64>() / clip.length_s,
             in_scale,
             entropy,
             share(&gaps, &|g| g < TIME_EDGES_S[1]),

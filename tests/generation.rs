@@ -20,7 +20,7 @@ use cadenza_core::generate::{
 };
 use cadenza_core::midi::{self, Note};
 use cadenza_core::model::{
-    Conditioning, DeviceChoice, EventLstm, Inputs, LstmStepper, ModelConfig, StepState,
+    ActiveLinks, Conditioning, DeviceChoice, EventLstm, Inputs, LstmStepper, ModelConfig, StepState,
 };
 use cadenza_core::worker::{Event, no_repaint};
 use rand::SeedableRng;
@@ -95,7 +95,7 @@ fn two_sequences_controls() -> (Vec<ControlValues>, [usize; 2]) {
 }
 
 #[test]
-fn one_step_lstm_matches_the_training_lstm_with_and_without_controls() {
+fn one_step_lstm_matches_the_training_lstm_with_and_without_controls_and_paths() {
     let _torch = torch_lock();
     tch::manual_seed(3);
     let config = ModelConfig {
@@ -113,6 +113,13 @@ fn one_step_lstm_matches_the_training_lstm_with_and_without_controls() {
             config,
             Inputs::new(Encoding::CURRENT, controls),
         );
+        // The paths' gates start at zero: random ones, so the comparison covers them.
+        let _guard = tch::no_grad_guard();
+        for (name, mut var) in vars.variables() {
+            if name.starts_with("paths.") {
+                var.copy_(&(Tensor::randn_like(&var) * 0.5));
+            }
+        }
         check_stepper_against_forward(&model);
     }
 }
@@ -150,9 +157,24 @@ fn check_stepper_against_forward(model: &EventLstm) {
         Tensor::from_slice(&bias).view([2, -1])
     });
     assert_eq!(extra.is_some(), steerable);
+    assert_eq!(stepper.path_gates().is_some(), steerable);
+    let active: Vec<ActiveLinks> = values
+        .iter()
+        .map(|v| ActiveLinks::of_inputs(&v.inputs(CONTROL_INPUTS_WITH_LOOKBACK)))
+        .collect();
+    assert_ne!(
+        active[0],
+        ActiveLinks::default(),
+        "the first sequence has paths to follow"
+    );
     let mut state = StepState::from(model.zero_state(2, Device::Cpu));
     for t in 0..30 {
-        let logits = stepper.step(&events.select(1, t), extra.as_ref(), &mut state);
+        let mut logits = stepper.step(&events.select(1, t), extra.as_ref(), &mut state);
+        if let Some(paths) = stepper.path_gates() {
+            let mut rows = Vec::<f32>::try_from(logits.reshape([-1])).expect("floats");
+            paths.add_to_logits(&state.top().expect("state"), &active, &mut rows);
+            logits = Tensor::from_slice(&rows).view([2, -1]);
+        }
         let difference = (logits - expected.select(1, t))
             .abs()
             .max()

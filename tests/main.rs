@@ -13,6 +13,7 @@ mod meter;
 mod midi_read;
 mod midi_reference;
 mod output_guard;
+mod paths;
 mod regenerate;
 mod soundfont_safety;
 mod starter;

@@ -191,7 +191,7 @@ pub fn regenerate(
     let conditioning = steering.primer_conditioning(&primer, device);
     let (logits, state) = read_primer(model, conditioning.as_ref(), device, &primer, candidates)?;
     let mut network = Stepping::new(model, device, state)?;
-    let mut controls = VoiceControls::new(network.control_gates(), candidates);
+    let mut controls = VoiceControls::new(&network, candidates);
     let mut rows = Vec::<f32>::try_from(logits.to_device(Device::Cpu).reshape([-1]))?;
     let mut rows_state: Vec<Row> = (0..candidates as u64)
         .map(|i| Row::new(settings.seed.wrapping_add(i), &primer, &prefix, passage))
@@ -220,8 +220,8 @@ pub fn regenerate(
                 eta_s: completion.eta_s,
             });
         }
-        let extra = controls.gate_bias(steering, rows_state.iter().map(|r| &r.played));
-        network.step(&inputs, extra, &mut rows)?;
+        controls.update(steering, rows_state.iter().map(|r| &r.played));
+        network.step(&inputs, &controls, &mut rows)?;
     }
     let mut ranked: Vec<Candidate> = rows_state
         .into_iter()

@@ -77,7 +77,7 @@ pub fn sample(
     let conditioning = steering.primer_conditioning(&primer_events, device);
     let (logits, state) = read_primer(model, conditioning.as_ref(), device, &primer_events, batch)?;
     let mut network = Stepping::new(model, device, state)?;
-    let mut controls = VoiceControls::new(network.control_gates(), batch);
+    let mut controls = VoiceControls::new(&network, batch);
     let mut rows = Vec::<f32>::try_from(logits.to_device(Device::Cpu).reshape([-1]))?;
     let length = settings.length.on_grid(steering.grid(), primer.end_s)?;
     let mut voices: Vec<Voice> = settings
@@ -104,8 +104,8 @@ pub fn sample(
         if all_done {
             break;
         }
-        let extra = controls.gate_bias(steering, voices.iter().map(|v| &v.played));
-        network.step(&inputs, extra, &mut rows)?;
+        controls.update(steering, voices.iter().map(|v| &v.played));
+        network.step(&inputs, &controls, &mut rows)?;
     }
     let elapsed = started.elapsed().as_secs_f64().max(1e-9);
     Ok(Some(

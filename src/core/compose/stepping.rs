@@ -3,7 +3,8 @@
 use tch::{Device, Tensor};
 
 use crate::model::{
-    Conditioning, ControlGates, CpuState, CpuStepper, EventLstm, LstmStepper, StepState,
+    ActiveLinks, Conditioning, ControlGates, CpuState, CpuStepper, EventLstm, LstmStepper,
+    PathGates, StepState,
 };
 use crate::music::controls::ControlValues;
 use crate::music::encoding::EventId;
@@ -14,8 +15,14 @@ use super::steering::Steering;
 
 /// The network stepping one event at a time: in plain Rust on the CPU (weights read once per step
 /// for all variations), through libtorch on a GPU. A steerable model's controls enter as a bias on
-/// the first layer's gates, so the step itself is the same fused one.
-pub(crate) enum Stepping {
+/// the first layer's gates, so the step itself is the same fused one; a model's learned
+/// structure paths are added to the logits after it.
+pub(crate) struct Stepping {
+    network: Network,
+    paths: Option<PathGates>,
+}
+
+enum Network {
     Cpu(CpuStepper, CpuState, Option<ControlGates>),
     Torch(LstmStepper, StepState, Device),
 }
@@ -27,40 +34,62 @@ impl Stepping {
         state: StepState,
     ) -> Result<Self, GenerateError> {
         let stepper = LstmStepper::new(model);
-        if device.is_cuda() {
-            return Ok(Self::Torch(stepper, state, device));
-        }
-        // The same thread count as libtorch's, which `set_threads` and the CLI control.
-        let threads = usize::try_from(tch::get_num_threads()).unwrap_or(1);
-        let gates = stepper.control_gates().cloned();
-        Ok(Self::Cpu(
-            stepper.to_cpu(threads)?,
-            state.to_cpu_state()?,
-            gates,
-        ))
+        let paths = stepper.path_gates().cloned();
+        let network = if device.is_cuda() {
+            Network::Torch(stepper, state, device)
+        } else {
+            // The same thread count as libtorch's, which `set_threads` and the CLI control.
+            let threads = usize::try_from(tch::get_num_threads()).unwrap_or(1);
+            let gates = stepper.control_gates().cloned();
+            Network::Cpu(stepper.to_cpu(threads)?, state.to_cpu_state()?, gates)
+        };
+        Ok(Self { network, paths })
     }
 
-    pub(crate) fn control_gates(&self) -> Option<ControlGates> {
-        match self {
-            Self::Cpu(_, _, gates) => gates.clone(),
-            Self::Torch(stepper, _, _) => stepper.control_gates().cloned(),
+    fn control_gates(&self) -> Option<ControlGates> {
+        match &self.network {
+            Network::Cpu(_, _, gates) => gates.clone(),
+            Network::Torch(stepper, _, _) => stepper.control_gates().cloned(),
         }
     }
 
-    /// Feeds one event per variation (with `extra` on the first layer's gates, or nothing);
-    /// `logits` receives `[variations, vocab]` for the next.
+    /// Feeds one event per variation, with each variation's controls (a bias on the first
+    /// layer's gates, and its structure paths); `logits` receives `[variations, vocab]` for the
+    /// next.
     pub(crate) fn step(
+        &mut self,
+        inputs: &[i64],
+        controls: &VoiceControls,
+        logits: &mut Vec<f32>,
+    ) -> Result<(), GenerateError> {
+        self.step_network(inputs, &controls.bias, logits)?;
+        if let Some(paths) = &self.paths
+            && controls
+                .active
+                .iter()
+                .any(|links| *links != ActiveLinks::default())
+        {
+            let top = match &self.network {
+                Network::Cpu(_, state, _) => state.h.last().cloned().unwrap_or_default(),
+                Network::Torch(_, state, _) => state.top()?,
+            };
+            paths.add_to_logits(&top, &controls.active, logits);
+        }
+        Ok(())
+    }
+
+    fn step_network(
         &mut self,
         inputs: &[i64],
         extra: &[f32],
         logits: &mut Vec<f32>,
     ) -> Result<(), GenerateError> {
-        match self {
-            Self::Cpu(stepper, state, _) => {
+        match &mut self.network {
+            Network::Cpu(stepper, state, _) => {
                 let events: Vec<usize> = inputs.iter().map(|&e| e as usize).collect();
                 stepper.step(&events, extra, state, logits);
             }
-            Self::Torch(stepper, state, device) => {
+            Network::Torch(stepper, state, device) => {
                 let inputs = Tensor::from_slice(inputs).to_device(*device);
                 let extra = (!extra.is_empty()).then(|| {
                     Tensor::from_slice(extra)
@@ -77,32 +106,39 @@ impl Stepping {
     }
 }
 
-/// Each variation's first-layer gate bias for the controls in force at its current time,
-/// recomputed only when its controls change (a curve crossing into another bin, a key change).
+/// Each variation's controls in force at its current time: the first-layer gate bias and the
+/// structure paths' active links, recomputed only when its controls change (a curve crossing
+/// into another bin, a key change, a new position on the grid).
 pub(crate) struct VoiceControls {
     gates: Option<ControlGates>,
+    has_paths: bool,
     current: Vec<Option<(ControlValues, usize)>>,
+    /// `[variations, 4·hidden]` for a steerable model, empty otherwise.
     bias: Vec<f32>,
+    /// Per variation; empty links for a model without paths.
+    active: Vec<ActiveLinks>,
 }
 
 impl VoiceControls {
-    pub(crate) fn new(gates: Option<ControlGates>, batch: usize) -> Self {
+    pub(crate) fn new(network: &Stepping, batch: usize) -> Self {
         Self {
-            gates,
+            gates: network.control_gates(),
+            has_paths: network.paths.is_some(),
             current: vec![None; batch],
             bias: Vec::new(),
+            active: vec![ActiveLinks::default(); batch],
         }
     }
 
-    /// `[variations, 4·hidden]` for a steerable model, empty otherwise; `played` is what each
-    /// variation has played so far.
-    pub(crate) fn gate_bias<'p>(
+    /// Brings each variation's controls up to date; `played` is what each variation has played
+    /// so far.
+    pub(crate) fn update<'p>(
         &mut self,
         steering: &Steering,
         played: impl Iterator<Item = &'p Played>,
-    ) -> &[f32] {
+    ) {
         let Some(gates) = &self.gates else {
-            return &[];
+            return;
         };
         let batch = self.current.len();
         for (i, played) in played.enumerate() {
@@ -115,10 +151,12 @@ impl VoiceControls {
                 let width = bias.len();
                 self.bias.resize(batch * width, 0.0);
                 self.bias[i * width..][..width].copy_from_slice(&bias);
+                if self.has_paths {
+                    self.active[i] = ActiveLinks::of_inputs(&values.inputs(gates.inputs()));
+                }
                 self.current[i] = wanted;
             }
         }
-        &self.bias
     }
 }
 

@@ -34,7 +34,7 @@ pub(super) fn protected_nll(
 }
 
 /// A checkpoint to train further: loaded, checked to use the current encoding, and grown to
-/// this corpus's composers and the bar grid's inputs ([`grow`]).
+/// this corpus's composers, the bar grid's inputs and the structure paths ([`grow`]).
 pub(super) fn load_trainable(
     path: &Path,
     data: &TrainData,
@@ -53,12 +53,13 @@ pub(super) fn load_trainable(
 }
 
 /// Grows a steerable model to what training on this corpus needs: a style row for each of
-/// `labels` it does not know, and the bar grid's and lookback's inputs if it is from before them.
+/// `labels` it does not know, the bar grid's and lookback's inputs and the learned structure
+/// paths if it is from before them.
 ///
 /// A new style row starts as a copy of the "any style" row, so a new composer begins as the
 /// model's music in general and training moves it from there (a random row would begin as noise
-/// added to every gate). The new inputs' weights start at zero, so the grown model scores every
-/// piece exactly as before until training teaches it what the grid means.
+/// added to every gate). The new inputs' weights and the paths' gates start at zero, so the grown
+/// model scores every piece exactly as before until training teaches it what they mean.
 fn grow(
     (mut meta, vars, model): (CheckpointMeta, nn::VarStore, EventLstm),
     labels: &[String],
@@ -73,12 +74,14 @@ fn grow(
         .cloned()
         .collect();
     let old_inputs = controls.inputs;
-    if new.is_empty() && old_inputs == CONTROL_INPUTS_WITH_LOOKBACK {
+    let had_paths = controls.structure_paths;
+    if new.is_empty() && old_inputs == CONTROL_INPUTS_WITH_LOOKBACK && had_paths {
         return Ok((meta, vars, model));
     }
-    tracing::info!(?new, old_inputs, "model grown for this corpus");
+    tracing::info!(?new, old_inputs, had_paths, "model grown for this corpus");
     controls.styles.extend(new);
     controls.inputs = CONTROL_INPUTS_WITH_LOOKBACK;
+    controls.structure_paths = true;
     let grown = nn::VarStore::new(device);
     let grown_model = EventLstm::new(&grown.root(), meta.model, meta.inputs());
     let old = vars.variables();
@@ -86,7 +89,10 @@ fn grow(
     let first_layer = "lstm.weight_ih_l0";
     let _no_grad = tch::no_grad_guard();
     for (name, mut var) in grown.variables() {
-        let saved = &old[&name];
+        let Some(saved) = old.get(&name) else {
+            // The paths' gates, new to this model: they keep their zero start.
+            continue;
+        };
         if name == style_weights {
             let added = var.size()[0] - saved.size()[0];
             let any = saved.narrow(0, 0, 1).repeat([added, 1]);
@@ -196,6 +202,9 @@ pub fn learned_controls(controls: Option<&ControlsMeta>) -> Vec<String> {
     }
     if meta.reads_lookback() {
         learned.push("the bars before (lookback)".to_string());
+    }
+    if meta.structure_paths {
+        learned.push("structure paths (when to echo a bar, when to land on the grid)".to_string());
     }
     learned
 }

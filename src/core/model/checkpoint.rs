@@ -539,6 +539,12 @@ impl CheckpointMeta {
                     controls.inputs
                 ));
             }
+            if controls.structure_paths && controls.inputs != CONTROL_INPUTS_WITH_LOOKBACK {
+                return Err(format!(
+                    "controls.structure_paths: the paths read the lookback's inputs, and this model has {} control inputs, not {CONTROL_INPUTS_WITH_LOOKBACK}",
+                    controls.inputs
+                ));
+            }
             if !(1..=64).contains(&controls.style_dim) || controls.styles.len() > 100_000 {
                 return Err("controls: impossible style embedding size".to_string());
             }

@@ -9,6 +9,7 @@ pub mod checkpoint;
 mod cpu_step;
 pub mod label;
 pub mod naming;
+pub mod paths;
 pub mod preset;
 pub mod starter;
 
@@ -21,6 +22,7 @@ use crate::music::controls::ControlsMeta;
 use crate::music::encoding::{Encoding, VOCAB_SIZE};
 
 pub use cpu_step::{CpuState, CpuStepper, PackedMatrix};
+pub use paths::{ActiveLinks, PathGates};
 
 /// What the network reads at each step besides its state: an event, and for a steerable model
 /// the control inputs and a style.
@@ -34,6 +36,8 @@ pub struct Inputs {
     pub styles: usize,
     /// Size of the style embedding.
     pub style_dim: usize,
+    /// Gates of the learned structure paths ([`paths::STRUCTURE_PATHS`], or 0 without them).
+    pub paths: usize,
 }
 
 impl Inputs {
@@ -45,12 +49,18 @@ impl Inputs {
                 controls: 0,
                 styles: 0,
                 style_dim: 0,
+                paths: 0,
             },
             Some(meta) => Self {
                 events: encoding.input_vocab(),
                 controls: meta.inputs,
                 styles: meta.style_rows(),
                 style_dim: meta.style_dim,
+                paths: if meta.structure_paths {
+                    paths::STRUCTURE_PATHS
+                } else {
+                    0
+                },
             },
         }
     }
@@ -180,6 +190,11 @@ impl From<LstmState> for StepState {
 }
 
 impl StepState {
+    /// The top layer's hidden state as plain numbers (`[batch, hidden]`, row-major).
+    pub fn top(&self) -> Result<Vec<f32>, tch::TchError> {
+        tensor_values(self.h.last().expect("a model has at least one layer"))
+    }
+
     /// The state as plain numbers for [`CpuStepper`].
     pub fn to_cpu_state(&self) -> Result<CpuState, tch::TchError> {
         let flat = |ts: &[Tensor]| -> Result<Vec<Vec<f32>>, tch::TchError> {
@@ -210,6 +225,8 @@ pub struct EventLstm {
     style: Option<nn::Embedding>,
     lstm_weights: Vec<Tensor>,
     head: nn::Linear,
+    /// The gates of the learned structure paths, for a model that has them.
+    paths: Option<nn::Linear>,
     config: ModelConfig,
     inputs: Inputs,
 }
@@ -272,11 +289,13 @@ impl EventLstm {
             );
         }
         let head = nn::linear(root / "head", config.hidden, vocab, Default::default());
+        let paths = (inputs.paths > 0).then(|| paths::gate_layer(&(root / "paths"), config.hidden));
         Self {
             embedding,
             style,
             lstm_weights,
             head,
+            paths,
             config,
             inputs,
         }
@@ -287,11 +306,12 @@ impl EventLstm {
     pub fn parameter_count(config: ModelConfig, inputs: Inputs) -> u64 {
         let [embed, hidden, layers] =
             [config.embed, config.hidden, config.layers].map(|v| v as u64);
-        let [events, controls, styles, style_dim] = [
+        let [events, controls, styles, style_dim, paths] = [
             inputs.events,
             inputs.controls,
             inputs.styles,
             inputs.style_dim,
+            inputs.paths,
         ]
         .map(|v| v as u64);
         let vocab = VOCAB_SIZE as u64;
@@ -308,7 +328,7 @@ impl EventLstm {
         } else {
             0
         };
-        events * embed + style + lstm + hidden * vocab + vocab
+        events * embed + style + lstm + hidden * vocab + vocab + paths * (hidden + 1)
     }
 
     /// The network's shape.
@@ -352,7 +372,19 @@ impl EventLstm {
             false,
             true,
         );
-        (output.apply(&self.head), LstmState { h, c })
+        let logits = output.apply(&self.head);
+        let logits = match (&self.paths, conditioning) {
+            (Some(gates), Some(conditioning)) => {
+                logits + paths::path_logits(&conditioning.controls, &output.apply(gates))
+            }
+            _ => logits,
+        };
+        (logits, LstmState { h, c })
+    }
+
+    /// The gates of the learned structure paths, for a model that has them.
+    pub fn path_gates(&self) -> Option<&nn::Linear> {
+        self.paths.as_ref()
     }
 
     /// The event embedding, with the controls and the style vector beside it for a steerable model.
@@ -394,9 +426,14 @@ pub struct ControlGates {
 }
 
 impl ControlGates {
+    /// How many control inputs the model reads (one of the control layouts).
+    pub fn inputs(&self) -> usize {
+        self.controls.len() / self.width
+    }
+
     /// The first-layer gate bias for `values` and style row `style` (`4·hidden` values).
     pub fn bias(&self, values: &ControlValues, style: usize) -> Vec<f32> {
-        let inputs = values.inputs(self.controls.len() / self.width);
+        let inputs = values.inputs(self.inputs());
         let rows = self.styles.len() / self.width;
         let mut bias = self.styles[style.min(rows - 1) * self.width..][..self.width].to_vec();
         for (i, &x) in inputs.iter().enumerate() {
@@ -427,6 +464,8 @@ pub struct LstmStepper {
     hidden: i64,
     /// A steerable model's control and style contributions to the first layer.
     control_gates: Option<ControlGates>,
+    /// The learned structure paths' gates, for a model that has them.
+    path_gates: Option<PathGates>,
 }
 
 impl LstmStepper {
@@ -492,7 +531,16 @@ impl LstmStepper {
             },
             hidden,
             control_gates,
+            path_gates: model
+                .paths
+                .as_ref()
+                .and_then(|layer| PathGates::of(layer).ok()),
         }
+    }
+
+    /// The learned structure paths' gates; `None` for a model without them.
+    pub fn path_gates(&self) -> Option<&PathGates> {
+        self.path_gates.as_ref()
     }
 
     /// A steerable model's control contributions; `None` for a model without controls.

@@ -582,6 +582,11 @@ pub struct ControlsMeta {
     pub style_dim: usize,
     /// What a requested key turns into.
     pub key_profiles: KeyProfiles,
+    /// Whether the network has learned structure paths (the model layer's `paths`): gated
+    /// echoes of one and two bars back and moves onto the grid, added to its output. Models from
+    /// before them have none and load as they were.
+    #[serde(default)]
+    pub structure_paths: bool,
 }
 
 impl ControlsMeta {
@@ -592,6 +597,7 @@ impl ControlsMeta {
             styles,
             style_dim: STYLE_DIM,
             key_profiles,
+            structure_paths: true,
         }
     }
 

@@ -17,7 +17,7 @@ pub const LAG_BARS: [u32; 2] = [1, 2];
 /// Keys told apart: the piano's 88, from A0 (MIDI 21).
 pub const KEYS: usize = 88;
 /// The lowest key's MIDI pitch.
-const LOWEST_PITCH: u8 = 21;
+pub const LOWEST_PITCH: u8 = 21;
 /// Distances told apart to the lag's next onset, in 10-ms steps (1–30; the last slot holds 31
 /// or more, and "none in the lag's bar").
 pub const NEXT_ONSET_STEPS: usize = 32;
@@ -29,6 +29,18 @@ pub const MATCH_STEPS: u64 = 3;
 const LAG_INPUTS: usize = KEYS + NEXT_ONSET_STEPS + 3;
 /// All lookback inputs.
 pub const LOOKBACK_INPUTS: usize = LAG_BARS.len() * LAG_INPUTS;
+
+/// Where the keys due of lag `lag` (an index into [`LAG_BARS`]) start among the
+/// [`LOOKBACK_INPUTS`]: one column per key from [`LOWEST_PITCH`].
+pub const fn lag_keys_column(lag: usize) -> usize {
+    lag * LAG_INPUTS
+}
+
+/// Where the one-hot of steps to lag `lag`'s next onset starts among the [`LOOKBACK_INPUTS`]:
+/// column `n` is `n` steps (the last, [`NEXT_ONSET_STEPS`] − 1, also "none").
+pub const fn lag_next_onset_column(lag: usize) -> usize {
+    lag * LAG_INPUTS + KEYS
+}
 
 /// A set of piano keys, stored in 96 bits (12 bytes, so a corpus's millions of positions stay
 /// small).

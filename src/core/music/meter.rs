@@ -255,13 +255,18 @@ impl Grid {
         on_grid as f64 / onsets_s.len() as f64
     }
 
-    /// Share of the bars begun before the last onset whose downbeat has an onset within
-    /// [`DOWNBEAT_TOLERANCE_S`] (1 for no onsets). `onsets_s` sorted.
-    pub fn downbeats_played(&self, onsets_s: &[f64]) -> f64 {
+    /// Share of the bars begun from `from_s` until the last onset whose downbeat has an onset
+    /// within [`DOWNBEAT_TOLERANCE_S`] (1 for no onsets). `onsets_s` sorted; `from_s` is where
+    /// the music judged begins (0 for a whole piece, a clip's start for a clip).
+    pub fn downbeats_played(&self, onsets_s: &[f64], from_s: f64) -> f64 {
         let Some(&last) = onsets_s.last() else {
             return 1.0;
         };
-        let downbeats = self.downbeats(last);
+        let downbeats: Vec<(i64, f64)> = self
+            .downbeats(last)
+            .into_iter()
+            .filter(|&(_, at_s)| at_s >= from_s - DOWNBEAT_TOLERANCE_S)
+            .collect();
         if downbeats.is_empty() {
             return 1.0;
         }
@@ -409,7 +414,9 @@ mod tests {
         let bar_s = 3.0 * 60.0 / 90.0;
         let onsets = [0.01, 0.5, bar_s + 0.02, 2.0 * bar_s + 0.2];
         // Three bars begin by the last onset; the third has no onset near its downbeat.
-        assert!((grid.downbeats_played(&onsets) - 2.0 / 3.0).abs() < 1e-9);
+        assert!((grid.downbeats_played(&onsets, 0.0) - 2.0 / 3.0).abs() < 1e-9);
+        // A clip from the second bar judges the second and third bars only.
+        assert!((grid.downbeats_played(&onsets[2..], bar_s) - 0.5).abs() < 1e-9);
     }
 
     #[test]

@@ -46,6 +46,14 @@ pub const METER_INPUTS: usize = PHASE_CELLS
     + BEAT_STEPS
     + 1;
 
+/// Where the one-hot of steps to the next sixteenth starts among the [`METER_INPUTS`].
+pub const TO_SIXTEENTH_COLUMN: usize =
+    PHASE_CELLS + 1 + BEAT_SLOTS + BAR_LENGTHS + 1 + TEMPO_BINS + 1;
+/// Where the one-hot of steps to the next eighth-triplet starts.
+pub const TO_TRIPLET_COLUMN: usize = TO_SIXTEENTH_COLUMN + SUBDIVISION_STEPS;
+/// Where the one-hot of steps to the next beat starts.
+pub const TO_BEAT_COLUMN: usize = TO_TRIPLET_COLUMN + SUBDIVISION_STEPS;
+
 /// The metrical inputs at one moment, stored compactly (11 bytes) for every event of a corpus.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
 pub struct MeterValues {
@@ -148,6 +156,8 @@ mod tests {
         let tempo = PHASE_CELLS + 1 + BEAT_SLOTS + BAR_LENGTHS + 1;
         assert_eq!(out[tempo + 5], 1.0, "100 bpm is in the 96–114 bin");
         let steps = tempo + TEMPO_BINS + 1;
+        assert_eq!(steps, TO_SIXTEENTH_COLUMN);
+        assert_eq!(steps + 2 * SUBDIVISION_STEPS, TO_BEAT_COLUMN);
         assert_eq!(out[steps + 15], 1.0, "next sixteenth");
         assert_eq!(out[steps + SUBDIVISION_STEPS + 5], 1.0, "next triplet");
         assert_eq!(out[steps + 2 * SUBDIVISION_STEPS + 45], 1.0, "next beat");
