@@ -7,7 +7,7 @@ use cadenza_core::checkpoint;
 use cadenza_core::controls::{ControlPlan, Curve, MeterChange};
 use cadenza_core::generate::{self, Assist, Length, Primer, SamplingSettings, Steering};
 use cadenza_core::midi::Note;
-use cadenza_core::model::paths::{GATE_SCALE, StructurePath};
+use cadenza_core::model::structure_paths::{GATE_SCALE, StructurePath};
 use tch::{Device, Tensor};
 
 use crate::support::{steerable_tiny_model, torch_lock};

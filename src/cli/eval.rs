@@ -8,7 +8,9 @@ use cadenza_core::controls::ControlTrack;
 use cadenza_core::corpus::{Skipped, Split};
 use cadenza_core::encoding::{self, EventId};
 use cadenza_core::eval::{self, EvalPiece};
+use cadenza_core::learn::path_report::{self, PathPiece, PathReport};
 use cadenza_core::midi;
+use cadenza_core::model::structure_paths::StructurePath;
 use cadenza_core::model::{self, DeviceChoice};
 use cadenza_core::music::meter::Grid;
 use clap::{Args, ValueEnum};
@@ -50,6 +52,10 @@ pub struct EvalArgs {
     /// CPU threads for libtorch.
     #[arg(long)]
     threads: Option<usize>,
+    /// Also report what a model's structure paths learned: each path's mean gate in the first
+    /// and second half of four-bar phrases, and per composer.
+    #[arg(long)]
+    paths: bool,
 }
 
 #[derive(serde::Serialize)]
@@ -59,6 +65,15 @@ struct PieceReport {
     nll_per_event: f64,
     #[serde(skip_serializing_if = "Option::is_none")]
     nll_with_controls: Option<f64>,
+}
+
+/// One path's mean gates, in nats.
+#[derive(serde::Serialize)]
+struct PathRow {
+    path: &'static str,
+    first_half: Option<f64>,
+    second_half: Option<f64>,
+    by_composer: std::collections::BTreeMap<String, Option<f64>>,
 }
 
 #[derive(serde::Serialize)]
@@ -74,6 +89,12 @@ struct Report {
     /// without a usable grid scored with none).
     #[serde(skip_serializing_if = "Option::is_none")]
     nll_with_meter: Option<f64>,
+    /// A model with structure paths: the same score with every path closed (its gates zero).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    nll_with_meter_paths_closed: Option<f64>,
+    /// With --paths: each path's mean gate in nats where it links an event.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    paths: Option<Vec<PathRow>>,
     /// Pieces whose onsets follow their own bar grid.
     grid_pieces: usize,
     events: usize,
@@ -105,7 +126,7 @@ pub fn run(args: &EvalArgs) -> Result<()> {
         .collect();
     // Every control absent (None), each piece's own controls and composer (Some(false)), or
     // its bar grid alone (Some(true)).
-    let score_with = |meter_only: Option<bool>| {
+    let score_with = |model: &model::EventLstm, meter_only: Option<bool>| {
         let eval_pieces: Vec<EvalPiece> = sequences
             .iter()
             .zip(&pieces)
@@ -129,29 +150,63 @@ pub fn run(args: &EvalArgs) -> Result<()> {
             )
             .collect();
         eval::score_pieces(
-            &loaded.model,
+            model,
             &eval_pieces,
             loaded.meta.train.seq_len,
             device.device,
         )
     };
-    let score = score_with(None);
+    let score = score_with(&loaded.model, None);
     let controlled = loaded
         .meta
         .controls
         .is_some()
-        .then(|| score_with(Some(false)));
+        .then(|| score_with(&loaded.model, Some(false)));
     let reads_meter = loaded
         .meta
         .controls
         .as_ref()
         .is_some_and(|c| c.reads_meter());
-    let metered = reads_meter.then(|| score_with(Some(true)));
+    let metered = reads_meter.then(|| score_with(&loaded.model, Some(true)));
+    let closed = match loaded.model.path_gates() {
+        Some(_) if reads_meter => {
+            let closed = checkpoint::load_model(&args.checkpoint, device.device)?;
+            closed.model.close_structure_paths();
+            Some(score_with(&closed.model, Some(true)).nll_per_event())
+        }
+        _ => None,
+    };
+    let path_rows = if args.paths {
+        let with_grid: Vec<PathPiece> = sequences
+            .iter()
+            .zip(&pieces)
+            .filter_map(|((events, track), piece)| {
+                Some(PathPiece {
+                    events,
+                    track,
+                    grid: piece.grid.as_ref()?,
+                    composer: piece.composer.as_deref(),
+                })
+            })
+            .collect();
+        let report = path_report::path_report(
+            &loaded.model,
+            &with_grid,
+            loaded.meta.train.seq_len,
+            device.device,
+        )
+        .context("--paths: this model has no structure paths")?;
+        Some(path_rows_of(&report))
+    } else {
+        None
+    };
     let report = Report {
         nll_per_event: score.nll_per_event(),
         perplexity: score.perplexity(),
         nll_with_controls: controlled.as_ref().map(eval::Score::nll_per_event),
         nll_with_meter: metered.as_ref().map(eval::Score::nll_per_event),
+        nll_with_meter_paths_closed: closed,
+        paths: path_rows,
         grid_pieces: pieces.iter().filter(|p| p.grid.is_some()).count(),
         events: score.events(),
         pieces: pieces.len(),
@@ -176,6 +231,23 @@ pub fn run(args: &EvalArgs) -> Result<()> {
         print_report(&report);
     }
     Ok(())
+}
+
+/// The report's rows, one per path.
+fn path_rows_of(report: &PathReport) -> Vec<PathRow> {
+    StructurePath::ALL
+        .iter()
+        .map(|&path| PathRow {
+            path: path.name(),
+            first_half: report.first_half.mean(path),
+            second_half: report.second_half.mean(path),
+            by_composer: report
+                .by_composer
+                .iter()
+                .map(|(composer, means)| (composer.clone(), means.mean(path)))
+                .collect(),
+        })
+        .collect()
 }
 
 /// A piece to score: its events (without a start event) and its composer, if known.
@@ -253,6 +325,12 @@ fn print_report(report: &Report) {
             report.grid_pieces, report.pieces
         );
     }
+    if let Some(nll) = report.nll_with_meter_paths_closed {
+        println!("{nll:.4} nats/event the same with the structure paths closed");
+    }
+    if let Some(rows) = &report.paths {
+        print_paths(rows);
+    }
     for piece in report.per_piece.iter().flatten() {
         let controlled = piece
             .nll_with_controls
@@ -265,4 +343,38 @@ fn print_report(report: &Report) {
     for skipped in &report.skipped {
         println!("  skipped {}: {}", skipped.path.display(), skipped.reason);
     }
+}
+
+/// Each path's mean gate by phrase half, then per composer.
+fn print_paths(rows: &[PathRow]) {
+    let nats = |gate: Option<f64>| gate.map_or("—".to_string(), |g| format!("{g:+.2}"));
+    println!(
+        "structure paths: mean gate in nats where the path links an event (bars 1–2 · 3–4 of {}-bar phrases)",
+        path_report::PHRASE_BARS
+    );
+    for row in rows {
+        println!(
+            "  {:<14} {} · {}",
+            row.path,
+            nats(row.first_half),
+            nats(row.second_half)
+        );
+    }
+    let Some(first) = rows.first() else {
+        return;
+    };
+    println!("per composer: {}", names(rows));
+    for composer in first.by_composer.keys() {
+        let gates: Vec<String> = rows
+            .iter()
+            .map(|row| nats(row.by_composer.get(composer).copied().flatten()))
+            .collect();
+        println!("  {composer:<14} {}", gates.join(" "));
+    }
+}
+
+/// The paths' names, in column order.
+fn names(rows: &[PathRow]) -> String {
+    let names: Vec<&str> = rows.iter().map(|row| row.path).collect();
+    names.join(" · ")
 }

@@ -347,9 +347,10 @@ pub fn take(seed: u64) -> cadenza_core::generate::Take {
     }
 }
 
-/// A copy of a steerable checkpoint at `out` as an older Cadenza saved them, with `inputs` (one
-/// of the older [`CONTROL_LAYOUTS`](cadenza_core::controls::CONTROL_LAYOUTS)) control inputs:
-/// the newer inputs' columns cut from the first layer and `inputs` declared. Returns its stem.
+/// A copy of a steerable checkpoint at `out` as an older Cadenza saved them, from before the
+/// structure paths, with `inputs` (one of the
+/// [`CONTROL_LAYOUTS`](cadenza_core::controls::CONTROL_LAYOUTS)) control inputs: the paths' gates
+/// and the newer inputs' columns cut from the first layer, and `inputs` declared. Returns its stem.
 pub fn older_copy(stem: &Path, out: &Path, inputs: usize) -> PathBuf {
     use cadenza_core::controls::CONTROL_INPUTS_WITH_LOOKBACK;
     let mut meta = checkpoint::load_meta(stem).expect("description");
@@ -358,6 +359,7 @@ pub fn older_copy(stem: &Path, out: &Path, inputs: usize) -> PathBuf {
         tch::Tensor::read_safetensors(checkpoint::weights_path(stem))
             .expect("weights")
             .into_iter()
+            .filter(|(name, _)| !name.starts_with("paths."))
             .map(|(name, tensor)| {
                 if name != "lstm.weight_ih_l0" {
                     return (name, tensor);
@@ -376,6 +378,7 @@ pub fn older_copy(stem: &Path, out: &Path, inputs: usize) -> PathBuf {
     tch::Tensor::write_safetensors(&tensors, &weights).expect("weights written");
     let controls = meta.controls.as_mut().expect("a steerable model");
     controls.inputs = inputs;
+    controls.structure_paths = false;
     meta.weights_sha256 = checkpoint::sha256_file(&weights).expect("hashed");
     let json = serde_json::to_vec_pretty(&meta).expect("serialises");
     std::fs::write(out.with_extension("json"), json).expect("description written");

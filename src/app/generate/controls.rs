@@ -188,7 +188,7 @@ pub fn controls_ui(
                     }
                 })
                 .response
-                .on_hover_text("How strongly Cadenza's rules lean on the model's choices: keeping time, echoing each phrase's first half, the corpus's texture, letting go of held notes, the key the take settled in. None: the model alone");
+                .on_hover_text("How strongly Cadenza's rules lean on the model's choices: keeping time, echoing each phrase's first half, the corpus's texture, letting go of held notes, the key the take settled in. None: the model alone. A model with structure paths (the starter since December 2026) learned to echo the bars before and land on the grid itself, on a bar grid; in free time there is no grid for them to follow");
             ui.end_row();
             ui.label("Variations");
             ui.add(

@@ -5,6 +5,7 @@ mod data;
 pub mod eval;
 mod keeping;
 mod options;
+pub mod path_report;
 mod progress;
 mod run_clock;
 mod setup;

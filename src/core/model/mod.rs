@@ -9,9 +9,9 @@ pub mod checkpoint;
 mod cpu_step;
 pub mod label;
 pub mod naming;
-pub mod paths;
 pub mod preset;
 pub mod starter;
+pub mod structure_paths;
 
 use tch::{Device, Kind, Tensor, nn};
 
@@ -22,7 +22,7 @@ use crate::music::controls::ControlsMeta;
 use crate::music::encoding::{Encoding, VOCAB_SIZE};
 
 pub use cpu_step::{CpuState, CpuStepper, PackedMatrix};
-pub use paths::{ActiveLinks, PathGates};
+pub use structure_paths::{ActiveLinks, PathGates};
 
 /// What the network reads at each step besides its state: an event, and for a steerable model
 /// the control inputs and a style.
@@ -36,7 +36,7 @@ pub struct Inputs {
     pub styles: usize,
     /// Size of the style embedding.
     pub style_dim: usize,
-    /// Gates of the learned structure paths ([`paths::STRUCTURE_PATHS`], or 0 without them).
+    /// Gates of the learned structure paths ([`structure_paths::STRUCTURE_PATHS`], or 0 without them).
     pub paths: usize,
 }
 
@@ -57,7 +57,7 @@ impl Inputs {
                 styles: meta.style_rows(),
                 style_dim: meta.style_dim,
                 paths: if meta.structure_paths {
-                    paths::STRUCTURE_PATHS
+                    structure_paths::STRUCTURE_PATHS
                 } else {
                     0
                 },
@@ -83,6 +83,9 @@ pub struct Conditioning {
 
 /// Where the style embedding lives in the variable store; its variable is `style.weight`.
 pub const STYLE_PATH: &str = "style";
+/// Where the structure paths' gate layer lives in the variable store (`paths.weight`,
+/// `paths.bias`).
+pub const STRUCTURE_PATHS_PATH: &str = "paths";
 
 /// The shape of the network.
 #[derive(Debug, Clone, Copy, PartialEq, serde::Serialize, serde::Deserialize)]
@@ -289,7 +292,8 @@ impl EventLstm {
             );
         }
         let head = nn::linear(root / "head", config.hidden, vocab, Default::default());
-        let paths = (inputs.paths > 0).then(|| paths::gate_layer(&(root / "paths"), config.hidden));
+        let paths = (inputs.paths > 0)
+            .then(|| structure_paths::gate_layer(&(root / STRUCTURE_PATHS_PATH), config.hidden));
         Self {
             embedding,
             style,
@@ -360,6 +364,42 @@ impl EventLstm {
         state: &LstmState,
         train: bool,
     ) -> (Tensor, LstmState) {
+        let (output, state) = self.run_lstm(events, conditioning, state, train);
+        let logits = output.apply(&self.head);
+        let logits = match (&self.paths, conditioning) {
+            (Some(gates), Some(conditioning)) => {
+                logits + structure_paths::path_logits(&conditioning.controls, &output.apply(gates))
+            }
+            _ => logits,
+        };
+        (logits, state)
+    }
+
+    /// The structure paths' gates in nats (`[batch, time, paths]`, what each linked event gets
+    /// added) for `events` read as [`EventLstm::forward`] reads them, and the state after; `None`
+    /// for a model without paths.
+    pub fn structure_gates(
+        &self,
+        events: &Tensor,
+        conditioning: Option<&Conditioning>,
+        state: &LstmState,
+    ) -> Option<(Tensor, LstmState)> {
+        let gates = self.paths.as_ref()?;
+        let (output, state) = self.run_lstm(events, conditioning, state, false);
+        Some((
+            output.apply(gates) * f64::from(structure_paths::GATE_SCALE),
+            state,
+        ))
+    }
+
+    /// The top LSTM layer's output `[batch, time, hidden]` and the state after.
+    fn run_lstm(
+        &self,
+        events: &Tensor,
+        conditioning: Option<&Conditioning>,
+        state: &LstmState,
+        train: bool,
+    ) -> (Tensor, LstmState) {
         let input = self.lstm_input(events, conditioning);
         let weights: Vec<&Tensor> = self.lstm_weights.iter().collect();
         let (output, h, c) = input.lstm(
@@ -372,14 +412,19 @@ impl EventLstm {
             false,
             true,
         );
-        let logits = output.apply(&self.head);
-        let logits = match (&self.paths, conditioning) {
-            (Some(gates), Some(conditioning)) => {
-                logits + paths::path_logits(&conditioning.controls, &output.apply(gates))
+        (output, LstmState { h, c })
+    }
+
+    /// Closes every structure path (its gates become zero), so the model scores and samples as
+    /// the same network without them: for measuring what the paths add.
+    pub fn close_structure_paths(&self) {
+        let _guard = tch::no_grad_guard();
+        if let Some(gates) = &self.paths {
+            let _ = gates.ws.shallow_clone().zero_();
+            if let Some(bias) = &gates.bs {
+                let _ = bias.shallow_clone().zero_();
             }
-            _ => logits,
-        };
-        (logits, LstmState { h, c })
+        }
     }
 
     /// The gates of the learned structure paths, for a model that has them.

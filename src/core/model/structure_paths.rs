@@ -30,7 +30,7 @@ use crate::music::meter_inputs::{
     BEAT_STEPS, SUBDIVISION_STEPS, TO_BEAT_COLUMN, TO_SIXTEENTH_COLUMN, TO_TRIPLET_COLUMN,
 };
 
-/// One learned structure path.
+/// One learned structure path, declared in gate order.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum StructurePath {
     /// Strike what was struck here one bar back.
@@ -63,6 +63,11 @@ impl StructurePath {
         Self::Triplet,
         Self::Beat,
     ];
+
+    /// The path's gate, its index in [`StructurePath::ALL`].
+    pub fn gate(self) -> usize {
+        self as usize
+    }
 
     /// A short name for reports.
     pub fn name(self) -> &'static str {
@@ -181,12 +186,16 @@ impl ActiveLinks {
         Self(active)
     }
 
-    /// Whether the event `event` gets gate `gate`'s feature.
-    pub fn contains(&self, event: Event, gate: StructurePath) -> bool {
-        let gate = StructurePath::ALL.iter().position(|&p| p == gate);
+    /// Whether `event` gets `path`'s feature.
+    pub fn contains(&self, event: Event, path: StructurePath) -> bool {
         self.0
             .iter()
-            .any(|&(e, g)| e == event.id() && Some(usize::from(g)) == gate)
+            .any(|&(e, g)| e == event.id() && usize::from(g) == path.gate())
+    }
+
+    /// Whether `path` links any event.
+    pub fn has_path(&self, path: StructurePath) -> bool {
+        self.0.iter().any(|&(_, g)| usize::from(g) == path.gate())
     }
 }
 
