@@ -244,7 +244,7 @@ const NAMES: [&str; 18] = [
     "range (semitones)",
     "peak polyphony",
     "mean polyphony",
-    "notes in the key's scale",
+    "notes in the best diatonic scale",
     "pitch-class entropy (bits)",
     "onset gaps under 0.1 s",
     "onset gaps over 0.4 s",
@@ -278,17 +278,7 @@ impl Stats {
         let velocities: Vec<f64> = notes.iter().map(|n| f64::from(n.velocity)).collect();
         let histogram = controls::pitch_class_durations(notes);
         let total: f64 = histogram.iter().sum::<f64>().max(1e-9);
-        let key = controls::find_key(&histogram);
-        let scale: &[u8] = match key.map(|k| k.mode()) {
-            Some(controls::Mode::Minor) => &[0, 2, 3, 5, 7, 8, 10, 11],
-            _ => &[0, 2, 4, 5, 7, 9, 11],
-        };
-        let tonic = key.map_or(0, |k| k.tonic());
-        let in_scale = notes
-            .iter()
-            .filter(|n| scale.contains(&((n.pitch + 12 - tonic) % 12)))
-            .count() as f64
-            / notes.len() as f64;
+        let in_scale = best_scale_share(notes);
         let entropy: f64 = histogram
             .iter()
             .map(|d| d / total)
@@ -338,6 +328,24 @@ impl Stats {
             split_chords(notes),
         ]))
     }
+}
+
+/// The share of the notes in the diatonic collection (the seven pitch classes of a major scale
+/// and its relative minor) that holds the most of them. Judged without the key finder the
+/// sampler's settled-key rule uses (`controls::find_key`), so the rule is not marked by its own
+/// measure.
+fn best_scale_share(notes: &[Note]) -> f64 {
+    const MAJOR: [u8; 7] = [0, 2, 4, 5, 7, 9, 11];
+    let best = (0..12u8)
+        .map(|tonic| {
+            notes
+                .iter()
+                .filter(|n| MAJOR.contains(&((n.pitch + 12 - tonic) % 12)))
+                .count()
+        })
+        .max()
+        .unwrap_or(0);
+    best as f64 / notes.len().max(1) as f64
 }
 
 /// Share of the gaps between consecutive onsets (of any key) that are 5–20 ms: a chord struck as
