@@ -68,8 +68,10 @@ impl Moment {
     }
 
     /// For each shift of 0 to [`MAX_SHIFT_STEPS`] steps, whether it lands within the tolerance of
-    /// a grid position: the positions of the beats ahead marked out, not each landing searched
-    /// for (a step stays as fast as without a grid).
+    /// a grid position ahead: the positions of the beats ahead marked out, not each landing
+    /// searched for (a step stays as fast as without a grid). The position now stands on (within
+    /// its tolerance) is not ahead: a shift of 10 or 20 ms within it splits a chord into a fast
+    /// spread (2 % of the strong assist's onset gaps were 5–20 ms, against the corpus's 0.2 %).
     fn landings_on_grid(&self, grid: &Grid) -> [bool; MAX_SHIFT_STEPS as usize + 1] {
         let mut on_grid = [false; MAX_SHIFT_STEPS as usize + 1];
         let horizon_s = self.now_s + f64::from(MAX_SHIFT_STEPS) * STEP_S;
@@ -81,6 +83,9 @@ impl Moment {
             let tolerance_s = ON_GRID_TOLERANCE * length_s;
             for position in GRID_POSITIONS {
                 let at_s = grid.time_of(beat + position) - self.now_s;
+                if at_s <= tolerance_s {
+                    continue;
+                }
                 let from = ((at_s - tolerance_s) / STEP_S).ceil().max(1.0);
                 let to = ((at_s + tolerance_s) / STEP_S)
                     .floor()
@@ -161,6 +166,16 @@ mod tests {
         assert_eq!(logits[usize::from(Event::NoteOn(60).id())], 0.0);
         // From 1.5 s, 0.5 s lands on the downbeat of bar 2; 0.75 s would jump over it.
         assert_eq!(logits[shift(75)] - logits[shift(50)], -OFF_GRID_PENALTY);
+    }
+
+    #[test]
+    fn a_shift_within_the_grid_position_now_stood_on_is_discouraged() {
+        // 10 ms before the sixteenth at 0.625 s: on the grid already, so moving onto it exactly
+        // would split whatever is struck here from what is struck there.
+        let logits = nudged(0.615, true);
+        assert_eq!(logits[usize::from(Event::NoteOn(60).id())], 0.0);
+        assert_eq!(logits[shift(1)] - logits[shift(13)], -OFF_GRID_PENALTY);
+        assert_eq!(logits[shift(2)] - logits[shift(13)], -OFF_GRID_PENALTY);
     }
 
     #[test]
