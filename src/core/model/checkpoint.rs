@@ -565,13 +565,23 @@ fn check_declared_size(stem: &Path, meta: &CheckpointMeta) -> Result<(), Checkpo
         return Err(CheckpointError::Weights {
             path,
             reason: format!(
-                "the weights do not match the description: it declares {declared} weights ({} MB), the file holds {} MB",
-                needed_bytes >> 20,
-                file_bytes >> 20
+                "the weights do not match the description: it declares {declared} weights ({}), the file holds {}",
+                size_text(needed_bytes, file_bytes),
+                size_text(file_bytes, needed_bytes)
             ),
         });
     }
     Ok(())
+}
+
+/// `bytes` in whole megabytes, or exactly where that would read the same as `other` (a
+/// description one layer of gates larger than its file differs by kilobytes).
+fn size_text(bytes: u64, other: u64) -> String {
+    if bytes >> 20 == other >> 20 {
+        format!("{bytes} bytes")
+    } else {
+        format!("{} MB", bytes >> 20)
+    }
 }
 
 /// Proves the weights file of `stem` is the one its description names (by its sha256).
@@ -746,5 +756,18 @@ pub fn verify_shipped(stem: &Path) -> Result<(), CheckpointError> {
         Ok(())
     } else {
         Err(CheckpointError::NotShipped { path, found })
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::size_text;
+
+    #[test]
+    fn sizes_that_round_to_the_same_megabytes_are_given_in_bytes() {
+        // A description claiming the structure paths' gates over weights without them: 14 KB
+        // more than the file, both 17 MB.
+        assert_eq!(size_text(18_730_732, 18_717_376), "18730732 bytes");
+        assert_eq!(size_text(2_163_494_096, 18_717_376), "2063 MB");
     }
 }
