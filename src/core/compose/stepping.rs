@@ -147,12 +147,14 @@ impl VoiceControls {
                 continue;
             }
             if let Some((values, style)) = wanted {
-                let bias = gates.bias(&values, style);
+                // Written out once for the gate bias and the paths' links alike.
+                let inputs = values.inputs(gates.inputs());
+                let bias = gates.bias_of_inputs(&inputs, style);
                 let width = bias.len();
                 self.bias.resize(batch * width, 0.0);
                 self.bias[i * width..][..width].copy_from_slice(&bias);
                 if self.has_paths {
-                    self.active[i] = ActiveLinks::of_inputs(&values.inputs(gates.inputs()));
+                    self.active[i] = ActiveLinks::of_inputs(&inputs);
                 }
                 self.current[i] = wanted;
             }

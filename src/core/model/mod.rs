@@ -478,7 +478,11 @@ impl ControlGates {
 
     /// The first-layer gate bias for `values` and style row `style` (`4·hidden` values).
     pub fn bias(&self, values: &ControlValues, style: usize) -> Vec<f32> {
-        let inputs = values.inputs(self.inputs());
+        self.bias_of_inputs(&values.inputs(self.inputs()), style)
+    }
+
+    /// [`ControlGates::bias`] for control inputs already written out (`inputs()` wide).
+    pub fn bias_of_inputs(&self, inputs: &[f32], style: usize) -> Vec<f32> {
         let rows = self.styles.len() / self.width;
         let mut bias = self.styles[style.min(rows - 1) * self.width..][..self.width].to_vec();
         for (i, &x) in inputs.iter().enumerate() {
