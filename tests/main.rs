@@ -9,6 +9,7 @@ mod faults;
 mod form;
 mod generation;
 mod layout;
+mod live;
 mod meter;
 mod midi_read;
 mod midi_reference;

@@ -12,6 +12,7 @@ use super::close_guard::{CloseChoice, CloseGuard};
 use super::corpus::CorpusPanel;
 use super::generate::{CURVE_LANE_HEIGHT, GeneratePanel, GenerateRoomSettings};
 use super::intent::{Intent, Intents, Room};
+use super::live::{AnswerSettings, LivePanel, read_computer_keys};
 use super::models::Models;
 use super::piano_roll::{PianoRoll, RollAction};
 use super::settings::{SETTINGS_KEY, Settings};
@@ -31,6 +32,7 @@ pub struct CadenzaApp {
     pub(super) corpus: CorpusPanel,
     pub(super) train: TrainPanel,
     pub(super) generate: GeneratePanel,
+    pub(super) live: LivePanel,
     pub(super) roll: PianoRoll,
     /// The piece the roll last opened (see [`super::shared::Shown::revision`]).
     shown_revision: u64,
@@ -58,6 +60,7 @@ impl CadenzaApp {
             train,
             generate,
             style_names,
+            live,
         } = settings;
         let models = Models::new(
             checkpoint,
@@ -86,6 +89,7 @@ impl CadenzaApp {
             corpus,
             train: TrainPanel::new(train),
             generate,
+            live: LivePanel::new(live),
             roll: PianoRoll::default(),
             shown_revision: 0,
             roll_width_px: 800.0,
@@ -153,6 +157,7 @@ impl CadenzaApp {
             train: self.train.controls().clone(),
             generate: generate.controls,
             style_names,
+            live: self.live.remembered(),
         }
     }
 
@@ -181,6 +186,18 @@ impl CadenzaApp {
             Intent::PlayRange { from_s, until_s } => shared.sound.play_range(from_s, until_s),
             Intent::Play => shared.sound.play(),
             Intent::TogglePlay => shared.sound.toggle(),
+            Intent::Pause => shared.sound.pause(),
+            Intent::Touch(touch) => {
+                shared.sound.touch(touch);
+                self.live.touched(touch, more);
+            }
+            Intent::HandOver => self.live.hand_over_now(),
+            Intent::KeepTake { take, play } => {
+                self.generate.keep_take(*take, more);
+                if let Some((from_s, until_s)) = play {
+                    more.push(Intent::PlayRange { from_s, until_s });
+                }
+            }
             Intent::Stop => shared.sound.stop(),
             Intent::Seek(at_s) => shared.sound.seek(at_s),
             Intent::SetVolume(volume) => shared.sound.set_volume(volume),
@@ -207,6 +224,17 @@ impl CadenzaApp {
         self.corpus.poll(&self.shared, &mut intents);
         self.train.poll(&mut intents);
         self.generate.poll(&self.shared, &mut intents);
+        let checkpoint = self.shared.models.current.clone();
+        let (settings, controls) = checkpoint
+            .as_deref()
+            .map(|c| self.generate.sampling_for(c))
+            .unwrap_or_default();
+        let answers = AnswerSettings {
+            checkpoint,
+            settings,
+            controls,
+        };
+        self.live.poll(&self.shared, &answers, &mut intents);
         match self.shared.sound.poll() {
             // The new player is empty: the piece on screen goes into it.
             Some(SoundChange::Switched) => {
@@ -241,6 +269,7 @@ impl CadenzaApp {
                     ui.selectable_value(&mut self.room, Room::Corpus, "Corpus");
                     ui.selectable_value(&mut self.room, Room::Train, "Train");
                     ui.selectable_value(&mut self.room, Room::Generate, "Generate");
+                    ui.selectable_value(&mut self.room, Room::Live, "Live");
                 });
                 ui.separator();
                 let shared = &self.shared;
@@ -254,6 +283,9 @@ impl CadenzaApp {
                         self.train.controls().device,
                         intents,
                     ),
+                    Room::Live => self
+                        .live
+                        .ui(ui, shared, shared.models.current.as_ref(), intents),
                 });
                 self.side_rect = out.inner_rect;
             });
@@ -299,14 +331,23 @@ impl eframe::App for CadenzaApp {
         let finished = self.take_finished_work();
         self.apply(finished);
         let mut intents = Intents::default();
+        if self.room == Room::Live {
+            // Before the shortcuts, so the piano's letters play rather than act.
+            read_computer_keys(ui, &mut self.live.piano, &mut intents);
+        }
         shortcuts::read(ui, &mut intents);
         chrome::dropped_files(ui, &mut intents);
         self.guard_close(ui.ctx());
         chrome::menu(ui, &mut intents);
-        let jobs: Vec<String> = [self.corpus.job(), self.train.job(), self.generate.job()]
-            .into_iter()
-            .flatten()
-            .collect();
+        let jobs: Vec<String> = [
+            self.corpus.job(),
+            self.train.job(),
+            self.generate.job(),
+            self.live.job(),
+        ]
+        .into_iter()
+        .flatten()
+        .collect();
         chrome::status_bar(ui, &jobs, &self.train.device_label(), &self.shared);
         chrome::transport_bar(
             ui,

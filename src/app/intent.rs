@@ -4,7 +4,9 @@
 
 use std::path::PathBuf;
 
+use cadenza_core::generate::Take;
 use cadenza_core::midi::{Note, Piece};
+use cadenza_core::music::touch::Touch;
 use cadenza_core::regenerate::Passage;
 
 use super::piano_roll::RollContent;
@@ -39,6 +41,20 @@ pub enum Intent {
     Play,
     /// Play or pause.
     TogglePlay,
+    /// Pause, keeping the position (an answer played over).
+    Pause,
+    /// A key or the pedal played live (computer keyboard): sounds at once, recorded if recording.
+    Touch(Touch),
+    /// Enter in the Live room: the call is over, answer it now.
+    HandOver,
+    /// Keep a take made outside the Generate room (a recording, an exchange) and show it; play
+    /// it from one time to another if asked.
+    KeepTake {
+        /// The take.
+        take: Box<Take>,
+        /// Where to play it from and to, in seconds.
+        play: Option<(f64, f64)>,
+    },
     /// Stop and go back to the start.
     Stop,
     /// Move the playhead.
@@ -78,6 +94,8 @@ pub enum Room {
     Train,
     /// Generating, the takes and their versions.
     Generate,
+    /// Playing live: recording, call and response.
+    Live,
 }
 
 /// A piece to show: in the roll and in the player.

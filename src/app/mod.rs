@@ -3,7 +3,8 @@
 //!   [`settings`]: what is remembered; [`shared`]: what every room reads; [`intent`]: what the
 //!   user asked for, applied after drawing;
 //! - the rooms of the side bar, a folder each: [`corpus`], [`train`], [`generate`] (its takes
-//!   list, passage tool, controls, steering and curve lane);
+//!   list, passage tool, controls, steering and curve lane), [`live`] (the computer keyboard, a
+//!   MIDI keyboard, recording, call and response);
 //! - the frame around them: [`chrome`] (menu, transport, status bar, drops), [`shortcuts`],
 //!   [`close_guard`], [`help`];
 //! - widgets and helpers: [`piano_roll`], [`sound`], [`job`], [`format`].
@@ -19,6 +20,7 @@ mod generate;
 mod help;
 mod intent;
 mod job;
+mod live;
 mod models;
 pub mod piano_roll;
 mod settings;
@@ -30,6 +32,8 @@ mod train;
 
 #[cfg(test)]
 mod afternoon_tests;
+#[cfg(test)]
+mod live_tests;
 #[cfg(test)]
 mod tests;
 

@@ -6,6 +6,7 @@ use std::collections::BTreeMap;
 use std::path::PathBuf;
 
 use super::generate::GenerateControls;
+use super::live::LiveRoomSettings;
 use super::train::TrainControls;
 
 /// The eframe storage key of [`Settings`].
@@ -33,6 +34,8 @@ pub struct Settings {
     pub generate: GenerateControls,
     /// The style names given to flat corpus folders, by folder, applied when one is opened again.
     pub style_names: BTreeMap<PathBuf, String>,
+    /// The Live room: the MIDI keyboard and output, the silence that ends a call.
+    pub live: LiveRoomSettings,
 }
 
 #[cfg(test)]

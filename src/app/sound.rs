@@ -4,9 +4,13 @@ use std::path::{Path, PathBuf};
 
 use cadenza_core::audio::{self, AudioError, AudioOutput, PianoSynth, Transport, TransportCommand};
 use cadenza_core::midi::Piece;
+use cadenza_core::music::touch::Touch;
 use cadenza_core::worker::Repaint;
 
 use super::job::Job;
+
+/// The buffer assumed when the device's own default had to do (rodio asks for about 50 ms).
+const DEFAULT_DEVICE_BUFFER_FRAMES: u32 = 2048;
 
 /// A SoundFont the user picked, loaded off the UI thread (a General MIDI font takes a while).
 type ChosenSoundFont = Option<(PathBuf, Result<PianoSynth, AudioError>)>;
@@ -17,6 +21,8 @@ pub struct Sound {
     _output: Option<AudioOutput>,
     soundfont: Result<PathBuf, String>,
     output_problem: Option<String>,
+    /// The device buffer, in frames, when a small one opened (see [`audio::LIVE_BUFFER_FRAMES`]).
+    buffer_frames: Option<u32>,
     choosing: Job<ChosenSoundFont>,
     /// The SoundFont the user chose, remembered between runs even while it cannot be used.
     chosen: Option<PathBuf>,
@@ -57,6 +63,7 @@ impl Sound {
                 _output: None,
                 soundfont: Err(err.to_string()),
                 output_problem: None,
+                buffer_frames: None,
                 choosing: Job::default(),
                 chosen: user_choice,
             },
@@ -65,12 +72,14 @@ impl Sound {
 
     fn with_synth(path: PathBuf, synth: PianoSynth, chosen: Option<PathBuf>) -> Self {
         let (transport, source) = audio::playback(synth);
-        let (output, problem) = AudioOutput::open_or_silent(source);
+        // The small buffer of a live instrument: a key played is heard 12 ms later, not 46.
+        let (output, buffer_frames, problem) = AudioOutput::open_live_or_silent(source);
         Self {
             transport: Some(transport),
             _output: Some(output),
             soundfont: Ok(path),
             output_problem: problem.map(|e| e.to_string()),
+            buffer_frames,
             choosing: Job::default(),
             chosen,
         }
@@ -112,6 +121,21 @@ impl Sound {
     /// the stop point, so it holds however late the next frame comes.
     pub fn play_range(&mut self, from_s: f64, until_s: f64) {
         self.send(TransportCommand::PlayRange { from_s, until_s });
+    }
+
+    /// Pauses, keeping the position.
+    pub fn pause(&mut self) {
+        self.send(TransportCommand::Pause);
+    }
+
+    /// Sounds a key or the pedal played live, at once.
+    pub fn touch(&mut self, touch: Touch) {
+        self.send(TransportCommand::Touch(touch));
+    }
+
+    /// The transport, for a MIDI keyboard's thread to play the synth without waiting for a frame.
+    pub fn transport(&self) -> Option<Transport> {
+        self.transport.clone()
     }
 
     /// Starts playing.
@@ -157,6 +181,24 @@ impl Sound {
                 path.file_name().unwrap_or_default().to_string_lossy()
             ),
             Err(err) => format!("Sound off: {err}"),
+        }
+    }
+
+    /// The device buffer in frames (the default device buffer's size when it is unknown).
+    pub fn buffer_frames(&self) -> u32 {
+        self.buffer_frames.unwrap_or(DEFAULT_DEVICE_BUFFER_FRAMES)
+    }
+
+    /// What the output buffer adds between a key and its sound, for the Live room.
+    pub fn latency_label(&self) -> String {
+        match (&self.soundfont, &self.output_problem, self.buffer_frames) {
+            (Err(_), _, _) => "No sound: keys are recorded, not heard".to_string(),
+            (Ok(_), Some(_), _) => "No audio output: keys are recorded, not heard".to_string(),
+            (Ok(_), None, Some(frames)) => format!(
+                "Audio buffer {frames} frames ({:.1} ms) plus one 5.8-ms block",
+                f64::from(frames) * 1000.0 / f64::from(audio::SAMPLE_RATE)
+            ),
+            (Ok(_), None, None) => "Audio buffer: the device's default".to_string(),
         }
     }
 

@@ -6,6 +6,7 @@ mod demo_corpus;
 mod eval;
 mod generate;
 mod inspect;
+mod live;
 mod regenerate;
 mod render;
 mod train;
@@ -57,6 +58,11 @@ enum Command {
     Regenerate(Box<regenerate::RegenerateArgs>),
     /// Play a MIDI file through the SoundFont piano into a WAV file.
     Render(render::RenderArgs),
+    /// List the MIDI inputs and outputs (keyboards, synths, DAWs).
+    Ports,
+    /// Call and response: play a phrase on a MIDI keyboard; after a silence Cadenza answers it
+    /// on a MIDI output. Ctrl+C ends.
+    Duet(live::DuetArgs),
     /// Open the app on a corpus folder (Corpus panel) or a MIDI file (shown in the piano roll).
     Open {
         /// A folder of MIDI files, or one MIDI file (none: the app as it starts).
@@ -64,7 +70,6 @@ enum Command {
     },
 }
 
-/// Runs the command line and turns errors into a one-line message and a non-zero exit.
 /// Parses a `--checkpoint` argument: a stem or either file, or "starter" for the starter model.
 fn checkpoint_arg(text: &str) -> Result<std::path::PathBuf, String> {
     Ok(cadenza_core::starter::resolve(std::path::Path::new(text)))
@@ -80,6 +85,7 @@ fn die_quietly_when_the_reader_goes() {
     }
 }
 
+/// Runs the command line and turns errors into a one-line message and a non-zero exit.
 pub fn main() -> ExitCode {
     let cli = Cli::parse();
     let app = matches!(cli.command, None | Some(Command::Open { .. }));
@@ -106,6 +112,8 @@ pub fn main() -> ExitCode {
         Some(Command::Generate(args)) => generate::run(&args),
         Some(Command::Regenerate(args)) => regenerate::run(&args),
         Some(Command::Render(args)) => render::run(&args),
+        Some(Command::Ports) => live::ports(),
+        Some(Command::Duet(args)) => live::duet(&args),
         Some(Command::Open { path }) => crate::app::run(path, cli.verbose),
         None => crate::app::run(None, cli.verbose),
     };

@@ -7,7 +7,8 @@
 //! - [`model`]: the LSTM and its CPU step, checkpoints, the shipped starter model;
 //! - [`learn`]: training data, the trainer, evaluation;
 //! - [`compose`]: sampling, generation, regenerating a passage, takes and their versions;
-//! - [`sound`]: SoundFonts (checked before the synth sees them), rendering, playback.
+//! - [`sound`]: SoundFonts (checked before the synth sees them), rendering, playback;
+//! - [`live`]: playing with Cadenza: touches in, recording, call and response, MIDI ports.
 //!
 //! The desktop app and the command line both call into it; its manifest has no GUI or CLI crate,
 //! so it cannot depend on them. The modules are also reachable from the crate root
@@ -23,6 +24,7 @@
 pub mod base;
 pub mod compose;
 pub mod learn;
+pub mod live;
 pub mod model;
 pub mod music;
 pub mod sound;

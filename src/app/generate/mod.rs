@@ -166,6 +166,20 @@ impl GeneratePanel {
         self.picker.poll(intents);
     }
 
+    /// Keeps a take made elsewhere (a recording, a call and its answer) and shows it.
+    pub fn keep_take(&mut self, take: Take, intents: &mut Intents) {
+        if let Some(index) = self.takes.workbench_mut().add(vec![take]) {
+            self.takes.show(index, intents);
+        }
+    }
+
+    /// What this room would sample with for `checkpoint`: its settings and its steering (a live
+    /// answer uses them).
+    pub fn sampling_for(&self, checkpoint: &Path) -> (SamplingSettings, ControlPlan) {
+        let controls = self.plan_for(checkpoint);
+        (self.controls.settings(&controls), controls)
+    }
+
     fn poll_generator(&mut self, intents: &mut Intents) {
         for event in self.generator.events() {
             match event {

@@ -4,7 +4,9 @@
 pub use super::assist::{Assist, AssistLevel};
 pub use super::form::sample_take;
 pub use super::primer::Primer;
-pub use super::request::{GenerateEvent, GenerateRequest, GeneratorHandle, output_paths, spawn};
+pub use super::request::{
+    GenerateEvent, GenerateRequest, GeneratorHandle, output_paths, run_loaded, spawn,
+};
 pub use super::sampler::{SampledPiece, Update, sample};
 pub use super::settings::{
     DEFAULT_BARS, DEFAULT_PRIMER_SECONDS, DEFAULT_SECONDS, GenerateError, Length, MAX_BARS,

@@ -1,10 +1,11 @@
 //! Generation as a job: a request run on a worker thread, streaming notes as it samples.
 
 use std::path::{Path, PathBuf};
+use std::sync::atomic::AtomicBool;
 
 use crate::base::worker::{Context, Repaint, Worker};
-use crate::model::checkpoint::{self};
-use crate::model::{DeviceChoice, resolve_device};
+use crate::model::checkpoint::{self, LoadedModel};
+use crate::model::{DeviceChoice, ResolvedDevice, resolve_device};
 use crate::music::meter::Grid;
 use crate::music::plan::ControlPlan;
 
@@ -67,6 +68,20 @@ fn run(
     request.settings.validate()?;
     let device = resolve_device(request.device).map_err(GenerateError::Device)?;
     let loaded = checkpoint::load_model(&request.checkpoint, device.device)?;
+    let mut observe = |event| ctx.update(event);
+    run_loaded(request, &loaded, &device, &mut observe, ctx.cancel_flag())
+}
+
+/// Runs `request` with its model already loaded on `device` (a live session keeps it loaded
+/// between answers): the events as [`spawn`] sends them, then the takes; `None` if cancelled.
+pub fn run_loaded(
+    request: &GenerateRequest,
+    loaded: &LoadedModel,
+    device: &ResolvedDevice,
+    observe: &mut dyn FnMut(GenerateEvent),
+    cancel: &AtomicBool,
+) -> Result<Option<Vec<Take>>, GenerateError> {
+    request.settings.validate()?;
     let steering =
         Steering::new(&loaded.meta, request.controls.clone())?.or_grid(request.primer.grid.clone());
     // A length in bars without a grid is refused before the job says it started.
@@ -82,20 +97,19 @@ fn run(
         controls = %request.controls.summary(),
         "generating"
     );
-    ctx.update(GenerateEvent::Started {
+    observe(GenerateEvent::Started {
         device: device.description.clone(),
         primer: request.primer.clone(),
         grid: steering.grid().cloned(),
     });
-    let mut observe = |update| ctx.update(GenerateEvent::Update(update));
     let sampled = sample_take(
         &loaded.model,
         &steering,
         device.device,
         &request.settings,
         &request.primer,
-        &mut observe,
-        ctx.cancel_flag(),
+        &mut |update| observe(GenerateEvent::Update(update)),
+        cancel,
     )?;
     let checkpoint = absolute_stem(&request.checkpoint).display().to_string();
     Ok(sampled.map(|pieces| {

@@ -35,6 +35,13 @@ pub enum Operation {
         /// Its score (log-likelihood of the music after the passage, nats).
         score: f64,
     },
+    /// Played live and recorded: every note is the player's.
+    Played,
+    /// A call played live, and the model's answer from `from_s`.
+    Answered {
+        /// Where the answer starts.
+        from_s: f64,
+    },
 }
 
 impl Operation {
@@ -44,6 +51,8 @@ impl Operation {
         match *self {
             Self::Generate => "generated".to_string(),
             Self::Continue { from_s } => format!("continued from {}", time(from_s)),
+            Self::Played => "played live".to_string(),
+            Self::Answered { from_s } => format!("answered at {}", time(from_s)),
             Self::Regenerate {
                 start_s,
                 end_s,
@@ -131,6 +140,21 @@ impl Take {
             checkpoint: current,
             notice: Some(notice),
         })
+    }
+
+    /// A recording as a take: its sounding notes (pedal applied, as in every take), all of them
+    /// the player's (the "primer"), so Generate can continue it.
+    pub fn played(piece: &Piece) -> Self {
+        let notes = crate::music::midi::apply_sustain(piece);
+        let end_s = notes.iter().map(|n| n.end_s).fold(0.0, f64::max);
+        Self {
+            operation: Operation::Played,
+            notes,
+            primer_end_s: end_s,
+            primer: "played live".to_string(),
+            grid: piece.grid.clone(),
+            ..Self::default()
+        }
     }
 
     /// The take as a piece, with its grid.

@@ -1,6 +1,6 @@
 //! The music layer: MIDI files as notes, the event encoding, corpora, music statistics, the
-//! controls (what the music is like: key, density, loudness, style) and the demo corpus. It uses
-//! only the base layer.
+//! controls (what the music is like: key, density, loudness, style), touches played live and the
+//! demo corpus. It uses only the base layer.
 
 pub mod controls;
 pub mod corpus;
@@ -16,3 +16,4 @@ pub mod plan;
 pub mod quantize;
 pub mod stats;
 pub mod time_signature;
+pub mod touch;

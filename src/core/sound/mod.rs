@@ -5,13 +5,17 @@
 //! is a rodio [`Source`](rodio::Source) that can also be pulled into a buffer, so it works (and is
 //! tested) without an audio device.
 
+mod frame_clock;
 mod playback;
 mod soundfont;
 pub mod soundfont_check;
 mod soundfont_error;
 mod wav;
 
-pub use playback::{AudioOutput, PlaybackSource, Transport, TransportCommand, playback};
+pub use frame_clock::FrameClock;
+pub use playback::{
+    AudioOutput, LIVE_BUFFER_FRAMES, PlaybackSource, Tapped, Transport, TransportCommand, playback,
+};
 pub use soundfont::{
     SYSTEM_SOUNDFONT, SoundFontSearch, find_soundfont, search_soundfont, soundfont_candidates,
 };
@@ -21,6 +25,8 @@ pub use wav::{Rendered, WavFormat, render_wav, write_wav};
 use std::path::{Path, PathBuf};
 
 use crate::music::midi::{self, Note, Piece};
+use crate::music::touch::Touch;
+use midly::num::u7;
 
 /// Output sample rate, in frames per second.
 pub const SAMPLE_RATE: u32 = 44_100;
@@ -161,15 +167,16 @@ impl PianoSynth {
         &self.soundfont
     }
 
-    fn apply(&self, event: SynthEvent) {
+    fn apply(&self, touch: Touch) {
         // A rejected event (e.g. a note-off for a voice already stolen) changes nothing audible.
-        let _ = match event {
-            SynthEvent::NoteOn { pitch, velocity } => {
-                self.synth
-                    .note_on(0, u32::from(pitch), u32::from(velocity.max(1)))
-            }
-            SynthEvent::NoteOff { pitch } => self.synth.note_off(0, u32::from(pitch)),
-            SynthEvent::Pedal(down) => {
+        let _ = match touch {
+            Touch::Strike { key, velocity } => self.synth.note_on(
+                0,
+                u32::from(key.as_int()),
+                u32::from(velocity.as_int().max(1)),
+            ),
+            Touch::Release { key } => self.synth.note_off(0, u32::from(key.as_int())),
+            Touch::Pedal { down } => {
                 self.synth
                     .cc(0, SUSTAIN_CONTROLLER, if down { 127 } else { 0 })
             }
@@ -188,18 +195,10 @@ impl PianoSynth {
     }
 }
 
-/// A change the synth must make at some frame.
-#[derive(Debug, Clone, Copy, PartialEq)]
-enum SynthEvent {
-    NoteOn { pitch: u8, velocity: u8 },
-    NoteOff { pitch: u8 },
-    Pedal(bool),
-}
-
 /// A piece prepared for the synth: its events at frame positions, in order.
 #[derive(Debug, Clone, Default)]
 pub struct Score {
-    events: Vec<(u64, SynthEvent)>,
+    events: Vec<(u64, Touch)>,
     /// Notes as heard (pedal applied), to restart what sounds at a seek point.
     sounding: Vec<Note>,
     pedal: Vec<midi::PedalInterval>,
@@ -211,24 +210,21 @@ impl Score {
     pub fn new(piece: &Piece) -> Self {
         let mut events = Vec::with_capacity(piece.notes.len() * 2 + piece.pedal.len() * 2);
         for note in &piece.notes {
-            events.push((
-                frame_of(note.start_s),
-                SynthEvent::NoteOn {
-                    pitch: note.pitch,
-                    velocity: note.velocity,
-                },
-            ));
-            events.push((
-                frame_of(note.end_s),
-                SynthEvent::NoteOff { pitch: note.pitch },
-            ));
+            // Notes come from MIDI files and the model: their keys and velocities fit 7 bits.
+            let (Some(key), Some(velocity)) =
+                (u7::try_from(note.pitch), u7::try_from(note.velocity))
+            else {
+                continue;
+            };
+            events.push((frame_of(note.start_s), Touch::strike(key, velocity)));
+            events.push((frame_of(note.end_s), Touch::Release { key }));
         }
         for interval in &piece.pedal {
-            events.push((frame_of(interval.start_s), SynthEvent::Pedal(true)));
-            events.push((frame_of(interval.end_s), SynthEvent::Pedal(false)));
+            events.push((frame_of(interval.start_s), Touch::Pedal { down: true }));
+            events.push((frame_of(interval.end_s), Touch::Pedal { down: false }));
         }
         // Releases before strikes at one instant, so a repeated key sounds again.
-        events.sort_by_key(|&(frame, event)| (frame, !matches!(event, SynthEvent::NoteOff { .. })));
+        events.sort_by_key(|&(frame, touch)| (frame, !matches!(touch, Touch::Release { .. })));
         Self {
             events,
             sounding: midi::apply_sustain(piece),
@@ -294,6 +290,11 @@ pub struct Sequencer {
     synth: PianoSynth,
     score: Score,
     frame: u64,
+    /// Frames put out since the sequencer was made, silence and seeks included: the clock a tap
+    /// (a MIDI output following playback) is stamped with.
+    stream_frame: u64,
+    /// What the synth was told since the last [`Sequencer::take_fired`], when tapped.
+    fired: Option<Vec<Fired>>,
     next_event: usize,
     limiter: Limiter,
 }
@@ -305,6 +306,8 @@ impl Sequencer {
             synth,
             score,
             frame: 0,
+            stream_frame: 0,
+            fired: None,
             next_event: 0,
             limiter: Limiter::default(),
         }
@@ -329,6 +332,7 @@ impl Sequencer {
     /// Jumps to `frame`: silences everything, then restarts the notes (and pedal) sounding there.
     pub fn seek(&mut self, frame: u64) {
         self.synth.silence();
+        self.fire(FiredKind::Silence);
         self.frame = frame;
         self.next_event = self.score.events.partition_point(|&(f, _)| f < frame);
         let t = frame as f64 / f64::from(SAMPLE_RATE);
@@ -338,20 +342,71 @@ impl Sequencer {
             .iter()
             .any(|p| p.start_s <= t && t < p.end_s)
         {
-            self.synth.apply(SynthEvent::Pedal(true));
+            self.strike(Touch::Pedal { down: true }, false);
         }
-        for note in self
+        let sounding: Vec<Touch> = self
             .score
             .sounding
             .iter()
             .take_while(|n| n.start_s < t)
             .filter(|n| t < n.end_s && frame_of(n.start_s) < frame)
-        {
-            self.synth.apply(SynthEvent::NoteOn {
-                pitch: note.pitch,
-                velocity: note.velocity,
+            .filter_map(|n| {
+                Some(Touch::strike(
+                    u7::try_from(n.pitch)?,
+                    u7::try_from(n.velocity)?,
+                ))
+            })
+            .collect();
+        for touch in sounding {
+            self.strike(touch, false);
+        }
+    }
+
+    /// Plays a live touch on the synth at once, beside the score.
+    pub fn touch(&mut self, touch: Touch) {
+        self.strike(touch, true);
+    }
+
+    fn strike(&mut self, touch: Touch, live: bool) {
+        self.synth.apply(touch);
+        self.fire(FiredKind::Touch { touch, live });
+    }
+
+    fn fire(&mut self, kind: FiredKind) {
+        if let Some(fired) = &mut self.fired {
+            fired.push(Fired {
+                stream_frame: self.stream_frame,
+                kind,
             });
         }
+    }
+
+    /// Starts (or stops) keeping what the synth is told, for [`Sequencer::take_fired`].
+    pub fn set_tapped(&mut self, tapped: bool) {
+        self.fired = tapped.then(Vec::new);
+    }
+
+    /// What the synth was told since the last call, stamped with output frames.
+    pub fn take_fired(&mut self) -> Vec<Fired> {
+        self.fired.as_mut().map(std::mem::take).unwrap_or_default()
+    }
+
+    /// Frames put out so far (see [`Fired::stream_frame`]).
+    pub fn stream_frame(&self) -> u64 {
+        self.stream_frame
+    }
+
+    /// Counts `frames` of silence put out while nothing plays.
+    pub fn idle(&mut self, frames: u64) {
+        self.stream_frame += frames;
+    }
+
+    /// Renders `out.len() / 2` stereo frames of what live touches left sounding, without moving
+    /// through the score.
+    pub fn render_live(&mut self, out: &mut [f32]) {
+        self.synth.write(out);
+        self.limiter.process(out);
+        self.stream_frame += (out.len() / usize::from(CHANNELS)) as u64;
     }
 
     /// Renders `out.len() / 2` stereo frames from the current position.
@@ -361,7 +416,7 @@ impl Sequencer {
             while let Some(&(frame, event)) = self.score.events.get(self.next_event)
                 && frame <= self.frame
             {
-                self.synth.apply(event);
+                self.strike(event, false);
                 self.next_event += 1;
             }
             let frames_left = (out.len() - written) as u64 / u64::from(CHANNELS);
@@ -377,8 +432,32 @@ impl Sequencer {
             self.limiter.process(chunk);
             written += samples;
             self.frame += frames;
+            self.stream_frame += frames;
         }
     }
+}
+
+/// Something the synth was told, at a frame of the output stream.
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub struct Fired {
+    /// Frames put out before it, since the sequencer was made.
+    pub stream_frame: u64,
+    /// What.
+    pub kind: FiredKind,
+}
+
+/// What the synth was told.
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub enum FiredKind {
+    /// A touch: from the score, or played live.
+    Touch {
+        /// The touch.
+        touch: Touch,
+        /// Whether it was played live (not from the score).
+        live: bool,
+    },
+    /// Everything was cut (pause, stop, seek, a new piece).
+    Silence,
 }
 
 /// The longest tail after the last release, in seconds.

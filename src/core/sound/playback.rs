@@ -4,14 +4,23 @@
 use std::num::NonZero;
 use std::sync::Arc;
 use std::sync::atomic::{AtomicBool, AtomicU32, AtomicU64, Ordering};
-use std::time::Duration;
+use std::time::{Duration, Instant};
 
 use crossbeam_channel::{Receiver, Sender};
 
 use super::{
-    AudioError, CHANNELS, DEFAULT_TAIL_S, PianoSynth, SAMPLE_RATE, Score, Sequencer, frame_of,
+    AudioError, CHANNELS, DEFAULT_TAIL_S, Fired, PianoSynth, SAMPLE_RATE, Score, Sequencer,
+    frame_of,
 };
 use crate::music::midi::Piece;
+use crate::music::touch::Touch;
+
+/// After a live touch the synth keeps rendering this long while the score is not playing, so
+/// a released note rings out (a piano's longest decay is about 10 s).
+const LIVE_RING_S: f64 = 10.0;
+/// The live output buffer first tried, in frames: 11.6 ms at 44.1 kHz; larger ones follow if the
+/// device refuses it.
+pub const LIVE_BUFFER_FRAMES: [u32; 3] = [512, 1024, 2048];
 
 /// Frames rendered between two looks at the transport: 256 frames is 5.8 ms, short enough that
 /// play and seek feel immediate, long enough to keep per-block overhead small.
@@ -47,6 +56,25 @@ pub enum TransportCommand {
     Loop(Option<(f64, f64)>),
     /// Output volume, 0–1 (applied after the synth).
     Volume(f32),
+    /// A key or the pedal played live: sounds at the next block, over the score if it plays.
+    Touch(Touch),
+    /// Reports to `Some` sender everything the synth is told and when each block is rendered
+    /// (a MIDI output follows playback this way, on the audio clock); `None` stops reporting.
+    Tap(Option<Sender<Tapped>>),
+}
+
+/// What a tap hears from the player.
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub enum Tapped {
+    /// A block of output frames starting at `stream_frame` was rendered at `rendered`.
+    Block {
+        /// Its first frame on the output stream.
+        stream_frame: u64,
+        /// When it was rendered.
+        rendered: Instant,
+    },
+    /// What the synth was told, and at which output frame.
+    Fired(Fired),
 }
 
 /// Playback state shared with the UI thread.
@@ -120,6 +148,10 @@ pub struct PlaybackSource {
     loop_frames: Option<(u64, u64)>,
     /// Where playing pauses by itself (an audition's end), until another command moves it.
     stop_frame: Option<u64>,
+    /// Frames the synth still renders for live touches while the score does not play.
+    live_frames_left: u64,
+    /// Where what the synth is told goes, if anywhere.
+    tap: Option<Sender<Tapped>>,
 }
 
 /// A transport and the source it controls, for a synth; the source goes to an [`AudioOutput`]
@@ -144,6 +176,8 @@ pub fn playback(synth: PianoSynth) -> (Transport, PlaybackSource) {
         volume: 1.0,
         loop_frames: None,
         stop_frame: None,
+        live_frames_left: 0,
+        tap: None,
     };
     (transport, source)
 }
@@ -151,7 +185,10 @@ pub fn playback(synth: PianoSynth) -> (Transport, PlaybackSource) {
 impl PlaybackSource {
     fn obey(&mut self, command: TransportCommand) {
         // Only a range sets a stop point; anything else the user does forgets it.
-        if !matches!(command, TransportCommand::Volume(_)) {
+        if !matches!(
+            command,
+            TransportCommand::Volume(_) | TransportCommand::Touch(_) | TransportCommand::Tap(_)
+        ) {
             self.stop_frame = None;
         }
         match command {
@@ -184,10 +221,13 @@ impl PlaybackSource {
             }
             TransportCommand::Pause => {
                 self.playing = false;
+                // Everything is cut, live keys too: nothing is left to ring out.
+                self.live_frames_left = 0;
                 self.sequencer.seek(self.sequencer.frame());
             }
             TransportCommand::Stop => {
                 self.playing = false;
+                self.live_frames_left = 0;
                 self.sequencer.seek(0);
             }
             TransportCommand::Seek(seconds) => {
@@ -200,6 +240,14 @@ impl PlaybackSource {
                     .filter(|(a, b)| b > a);
             }
             TransportCommand::Volume(volume) => self.volume = volume.clamp(0.0, 1.0),
+            TransportCommand::Touch(touch) => {
+                self.sequencer.touch(touch);
+                self.live_frames_left = frame_of(LIVE_RING_S);
+            }
+            TransportCommand::Tap(tap) => {
+                self.sequencer.set_tapped(tap.is_some());
+                self.tap = tap;
+            }
         }
         self.shared
             .frame
@@ -219,7 +267,34 @@ impl PlaybackSource {
         }
     }
 
+    fn report_to_tap(&mut self, stream_frame: u64, rendered: Instant) {
+        let Some(tap) = &self.tap else {
+            return;
+        };
+        let block = Tapped::Block {
+            stream_frame,
+            rendered,
+        };
+        let fired = self.sequencer.take_fired().into_iter().map(Tapped::Fired);
+        let delivered = std::iter::once(block)
+            .chain(fired)
+            .all(|tapped| tap.send(tapped).is_ok());
+        if !delivered {
+            // The tap was closed (its output went away): stop telling it.
+            self.tap = None;
+            self.sequencer.set_tapped(false);
+        }
+    }
+
+    fn scale_by_volume(&mut self) {
+        for sample in &mut self.block {
+            *sample *= self.volume;
+        }
+    }
+
     fn fill_block(&mut self) {
+        let block_start = self.sequencer.stream_frame();
+        let rendered = Instant::now();
         while let Ok(command) = self.commands.try_recv() {
             self.obey(command);
         }
@@ -234,9 +309,8 @@ impl PlaybackSource {
             let (sounding, silent) = self.block.split_at_mut(frames * usize::from(CHANNELS));
             self.sequencer.render(sounding);
             silent.fill(0.0);
-            for sample in &mut self.block {
-                *sample *= self.volume;
-            }
+            self.sequencer.idle((BLOCK_FRAMES - frames) as u64);
+            self.scale_by_volume();
             if self.sequencer.frame() >= self.last_frame() {
                 self.playing = false;
             }
@@ -249,9 +323,15 @@ impl PlaybackSource {
                 // Notes sounding at the stop point fall silent, as on Pause.
                 self.sequencer.seek(self.sequencer.frame());
             }
+        } else if self.live_frames_left > 0 {
+            self.sequencer.render_live(&mut self.block);
+            self.scale_by_volume();
+            self.live_frames_left = self.live_frames_left.saturating_sub(BLOCK_FRAMES as u64);
         } else {
             self.block.fill(0.0);
+            self.sequencer.idle(BLOCK_FRAMES as u64);
         }
+        self.report_to_tap(block_start, rendered);
         self.shared
             .frame
             .store(self.sequencer.frame(), Ordering::Relaxed);
@@ -331,6 +411,24 @@ impl AudioOutput {
     pub fn open(source: PlaybackSource) -> Result<Self, AudioError> {
         let sink = open_sink()?;
         Ok(Self::play_on(sink, source))
+    }
+
+    /// Like [`AudioOutput::open_or_silent`], with the smallest device buffer of
+    /// [`LIVE_BUFFER_FRAMES`] that opens (for playing live: the buffer is most of the delay from
+    /// a key to its sound); also returns the buffer in frames, `None` if the device's default
+    /// had to do.
+    pub fn open_live_or_silent(source: PlaybackSource) -> (Self, Option<u32>, Option<AudioError>) {
+        for frames in LIVE_BUFFER_FRAMES {
+            let sink = rodio::DeviceSinkBuilder::from_default_device()
+                .map(|builder| builder.with_buffer_size(rodio::cpal::BufferSize::Fixed(frames)))
+                .and_then(|builder| builder.open_stream());
+            if let Ok(mut sink) = sink {
+                sink.log_on_drop(false);
+                return (Self::play_on(sink, source), Some(frames), None);
+            }
+        }
+        let (output, problem) = Self::open_or_silent(source);
+        (output, None, problem)
     }
 
     /// Like [`AudioOutput::open`], but without a device the source is pulled silently in real

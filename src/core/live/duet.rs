@@ -1,0 +1,217 @@
+//! Call and response: the player plays a call; when their turn is over Cadenza answers it with
+//! the current model, as long as the call; playing during the answer stops it and starts the
+//! next call.
+
+use crate::compose::generate::Primer;
+use crate::music::midi::{self, Piece};
+use crate::music::touch::{Played, Touch};
+
+use super::recording::Recording;
+use super::turn_taking::TurnTaking;
+
+/// The shortest and longest answer, in seconds: a call shorter than 2 s still gets a phrase, and
+/// one longer than 16 s a reply that does not make the player wait minutes.
+pub const ANSWER_RANGE_S: (f64, f64) = (2.0, 16.0);
+
+/// What the duet asks of whoever plays the answers.
+#[derive(Debug, Clone, PartialEq)]
+pub enum DuetStep {
+    /// The player's turn is over: answer this call.
+    Answer(Call),
+    /// The player began a new call over the answer: stop the answer at once.
+    StopAnswer,
+}
+
+/// A finished call.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Call {
+    /// What was played, from its first strike.
+    pub piece: Piece,
+    /// Where the call began on the live clock.
+    pub start_s: f64,
+    /// When the turn was handed over, on the live clock.
+    pub handed_over_s: f64,
+}
+
+impl Call {
+    /// How long the answer should be: as long as the call, within [`ANSWER_RANGE_S`].
+    pub fn answer_s(&self) -> f64 {
+        self.piece
+            .duration_s()
+            .clamp(ANSWER_RANGE_S.0, ANSWER_RANGE_S.1)
+    }
+
+    /// The call as the model's primer: its sounding notes (pedal applied), ending at its last
+    /// release, so the answer follows on from the call rather than from the silence after it.
+    pub fn primer(&self) -> Primer {
+        let notes = midi::apply_sustain(&self.piece);
+        let end_s = notes.iter().map(|n| n.end_s).fold(0.0, f64::max);
+        Primer {
+            notes,
+            end_s,
+            description: "your call".to_string(),
+            grid: self.piece.grid.clone(),
+        }
+    }
+}
+
+/// Whose turn it is.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Turn {
+    /// Waiting for the player, or listening to their call.
+    Player,
+    /// Cadenza is answering (thinking, then playing).
+    Cadenza,
+}
+
+/// The turn-taking of call and response, on the live clock.
+#[derive(Debug, Clone, Default)]
+pub struct Duet {
+    turn_taking: TurnTaking,
+    /// The call being played, from its first strike.
+    call: Option<Recording>,
+    answering: bool,
+}
+
+impl Duet {
+    /// A duet that hands over after `silence_s` of silence.
+    pub fn new(silence_s: f64) -> Self {
+        Self {
+            turn_taking: TurnTaking::new(silence_s),
+            ..Self::default()
+        }
+    }
+
+    /// Whose turn it is.
+    pub fn turn(&self) -> Turn {
+        if self.answering {
+            Turn::Cadenza
+        } else {
+            Turn::Player
+        }
+    }
+
+    /// The call so far, if one began.
+    pub fn call_so_far(&self, now_s: f64) -> Option<Piece> {
+        self.call.as_ref().map(|call| call.piece(now_s))
+    }
+
+    /// A touch from the player. A strike during the answer stops it and begins the next call.
+    pub fn play(&mut self, played: Played) -> Option<DuetStep> {
+        self.turn_taking.observe(&played);
+        let strike = matches!(played.touch, Touch::Strike { .. });
+        let barge_in = strike && self.answering;
+        if barge_in {
+            self.answering = false;
+        }
+        if strike && self.call.is_none() {
+            self.call = Some(Recording::new(played.at_s));
+        }
+        if let Some(call) = &mut self.call {
+            call.add(played);
+        }
+        barge_in.then_some(DuetStep::StopAnswer)
+    }
+
+    /// Looks at the clock: hands over when the player's silence has lasted long enough.
+    pub fn tick(&mut self, now_s: f64) -> Option<DuetStep> {
+        if self.answering || !self.turn_taking.is_over(now_s) {
+            return None;
+        }
+        self.hand_over(now_s)
+    }
+
+    /// Hands over now (Enter, or a pedal or controller chosen for it), if there is a call.
+    pub fn hand_over(&mut self, now_s: f64) -> Option<DuetStep> {
+        let recording = self.call.take()?;
+        self.turn_taking.hand_over();
+        self.answering = true;
+        Some(DuetStep::Answer(Call {
+            piece: recording.piece(now_s),
+            start_s: recording.start_s(),
+            handed_over_s: now_s,
+        }))
+    }
+
+    /// The answer ended (played out, failed or was cancelled): the player's turn.
+    pub fn answered(&mut self) {
+        self.answering = false;
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use midly::num::u7;
+
+    use super::*;
+
+    fn strike(at_s: f64, key: u8) -> Played {
+        Played {
+            at_s,
+            touch: Touch::strike(u7::new(key), u7::new(80)),
+        }
+    }
+
+    fn release(at_s: f64, key: u8) -> Played {
+        Played {
+            at_s,
+            touch: Touch::Release { key: u7::new(key) },
+        }
+    }
+
+    fn call(duet: &mut Duet, from_s: f64) {
+        for (i, key) in [60, 62, 64, 65].into_iter().enumerate() {
+            let at_s = from_s + 0.5 * i as f64;
+            assert_eq!(duet.play(strike(at_s, key)), None);
+            assert_eq!(duet.play(release(at_s + 0.4, key)), None);
+        }
+    }
+
+    #[test]
+    fn the_turn_passes_after_the_silence_with_the_call_from_its_first_strike() {
+        let mut duet = Duet::new(1.0);
+        assert_eq!(duet.tick(100.0), None, "nothing played yet");
+        call(&mut duet, 10.0);
+        let last_release_s = 11.9;
+        assert_eq!(duet.tick(last_release_s + 0.999), None);
+        let Some(DuetStep::Answer(call)) = duet.tick(last_release_s + 1.0) else {
+            panic!("the turn should pass after 1 s");
+        };
+        assert_eq!(call.start_s, 10.0);
+        assert_eq!(call.piece.notes.len(), 4);
+        assert_eq!(call.piece.notes[0].start_s, 0.0);
+        assert!((call.primer().end_s - 1.9).abs() < 1e-9);
+        assert!((call.answer_s() - 2.0).abs() < 1e-9);
+        assert_eq!(duet.turn(), Turn::Cadenza);
+        assert_eq!(duet.tick(20.0), None, "one answer at a time");
+    }
+
+    #[test]
+    fn playing_over_the_answer_stops_it_and_starts_the_next_call() {
+        let mut duet = Duet::new(1.0);
+        call(&mut duet, 0.0);
+        assert!(matches!(duet.tick(3.0), Some(DuetStep::Answer(_))));
+        assert_eq!(duet.play(strike(3.5, 67)), Some(DuetStep::StopAnswer));
+        assert_eq!(duet.turn(), Turn::Player);
+        assert_eq!(duet.play(release(3.9, 67)), None);
+        let Some(DuetStep::Answer(call)) = duet.tick(4.9) else {
+            panic!("the new call should be answered");
+        };
+        assert_eq!(call.start_s, 3.5);
+        assert_eq!(call.piece.notes.len(), 1);
+    }
+
+    #[test]
+    fn enter_hands_over_at_once_and_an_answer_is_as_long_as_the_call_within_range() {
+        let mut duet = Duet::new(4.0);
+        assert_eq!(duet.hand_over(0.0), None, "no call yet");
+        duet.play(strike(0.0, 60));
+        duet.play(release(30.0, 60));
+        let Some(DuetStep::Answer(call)) = duet.hand_over(30.1) else {
+            panic!("Enter hands over");
+        };
+        assert_eq!(call.answer_s(), ANSWER_RANGE_S.1);
+        duet.answered();
+        assert_eq!(duet.turn(), Turn::Player);
+    }
+}
