@@ -283,6 +283,7 @@ fn answers() {
                 })
                 .collect();
             Call {
+                answer_from_s: notes.iter().map(|n| n.end_s).fold(0.0, f64::max),
                 piece: Piece::from_notes(notes),
                 start_s: 0.0,
                 handed_over_s: 0.0,

@@ -21,6 +21,8 @@ use super::shortcuts;
 use super::sound::{Sound, SoundChange};
 use super::train::TrainPanel;
 
+/// The click's grid is laid out this far and goes on at its last beat's tempo and meter.
+const CLICK_GRID_S: f64 = 16.0;
 /// Narrowest the side panel can be dragged, in points (the Generate room's controls fit).
 const SIDE_PANEL_MIN_PX: f32 = 320.0;
 /// Widest share of the window the side panel can take, so the roll keeps 60 % (with margins).
@@ -192,6 +194,7 @@ impl CadenzaApp {
                 self.live.touched(touch, more);
             }
             Intent::HandOver => self.live.hand_over_now(),
+            Intent::Click(grid) => shared.sound.click(grid),
             Intent::KeepTake { take, play } => {
                 self.generate.keep_take(*take, more);
                 if let Some((from_s, until_s)) = play {
@@ -224,16 +227,7 @@ impl CadenzaApp {
         self.corpus.poll(&self.shared, &mut intents);
         self.train.poll(&mut intents);
         self.generate.poll(&self.shared, &mut intents);
-        let checkpoint = self.shared.models.current.clone();
-        let (settings, controls) = checkpoint
-            .as_deref()
-            .map(|c| self.generate.sampling_for(c))
-            .unwrap_or_default();
-        let answers = AnswerSettings {
-            checkpoint,
-            settings,
-            controls,
-        };
+        let answers = self.answer_settings();
         self.live.poll(&self.shared, &answers, &mut intents);
         match self.shared.sound.poll() {
             // The new player is empty: the piece on screen goes into it.
@@ -245,6 +239,24 @@ impl CadenzaApp {
             None => {}
         }
         intents
+    }
+
+    /// How a live answer is sampled: the Generate room's settings and steering for the current
+    /// model, its tempo and meter for the click.
+    fn answer_settings(&self) -> AnswerSettings {
+        let checkpoint = self.shared.models.current.clone();
+        let (settings, mut controls) = checkpoint
+            .as_deref()
+            .map(|c| self.generate.sampling_for(c))
+            .unwrap_or_default();
+        // An answer is a phrase as long as the call, not the room's form.
+        controls.form = None;
+        AnswerSettings {
+            click_grid: controls.grid(CLICK_GRID_S),
+            checkpoint,
+            settings,
+            controls,
+        }
     }
 
     /// The close guard: the window waits for a training run to be saved or dropped.
@@ -273,6 +285,7 @@ impl CadenzaApp {
                 });
                 ui.separator();
                 let shared = &self.shared;
+                let answers = self.answer_settings();
                 let out = egui::ScrollArea::vertical().show(ui, |ui| match self.room {
                     Room::Corpus => self.corpus.ui(ui, shared, intents),
                     Room::Train => self.train.ui(ui, shared, self.corpus.data(), intents),
@@ -283,9 +296,7 @@ impl CadenzaApp {
                         self.train.controls().device,
                         intents,
                     ),
-                    Room::Live => self
-                        .live
-                        .ui(ui, shared, shared.models.current.as_ref(), intents),
+                    Room::Live => self.live.ui(ui, shared, &answers, intents),
                 });
                 self.side_rect = out.inner_rect;
             });

@@ -6,6 +6,7 @@ use std::path::PathBuf;
 
 use cadenza_core::generate::Take;
 use cadenza_core::midi::{Note, Piece};
+use cadenza_core::music::meter::Grid;
 use cadenza_core::music::touch::Touch;
 use cadenza_core::regenerate::Passage;
 
@@ -45,6 +46,8 @@ pub enum Intent {
     Pause,
     /// A key or the pedal played live (computer keyboard): sounds at once, recorded if recording.
     Touch(Touch),
+    /// Start a click on a grid (time 0 now), or stop it.
+    Click(Option<Grid>),
     /// Enter in the Live room: the call is over, answer it now.
     HandOver,
     /// Keep a take made outside the Generate room (a recording, an exchange) and show it; play

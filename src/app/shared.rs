@@ -151,6 +151,11 @@ impl Shared {
             .reading(own.into_iter().flatten())
     }
 
+    /// Asks for a frame within `within` (a live answer's downbeat, held notes growing).
+    pub fn repaint_after(&self, within: Duration) {
+        (self.repaint_within)(within);
+    }
+
     /// A wake-up for a worker that reports often (training, generation): at most one frame per
     /// `interval`. Under a software renderer every frame costs a core's worth of milliseconds.
     pub fn repaint_every(&self, interval: Duration) -> Repaint {

@@ -4,6 +4,7 @@ use std::path::{Path, PathBuf};
 
 use cadenza_core::audio::{self, AudioError, AudioOutput, PianoSynth, Transport, TransportCommand};
 use cadenza_core::midi::Piece;
+use cadenza_core::music::meter::Grid;
 use cadenza_core::music::touch::Touch;
 use cadenza_core::worker::Repaint;
 
@@ -126,6 +127,11 @@ impl Sound {
     /// Pauses, keeping the position.
     pub fn pause(&mut self) {
         self.send(TransportCommand::Pause);
+    }
+
+    /// Starts the metronome on `grid` (its time 0 now), or stops it.
+    pub fn click(&mut self, grid: Option<Grid>) {
+        self.send(TransportCommand::Click(grid));
     }
 
     /// Sounds a key or the pedal played live, at once.

@@ -1,38 +1,44 @@
 //! The Live room: play Cadenza's piano from the computer keyboard or a MIDI keyboard, record
 //! what you play as a take, or play call and response with the current model.
 //!
-//! [`computer_keys`] reads the computer keyboard; [`midi_input`] chooses the MIDI keyboard;
-//! touches from both sound at once and reach this room, which records them or hands them to the
-//! core's [`Duet`].
+//! [`computer_keys`] reads the computer keyboard; [`midi_input`] chooses the MIDI keyboard and
+//! [`midi_output`] where MIDI goes; touches from both keyboards sound at once and reach this room,
+//! which records them or hands them to [`duet_session`] (the core's [`Duet`] and the model
+//! answering); [`click`] is the metronome.
 
+mod click;
 mod computer_keys;
+mod duet_session;
 mod midi_input;
 mod midi_output;
 
 use std::path::PathBuf;
+use std::time::Duration;
 
+use cadenza_core::audio::SAMPLE_RATE;
 use cadenza_core::controls::ControlPlan;
 use cadenza_core::generate::{SamplingSettings, Take};
 use cadenza_core::live::{
-    AnswerEvent, AnswerRequest, Answerer, ComputerPiano, DEFAULT_SILENCE_S, Duet, DuetStep,
-    LiveClock, PortName, Recording, SILENCE_RANGE_S, Turn, spawn_answerer,
+    ComputerPiano, DEFAULT_SILENCE_S, Duet, LiveClock, PortName, Recording, SILENCE_RANGE_S, Turn,
 };
-use cadenza_core::model::DeviceChoice;
+use cadenza_core::midi::Piece;
+use cadenza_core::music::meter::Grid;
 use cadenza_core::music::touch::{Played, Touch};
-use cadenza_core::worker::Event;
 use crossbeam_channel::{Receiver, Sender};
 
 use super::intent::{Intent, Intents};
 use super::piano_roll::RollContent;
 use super::shared::Shared;
+use click::Click;
 pub use computer_keys::read_computer_keys;
+use duet_session::DuetSession;
 use midi_input::MidiInput;
 pub use midi_output::MidiOutSettings;
 use midi_output::MidiOutput;
 
 /// Frames while playing live: 30 ms lets held notes grow smoothly in the roll and the hand-over
 /// come on time, without a frame per millisecond.
-const LIVE_FRAME_INTERVAL: std::time::Duration = std::time::Duration::from_millis(30);
+const LIVE_FRAME_INTERVAL: Duration = Duration::from_millis(30);
 
 /// What the Live room remembers between runs.
 #[derive(Debug, Clone, PartialEq, serde::Serialize, serde::Deserialize)]
@@ -64,38 +70,8 @@ pub struct AnswerSettings {
     pub settings: SamplingSettings,
     /// What the model is asked for.
     pub controls: ControlPlan,
-}
-
-/// A duet running: the turn-taking and the model answering.
-struct DuetSession {
-    duet: Duet,
-    answerer: Answerer,
-    checkpoint: PathBuf,
-    ready: bool,
-    /// When the answer playing ends, on the live clock.
-    answer_ends_s: Option<f64>,
-    answers: u64,
-    /// Enter was pressed: hand over at the next poll.
-    hand_over_asked: bool,
-}
-
-impl DuetSession {
-    /// A duet answered by `checkpoint`, loading on a worker.
-    fn new(duet: Duet, checkpoint: PathBuf, shared: &Shared) -> Self {
-        Self {
-            duet,
-            answerer: spawn_answerer(
-                checkpoint.clone(),
-                DeviceChoice::Auto,
-                std::sync::Arc::clone(&shared.repaint),
-            ),
-            checkpoint,
-            ready: false,
-            answer_ends_s: None,
-            answers: 0,
-            hand_over_asked: false,
-        }
-    }
+    /// The Generate room's tempo and meter as a steady grid, for the click (`None` in free time).
+    pub click_grid: Option<Grid>,
 }
 
 /// State of the Live room.
@@ -109,9 +85,8 @@ pub struct LivePanel {
     from_keyboard: Receiver<Played>,
     recording: Option<Recording>,
     duet: Option<DuetSession>,
+    click: Click,
     silence_s: f64,
-    /// How long the last answer took, for the room to show.
-    last_answer: Option<String>,
 }
 
 impl LivePanel {
@@ -127,8 +102,8 @@ impl LivePanel {
             from_keyboard,
             recording: None,
             duet: None,
+            click: Click::default(),
             silence_s: settings.silence_s,
-            last_answer: None,
         }
     }
 
@@ -152,7 +127,7 @@ impl LivePanel {
         }
     }
 
-    /// A touch from the computer keyboard or the roll's keys: stamped now.
+    /// A touch from the computer keyboard: stamped now.
     pub fn touched(&mut self, touch: Touch, intents: &mut Intents) {
         let played = Played {
             at_s: self.clock.now_s(),
@@ -165,11 +140,8 @@ impl LivePanel {
         if let Some(recording) = &mut self.recording {
             recording.add(played);
         }
-        if let Some(session) = &mut self.duet
-            && session.duet.play(played) == Some(DuetStep::StopAnswer)
-        {
-            session.answer_ends_s = None;
-            intents.push(Intent::Pause);
+        if let Some(session) = &mut self.duet {
+            session.played(played, intents);
         }
         self.preview(intents);
     }
@@ -178,6 +150,7 @@ impl LivePanel {
     fn preview(&self, intents: &mut Intents) {
         let now_s = self.clock.now_s();
         let (title, piece) = match (&self.recording, &self.duet) {
+            (Some(recording), _) if now_s < recording.start_s() => ("Count-in…", Piece::default()),
             (Some(recording), _) => ("Recording…", recording.piece(now_s)),
             (None, Some(session)) => match session.duet.call_so_far(now_s) {
                 Some(call) => ("Your call…", call),
@@ -192,7 +165,7 @@ impl LivePanel {
         });
     }
 
-    /// Each frame: the MIDI keyboard's touches, the hand-over, the answers.
+    /// Each frame: the MIDI ports, the MIDI keyboard's touches, the hand-over, the answers.
     pub fn poll(&mut self, shared: &Shared, answers: &AnswerSettings, intents: &mut Intents) {
         self.midi_input
             .refresh(self.clock, shared.sound.transport(), &self.touches);
@@ -202,93 +175,40 @@ impl LivePanel {
         }
         if self.recording.is_some() || self.duet.is_some() {
             // The held notes grow and the hand-over is due on time, without input.
-            (shared.repaint_every(LIVE_FRAME_INTERVAL))();
+            shared.repaint_after(LIVE_FRAME_INTERVAL);
         }
         if self.recording.as_ref().is_some_and(Recording::is_held) {
             self.preview(intents);
         }
-        self.poll_duet(shared, answers, intents);
-    }
-
-    fn poll_duet(&mut self, shared: &Shared, answers: &AnswerSettings, intents: &mut Intents) {
         let now_s = self.clock.now_s();
-        let Some(session) = &mut self.duet else {
-            return;
-        };
-        if let Some(current) = &answers.checkpoint
-            && *current != session.checkpoint
-        {
-            // Another model was chosen: the next answers are its (and the takes record it).
-            let mut duet = session.duet.clone();
-            duet.answered();
-            *session = DuetSession::new(duet, current.clone(), shared);
-        }
-        if session.answer_ends_s.is_some_and(|end_s| now_s >= end_s) {
-            session.answer_ends_s = None;
-            session.duet.answered();
-        }
-        let step = if std::mem::take(&mut session.hand_over_asked) {
-            session.duet.hand_over(now_s)
-        } else {
-            session.duet.tick(now_s)
-        };
-        if let Some(DuetStep::Answer(call)) = step {
-            session.answerer.send(AnswerRequest {
-                call,
-                settings: SamplingSettings {
-                    seed: answers.settings.seed.wrapping_add(session.answers),
-                    ..answers.settings
-                },
-                controls: answers.controls.clone(),
-            });
-            session.answers += 1;
-        }
-        for event in session.answerer.drain() {
-            match event {
-                Event::Update(AnswerEvent::Ready { .. }) => session.ready = true,
-                Event::Update(AnswerEvent::Answered { exchange, call, .. }) => {
-                    let waited_s = self.clock.now_s() - call.handed_over_s;
-                    if session.duet.turn() != Turn::Cadenza {
-                        continue; // played over while it was thinking
-                    }
-                    let from_s = exchange.primer_end_s;
-                    let until_s = exchange.duration_s();
-                    session.answer_ends_s = Some(self.clock.now_s() + (until_s - from_s));
-                    self.last_answer = Some(format!(
-                        "Answered {:.0} ms after the hand-over",
-                        waited_s * 1000.0
-                    ));
-                    intents.push(Intent::KeepTake {
-                        take: exchange,
-                        play: Some((from_s, until_s)),
-                    });
-                }
-                Event::Update(AnswerEvent::Failed(message)) => {
-                    session.duet.answered();
-                    intents.tell(format!("No answer: {message}"));
-                }
-                Event::Failed { message } => {
-                    intents.tell(format!("Call and response stopped: {message}"));
-                    self.duet = None;
-                    return;
-                }
-                Event::Finished(()) | Event::Cancelled => {}
+        if let Some(session) = &mut self.duet {
+            session.poll(now_s, answers, shared, intents);
+            if let Some(due_s) = session.next_due_s() {
+                // Wake for the answer's downbeat itself, not the next 30-ms frame.
+                shared.repaint_after(Duration::from_secs_f64((due_s - now_s).max(0.0)));
             }
         }
     }
 
-    /// Starts or stops recording; a recording stopped becomes a take.
+    /// Starts or stops recording (after a bar of count-in with the click on); a recording
+    /// stopped becomes a take, in bars with the click.
     fn toggle_recording(&mut self, intents: &mut Intents) {
+        let now_s = self.clock.now_s();
         match self.recording.take() {
             Some(recording) if !recording.is_empty() => {
-                let piece = recording.piece(self.clock.now_s());
+                let piece = recording.piece(now_s);
                 intents.push(Intent::KeepTake {
                     take: Box::new(Take::played(&piece)),
                     play: None,
                 });
             }
             Some(_) => intents.tell("Nothing was played: no take kept"),
-            None => self.recording = Some(Recording::new(self.clock.now_s())),
+            None => {
+                self.recording = Some(match self.click.count_in(now_s) {
+                    Some((start_s, grid)) => Recording::on_grid(start_s, grid),
+                    None => Recording::new(now_s),
+                });
+            }
         }
     }
 
@@ -307,17 +227,18 @@ impl LivePanel {
             intents.tell("Choose a model first (Generate room) for Cadenza to answer with");
             return;
         };
-        self.duet = Some(DuetSession::new(
-            Duet::new(self.silence_s),
-            checkpoint,
-            shared,
-        ));
+        let duet = Duet::new(self.silence_s);
+        let duet = match self.click.grid() {
+            Some((grid, origin_s)) => duet.with_click(grid, origin_s),
+            None => duet,
+        };
+        self.duet = Some(DuetSession::new(duet, checkpoint, shared));
     }
 
     /// Enter: hands the turn over at the next poll.
     pub fn hand_over_now(&mut self) {
         if let Some(session) = &mut self.duet {
-            session.hand_over_asked = true;
+            session.ask_hand_over();
         }
     }
 
@@ -326,7 +247,7 @@ impl LivePanel {
         &mut self,
         ui: &mut egui::Ui,
         shared: &Shared,
-        checkpoint: Option<&PathBuf>,
+        answers: &AnswerSettings,
         intents: &mut Intents,
     ) {
         ui.heading("Live");
@@ -343,27 +264,72 @@ impl LivePanel {
         self.midi_output.ui(ui, &shared.sound);
         ui.weak(shared.sound.latency_label());
         ui.separator();
-        let recording = self.recording.is_some();
+        self.click_ui(ui, shared, answers, intents);
+        let label = if self.recording.is_some() {
+            "Stop recording"
+        } else {
+            "Record"
+        };
         if ui
-            .button(if recording {
-                "Stop recording"
-            } else {
-                "Record"
-            })
+            .button(label)
             .on_hover_text("What you play becomes a take: export it, redo a passage, continue it")
             .clicked()
         {
             self.toggle_recording(intents);
         }
         ui.separator();
+        self.duet_ui(ui, shared, answers.checkpoint.as_ref(), intents);
+    }
+
+    fn click_ui(
+        &mut self,
+        ui: &mut egui::Ui,
+        shared: &Shared,
+        answers: &AnswerSettings,
+        intents: &mut Intents,
+    ) {
+        let mut on = self.click.grid().is_some();
+        let describe = answers.click_grid.as_ref().map(|grid| {
+            let position = grid.position(0.0);
+            format!("Click ({:.0} bpm, {})", position.bpm, position.signature)
+        });
+        let clicked = ui
+            .add_enabled(
+                describe.is_some(),
+                egui::Checkbox::new(&mut on, describe.as_deref().unwrap_or("Click")),
+            )
+            .on_hover_text(
+                "A metronome on the Generate room's tempo and meter (never recorded): a \
+                 recording starts after a bar of count-in and is in bars; answers start on a \
+                 downbeat",
+            )
+            .on_disabled_hover_text("Choose a tempo or a meter in the Generate room for a click")
+            .changed();
+        if clicked {
+            let latency_s = f64::from(shared.sound.buffer_frames()) / f64::from(SAMPLE_RATE);
+            self.click.toggle(
+                answers.click_grid.clone(),
+                self.clock.now_s(),
+                latency_s,
+                intents,
+            );
+        }
+    }
+
+    fn duet_ui(
+        &mut self,
+        ui: &mut egui::Ui,
+        shared: &Shared,
+        checkpoint: Option<&PathBuf>,
+        intents: &mut Intents,
+    ) {
         ui.label("Call and response");
         ui.add(
             egui::Slider::new(&mut self.silence_s, SILENCE_RANGE_S.0..=SILENCE_RANGE_S.1)
                 .suffix(" s")
                 .text("silence that ends your turn"),
         );
-        let running = self.duet.is_some();
-        let label = if running {
+        let label = if self.duet.is_some() {
             "Stop answering"
         } else {
             "Answer me"
@@ -371,25 +337,27 @@ impl LivePanel {
         if ui
             .button(label)
             .on_hover_text(
-                "Play a phrase; after the silence Cadenza answers with the current model",
+                "Play a phrase; after the silence (or on Enter) Cadenza answers with the current \
+                 model",
             )
             .clicked()
         {
             self.toggle_duet(shared, checkpoint, intents);
         }
-        if let Some(session) = &self.duet {
-            let model = session
-                .checkpoint
-                .file_name()
-                .map(|n| n.to_string_lossy().into_owned())
-                .unwrap_or_default();
-            ui.weak(match (session.ready, session.duet.turn()) {
-                (false, _) => format!("Loading {model}…"),
-                (true, Turn::Player) => "Your turn: play a phrase".to_string(),
-                (true, Turn::Cadenza) => format!("{model} answers"),
-            });
-        }
-        if let Some(last) = &self.last_answer {
+        let Some(session) = &self.duet else {
+            return;
+        };
+        let model = session
+            .checkpoint
+            .file_name()
+            .map(|n| n.to_string_lossy().into_owned())
+            .unwrap_or_default();
+        ui.weak(match (session.ready, session.duet.turn()) {
+            (false, _) => format!("Loading {model}…"),
+            (true, Turn::Player) => "Your turn: play a phrase".to_string(),
+            (true, Turn::Cadenza) => format!("{model} answers"),
+        });
+        if let Some(last) = &session.last_answer {
             ui.weak(last.as_str());
         }
     }

@@ -3,6 +3,7 @@
 //! next call.
 
 use crate::compose::generate::Primer;
+use crate::music::meter::Grid;
 use crate::music::midi::{self, Piece};
 use crate::music::touch::{Played, Touch};
 
@@ -12,6 +13,10 @@ use super::turn_taking::TurnTaking;
 /// The shortest and longest answer, in seconds: a call shorter than 2 s still gets a phrase, and
 /// one longer than 16 s a reply that does not make the player wait minutes.
 pub const ANSWER_RANGE_S: (f64, f64) = (2.0, 16.0);
+
+/// With the click on, the answer starts on a downbeat at least this long after the hand-over:
+/// time to sample the answer's start (about 0.1 s on two cores, `cargo bench --bench live`).
+pub const ANSWER_MARGIN_S: f64 = 0.15;
 
 /// What the duet asks of whoever plays the answers.
 #[derive(Debug, Clone, PartialEq)]
@@ -31,6 +36,9 @@ pub struct Call {
     pub start_s: f64,
     /// When the turn was handed over, on the live clock.
     pub handed_over_s: f64,
+    /// Where the answer begins, in the call's time: its last release in free time; with the
+    /// click, the first downbeat at least [`ANSWER_MARGIN_S`] after the hand-over.
+    pub answer_from_s: f64,
 }
 
 impl Call {
@@ -41,17 +49,30 @@ impl Call {
             .clamp(ANSWER_RANGE_S.0, ANSWER_RANGE_S.1)
     }
 
-    /// The call as the model's primer: its sounding notes (pedal applied), ending at its last
-    /// release, so the answer follows on from the call rather than from the silence after it.
+    /// The call as the model's primer: its sounding notes (pedal applied), up to where the
+    /// answer begins, so the answer follows on from the call (in free time, not from the silence
+    /// after it; with the click, from the downbeat it will be played on).
     pub fn primer(&self) -> Primer {
-        let notes = midi::apply_sustain(&self.piece);
-        let end_s = notes.iter().map(|n| n.end_s).fold(0.0, f64::max);
         Primer {
-            notes,
-            end_s,
-            description: "your call".to_string(),
+            end_s: self.answer_from_s,
+            // The click's grid, however freely the call was played against it.
             grid: self.piece.grid.clone(),
+            ..Primer::opening(&self.piece, self.answer_from_s, "your call")
         }
+    }
+
+    /// When the answer should start on the live clock, if it is ready at `ready_s`: at once in
+    /// free time; with the click on its downbeat, pushed a bar at a time while that has passed.
+    pub fn answer_start_s(&self, ready_s: f64) -> f64 {
+        let Some(grid) = &self.piece.grid else {
+            return ready_s;
+        };
+        let mut at_s = self.start_s + self.answer_from_s;
+        let bar_s = grid.bar_start_s(1);
+        while at_s < ready_s && bar_s > 0.0 {
+            at_s += bar_s;
+        }
+        at_s
     }
 }
 
@@ -68,9 +89,11 @@ pub enum Turn {
 #[derive(Debug, Clone, Default)]
 pub struct Duet {
     turn_taking: TurnTaking,
-    /// The call being played, from its first strike.
+    /// The call being played, from its first strike (with the click, from the bar line before).
     call: Option<Recording>,
     answering: bool,
+    /// The click's steady grid and where its time 0 is on the live clock.
+    click: Option<(Grid, f64)>,
 }
 
 impl Duet {
@@ -79,6 +102,28 @@ impl Duet {
         Self {
             turn_taking: TurnTaking::new(silence_s),
             ..Self::default()
+        }
+    }
+
+    /// The same duet in time with a click: `grid` (steady) with its time 0 at `origin_s` on the
+    /// live clock. Calls are then in bars and answers start on downbeats.
+    pub fn with_click(self, grid: Grid, origin_s: f64) -> Self {
+        Self {
+            click: Some((grid, origin_s)),
+            ..self
+        }
+    }
+
+    /// Where a call whose first strike is at `at_s` begins: there in free time, at the bar line
+    /// before it with the click (a steady grid is the same from any of its bar lines).
+    fn start_call(&self, at_s: f64) -> Recording {
+        match &self.click {
+            None => Recording::new(at_s),
+            Some((grid, origin_s)) => {
+                let bar = grid.position(at_s - origin_s).bar.max(0);
+                let bar_line_s = origin_s + grid.bar_start_s(u32::try_from(bar).unwrap_or(0));
+                Recording::on_grid(bar_line_s, grid.clone())
+            }
         }
     }
 
@@ -105,7 +150,7 @@ impl Duet {
             self.answering = false;
         }
         if strike && self.call.is_none() {
-            self.call = Some(Recording::new(played.at_s));
+            self.call = Some(self.start_call(played.at_s));
         }
         if let Some(call) = &mut self.call {
             call.add(played);
@@ -126,10 +171,24 @@ impl Duet {
         let recording = self.call.take()?;
         self.turn_taking.hand_over();
         self.answering = true;
+        let piece = recording.piece(now_s);
+        let start_s = recording.start_s();
+        let answer_from_s = match &piece.grid {
+            None => midi::apply_sustain(&piece)
+                .iter()
+                .map(|n| n.end_s)
+                .fold(0.0, f64::max),
+            Some(grid) => grid
+                .bar_lines()
+                .map(|(_, at_s)| at_s)
+                .find(|&at_s| at_s >= now_s - start_s + ANSWER_MARGIN_S)
+                .unwrap_or(now_s - start_s),
+        };
         Some(DuetStep::Answer(Call {
-            piece: recording.piece(now_s),
-            start_s: recording.start_s(),
+            piece,
+            start_s,
             handed_over_s: now_s,
+            answer_from_s,
         }))
     }
 
@@ -199,6 +258,30 @@ mod tests {
         };
         assert_eq!(call.start_s, 3.5);
         assert_eq!(call.piece.notes.len(), 1);
+    }
+
+    #[test]
+    fn with_the_click_a_call_starts_at_its_bar_line_and_the_answer_on_a_later_downbeat() {
+        // 120 bpm in 4/4: bars of 2 s, the click's time 0 at 10 s on the live clock.
+        let grid = Grid::steady(
+            120.0,
+            crate::music::time_signature::TimeSignature::FOUR_FOUR,
+            8.0,
+        );
+        let mut duet = Duet::new(1.0).with_click(grid, 10.0);
+        call(&mut duet, 12.5);
+        let Some(DuetStep::Answer(call)) = duet.tick(15.4) else {
+            panic!("the turn passes");
+        };
+        assert_eq!(call.start_s, 12.0, "the bar line before the first strike");
+        assert_eq!(
+            call.answer_from_s, 4.0,
+            "the first downbeat 0.15 s after the hand-over"
+        );
+        assert_eq!(call.primer().end_s, 4.0);
+        assert!(call.primer().grid.is_some());
+        assert_eq!(call.answer_start_s(15.99), 16.0);
+        assert_eq!(call.answer_start_s(16.2), 18.0, "pushed a bar when late");
     }
 
     #[test]

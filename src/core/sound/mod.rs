@@ -38,6 +38,14 @@ pub const DEFAULT_GAIN: f32 = 0.8;
 pub const DEFAULT_TAIL_S: f64 = 2.0;
 /// The synth's voice limit: enough for pedalled arpeggios, which keep many strings ringing.
 const POLYPHONY: i32 = 512;
+/// The General MIDI percussion channel (10, counted from 0), where the click sounds.
+const CLICK_CHANNEL: u32 = 9;
+/// The percussion kit's bank in a General MIDI SoundFont.
+const PERCUSSION_BANK: u32 = 128;
+/// General MIDI's hi and low wood blocks: the click on a downbeat and on the other beats.
+const CLICK_KEYS: (u32, u32) = (76, 77);
+/// The click is quieter than the piano under it.
+const CLICK_VELOCITY: u32 = 90;
 /// MIDI controller number of the sustain pedal.
 const SUSTAIN_CONTROLLER: u32 = 64;
 /// The limiter holds peaks at -1 dBFS.
@@ -187,6 +195,14 @@ impl PianoSynth {
     fn silence(&self) {
         let _ = self.synth.system_reset();
         let _ = self.synth.program_change(0, 0);
+    }
+
+    /// A click of the metronome: on the percussion channel, so it is never a piano note.
+    fn click(&self, downbeat: bool) {
+        let key = if downbeat { CLICK_KEYS.0 } else { CLICK_KEYS.1 };
+        let _ = self.synth.bank_select(CLICK_CHANNEL, PERCUSSION_BANK);
+        let _ = self.synth.program_change(CLICK_CHANNEL, 0);
+        let _ = self.synth.note_on(CLICK_CHANNEL, key, CLICK_VELOCITY);
     }
 
     /// Fills interleaved stereo frames.
@@ -394,6 +410,11 @@ impl Sequencer {
     /// Frames put out so far (see [`Fired::stream_frame`]).
     pub fn stream_frame(&self) -> u64 {
         self.stream_frame
+    }
+
+    /// Sounds a click of the metronome (never recorded, never sent as MIDI).
+    pub fn click(&mut self, downbeat: bool) {
+        self.synth.click(downbeat);
     }
 
     /// Counts `frames` of silence put out while nothing plays.

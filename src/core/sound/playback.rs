@@ -12,6 +12,7 @@ use super::{
     AudioError, CHANNELS, DEFAULT_TAIL_S, Fired, PianoSynth, SAMPLE_RATE, Score, Sequencer,
     frame_of,
 };
+use crate::music::meter::Grid;
 use crate::music::midi::Piece;
 use crate::music::touch::Touch;
 
@@ -58,6 +59,9 @@ pub enum TransportCommand {
     Volume(f32),
     /// A key or the pedal played live: sounds at the next block, over the score if it plays.
     Touch(Touch),
+    /// Clicks every beat of `Some` grid (louder on downbeats), its time 0 at the next block, beside
+    /// whatever plays; `None` stops the click. The click is heard only: never recorded or tapped.
+    Click(Option<Grid>),
     /// Reports to `Some` sender everything the synth is told and when each block is rendered
     /// (a MIDI output follows playback this way, on the audio clock); `None` stops reporting.
     Tap(Option<Sender<Tapped>>),
@@ -152,6 +156,32 @@ pub struct PlaybackSource {
     live_frames_left: u64,
     /// Where what the synth is told goes, if anywhere.
     tap: Option<Sender<Tapped>>,
+    /// The metronome, if on.
+    click: Option<ClickTrack>,
+}
+
+/// A metronome running on the output stream.
+#[derive(Debug)]
+struct ClickTrack {
+    grid: Grid,
+    /// The output frame of the grid's time 0.
+    origin_frame: u64,
+    /// The next beat to click, counted on the grid.
+    next_beat: f64,
+}
+
+impl ClickTrack {
+    /// The clicks (downbeat or not) due before `until_frame`.
+    fn due(&mut self, until_frame: u64) -> Vec<bool> {
+        let until_s = until_frame.saturating_sub(self.origin_frame) as f64 / f64::from(SAMPLE_RATE);
+        let mut clicks = Vec::new();
+        while self.grid.time_of(self.next_beat) < until_s {
+            let at_s = self.grid.time_of(self.next_beat);
+            clicks.push(self.grid.position(at_s + 1e-9).in_bar == 0);
+            self.next_beat += 1.0;
+        }
+        clicks
+    }
 }
 
 /// A transport and the source it controls, for a synth; the source goes to an [`AudioOutput`]
@@ -178,6 +208,7 @@ pub fn playback(synth: PianoSynth) -> (Transport, PlaybackSource) {
         stop_frame: None,
         live_frames_left: 0,
         tap: None,
+        click: None,
     };
     (transport, source)
 }
@@ -187,7 +218,10 @@ impl PlaybackSource {
         // Only a range sets a stop point; anything else the user does forgets it.
         if !matches!(
             command,
-            TransportCommand::Volume(_) | TransportCommand::Touch(_) | TransportCommand::Tap(_)
+            TransportCommand::Volume(_)
+                | TransportCommand::Touch(_)
+                | TransportCommand::Tap(_)
+                | TransportCommand::Click(_)
         ) {
             self.stop_frame = None;
         }
@@ -244,6 +278,13 @@ impl PlaybackSource {
                 self.sequencer.touch(touch);
                 self.live_frames_left = frame_of(LIVE_RING_S);
             }
+            TransportCommand::Click(grid) => {
+                self.click = grid.map(|grid| ClickTrack {
+                    grid,
+                    origin_frame: self.sequencer.stream_frame(),
+                    next_beat: 0.0,
+                });
+            }
             TransportCommand::Tap(tap) => {
                 self.sequencer.set_tapped(tap.is_some());
                 self.tap = tap;
@@ -265,6 +306,19 @@ impl PlaybackSource {
             Some(stop) => (stop.saturating_sub(self.sequencer.frame()) as usize).min(BLOCK_FRAMES),
             None => BLOCK_FRAMES,
         }
+    }
+
+    /// Clicks the beats falling in the next block (at its start: a click lands within one 5.8-ms
+    /// block of its beat), and keeps the synth rendering while the metronome runs.
+    fn sound_clicks(&mut self) {
+        let Some(click) = &mut self.click else {
+            return;
+        };
+        let block_end = self.sequencer.stream_frame() + BLOCK_FRAMES as u64;
+        for downbeat in click.due(block_end) {
+            self.sequencer.click(downbeat);
+        }
+        self.live_frames_left = self.live_frames_left.max(frame_of(LIVE_RING_S));
     }
 
     fn report_to_tap(&mut self, stream_frame: u64, rendered: Instant) {
@@ -298,6 +352,7 @@ impl PlaybackSource {
         while let Ok(command) = self.commands.try_recv() {
             self.obey(command);
         }
+        self.sound_clicks();
         if let Some((start, end)) = self.loop_frames
             && self.playing
             && self.sequencer.frame() >= end
