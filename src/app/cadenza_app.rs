@@ -245,12 +245,10 @@ impl CadenzaApp {
     /// model, its tempo and meter for the click.
     fn answer_settings(&self) -> AnswerSettings {
         let checkpoint = self.shared.models.current.clone();
-        let (settings, mut controls) = checkpoint
+        let (settings, controls) = checkpoint
             .as_deref()
             .map(|c| self.generate.sampling_for(c))
             .unwrap_or_default();
-        // An answer is a phrase as long as the call, not the room's form.
-        controls.form = None;
         AnswerSettings {
             click_grid: controls.grid(CLICK_GRID_S),
             checkpoint,

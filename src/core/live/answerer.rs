@@ -60,6 +60,15 @@ pub fn spawn_answerer(checkpoint: PathBuf, device: DeviceChoice, repaint: Repain
     })
 }
 
+/// What an answer asks for: the controls without tempo, meter or form, so the answer keeps the
+/// call's time (its click's grid, through the primer, or free time) and is one phrase.
+fn in_the_calls_time(mut controls: ControlPlan) -> ControlPlan {
+    controls.tempo = Default::default();
+    controls.meter.clear();
+    controls.form = None;
+    controls
+}
+
 fn answer_calls(
     checkpoint: &std::path::Path,
     choice: DeviceChoice,
@@ -83,7 +92,7 @@ fn answer_calls(
                 ..ask.settings
             },
             primer: ask.call.primer(),
-            controls: ask.controls,
+            controls: in_the_calls_time(ask.controls),
             device: choice,
             continues: None,
         };
@@ -107,4 +116,27 @@ fn answer_calls(
         }
     }
     Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::music::plan::MeterChange;
+    use crate::music::time_signature::TimeSignature;
+
+    #[test]
+    fn an_answer_keeps_the_calls_time_and_asks_no_form() {
+        let plan = ControlPlan {
+            meter: vec![MeterChange {
+                at_s: 0.0,
+                signature: TimeSignature::FOUR_FOUR,
+            }],
+            style: Some("Bach".to_string()),
+            ..ControlPlan::default()
+        }
+        .in_default_bars();
+        let asked = in_the_calls_time(plan);
+        assert!(!asked.asks_meter(), "{asked:?}");
+        assert_eq!(asked.style.as_deref(), Some("Bach"), "the rest is kept");
+    }
 }
