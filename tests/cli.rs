@@ -329,3 +329,17 @@ fn a_reader_that_goes_away_ends_inspect_without_a_panic() {
     assert!(!stderr.contains("panicked"), "{stderr}");
     assert_ne!(output.status.code(), Some(101), "{stderr}");
 }
+
+#[test]
+fn ports_and_duet_say_there_is_no_midi_system_where_there_is_none() {
+    if std::path::Path::new("/dev/snd/seq").exists() {
+        println!("SKIP ports without MIDI: this machine has an ALSA sequencer");
+        return;
+    }
+    let ports = cadenza(&["ports"]);
+    assert!(ports.status.success());
+    let said = String::from_utf8_lossy(&ports.stdout);
+    assert!(said.starts_with("No MIDI ports: no MIDI system"), "{said}");
+    let duet = cadenza(&["duet", "--in", "keyboard"]);
+    assert_clean_error(&duet, "No MIDI ports: no MIDI system");
+}
