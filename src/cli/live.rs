@@ -129,7 +129,8 @@ pub fn duet(args: &DuetArgs) -> Result<()> {
                         continue; // played over while it was thinking
                     }
                     let now_s = clock.now_s();
-                    answer = Schedule::of_notes(&exchange.notes, exchange.primer_end_s, now_s);
+                    answer =
+                        Schedule::of_notes(&exchange.notes, call.play_from_s(&exchange), now_s);
                     playing_answer = true;
                     exchanges += 1;
                     eprintln!(

@@ -135,7 +135,7 @@ impl DuetSession {
                         continue; // played over while it was thinking
                     }
                     let at_s = call.answer_start_s(now_s);
-                    let (from_s, until_s) = (exchange.primer_end_s, exchange.duration_s());
+                    let (from_s, until_s) = (call.play_from_s(&exchange), exchange.duration_s());
                     self.answer_ends_s = Some(at_s + (until_s - from_s));
                     self.pending = Some(Pending {
                         at_s,

@@ -2,7 +2,7 @@
 //! the current model, as long as the call; playing during the answer stops it and starts the
 //! next call.
 
-use crate::compose::generate::Primer;
+use crate::compose::generate::{Primer, Take};
 use crate::music::meter::Grid;
 use crate::music::midi::{self, Piece};
 use crate::music::touch::{Played, Touch};
@@ -59,6 +59,24 @@ impl Call {
             grid: self.piece.grid.clone(),
             ..Primer::opening(&self.piece, self.answer_from_s, "your call")
         }
+    }
+
+    /// Where playing an answer to this call starts in the exchange (the take the answerer made):
+    /// with the click, the downbeat it was written from; in free time its first note, as the
+    /// hand-over's silence already parts call and answer (a rest the model opens with would only
+    /// make the player wait).
+    pub fn play_from_s(&self, exchange: &Take) -> f64 {
+        let from_s = exchange.primer_end_s;
+        if self.piece.grid.is_some() {
+            return from_s;
+        }
+        exchange
+            .notes
+            .iter()
+            .map(|n| n.start_s)
+            .filter(|&start_s| start_s >= from_s)
+            .reduce(f64::min)
+            .unwrap_or(from_s)
     }
 
     /// When the answer should start on the live clock, if it is ready at `ready_s`: at once in
