@@ -10,10 +10,12 @@
 //!    device then plays the buffer out (one more buffer) before it is heard.
 //! 2. Answer: 20 calls of 4 s from held-out pieces of the shared corpus, answered by the starter
 //!    with its model kept loaded (the live answerer), beside the same answers with the model loaded
-//!    for each call (what a Generate press does), timed from hand-over to the answer being ready; in
+//!    for each call (what a Generate press does), timed from asking to the answer being ready; in
 //!    free time an answer is played from its first note at once (`Call::play_from_s`), so that is
-//!    when its first note sounds (plus the key-to-sound path above).
-//! 3. MIDI out: a metronome (a note every 100 ms) played for 30 s through the player to a MIDI
+//!    when its first note sounds (plus the key-to-sound path above). Asked at the hand-over (Enter)
+//!    that is the whole wait; asked ahead, as a silence ends the turn (`ANSWER_LEAD_S` before the
+//!    hand-over), only what sampling takes beyond the lead.
+//! 3. MIDI out: a metronome (a note every 100 ms) played for 60 s through the player to a MIDI
 //!    follower whose sink records when each note-on leaves; the device pulls 512 frames a period,
 //!    each request up to 3 ms late. Jitter is each note-on's distance from a straight line fitted
 //!    to them (p99); drift is that line's slope against the audio clock, times 10 minutes. The
@@ -30,8 +32,8 @@ use cadenza_core::audio::{self, FiredKind, PianoSynth, Tapped, TransportCommand}
 use cadenza_core::corpus::{self, Split};
 use cadenza_core::generate::{GenerateRequest, Length, SamplingSettings, run_loaded};
 use cadenza_core::live::{
-    AnswerEvent, AnswerRequest, Call, FollowTiming, MidiFollower, MidiOut, MidiPortError, MidiSink,
-    spawn_answerer,
+    ANSWER_LEAD_S, AnswerEvent, AnswerRequest, Call, FollowTiming, MidiFollower, MidiOut,
+    MidiPortError, MidiSink, spawn_answerer,
 };
 use cadenza_core::midi::{Note, Piece};
 use cadenza_core::model::{self, DeviceChoice, resolve_device};
@@ -155,7 +157,7 @@ impl MidiSink for Stamps {
 }
 
 const METRONOME_S: f64 = 0.1;
-const METRONOME_RUN_S: f64 = 30.0;
+const METRONOME_RUN_S: f64 = 60.0;
 
 fn metronome() -> Piece {
     let notes = (0..(METRONOME_RUN_S / METRONOME_S) as usize)
@@ -298,6 +300,7 @@ fn answers() {
         Some(Event::Update(AnswerEvent::Ready { .. })) | None
     ) {}
     let mut ready = Vec::new();
+    let mut ahead = Vec::new();
     let mut model_rest = Vec::new();
     for (seed, call) in calls.iter().enumerate() {
         let handed_over = Instant::now();
@@ -315,6 +318,7 @@ fn answers() {
         };
         let ready_s = handed_over.elapsed().as_secs_f64();
         ready.push(ready_s * 1e3);
+        ahead.push((ready_s - ANSWER_LEAD_S).max(0.0) * 1e3);
         model_rest.push((call.play_from_s(&exchange) - exchange.primer_end_s) * 1e3);
     }
     let device = resolve_device(DeviceChoice::Cpu).expect("CPU");
@@ -345,10 +349,45 @@ fn answers() {
         .expect("not cancelled");
         loaded_each_time.push(handed_over.elapsed().as_secs_f64() * 1e3);
     }
+    // Reading the call alone: an answer of a single event, the model already loaded.
+    let loaded = cadenza_core::checkpoint::load_model(&starter, device.device).expect("loads");
+    let mut reading = Vec::new();
+    for call in &calls {
+        let started = Instant::now();
+        let request = GenerateRequest {
+            checkpoint: starter.clone(),
+            settings: SamplingSettings {
+                length: Length::Events(1),
+                ..SamplingSettings::default()
+            },
+            primer: call.primer(),
+            controls: Default::default(),
+            device: DeviceChoice::Cpu,
+            continues: None,
+        };
+        run_loaded(
+            &request,
+            &loaded,
+            &device,
+            &mut |_| {},
+            &AtomicBool::new(false),
+        )
+        .expect("answers")
+        .expect("not cancelled");
+        reading.push(started.elapsed().as_secs_f64() * 1e3);
+    }
     for (name, mut ms) in [
         (
-            "answer ready, its first note played at once (model kept loaded)",
+            "reading the call in one pass (an answer of one event)",
+            reading,
+        ),
+        (
+            "answer asked at the hand-over (Enter), ready and its first note played",
             ready,
+        ),
+        (
+            "answer asked ahead as the silence ends the turn (0.5 s before), ready",
+            ahead,
         ),
         (
             "the rest the model opened with, skipped in free time",

@@ -9,8 +9,9 @@ use std::time::Duration;
 use anyhow::{Context as _, Result, bail};
 use cadenza_core::generate::SamplingSettings;
 use cadenza_core::live::{
-    AnswerEvent, AnswerRequest, DEFAULT_SILENCE_S, Duet, DuetStep, LiveClock, MidiKeyboard,
-    MidiOut, MidiPortError, Schedule, Turn, find_port, input_ports, output_ports, spawn_answerer,
+    AnswerEvent, AnswerRequest, AnswerStep, Answerer, Answering, DEFAULT_SILENCE_S, Duet, DuetStep,
+    LiveClock, MidiKeyboard, MidiOut, MidiPortError, Schedule, find_port, input_ports,
+    output_ports, spawn_answerer,
 };
 use cadenza_core::model::DeviceChoice;
 use cadenza_core::worker::{Event, no_repaint};
@@ -91,78 +92,109 @@ pub fn duet(args: &DuetArgs) -> Result<()> {
         out.name(),
         args.silence
     );
-    let mut duet = Duet::new(args.silence);
-    let mut answer = Schedule::default();
-    let mut playing_answer = false;
-    let mut exchanges = 0;
-    let mut seed = args.seed;
+    let mut session = Session {
+        duet: Duet::new(args.silence),
+        answering: Answering::default(),
+        answer: Schedule::default(),
+        playing: false,
+        exchanges: 0,
+        seed: args.seed,
+        keep: args.keep.clone(),
+    };
     while !stop.load(Ordering::Relaxed) {
         while let Ok(touch) = played.try_recv() {
-            if duet.play(touch) == Some(DuetStep::StopAnswer) {
-                answer = Schedule::default();
-                playing_answer = false;
+            if session.duet.play(touch) == Some(DuetStep::StopAnswer) {
+                session.stop_answer();
                 out.silence()?;
             }
         }
-        if let Some(DuetStep::Answer(call)) = duet.tick(clock.now_s()) {
-            answerer.send(AnswerRequest {
-                call,
-                settings: SamplingSettings {
-                    seed,
-                    ..SamplingSettings::default()
-                },
-                controls: Default::default(),
-            });
-            seed += 1;
+        let now_s = clock.now_s();
+        for step in session.answering.tick(&mut session.duet, now_s, false) {
+            session.take(step, &answerer, now_s)?;
         }
         while let Some(event) = answerer.try_event() {
             match event {
                 Event::Update(AnswerEvent::Ready { device }) => {
                     eprintln!("Model ready on {device}")
                 }
-                Event::Update(AnswerEvent::Answered {
-                    exchange,
-                    call,
-                    thinking_s,
-                }) => {
-                    if duet.turn() != Turn::Cadenza {
-                        continue; // played over while it was thinking
-                    }
-                    let now_s = clock.now_s();
-                    answer =
-                        Schedule::of_notes(&exchange.notes, call.play_from_s(&exchange), now_s);
-                    playing_answer = true;
-                    exchanges += 1;
-                    eprintln!(
-                        "Answer {exchanges}: {:.1} s, ready {:.0} ms after the hand-over ({:.0} ms sampling)",
-                        call.answer_s(),
-                        (now_s - call.handed_over_s) * 1000.0,
-                        thinking_s * 1000.0
-                    );
-                    if let Some(keep) = &args.keep {
-                        let path = keep.join(format!("exchange-{exchanges:03}.mid"));
-                        exchange.write_midi(&path, Default::default())?;
+                Event::Update(AnswerEvent::Answered { exchange, call, .. }) => {
+                    if let Some(step) = session.answering.answered(call, exchange) {
+                        session.take(step, &answerer, clock.now_s())?;
                     }
                 }
                 Event::Update(AnswerEvent::Failed(message)) => {
                     eprintln!("No answer: {message}");
-                    duet.answered();
+                    session.answering.forget();
+                    session.duet.answered();
                 }
                 Event::Failed { message } => bail!("the model cannot answer: {message}"),
                 _ => {}
             }
         }
-        for touch in answer.due(clock.now_s()).to_vec() {
+        for touch in session.answer.due(clock.now_s()).to_vec() {
             out.send(touch.touch)?;
         }
-        if playing_answer && answer.is_done() {
-            playing_answer = false;
-            duet.answered();
+        if session.playing && session.answer.is_done() {
+            session.playing = false;
+            session.duet.answered();
         }
         std::thread::sleep(TICK);
     }
     out.silence()?;
     Ok(())
+}
+
+/// A duet in the terminal: the turn-taking, the answers, the one playing.
+struct Session {
+    duet: Duet,
+    answering: Answering,
+    answer: Schedule,
+    playing: bool,
+    exchanges: usize,
+    seed: u64,
+    keep: Option<PathBuf>,
+}
+
+impl Session {
+    fn take(&mut self, step: AnswerStep, answerer: &Answerer, now_s: f64) -> Result<()> {
+        match step {
+            AnswerStep::Ask(call) => {
+                answerer.send(AnswerRequest {
+                    call,
+                    settings: SamplingSettings {
+                        seed: self.seed,
+                        ..SamplingSettings::default()
+                    },
+                    controls: Default::default(),
+                });
+                self.seed += 1;
+            }
+            AnswerStep::Play(call, exchange) => {
+                let start_s = call.answer_start_s(now_s);
+                self.answer =
+                    Schedule::of_notes(&exchange.notes, call.play_from_s(&exchange), start_s);
+                self.playing = true;
+                self.exchanges += 1;
+                eprintln!(
+                    "Answer {}: {:.1} s, {:.0} ms after the hand-over",
+                    self.exchanges,
+                    call.answer_s(),
+                    (start_s - call.handed_over_s).max(0.0) * 1000.0
+                );
+                if let Some(keep) = &self.keep {
+                    let path = keep.join(format!("exchange-{:03}.mid", self.exchanges));
+                    exchange.write_midi(&path, Default::default())?;
+                }
+            }
+        }
+        Ok(())
+    }
+
+    fn stop_answer(&mut self) {
+        self.answer = Schedule::default();
+        self.playing = false;
+        self.answering.forget();
+    }
 }
 
 #[cfg(unix)]

@@ -3,9 +3,10 @@
 
 use std::path::PathBuf;
 
-use cadenza_core::generate::SamplingSettings;
+use cadenza_core::generate::{SamplingSettings, Take};
 use cadenza_core::live::{
-    AnswerEvent, AnswerRequest, Answerer, Duet, DuetStep, Turn, spawn_answerer,
+    AnswerEvent, AnswerRequest, AnswerStep, Answerer, Answering, Call, Duet, DuetStep,
+    spawn_answerer,
 };
 use cadenza_core::model::DeviceChoice;
 use cadenza_core::music::touch::Played;
@@ -27,6 +28,8 @@ struct Pending {
 pub struct DuetSession {
     pub(super) duet: Duet,
     answerer: Answerer,
+    /// Which answers are asked for, awaited, or came early.
+    answering: Answering,
     pub(super) checkpoint: PathBuf,
     pub(super) ready: bool,
     /// When the answer playing ends, on the live clock.
@@ -49,6 +52,7 @@ impl DuetSession {
                 DeviceChoice::Auto,
                 std::sync::Arc::clone(&shared.repaint),
             ),
+            answering: Answering::default(),
             checkpoint,
             ready: false,
             answer_ends_s: None,
@@ -64,6 +68,7 @@ impl DuetSession {
         if self.duet.play(played) == Some(DuetStep::StopAnswer) {
             self.answer_ends_s = None;
             self.pending = None;
+            self.answering.forget();
             intents.push(Intent::Pause);
         }
     }
@@ -107,51 +112,69 @@ impl DuetSession {
             self.answer_ends_s = None;
             self.duet.answered();
         }
-        let step = if std::mem::take(&mut self.hand_over_asked) {
-            self.duet.hand_over(now_s)
-        } else {
-            self.duet.tick(now_s)
-        };
-        if let Some(DuetStep::Answer(call)) = step {
-            self.answerer.send(AnswerRequest {
-                call,
-                settings: SamplingSettings {
-                    seed: answers.settings.seed.wrapping_add(self.answers),
-                    ..answers.settings
-                },
-                controls: answers.controls.clone(),
-            });
-            self.answers += 1;
+        let hand_over_now = std::mem::take(&mut self.hand_over_asked);
+        for step in self.answering.tick(&mut self.duet, now_s, hand_over_now) {
+            self.take_step(step, answers, now_s, intents);
         }
-        self.take_answers(now_s, intents);
+        self.take_answers(answers, now_s, intents);
     }
 
-    fn take_answers(&mut self, now_s: f64, intents: &mut Intents) {
+    fn take_step(
+        &mut self,
+        step: AnswerStep,
+        answers: &AnswerSettings,
+        now_s: f64,
+        intents: &mut Intents,
+    ) {
+        match step {
+            AnswerStep::Ask(call) => self.ask(call, answers),
+            AnswerStep::Play(call, exchange) => self.play(call, exchange, now_s, intents),
+        }
+    }
+
+    fn ask(&mut self, call: Call, answers: &AnswerSettings) {
+        self.answerer.send(AnswerRequest {
+            call: call.clone(),
+            settings: SamplingSettings {
+                seed: answers.settings.seed.wrapping_add(self.answers),
+                ..answers.settings
+            },
+            controls: answers.controls.clone(),
+        });
+        self.answers += 1;
+    }
+
+    /// Keeps the exchange as a take and plays its answer on time.
+    fn play(&mut self, call: Call, exchange: Box<Take>, now_s: f64, intents: &mut Intents) {
+        let at_s = call.answer_start_s(now_s);
+        let (from_s, until_s) = (call.play_from_s(&exchange), exchange.duration_s());
+        self.answer_ends_s = Some(at_s + (until_s - from_s));
+        self.pending = Some(Pending {
+            at_s,
+            from_s,
+            until_s,
+        });
+        self.last_answer = Some(format!(
+            "Answered {:.0} ms after the hand-over",
+            (at_s.max(now_s) - call.handed_over_s) * 1000.0
+        ));
+        intents.push(Intent::KeepTake {
+            take: exchange,
+            play: None,
+        });
+    }
+
+    fn take_answers(&mut self, answers: &AnswerSettings, now_s: f64, intents: &mut Intents) {
         for event in self.answerer.drain() {
             match event {
                 Event::Update(AnswerEvent::Ready { .. }) => self.ready = true,
                 Event::Update(AnswerEvent::Answered { exchange, call, .. }) => {
-                    if self.duet.turn() != Turn::Cadenza {
-                        continue; // played over while it was thinking
+                    if let Some(step) = self.answering.answered(call, exchange) {
+                        self.take_step(step, answers, now_s, intents);
                     }
-                    let at_s = call.answer_start_s(now_s);
-                    let (from_s, until_s) = (call.play_from_s(&exchange), exchange.duration_s());
-                    self.answer_ends_s = Some(at_s + (until_s - from_s));
-                    self.pending = Some(Pending {
-                        at_s,
-                        from_s,
-                        until_s,
-                    });
-                    self.last_answer = Some(format!(
-                        "Answered {:.0} ms after the hand-over",
-                        (at_s - call.handed_over_s) * 1000.0
-                    ));
-                    intents.push(Intent::KeepTake {
-                        take: exchange,
-                        play: None,
-                    });
                 }
                 Event::Update(AnswerEvent::Failed(message)) => {
+                    self.answering.forget();
                     self.duet.answered();
                     intents.tell(format!("No answer: {message}"));
                 }

@@ -80,9 +80,14 @@ fn answer_calls(
         device: device.description.clone(),
     });
     while !ctx.is_cancelled() {
-        let Some(ask) = ctx.wait_command(IDLE_POLL) else {
+        let Some(mut ask) = ctx.wait_command(IDLE_POLL) else {
             continue;
         };
+        // Calls asked for ahead of the hand-over go stale as the player plays on: answer only
+        // the newest.
+        while let Some(newer) = ctx.try_command() {
+            ask = newer;
+        }
         let started = Instant::now();
         let request = GenerateRequest {
             checkpoint: checkpoint.to_path_buf(),

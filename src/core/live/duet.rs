@@ -14,6 +14,11 @@ use super::turn_taking::TurnTaking;
 /// one longer than 16 s a reply that does not make the player wait minutes.
 pub const ANSWER_RANGE_S: (f64, f64) = (2.0, 16.0);
 
+/// How long before the hand-over the answer to the call as it stands is asked for: the player
+/// is silent and may be done, and sampling takes 0.1–0.2 s (`cargo bench --bench live`), so the
+/// answer is ready when the turn passes. A touch before then makes that answer stale.
+pub const ANSWER_LEAD_S: f64 = 0.5;
+
 /// With the click on, the answer starts on a downbeat at least this long after the hand-over:
 /// time to sample the answer's start (about 0.1 s on two cores, `cargo bench --bench live`).
 pub const ANSWER_MARGIN_S: f64 = 0.15;
@@ -176,12 +181,28 @@ impl Duet {
         barge_in.then_some(DuetStep::StopAnswer)
     }
 
-    /// Looks at the clock: hands over when the player's silence has lasted long enough.
+    /// Looks at the clock: hands over when the player's silence has lasted long enough, as of
+    /// the moment it had (so the call is the one [`Duet::call_expected`] foresaw).
     pub fn tick(&mut self, now_s: f64) -> Option<DuetStep> {
         if self.answering || !self.turn_taking.is_over(now_s) {
             return None;
         }
-        self.hand_over(now_s)
+        let over_at_s = self.turn_taking.over_at_s().unwrap_or(now_s);
+        self.hand_over(over_at_s.min(now_s))
+    }
+
+    /// The call the turn will pass with if nothing more is played, once the silence is within
+    /// [`ANSWER_LEAD_S`] of handing over: asking for its answer now has it ready on time.
+    pub fn call_expected(&self, now_s: f64) -> Option<Call> {
+        let over_at_s = self.turn_taking.over_at_s()?;
+        if self.answering || now_s < over_at_s - ANSWER_LEAD_S {
+            return None;
+        }
+        let mut ahead = self.clone();
+        match ahead.hand_over(over_at_s) {
+            Some(DuetStep::Answer(call)) => Some(call),
+            _ => None,
+        }
     }
 
     /// Hands over now (Enter, or a pedal or controller chosen for it), if there is a call.
@@ -300,6 +321,76 @@ mod tests {
         assert!(call.primer().grid.is_some());
         assert_eq!(call.answer_start_s(15.99), 16.0);
         assert_eq!(call.answer_start_s(16.2), 18.0, "pushed a bar when late");
+    }
+
+    #[test]
+    fn in_free_time_an_answer_plays_from_its_first_note_and_with_the_click_from_its_downbeat() {
+        let note = |start_s: f64| crate::music::midi::Note {
+            pitch: 60,
+            start_s,
+            end_s: start_s + 0.2,
+            velocity: 80,
+        };
+        let exchange = Take {
+            notes: vec![note(0.0), note(2.6), note(3.1)],
+            primer_end_s: 2.0,
+            ..Take::default()
+        };
+        let free = Call {
+            piece: Piece::from_notes(vec![note(0.0)]),
+            start_s: 0.0,
+            handed_over_s: 1.2,
+            answer_from_s: 2.0,
+        };
+        assert_eq!(
+            free.play_from_s(&exchange),
+            2.6,
+            "the model's opening rest is skipped"
+        );
+        let in_bars = Call {
+            piece: Piece {
+                grid: Some(Grid::steady(
+                    120.0,
+                    crate::music::time_signature::TimeSignature::FOUR_FOUR,
+                    4.0,
+                )),
+                ..free.piece.clone()
+            },
+            ..free
+        };
+        assert_eq!(
+            in_bars.play_from_s(&exchange),
+            2.0,
+            "on the downbeat, rest and all"
+        );
+    }
+
+    #[test]
+    fn the_call_expected_before_the_hand_over_is_the_call_handed_over() {
+        let mut duet = Duet::new(1.0);
+        call(&mut duet, 10.0);
+        // The last release is at 11.9: the turn passes at 12.9 unless something is played.
+        assert_eq!(duet.call_expected(12.3), None, "not yet within the lead");
+        let expected = duet.call_expected(12.45).expect("within the lead");
+        let Some(DuetStep::Answer(handed)) = duet.tick(12.93) else {
+            panic!("the turn passes");
+        };
+        assert_eq!(handed, expected);
+    }
+
+    #[test]
+    fn a_touch_after_the_call_was_foreseen_makes_another_call() {
+        let mut duet = Duet::new(1.0);
+        call(&mut duet, 10.0);
+        let expected = duet.call_expected(12.5).expect("within the lead");
+        duet.play(strike(12.6, 72));
+        assert_eq!(duet.call_expected(12.7), None, "a key is down");
+        duet.play(release(12.8, 72));
+        let Some(DuetStep::Answer(handed)) = duet.tick(13.8) else {
+            panic!("the turn passes");
+        };
+        assert_ne!(handed, expected);
+        assert_eq!(handed.piece.notes.len(), 5);
     }
 
     #[test]

@@ -4,6 +4,7 @@
 //! note tracked so none is left ringing.
 
 pub mod answerer;
+pub mod answering;
 pub mod clock;
 pub mod computer_piano;
 pub mod duet;
@@ -15,9 +16,10 @@ pub mod sounding_notes;
 pub mod turn_taking;
 
 pub use answerer::{AnswerEvent, AnswerRequest, Answerer, spawn_answerer};
+pub use answering::{AnswerStep, Answering};
 pub use clock::LiveClock;
 pub use computer_piano::{ComputerPiano, PianoKeyEffect};
-pub use duet::{ANSWER_RANGE_S, Call, Duet, DuetStep, Turn};
+pub use duet::{ANSWER_LEAD_S, ANSWER_MARGIN_S, ANSWER_RANGE_S, Call, Duet, DuetStep, Turn};
 pub use midi_follower::{FollowTiming, MidiFollower};
 pub use midi_ports::{
     CLIENT_NAME, MidiKeyboard, MidiOut, MidiPortError, MidiSink, PortName, find_port,

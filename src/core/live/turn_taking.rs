@@ -63,6 +63,14 @@ impl TurnTaking {
                 .is_some_and(|since| now_s - since + CLOCK_TOLERANCE_S >= self.silence_s)
     }
 
+    /// When the turn will be over if nothing more is played: the silence after everything came
+    /// up; `None` while something is held or nothing was played.
+    pub fn over_at_s(&self) -> Option<f64> {
+        self.quiet_since_s
+            .filter(|_| self.called)
+            .map(|since| since + self.silence_s)
+    }
+
     /// Starts the next call: nothing played yet (keys still down stay down).
     pub fn hand_over(&mut self) {
         self.called = false;
