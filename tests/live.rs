@@ -180,3 +180,32 @@ proptest! {
             "MIDI out left keys {:x} ringing {:x} pedal {}", receiver.keys, receiver.ringing, receiver.pedal_down);
     }
 }
+
+#[test]
+fn with_the_soundfont_off_playback_is_silent_and_still_reaches_the_tap() {
+    let Some(synth) = synth("SoundFont off") else {
+        return;
+    };
+    let (transport, mut source) = audio::playback(synth);
+    let (tap, tapped) = crossbeam_channel::unbounded();
+    transport.send(TransportCommand::Tap(Some(tap)));
+    transport.send(TransportCommand::Audible(false));
+    transport.load(&piece(), false);
+    transport.send(TransportCommand::Play);
+    assert_eq!(audio::peak(&pull(&mut source, 44_100)), 0.0);
+    let strikes = tapped
+        .try_iter()
+        .filter(|t| {
+            matches!(
+                t,
+                Tapped::Fired(fired) if matches!(fired.kind, FiredKind::Touch { touch: Touch::Strike { .. }, .. })
+            )
+        })
+        .count();
+    assert!(strikes >= 6, "{strikes} strikes reached the tap");
+    transport.send(TransportCommand::Audible(true));
+    assert!(
+        audio::peak(&pull(&mut source, 22_050)) > 0.01,
+        "heard again"
+    );
+}

@@ -30,7 +30,7 @@ pub enum OutputChoice {
 }
 
 /// What MIDI out remembers between runs.
-#[derive(Debug, Clone, Default, PartialEq, serde::Serialize, serde::Deserialize)]
+#[derive(Debug, Clone, PartialEq, serde::Serialize, serde::Deserialize)]
 #[serde(default)]
 pub struct MidiOutSettings {
     /// Where MIDI goes.
@@ -39,6 +39,19 @@ pub struct MidiOutSettings {
     pub offset_ms: f64,
     /// Whether keys played live go out too.
     pub thru: bool,
+    /// Whether the SoundFont is heard beside MIDI out (off: MIDI out instead of it).
+    pub soundfont_heard: bool,
+}
+
+impl Default for MidiOutSettings {
+    fn default() -> Self {
+        Self {
+            choice: OutputChoice::None,
+            offset_ms: 0.0,
+            thru: false,
+            soundfont_heard: true,
+        }
+    }
 }
 
 /// The MIDI outputs and the follower sending to the one chosen.
@@ -94,6 +107,7 @@ impl MidiOutput {
             Ok(Some(out)) => {
                 let (tap, taps) = crossbeam_channel::unbounded();
                 transport.send(TransportCommand::Tap(Some(tap)));
+                transport.send(TransportCommand::Audible(self.settings.soundfont_heard));
                 self.follower = Some(MidiFollower::start(out, taps, self.timing(sound)));
                 self.problem = None;
             }
@@ -121,6 +135,8 @@ impl MidiOutput {
     fn disconnect(&mut self, sound: &Sound) {
         if let Some(transport) = sound.transport() {
             transport.send(TransportCommand::Tap(None));
+            // Without MIDI out the SoundFont is all there is to hear.
+            transport.send(TransportCommand::Audible(true));
         }
         self.follower = None;
     }
@@ -186,7 +202,15 @@ impl MidiOutput {
             .on_hover_text("Moves MIDI earlier or later against the sound, for a DAW's own delay");
             ui.checkbox(&mut self.settings.thru, "Thru")
                 .on_hover_text("Send what you play live too, not only playback");
+            ui.checkbox(&mut self.settings.soundfont_heard, "SoundFont")
+                .on_hover_text("Hear Cadenza's piano beside MIDI out; off: only MIDI out sounds");
         });
+        if self.settings.soundfont_heard != before.soundfont_heard
+            && self.follower.is_some()
+            && let Some(transport) = sound.transport()
+        {
+            transport.send(TransportCommand::Audible(self.settings.soundfont_heard));
+        }
         if self.settings != before
             && let Some(follower) = &self.follower
         {

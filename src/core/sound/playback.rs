@@ -59,6 +59,9 @@ pub enum TransportCommand {
     Volume(f32),
     /// A key or the pedal played live: sounds at the next block, over the score if it plays.
     Touch(Touch),
+    /// Whether the SoundFont is heard: off, playback goes on (and to a tap, such as MIDI out)
+    /// in silence, for a DAW's own instrument instead.
+    Audible(bool),
     /// Clicks every beat of `Some` grid (louder on downbeats), its time 0 at the next block, beside
     /// whatever plays; `None` stops the click. The click is heard only: never recorded or tapped.
     Click(Option<Grid>),
@@ -158,6 +161,8 @@ pub struct PlaybackSource {
     tap: Option<Sender<Tapped>>,
     /// The metronome, if on.
     click: Option<ClickTrack>,
+    /// Whether the SoundFont is heard.
+    audible: bool,
 }
 
 /// A metronome running on the output stream.
@@ -209,6 +214,7 @@ pub fn playback(synth: PianoSynth) -> (Transport, PlaybackSource) {
         live_frames_left: 0,
         tap: None,
         click: None,
+        audible: true,
     };
     (transport, source)
 }
@@ -222,6 +228,7 @@ impl PlaybackSource {
                 | TransportCommand::Touch(_)
                 | TransportCommand::Tap(_)
                 | TransportCommand::Click(_)
+                | TransportCommand::Audible(_)
         ) {
             self.stop_frame = None;
         }
@@ -278,6 +285,7 @@ impl PlaybackSource {
                 self.sequencer.touch(touch);
                 self.live_frames_left = frame_of(LIVE_RING_S);
             }
+            TransportCommand::Audible(audible) => self.audible = audible,
             TransportCommand::Click(grid) => {
                 self.click = grid.map(|grid| ClickTrack {
                     grid,
@@ -385,6 +393,9 @@ impl PlaybackSource {
         } else {
             self.block.fill(0.0);
             self.sequencer.idle(BLOCK_FRAMES as u64);
+        }
+        if !self.audible {
+            self.block.fill(0.0);
         }
         self.report_to_tap(block_start, rendered);
         self.shared
