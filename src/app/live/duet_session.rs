@@ -12,7 +12,7 @@ use cadenza_core::model::DeviceChoice;
 use cadenza_core::music::touch::Played;
 use cadenza_core::worker::Event;
 
-use super::AnswerSettings;
+use super::answer_settings::AnswerSettings;
 use crate::app::intent::{Intent, Intents};
 use crate::app::shared::Shared;
 

@@ -6,6 +6,7 @@
 //! which records them or hands them to [`duet_session`] (the core's [`Duet`] and the model
 //! answering); [`click`] is the metronome.
 
+mod answer_settings;
 mod click;
 mod computer_keys;
 mod duet_session;
@@ -16,19 +17,18 @@ use std::path::PathBuf;
 use std::time::Duration;
 
 use cadenza_core::audio::SAMPLE_RATE;
-use cadenza_core::controls::ControlPlan;
-use cadenza_core::generate::{SamplingSettings, Take};
+use cadenza_core::generate::Take;
 use cadenza_core::live::{
     ComputerPiano, DEFAULT_SILENCE_S, Duet, LiveClock, PortName, Recording, SILENCE_RANGE_S, Turn,
 };
 use cadenza_core::midi::Piece;
-use cadenza_core::music::meter::Grid;
 use cadenza_core::music::touch::{Played, Touch};
 use crossbeam_channel::{Receiver, Sender};
 
 use super::intent::{Intent, Intents};
 use super::piano_roll::RollContent;
 use super::shared::Shared;
+pub use answer_settings::AnswerSettings;
 use click::Click;
 pub use computer_keys::read_computer_keys;
 use duet_session::DuetSession;
@@ -60,18 +60,6 @@ impl Default for LiveRoomSettings {
             midi_out: MidiOutSettings::default(),
         }
     }
-}
-
-/// How the answers are sampled: the Generate room's settings and what it asks the model for.
-pub struct AnswerSettings {
-    /// The model answering.
-    pub checkpoint: Option<PathBuf>,
-    /// Sampling settings (the length is the call's).
-    pub settings: SamplingSettings,
-    /// What the model is asked for.
-    pub controls: ControlPlan,
-    /// The Generate room's tempo and meter as a steady grid, for the click (`None` in free time).
-    pub click_grid: Option<Grid>,
 }
 
 /// State of the Live room.
