@@ -29,6 +29,7 @@ use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
 use cadenza_core::audio::{self, FiredKind, PianoSynth, Tapped, TransportCommand};
+use cadenza_core::checkpoint::{LoadedModel, load_model};
 use cadenza_core::corpus::{self, Split};
 use cadenza_core::generate::{GenerateRequest, Length, SamplingSettings, run_loaded};
 use cadenza_core::live::{
@@ -36,7 +37,7 @@ use cadenza_core::live::{
     MidiPortError, MidiSink, spawn_answerer,
 };
 use cadenza_core::midi::{Note, Piece};
-use cadenza_core::model::{self, DeviceChoice, resolve_device};
+use cadenza_core::model::{self, DeviceChoice, ResolvedDevice, resolve_device};
 use cadenza_core::music::touch::{MidiBytes, Touch};
 use cadenza_core::worker::{Event, no_repaint};
 use midly::num::u7;
@@ -325,55 +326,17 @@ fn answers() {
     let mut loaded_each_time = Vec::new();
     for (seed, call) in calls.iter().enumerate() {
         let handed_over = Instant::now();
-        let loaded = cadenza_core::checkpoint::load_model(&starter, device.device).expect("loads");
-        let request = GenerateRequest {
-            checkpoint: starter.clone(),
-            settings: SamplingSettings {
-                length: Length::Seconds(call.answer_s()),
-                seed: seed as u64,
-                ..SamplingSettings::default()
-            },
-            primer: call.primer(),
-            controls: Default::default(),
-            device: DeviceChoice::Cpu,
-            continues: None,
-        };
-        run_loaded(
-            &request,
-            &loaded,
-            &device,
-            &mut |_| {},
-            &AtomicBool::new(false),
-        )
-        .expect("answers")
-        .expect("not cancelled");
+        let loaded = load_model(&starter, device.device).expect("loads");
+        let length = Length::Seconds(call.answer_s());
+        answer_with(&loaded, &device, &starter, call, length, seed as u64);
         loaded_each_time.push(handed_over.elapsed().as_secs_f64() * 1e3);
     }
     // Reading the call alone: an answer of a single event, the model already loaded.
-    let loaded = cadenza_core::checkpoint::load_model(&starter, device.device).expect("loads");
+    let loaded = load_model(&starter, device.device).expect("loads");
     let mut reading = Vec::new();
     for call in &calls {
         let started = Instant::now();
-        let request = GenerateRequest {
-            checkpoint: starter.clone(),
-            settings: SamplingSettings {
-                length: Length::Events(1),
-                ..SamplingSettings::default()
-            },
-            primer: call.primer(),
-            controls: Default::default(),
-            device: DeviceChoice::Cpu,
-            continues: None,
-        };
-        run_loaded(
-            &request,
-            &loaded,
-            &device,
-            &mut |_| {},
-            &AtomicBool::new(false),
-        )
-        .expect("answers")
-        .expect("not cancelled");
+        answer_with(&loaded, &device, &starter, call, Length::Events(1), 0);
         reading.push(started.elapsed().as_secs_f64() * 1e3);
     }
     for (name, mut ms) in [
@@ -404,4 +367,36 @@ fn answers() {
             percentile(&mut ms, 0.95)
         );
     }
+}
+
+/// Samples an answer to `call` of `length` with a model already loaded, as the answerer does.
+fn answer_with(
+    loaded: &LoadedModel,
+    device: &ResolvedDevice,
+    starter: &std::path::Path,
+    call: &Call,
+    length: Length,
+    seed: u64,
+) {
+    let request = GenerateRequest {
+        checkpoint: starter.to_path_buf(),
+        settings: SamplingSettings {
+            length,
+            seed,
+            ..SamplingSettings::default()
+        },
+        primer: call.primer(),
+        controls: Default::default(),
+        device: DeviceChoice::Cpu,
+        continues: None,
+    };
+    run_loaded(
+        &request,
+        loaded,
+        device,
+        &mut |_| {},
+        &AtomicBool::new(false),
+    )
+    .expect("answers")
+    .expect("not cancelled");
 }

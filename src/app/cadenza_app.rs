@@ -222,13 +222,12 @@ impl CadenzaApp {
     }
 
     /// Finished work from the rooms' workers and the SoundFont loader.
-    fn take_finished_work(&mut self) -> Intents {
+    fn take_finished_work(&mut self, answers: &AnswerSettings) -> Intents {
         let mut intents = Intents::default();
         self.corpus.poll(&self.shared, &mut intents);
         self.train.poll(&mut intents);
         self.generate.poll(&self.shared, &mut intents);
-        let answers = self.answer_settings();
-        self.live.poll(&self.shared, &answers, &mut intents);
+        self.live.poll(&self.shared, answers, &mut intents);
         match self.shared.sound.poll() {
             // The new player is empty: the piece on screen goes into it.
             Some(SoundChange::Switched) => {
@@ -266,7 +265,7 @@ impl CadenzaApp {
         }
     }
 
-    fn side_panel(&mut self, ui: &mut egui::Ui, intents: &mut Intents) {
+    fn side_panel(&mut self, ui: &mut egui::Ui, answers: &AnswerSettings, intents: &mut Intents) {
         // The user sets the width by dragging the divider (egui keeps it across runs); long
         // labels are elided to it, so the roll keeps at least 60 % of the window.
         let widest = (ui.available_width() * SIDE_PANEL_MAX_SHARE).max(SIDE_PANEL_MIN_PX);
@@ -283,7 +282,6 @@ impl CadenzaApp {
                 });
                 ui.separator();
                 let shared = &self.shared;
-                let answers = self.answer_settings();
                 let out = egui::ScrollArea::vertical().show(ui, |ui| match self.room {
                     Room::Corpus => self.corpus.ui(ui, shared, intents),
                     Room::Train => self.train.ui(ui, shared, self.corpus.data(), intents),
@@ -294,7 +292,7 @@ impl CadenzaApp {
                         self.train.controls().device,
                         intents,
                     ),
-                    Room::Live => self.live.ui(ui, shared, &answers, intents),
+                    Room::Live => self.live.ui(ui, shared, answers, intents),
                 });
                 self.side_rect = out.inner_rect;
             });
@@ -337,7 +335,9 @@ impl CadenzaApp {
 
 impl eframe::App for CadenzaApp {
     fn ui(&mut self, ui: &mut egui::Ui, _frame: &mut eframe::Frame) {
-        let finished = self.take_finished_work();
+        // Once a frame: the Live room polls with it and draws with it.
+        let answers = self.answer_settings();
+        let finished = self.take_finished_work(&answers);
         self.apply(finished);
         let mut intents = Intents::default();
         if self.room == Room::Live {
@@ -365,7 +365,7 @@ impl eframe::App for CadenzaApp {
             self.roll_width_px,
             &mut intents,
         );
-        self.side_panel(ui, &mut intents);
+        self.side_panel(ui, &answers, &mut intents);
         self.roll_area(ui, &mut intents);
         if !intents.is_empty() {
             // What changed shows on the next frame, without waiting for input.

@@ -80,10 +80,8 @@ impl Answering {
 
 #[cfg(test)]
 mod tests {
-    use midly::num::u7;
-
+    use super::super::played_by_hand::{release, strike};
     use super::*;
-    use crate::music::touch::{Played, Touch};
 
     /// The one call a look at the clock asks for.
     fn asked(steps: Vec<AnswerStep>) -> Call {
@@ -96,13 +94,8 @@ mod tests {
     fn phrase(duet: &mut Duet, from_s: f64, keys: &[u8]) {
         for (i, &key) in keys.iter().enumerate() {
             let at_s = from_s + 0.5 * i as f64;
-            let touch = Touch::strike(u7::new(key), u7::new(80));
-            duet.play(Played { at_s, touch });
-            let touch = Touch::Release { key: u7::new(key) };
-            duet.play(Played {
-                at_s: at_s + 0.4,
-                touch,
-            });
+            duet.play(strike(at_s, key));
+            duet.play(release(at_s + 0.4, key));
         }
     }
 

@@ -239,23 +239,8 @@ impl Duet {
 
 #[cfg(test)]
 mod tests {
-    use midly::num::u7;
-
+    use super::super::played_by_hand::{release, strike};
     use super::*;
-
-    fn strike(at_s: f64, key: u8) -> Played {
-        Played {
-            at_s,
-            touch: Touch::strike(u7::new(key), u7::new(80)),
-        }
-    }
-
-    fn release(at_s: f64, key: u8) -> Played {
-        Played {
-            at_s,
-            touch: Touch::Release { key: u7::new(key) },
-        }
-    }
 
     fn call(duet: &mut Duet, from_s: f64) {
         for (i, key) in [60, 62, 64, 65].into_iter().enumerate() {

@@ -29,3 +29,27 @@ pub use recording::Recording;
 pub use schedule::Schedule;
 pub use sounding_notes::SoundingNotes;
 pub use turn_taking::{DEFAULT_SILENCE_S, SILENCE_RANGE_S, TurnTaking};
+
+/// Touches for the live layer's tests: a key struck (at velocity 80) or released at a time.
+#[cfg(test)]
+mod played_by_hand {
+    use midly::num::u7;
+
+    use crate::music::touch::{Played, Touch};
+
+    /// `key` struck at `at_s`.
+    pub fn strike(at_s: f64, key: u8) -> Played {
+        Played {
+            at_s,
+            touch: Touch::strike(u7::new(key), u7::new(80)),
+        }
+    }
+
+    /// `key` released at `at_s`.
+    pub fn release(at_s: f64, key: u8) -> Played {
+        Played {
+            at_s,
+            touch: Touch::Release { key: u7::new(key) },
+        }
+    }
+}

@@ -129,23 +129,8 @@ fn note(pitch: u8, velocity: u8, start_s: f64, end_s: f64) -> Note {
 
 #[cfg(test)]
 mod tests {
-    use midly::num::u7;
-
+    use super::super::played_by_hand::{release, strike};
     use super::*;
-
-    fn strike(at_s: f64, key: u8) -> Played {
-        Played {
-            at_s,
-            touch: Touch::strike(u7::new(key), u7::new(80)),
-        }
-    }
-
-    fn release(at_s: f64, key: u8) -> Played {
-        Played {
-            at_s,
-            touch: Touch::Release { key: u7::new(key) },
-        }
-    }
 
     #[test]
     fn onsets_and_releases_are_kept_as_played_from_the_start() {
