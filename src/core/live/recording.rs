@@ -85,11 +85,6 @@ impl Recording {
         !self.held.is_empty() || self.pedal_down_s.is_some()
     }
 
-    /// The last touch, in seconds from the start.
-    pub fn last_touch_s(&self) -> f64 {
-        self.last_s
-    }
-
     /// The piece so far, keys and pedal still down ending at `now_s` on the players' clock.
     pub fn piece(&self, now_s: f64) -> Piece {
         let now_s = (now_s - self.start_s).max(self.last_s);

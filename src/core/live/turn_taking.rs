@@ -35,11 +35,6 @@ impl TurnTaking {
         }
     }
 
-    /// The silence that hands over, in seconds.
-    pub fn silence_s(&self) -> f64 {
-        self.silence_s
-    }
-
     /// Follows one touch.
     pub fn observe(&mut self, played: &Played) {
         match played.touch {
