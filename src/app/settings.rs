@@ -87,7 +87,9 @@ mod tests {
     #[test]
     fn settings_written_before_the_live_room_still_load_with_its_defaults() {
         let current = ron::to_string(&Settings::default()).expect("serialises");
-        let at = current.find(",live:").expect("the live room's settings are written");
+        let at = current
+            .find(",live:")
+            .expect("the live room's settings are written");
         let old = format!("{})", &current[..at]);
         let settings: Settings = ron::from_str(&old).expect("older settings load");
         assert_eq!(settings.live, crate::app::live::LiveRoomSettings::default());
