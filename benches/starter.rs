@@ -35,7 +35,7 @@ use cadenza_core::generate::{self, GenerateRequest, Length, Primer, SamplingSett
 use cadenza_core::model::{self, DeviceChoice};
 use cadenza_core::starter;
 use cadenza_core::stats::{CorpusProfile, MusicStats};
-use cadenza_core::train::{Limits, Preset, StartFrom, TrainData, TrainOptions};
+use cadenza_core::train::{Limits, Preset, StartFrom, TrainData, TrainOptions, Validation};
 use cadenza_core::worker::{Event, no_repaint};
 use tch::Device;
 
@@ -116,6 +116,8 @@ fn run_options(out: PathBuf, start: StartFrom, preset: Preset, minutes: f64) -> 
         replace_worse: false,
         rescue_dir: None,
         replace_existing: false,
+        validation: Validation::Absent,
+        project_structure: None,
     }
 }
 

@@ -29,7 +29,7 @@ use cadenza_core::generate::MAX_NOTE_S;
 use cadenza_core::midi::{self, Note};
 use cadenza_core::model::{self, DeviceChoice};
 use cadenza_core::stats::{CorpusProfile, MusicStats};
-use cadenza_core::train::{Limits, Preset, TrainData, TrainOptions};
+use cadenza_core::train::{Limits, Preset, TrainData, TrainOptions, Validation};
 use tch::Device;
 
 const TAKE_SECONDS: f64 = 30.0;
@@ -85,6 +85,8 @@ fn trained(data: &Arc<TrainData>, stem: &Path, controls: bool, limits: Limits) -
             replace_worse: false,
             rescue_dir: None,
             replace_existing: false,
+            validation: Validation::Absent,
+            project_structure: None,
         };
         let minutes = common::train(data, options);
         let step = checkpoint::load_meta(stem).map_or(0, |m| m.step);

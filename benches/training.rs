@@ -5,6 +5,8 @@
 //!   cargo bench --bench training -- quality    # validation NLL after 10 minutes of quick training
 //!   cargo bench --bench training -- plain      # beside the plainest PyTorch loop (no augmentation,
 //!                                              # no validation), 2×256, embedding 256, 64 × 256
+//!   cargo bench --bench training -- inputs     # what the bar grid's and lookback's inputs cost:
+//!                                              # sparse, dense, and without them (quick preset)
 //!
 //! `CADENZA_BENCH_MINUTES` changes the 10 minutes; `CADENZA_BENCH_THREADS` the 2 CPU threads.
 
@@ -17,7 +19,7 @@ use std::sync::Arc;
 use cadenza_core::checkpoint::{self, TrainSettings};
 use cadenza_core::corpus;
 use cadenza_core::model::{DeviceChoice, ModelConfig};
-use cadenza_core::train::{self, Limits, Progress, TrainData, TrainOptions};
+use cadenza_core::train::{self, Limits, Progress, TrainData, TrainOptions, Validation};
 use cadenza_core::worker::{Event, no_repaint};
 
 fn main() {
@@ -41,6 +43,8 @@ fn main() {
         quality(&data, &exported, scratch.path(), threads);
     } else if std::env::args().any(|a| a == "plain") {
         plain(&data, &exported, scratch.path(), threads);
+    } else if std::env::args().any(|a| a == "inputs") {
+        inputs(&data, threads);
     } else {
         throughput(&data, &exported, scratch.path(), threads);
     }
@@ -127,6 +131,92 @@ fn plain(data: &Arc<TrainData>, exported: &Path, scratch: &Path, threads: usize)
     }
 }
 
+/// Training steps of the quick network (2 × 256, batch 32 × 128) on the same windows with the
+/// bar grid's and lookback's inputs read through the sparse projection (a new model's layout),
+/// read densely (the layout of models before it, the starter's), and without them (only the
+/// steering controls): the cost of the structure inputs, rounds interleaved.
+fn inputs(data: &Arc<TrainData>, threads: usize) {
+    use cadenza_core::controls::{CONTROL_INPUTS, ControlsMeta, KeyProfiles};
+    use cadenza_core::model::EventLstm;
+    use tch::nn::OptimizerConfig;
+    tch::set_num_threads(threads as i32);
+    let (model, settings) = (ModelConfig::QUICK, TrainSettings::QUICK);
+    let sparse = ControlsMeta::new(data.styles(), KeyProfiles::default());
+    let dense = ControlsMeta {
+        structure_width: 0,
+        ..sparse.clone()
+    };
+    let without = ControlsMeta {
+        inputs: CONTROL_INPUTS,
+        structure_paths: false,
+        structure_width: 0,
+        ..sparse.clone()
+    };
+    let layouts = [
+        ("sparse grid and lookback (new models)", sparse),
+        ("dense grid and lookback (earlier models)", dense),
+        ("without them", without),
+    ];
+    let steps = env_number("CADENZA_BENCH_STEPS", 30.0) as usize;
+    let warm_up = 3;
+    let mut rates = vec![Vec::new(); layouts.len()];
+    for round in 1..=3 {
+        for (rate, (_, meta)) in rates.iter_mut().zip(&layouts) {
+            tch::manual_seed(round);
+            let vars = tch::nn::VarStore::new(tch::Device::Cpu);
+            let inputs = cadenza_core::model::Inputs::new(
+                cadenza_core::encoding::Encoding::CURRENT,
+                Some(meta),
+            );
+            let net = EventLstm::new(&vars.root(), model, inputs);
+            let mut adam = tch::nn::Adam::default()
+                .build(&vars, settings.lr)
+                .expect("adam");
+            let mut windows =
+                train::WindowSampler::new(data, settings.seq_len, round as u64, Some(meta))
+                    .expect("windows");
+            let mut started = None;
+            for step in 0..warm_up + steps {
+                if step == warm_up {
+                    started = Some(std::time::Instant::now());
+                }
+                let batch = windows.batch(data, settings.batch, settings.seq_len, tch::Device::Cpu);
+                let state = net.zero_state(settings.batch as i64, tch::Device::Cpu);
+                let (logits, _) =
+                    net.forward(&batch.inputs, batch.conditioning.as_ref(), &state, true);
+                let loss = logits
+                    .view([-1, logits.size()[2]])
+                    .log_softmax(-1, tch::Kind::Float)
+                    .nll_loss(&batch.targets.view([-1]));
+                adam.backward_step_clip_norm(&loss, settings.clip);
+            }
+            let seconds = started.expect("timed").elapsed().as_secs_f64();
+            rate.push((steps * settings.batch * settings.seq_len) as f64 / seconds);
+        }
+    }
+    let without = median(&rates[2]);
+    println!(
+        "| 2 × 256, batch {} × {}, {threads} threads | tokens/s, rounds 1 · 2 · 3 | median | ÷ without |",
+        settings.batch, settings.seq_len
+    );
+    println!("|---|---|---|---|");
+    for ((name, _), rate) in layouts.iter().zip(&rates) {
+        let each: Vec<String> = rate.iter().map(|r| format!("{r:.0}")).collect();
+        println!(
+            "| {name} | {} | {:.0} | {:.2} |",
+            each.join(" · "),
+            median(rate),
+            median(rate) / without
+        );
+    }
+}
+
+fn median(values: &[f64]) -> f64 {
+    let mut sorted = values.to_vec();
+    sorted.sort_by(f64::total_cmp);
+    sorted[sorted.len() / 2]
+}
+
 fn quality(data: &Arc<TrainData>, exported: &Path, scratch: &Path, threads: usize) {
     let minutes = env_number("CADENZA_BENCH_MINUTES", 10.0);
     let (model, settings) = (ModelConfig::QUICK, TrainSettings::QUICK);
@@ -186,6 +276,8 @@ fn run_cadenza(
         replace_worse: false,
         rescue_dir: None,
         replace_existing: false,
+        validation: Validation::Absent,
+        project_structure: None,
     };
     let mut trainer = train::spawn(data.clone(), options, no_repaint());
     let mut tokens_per_s = f64::NAN;

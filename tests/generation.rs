@@ -95,7 +95,7 @@ fn two_sequences_controls() -> (Vec<ControlValues>, [usize; 2]) {
 }
 
 #[test]
-fn one_step_lstm_matches_the_training_lstm_with_and_without_controls_and_paths() {
+fn one_step_lstm_matches_the_training_lstm_with_and_without_controls_paths_and_the_sparse_grid() {
     let _torch = torch_lock();
     tch::manual_seed(3);
     let config = ModelConfig {
@@ -105,8 +105,13 @@ fn one_step_lstm_matches_the_training_lstm_with_and_without_controls_and_paths()
         dropout: 0.2,
     };
     let styles = vec!["a".to_string(), "b".to_string()];
-    let meta = ControlsMeta::new(styles, KeyProfiles::default());
-    for controls in [None, Some(&meta)] {
+    let sparse = ControlsMeta::new(styles, KeyProfiles::default());
+    // Models from before the sparse projection read the grid densely.
+    let dense = ControlsMeta {
+        structure_width: 0,
+        ..sparse.clone()
+    };
+    for controls in [None, Some(&sparse), Some(&dense)] {
         let vars = nn::VarStore::new(Device::Cpu);
         let model = EventLstm::new(
             &vars.root(),

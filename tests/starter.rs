@@ -9,7 +9,8 @@ use cadenza_core::starter;
 use tch::Tensor;
 
 use crate::support::{
-    assert_clean_error, cadenza, generate_into, older_copy, pattern_corpus, tiny_steerable_model,
+    assert_clean_error, cadenza, eighths_corpus, generate_into, older_copy, pattern_corpus,
+    tiny_steerable_model,
 };
 
 /// A corpus with a composer the tiny model knows ("Patterns") and one it does not ("Etudes").
@@ -282,42 +283,105 @@ fn a_model_from_before_the_structure_paths_scores_as_before_and_grows_them_at_ze
         }
     }
     // Closed gates: the grown model scores the corpus, grid and lookback read, exactly as before.
-    let with_grid = |stem: &Path| {
-        let output = cadenza(&[
-            "eval",
-            "--checkpoint",
-            stem.to_str().expect("utf-8"),
-            "--corpus",
-            corpus.to_str().expect("utf-8"),
-            "--json",
-        ]);
-        assert!(output.status.success(), "{output:?}");
-        let report: serde_json::Value =
-            serde_json::from_slice(&output.stdout).expect("a JSON report");
-        assert_eq!(report["grid_pieces"], 2, "the paths have a grid to read");
-        report["nll_with_meter"]
-            .as_f64()
-            .expect("scored on the grid")
-    };
-    assert_eq!(with_grid(&old), with_grid(&tuned));
+    assert_eq!(nll_on_grid(&old, &corpus), nll_on_grid(&tuned, &corpus));
 }
 
-/// Two pieces of repeated bars of eighth notes on the default 120 bpm 4/4 grid, so every piece
-/// has a usable grid and the lookback has bars to read.
-fn eighths_corpus(dir: &Path) {
-    use cadenza_core::midi::{self, Note, Piece};
-    for index in 0..2u8 {
-        let notes: Vec<Note> = (0..64)
-            .map(|i| Note {
-                pitch: 60 + 2 * index + [0, 4, 7, 12, 7, 4, 2, 5][i % 8],
-                start_s: i as f64 * 0.25,
-                end_s: i as f64 * 0.25 + 0.2,
-                velocity: 80,
-            })
-            .collect();
-        // The tiny model's own style, so the fine-tune adds no style row.
-        let path = dir.join(format!("Patterns/eighths{index}.mid"));
-        std::fs::create_dir_all(path.parent().expect("folder")).expect("mkdir");
-        midi::write_file(&Piece::from_notes(notes), &path, None).expect("fixture written");
-    }
+/// `cadenza eval`'s NLL of the two-piece `corpus` with each piece's own grid and lookback.
+fn nll_on_grid(stem: &Path, corpus: &Path) -> f64 {
+    let output = cadenza(&[
+        "eval",
+        "--checkpoint",
+        stem.to_str().expect("utf-8"),
+        "--corpus",
+        corpus.to_str().expect("utf-8"),
+        "--json",
+    ]);
+    assert!(output.status.success(), "{output:?}");
+    let report: serde_json::Value = serde_json::from_slice(&output.stdout).expect("a JSON report");
+    assert_eq!(report["grid_pieces"], 2, "the paths have a grid to read");
+    report["nll_with_meter"]
+        .as_f64()
+        .expect("scored on the grid")
+}
+
+#[test]
+fn a_model_reading_the_grid_densely_converted_to_the_sparse_projection_at_its_rank_scores_as_before()
+ {
+    use cadenza_core::controls::CONTROL_INPUTS_WITH_LOOKBACK;
+    let dir = tempfile::tempdir().expect("temp dir");
+    let dense = older_copy(
+        &tiny_steerable_model(dir.path()),
+        &dir.path().join("dense"),
+        CONTROL_INPUTS_WITH_LOOKBACK,
+    );
+    let corpus = dir.path().join("corpus");
+    eighths_corpus(&corpus);
+    let convert = |width: &str| {
+        let out = dir.path().join(format!("sparse{width}"));
+        let args = [
+            "--structure-width",
+            width,
+            "--steps",
+            "0",
+            "--seq-len",
+            "32",
+            "--batch",
+            "4",
+        ];
+        let output = cadenza(
+            &[
+                &["train", "--init", dense.to_str().expect("utf-8")][..],
+                &["--corpus", corpus.to_str().expect("utf-8")],
+                &["--out", out.to_str().expect("utf-8"), "--device", "cpu"],
+                &args,
+            ]
+            .concat(),
+        );
+        assert!(output.status.success(), "{output:?}");
+        let meta = checkpoint::load_meta(&out).expect("meta");
+        let width: usize = width.parse().expect("a number");
+        assert_eq!(meta.controls.expect("controls").structure_width, width);
+        assert_eq!(weights(&out)["structure.weight"].size()[1], width as i64);
+        out
+    };
+    // The tiny model's first layer has 4 × 32 gates, so its grid columns have rank at most 128.
+    let before = nll_on_grid(&dense, &corpus);
+    let exact = nll_on_grid(&convert("128"), &corpus);
+    assert!((exact - before).abs() < 1e-4, "{before} → {exact}");
+    let narrow = nll_on_grid(&convert("2"), &corpus);
+    assert!(
+        narrow.is_finite() && narrow != before,
+        "{before} → {narrow}"
+    );
+}
+
+#[test]
+fn a_model_from_before_the_grid_grows_the_sparse_projection_silent_when_tuned() {
+    use cadenza_core::controls::{CONTROL_INPUTS, STRUCTURE_WIDTH};
+    let dir = tempfile::tempdir().expect("temp dir");
+    let old = older_copy(
+        &tiny_steerable_model(dir.path()),
+        &dir.path().join("old"),
+        CONTROL_INPUTS,
+    );
+    let corpus = dir.path().join("corpus");
+    eighths_corpus(&corpus);
+    let tuned = dir.path().join("tuned");
+    let output = fine_tune(old.to_str().expect("utf-8"), &corpus, &tuned, "0");
+    assert!(output.status.success(), "{output:?}");
+    let meta = checkpoint::load_meta(&tuned).expect("meta");
+    assert_eq!(
+        meta.controls.expect("controls").structure_width,
+        STRUCTURE_WIDTH
+    );
+    let first_layer = &weights(&tuned)["lstm.weight_ih_l0"];
+    let projection = first_layer.narrow(
+        1,
+        meta.model.embed + CONTROL_INPUTS as i64,
+        STRUCTURE_WIDTH as i64,
+    );
+    assert_eq!(
+        projection.abs().sum(tch::Kind::Float).double_value(&[]),
+        0.0
+    );
 }

@@ -13,8 +13,8 @@ use cadenza_core::worker::{Event, no_repaint};
 use tch::{Device, Tensor, nn};
 
 use crate::support::{
-    TINY, TINY_SETTINGS, TrainEvent, options, overfitted_tiny_model, tiny_data, torch_lock,
-    train_to_end,
+    TINY, TINY_SETTINGS, TrainEvent, eighths_corpus, options, overfitted_tiny_model, tiny_data,
+    torch_lock, train_to_end,
 };
 
 fn done_reason(events: &[TrainEvent]) -> Option<StopReason> {
@@ -346,6 +346,13 @@ fn the_parameter_count_of_a_shape_matches_the_network_built() {
             },
             Some(&steerable),
         ),
+        (
+            TINY,
+            Some(&ControlsMeta {
+                structure_width: 0,
+                ..steerable.clone()
+            }),
+        ),
     ] {
         let inputs = Inputs::new(Encoding::CURRENT, controls);
         let vars = nn::VarStore::new(Device::Cpu);
@@ -353,6 +360,39 @@ fn the_parameter_count_of_a_shape_matches_the_network_built() {
         let built: i64 = vars.variables().values().map(|v| v.numel() as i64).sum();
         assert_eq!(EventLstm::parameter_count(config, inputs) as i64, built);
     }
+}
+
+#[test]
+fn a_run_validated_on_the_grid_scores_each_piece_with_its_own_grid_and_records_it() {
+    let _torch = torch_lock();
+    let dir = tempfile::tempdir().expect("temp dir");
+    let corpus_dir = dir.path().join("corpus");
+    eighths_corpus(&corpus_dir);
+    let corpus = corpus::load_dir(&corpus_dir, &|_| {}).expect("corpus loads");
+    let data = std::sync::Arc::new(train::TrainData::from_corpus(&corpus));
+    let stem = dir.path().join("grid");
+    let mut on_grid = options(&stem, Some(2));
+    on_grid.controls = true;
+    on_grid.validation = train::Validation::OwnGrid;
+    train_to_end(data.clone(), on_grid);
+    let loaded = checkpoint::load_model(&stem, Device::Cpu).expect("saved");
+    assert_eq!(
+        loaded.meta.provenance.validation,
+        train::Validation::OwnGrid
+    );
+    let pieces = data.valid_pieces_for(train::Validation::OwnGrid, loaded.meta.controls.as_ref());
+    assert!(pieces.iter().all(|piece| piece.meter_only));
+    let seq_len = TINY_SETTINGS.seq_len;
+    let score = |pieces: &[EvalPiece]| {
+        eval::score_pieces(&loaded.model, pieces, seq_len, Device::Cpu).nll_per_event()
+    };
+    let (on_grid, absent) = (score(&pieces), score(&data.valid_pieces(None)));
+    let recorded = loaded.meta.valid_nll.expect("validated");
+    assert!(
+        (recorded - on_grid).abs() < 1e-6,
+        "{recorded} against {on_grid}"
+    );
+    assert_ne!(on_grid, absent, "the pieces have a grid to read");
 }
 
 #[test]

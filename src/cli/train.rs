@@ -11,6 +11,7 @@ use cadenza_core::paths::DataDir;
 use cadenza_core::starter;
 use cadenza_core::train::{
     self, Command, Finished, Limits, Preset, Progress, StartFrom, TrainData, TrainOptions,
+    Validation,
 };
 use cadenza_core::worker::{Event, no_repaint};
 use clap::Args;
@@ -103,9 +104,37 @@ pub struct TrainArgs {
     /// Train without the controls (density, key, loudness, style): the model cannot be steered.
     #[arg(long)]
     no_controls: bool,
+    /// What validation scores each piece with: absent (every control absent, so any two models
+    /// compare) or own-grid (a model that reads the bar grid: each piece's own grid and
+    /// lookback, the score its takes in bars are sampled under).
+    #[arg(long, value_enum, default_value = "absent")]
+    validate_on: ValidateOn,
+    /// With --init, for a model whose first layer reads the bar grid's inputs densely: read them
+    /// through a sparse projection of this width (the closest one, by truncated SVD), so it
+    /// trains at about the cost of a model without them. New models always do, at 64.
+    #[arg(long, requires = "init", value_parser = clap::value_parser!(u16).range(1..=512))]
+    structure_width: Option<u16>,
     /// Print JSON lines (progress, valid, checkpoint, error, done) on stdout instead of a bar.
     #[arg(long)]
     json: bool,
+}
+
+/// `--validate-on`'s values.
+#[derive(Debug, Clone, Copy, clap::ValueEnum)]
+enum ValidateOn {
+    /// Every control absent.
+    Absent,
+    /// Each piece's own bar grid and lookback.
+    OwnGrid,
+}
+
+impl From<ValidateOn> for Validation {
+    fn from(on: ValidateOn) -> Self {
+        match on {
+            ValidateOn::Absent => Self::Absent,
+            ValidateOn::OwnGrid => Self::OwnGrid,
+        }
+    }
 }
 
 impl TrainArgs {
@@ -170,6 +199,8 @@ impl TrainArgs {
             replace_worse: self.replace_worse,
             rescue_dir: DataDir::from_env().map(|d| d.rescued_checkpoints()),
             replace_existing: self.replace,
+            validation: self.validate_on.into(),
+            project_structure: self.structure_width.map(usize::from),
         })
     }
 

@@ -13,7 +13,7 @@ use std::sync::Arc;
 use cadenza_core::checkpoint::{self, TrainSettings};
 use cadenza_core::corpus;
 use cadenza_core::model::{DeviceChoice, ModelConfig};
-use cadenza_core::train::{self, Finished, Limits, Progress, TrainData, TrainOptions};
+use cadenza_core::train::{self, Finished, Limits, Progress, TrainData, TrainOptions, Validation};
 use cadenza_core::worker::{Event, no_repaint};
 
 /// What a trainer sends: progress, then how it ended.
@@ -135,6 +135,26 @@ pub fn pattern_corpus(dir: &std::path::Path, pieces: u8, repeats: usize) {
     }
 }
 
+/// Two pieces of repeated bars of eighth notes on the default 120 bpm 4/4 grid, so every piece
+/// has a usable grid and the lookback has bars to read.
+pub fn eighths_corpus(dir: &Path) {
+    use cadenza_core::midi::{self, Note, Piece};
+    for index in 0..2u8 {
+        let notes: Vec<Note> = (0..64)
+            .map(|i| Note {
+                pitch: 60 + 2 * index + [0, 4, 7, 12, 7, 4, 2, 5][i % 8],
+                start_s: i as f64 * 0.25,
+                end_s: i as f64 * 0.25 + 0.2,
+                velocity: 80,
+            })
+            .collect();
+        // The tiny model's own style, so the fine-tune adds no style row.
+        let path = dir.join(format!("Patterns/eighths{index}.mid"));
+        std::fs::create_dir_all(path.parent().expect("folder")).expect("mkdir");
+        midi::write_file(&Piece::from_notes(notes), &path, None).expect("fixture written");
+    }
+}
+
 /// A one-layer network small enough to overfit a pattern corpus in seconds.
 pub const TINY: ModelConfig = ModelConfig {
     embed: 32,
@@ -176,6 +196,8 @@ pub fn options(out: &Path, steps: Option<u64>) -> TrainOptions {
         replace_worse: false,
         rescue_dir: None,
         replace_existing: false,
+        validation: Validation::Absent,
+        project_structure: None,
     }
 }
 
@@ -347,6 +369,26 @@ pub fn take(seed: u64) -> cadenza_core::generate::Take {
     }
 }
 
+/// First-layer input weights that read the grid's and lookback's inputs densely, from those of
+/// a model that reads them through the sparse projection `table`.
+fn densified(first_layer: &tch::Tensor, table: &tch::Tensor, embed: i64) -> tch::Tensor {
+    use cadenza_core::controls::CONTROL_INPUTS;
+    let before = embed + CONTROL_INPUTS as i64;
+    let width = table.size()[1];
+    let after = first_layer.size()[1] - before - width;
+    let projected = first_layer
+        .narrow(1, before, width)
+        .matmul(&table.transpose(0, 1));
+    tch::Tensor::cat(
+        &[
+            first_layer.narrow(1, 0, before),
+            projected,
+            first_layer.narrow(1, before + width, after),
+        ],
+        1,
+    )
+}
+
 /// A copy of a steerable checkpoint at `out` as an older Cadenza saved them, from before the
 /// structure paths, with `inputs` (one of the
 /// [`CONTROL_LAYOUTS`](cadenza_core::controls::CONTROL_LAYOUTS)) control inputs: the paths' gates
@@ -355,15 +397,24 @@ pub fn older_copy(stem: &Path, out: &Path, inputs: usize) -> PathBuf {
     use cadenza_core::controls::CONTROL_INPUTS_WITH_LOOKBACK;
     let mut meta = checkpoint::load_meta(stem).expect("description");
     let embed = meta.model.embed;
-    let tensors: Vec<(String, tch::Tensor)> =
-        tch::Tensor::read_safetensors(checkpoint::weights_path(stem))
-            .expect("weights")
-            .into_iter()
-            .filter(|(name, _)| !name.starts_with("paths."))
-            .map(|(name, tensor)| {
-                if name != "lstm.weight_ih_l0" {
-                    return (name, tensor);
-                }
+    let stored = tch::Tensor::read_safetensors(checkpoint::weights_path(stem)).expect("weights");
+    let table = stored
+        .iter()
+        .find(|(name, _)| name == "structure.weight")
+        .map(|(_, table)| table.shallow_clone());
+    let tensors: Vec<(String, tch::Tensor)> = stored
+        .into_iter()
+        .filter(|(name, _)| !name.starts_with("paths.") && !name.starts_with("structure."))
+        .map(|(name, tensor)| {
+            if name != "lstm.weight_ih_l0" {
+                return (name, tensor);
+            }
+            // Earlier models read the grid densely: the projection's columns times its table.
+            let tensor = match &table {
+                Some(table) => densified(&tensor, table, embed),
+                None => tensor,
+            };
+            {
                 let columns = tensor.size()[1];
                 let kept_end = embed + inputs as i64;
                 let cut = (CONTROL_INPUTS_WITH_LOOKBACK - inputs) as i64;
@@ -372,13 +423,15 @@ pub fn older_copy(stem: &Path, out: &Path, inputs: usize) -> PathBuf {
                     tensor.narrow(1, kept_end + cut, columns - kept_end - cut),
                 ];
                 (name, tch::Tensor::cat(&parts, 1))
-            })
-            .collect();
+            }
+        })
+        .collect();
     let weights = checkpoint::weights_path(out);
     tch::Tensor::write_safetensors(&tensors, &weights).expect("weights written");
     let controls = meta.controls.as_mut().expect("a steerable model");
     controls.inputs = inputs;
     controls.structure_paths = false;
+    controls.structure_width = 0;
     meta.weights_sha256 = checkpoint::sha256_file(&weights).expect("hashed");
     let json = serde_json::to_vec_pretty(&meta).expect("serialises");
     std::fs::write(out.with_extension("json"), json).expect("description written");

@@ -8,7 +8,7 @@ use egui_plot::{Legend, Line, Plot, PlotPoint, PlotPoints};
 
 use cadenza_core::checkpoint;
 use cadenza_core::train::{
-    self, Command, Finished, Limits, Progress, StartFrom, TrainData, TrainOptions,
+    self, Command, Finished, Limits, Progress, StartFrom, TrainData, TrainOptions, Validation,
 };
 use cadenza_core::worker::Event;
 
@@ -297,6 +297,8 @@ impl TrainPanel {
             rescue_dir: shared.data.as_ref().map(|d| d.rescued_checkpoints()),
             // Every run in the app writes a new, time-stamped checkpoint.
             replace_existing: false,
+            validation: Validation::Absent,
+            project_structure: None,
         };
         self.curves = Curves::default();
         self.fraction = 0.0;

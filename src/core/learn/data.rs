@@ -5,7 +5,7 @@ use rayon::prelude::*;
 use sha2::{Digest, Sha256};
 
 use crate::learn::eval::{self, EvalPiece};
-use crate::model::checkpoint::CorpusInfo;
+use crate::model::checkpoint::{CorpusInfo, Validation};
 use crate::music::controls::{ControlTrack, ControlsMeta, KeyProfiles};
 use crate::music::corpus::{Corpus, Split};
 use crate::music::encoding::{self, Encoding, EventId};
@@ -120,6 +120,27 @@ impl TrainData {
         self.train
             .iter()
             .map(|piece| piece.variants.iter().map(|v| v.events.as_slice()).collect())
+    }
+
+    /// Validation pieces as `validation` scores them: with every control absent, or with each
+    /// piece's own grid and lookback for a model (`controls`) that reads the grid.
+    pub fn valid_pieces_for(
+        &self,
+        validation: Validation,
+        controls: Option<&ControlsMeta>,
+    ) -> Vec<EvalPiece<'_>> {
+        match (validation, controls) {
+            (Validation::OwnGrid, Some(meta)) if meta.reads_meter() => self
+                .valid_pieces(Some(meta))
+                .into_iter()
+                .map(|piece| EvalPiece {
+                    meter_only: true,
+                    style: 0,
+                    ..piece
+                })
+                .collect(),
+            _ => self.valid_pieces(None),
+        }
     }
 
     /// Validation pieces, to score with `controls` (their own controls and the style row

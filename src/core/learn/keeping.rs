@@ -15,12 +15,16 @@ use crate::model::naming::{best_stem, worse_stem};
 impl Trainer<'_> {
     /// Scores validation pieces (all of them, or the fixed cheap subset) and reports the loss.
     pub(super) fn validate(&mut self, full: bool) {
-        // Scored with every control absent, so steerable and plain models compare directly.
-        let pieces = self.data.valid_pieces(None);
+        let pieces = self
+            .data
+            .valid_pieces_for(self.options.validation, self.meta.controls.as_ref());
         let subset: Vec<EvalPiece> = pieces
             .iter()
             .take(SUBSET_PIECES)
-            .map(|p| EvalPiece::plain(&p.events[..p.events.len().min(SUBSET_EVENTS)]))
+            .map(|p| EvalPiece {
+                events: &p.events[..p.events.len().min(SUBSET_EVENTS)],
+                ..*p
+            })
             .collect();
         let chosen = if full { &pieces } else { &subset };
         // Commands are read between windows: a Stop (Ctrl-C, SIGTERM, the app's button) during
@@ -83,6 +87,7 @@ impl Trainer<'_> {
         let provenance = &mut self.meta.provenance;
         provenance.training_seconds = self.earlier_seconds + self.run.active_seconds();
         provenance.device = Some(self.device.description.clone());
+        provenance.validation = self.options.validation;
         if self.options.command.is_some() {
             provenance.command.clone_from(&self.options.command);
         }

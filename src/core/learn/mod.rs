@@ -9,6 +9,7 @@ pub mod path_report;
 mod progress;
 mod run_clock;
 mod setup;
+pub mod structure_projection;
 pub mod train;
 mod trainer;
 mod windows;

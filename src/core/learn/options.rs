@@ -3,7 +3,7 @@
 use std::path::{Path, PathBuf};
 
 use crate::base::worker::Stop;
-use crate::model::checkpoint::{self, CheckpointError, TrainSettings};
+use crate::model::checkpoint::{self, CheckpointError, TrainSettings, Validation};
 use crate::model::naming::{best_stem, worse_stem};
 use crate::model::{DeviceChoice, InvalidConfig, ModelConfig};
 
@@ -101,6 +101,13 @@ pub struct TrainOptions {
     pub rescue_dir: Option<PathBuf>,
     /// Let a new run or a fine-tune replace a checkpoint already at `out` (and its best weights).
     pub replace_existing: bool,
+    /// What validation scores a steerable model with.
+    pub validation: Validation,
+    /// For a fine-tune of a model whose first layer reads the bar grid's and the lookback's
+    /// inputs densely: read them through a sparse projection of this width instead (the closest
+    /// one, [`super::structure_projection`]), so it trains at about the cost of a model without
+    /// them. `None` keeps the model's layout.
+    pub project_structure: Option<usize>,
 }
 
 impl TrainOptions {

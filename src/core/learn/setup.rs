@@ -7,11 +7,14 @@ use tch::{Device, Tensor, nn};
 
 use crate::model::checkpoint::{self, CheckpointMeta, CorpusInfo, History, TrainSettings};
 use crate::model::{self, EventLstm, ModelConfig};
-use crate::music::controls::{CONTROL_INPUTS_WITH_LOOKBACK, ControlsMeta};
+use crate::music::controls::{
+    CONTROL_INPUTS, CONTROL_INPUTS_WITH_LOOKBACK, ControlsMeta, STRUCTURE_WIDTH,
+};
 use crate::music::encoding::{self, Encoding};
 
 use super::data::TrainData;
 use super::options::{StartFrom, TrainError, TrainOptions};
+use super::structure_projection::project_structure;
 
 /// The loss a run must match before it may overwrite the checkpoint it resumed: set when it
 /// resumes into its own stem on the same corpus, unless told to replace it anyway.
@@ -26,19 +29,24 @@ pub(super) fn protected_nll(
     let resume = checkpoint::stem(resume);
     let same_stem = resume == options.out;
     let same_corpus = start.corpus.fingerprint == corpus.fingerprint;
-    if same_stem && same_corpus && !options.replace_worse {
+    // A loss scored another way is not the score to beat.
+    let same_scoring = start.provenance.validation == options.validation;
+    if same_stem && same_corpus && same_scoring && !options.replace_worse {
         start.valid_nll
     } else {
         None
     }
 }
 
-/// A checkpoint to train further: loaded, checked to use the current encoding, and grown to
-/// this corpus's composers, the bar grid's inputs and the structure paths ([`grow`]).
+/// A checkpoint to train further: loaded, checked to use the current encoding, grown to this
+/// corpus's composers, the bar grid's inputs and the structure paths ([`grow`]), and, if
+/// `projection_width` gives one, converted to read the grid through a sparse projection
+/// ([`project_structure`]).
 pub(super) fn load_trainable(
     path: &Path,
     data: &TrainData,
     device: Device,
+    projection_width: Option<usize>,
 ) -> Result<(CheckpointMeta, nn::VarStore, EventLstm), TrainError> {
     let stem = checkpoint::stem(path);
     let loaded = checkpoint::load_checked(&stem, device)?;
@@ -49,7 +57,19 @@ pub(super) fn load_trainable(
             loaded.0.encoding
         )));
     }
-    Ok(grow(loaded, &data.styles(), device)?)
+    let grown = grow(loaded, &data.styles(), device)?;
+    let Some(width) = projection_width else {
+        return Ok(grown);
+    };
+    let (meta, vars, model, projected) = project_structure(grown, width)?;
+    if let Some(projected) = projected {
+        tracing::info!(
+            width,
+            kept_energy = projected.kept_energy,
+            "the bar grid's inputs now enter through a sparse projection"
+        );
+    }
+    Ok((meta, vars, model))
 }
 
 /// Grows a steerable model to what training on this corpus needs: a style row for each of
@@ -80,6 +100,11 @@ fn grow(
     }
     tracing::info!(?new, old_inputs, had_paths, "model grown for this corpus");
     controls.styles.extend(new);
+    if old_inputs == CONTROL_INPUTS {
+        // A model from before the grid reads it through the sparse projection: its gate columns
+        // start at zero, the table at random, so the model scores as before and both learn.
+        controls.structure_width = STRUCTURE_WIDTH;
+    }
     controls.inputs = CONTROL_INPUTS_WITH_LOOKBACK;
     controls.structure_paths = true;
     let grown = nn::VarStore::new(device);
@@ -90,7 +115,8 @@ fn grow(
     let _no_grad = tch::no_grad_guard();
     for (name, mut var) in grown.variables() {
         let Some(saved) = old.get(&name) else {
-            // The paths' gates, new to this model: they keep their zero start.
+            // The paths' gates, new to this model: they keep their zero start; the sparse
+            // projection's table keeps its random one.
             continue;
         };
         if name == style_weights {
@@ -98,8 +124,8 @@ fn grow(
             let any = saved.narrow(0, 0, 1).repeat([added, 1]);
             var.f_copy_(&Tensor::f_cat(&[saved, &any], 0)?)?;
         } else if name == first_layer && var.size() != saved.size() {
-            // Columns: embedding, controls (the grid's, then the lookback's, after the others),
-            // style: the new ones come after the old model's controls.
+            // Columns: embedding, controls (the grid's, then the lookback's, after the others) or
+            // the sparse projection, style: the new ones come after the old model's controls.
             let before = meta.model.embed + old_inputs as i64;
             let added = var.size()[1] - saved.size()[1];
             let zeros = Tensor::zeros([saved.size()[0], added], (saved.kind(), device));

@@ -8,5 +8,7 @@ pub use super::options::{
 pub use super::progress::{Command, Finished, Progress, SmoothedLoss, StopReason};
 pub use super::setup::learned_controls;
 pub use super::trainer::{TrainerHandle, spawn};
+pub use super::windows::{Batch, WindowSampler};
+pub use crate::model::checkpoint::Validation;
 pub use crate::model::naming::{best_stem, worse_stem};
 pub use crate::model::preset::Preset;

@@ -107,9 +107,10 @@ impl<'a> Trainer<'a> {
                 let model = EventLstm::new(&vars.root(), options.model, meta.inputs());
                 (meta, vars, model)
             }
-            StartFrom::Resume(path) => load_trainable(path, data, device.device)?,
+            StartFrom::Resume(path) => load_trainable(path, data, device.device, None)?,
             StartFrom::Init(path) => {
-                let (meta, vars, model) = load_trainable(path, data, device.device)?;
+                let (meta, vars, model) =
+                    load_trainable(path, data, device.device, options.project_structure)?;
                 (initialized_meta(meta, path, settings, data), vars, model)
             }
         };

@@ -22,15 +22,20 @@ const CONTROL_DROP: f64 = 0.5;
 const METER_DROP: f64 = 0.3;
 
 /// One batch: inputs and targets `[batch, seq_len]`, and the controls of a steerable model.
-pub(super) struct Batch {
-    pub(super) inputs: Tensor,
-    pub(super) targets: Tensor,
-    pub(super) conditioning: Option<Conditioning>,
+#[derive(Debug)]
+pub struct Batch {
+    /// Event ids read, `[batch, seq_len]`.
+    pub inputs: Tensor,
+    /// Event ids to predict, `[batch, seq_len]`.
+    pub targets: Tensor,
+    /// The controls of a steerable model.
+    pub conditioning: Option<Conditioning>,
 }
 
 /// Draws random training windows, augmented and (for a steerable model) with their controls, each
 /// control dropped at random.
-pub(super) struct WindowSampler {
+#[derive(Debug)]
+pub struct WindowSampler {
     rng: StdRng,
     /// Training pieces long enough for a window, and the running total of their lengths.
     usable: Vec<usize>,
@@ -42,7 +47,9 @@ pub(super) struct WindowSampler {
 }
 
 impl WindowSampler {
-    pub(super) fn new(
+    /// A sampler over `data`'s training pieces for windows of `seq_len` events, seeded by `seed`,
+    /// with the control inputs of `controls` (`None`: a model without controls).
+    pub fn new(
         data: &TrainData,
         seq_len: usize,
         seed: u64,
@@ -90,7 +97,8 @@ impl WindowSampler {
         })
     }
 
-    pub(super) fn batch(
+    /// The next `batch` windows, on `device`.
+    pub fn batch(
         &mut self,
         data: &TrainData,
         batch: usize,

@@ -164,6 +164,19 @@ pub struct History {
     pub valid: Vec<ValidPoint>,
 }
 
+/// What a model's validation losses score each validation piece with.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
+#[serde(rename_all = "kebab-case")]
+pub enum Validation {
+    /// Every control absent, so steerable and plain models compare directly.
+    #[default]
+    Absent,
+    /// For a model that reads the bar grid, each piece's own grid and lookback (every other
+    /// control absent): the score the structure paths can improve, and the one its takes in bars
+    /// are sampled under. Other models are scored with every control absent.
+    OwnGrid,
+}
+
 /// How a model came to be, for people reading `P.json` (and the README of a shipped model).
 #[derive(Debug, Clone, Default, PartialEq, serde::Serialize, serde::Deserialize)]
 #[serde(default)]
@@ -177,6 +190,8 @@ pub struct Provenance {
     pub device: Option<String>,
     /// For a fine-tuned model: the checkpoint its weights began as (label and weights hash).
     pub initialized_from: Option<String>,
+    /// What the latest run's validation losses (and `valid_nll`) scored the pieces with.
+    pub validation: Validation,
 }
 
 /// Everything `P.json` holds.
@@ -317,6 +332,9 @@ fn io_error(path: &Path) -> impl FnOnce(std::io::Error) -> CheckpointError + '_ 
 const MAX_META_BYTES: u64 = 256 << 20;
 /// The largest weights file hashed (far beyond the largest shape `validate` accepts).
 const MAX_WEIGHTS_BYTES: u64 = 16 << 30;
+/// Widest projection of the bar grid's inputs accepted: wider than the 453 inputs it projects
+/// would cost more than reading them densely.
+const MAX_STRUCTURE_WIDTH: usize = 512;
 
 /// The SHA-256 of a regular file, streamed (weights can be large).
 pub fn sha256_file(path: &Path) -> Result<String, CheckpointError> {
@@ -543,6 +561,18 @@ impl CheckpointMeta {
                 return Err(format!(
                     "controls.structure_paths: the paths read the lookback's inputs, and this model has {} control inputs, not {CONTROL_INPUTS_WITH_LOOKBACK}",
                     controls.inputs
+                ));
+            }
+            if controls.structure_width > 0 && controls.inputs == CONTROL_INPUTS {
+                return Err(format!(
+                    "controls.structure_width: {} projects the bar grid's inputs, and this model has only the {CONTROL_INPUTS} from before the grid",
+                    controls.structure_width
+                ));
+            }
+            if controls.structure_width > MAX_STRUCTURE_WIDTH {
+                return Err(format!(
+                    "controls.structure_width: {}, at most {MAX_STRUCTURE_WIDTH}",
+                    controls.structure_width
                 ));
             }
             if !(1..=64).contains(&controls.style_dim) || controls.styles.len() > 100_000 {

@@ -11,10 +11,12 @@ pub mod label;
 pub mod naming;
 pub mod preset;
 pub mod starter;
+pub mod structure_inputs;
 pub mod structure_paths;
 
 use tch::{Device, Kind, Tensor, nn};
 
+use crate::music::controls::CONTROL_INPUTS;
 #[cfg(doc)]
 use crate::music::controls::CONTROL_LAYOUTS;
 use crate::music::controls::ControlValues;
@@ -38,6 +40,9 @@ pub struct Inputs {
     pub style_dim: usize,
     /// Gates of the learned structure paths ([`structure_paths::STRUCTURE_PATHS`], or 0 without them).
     pub paths: usize,
+    /// Width of the sparse projection of the bar grid's and lookback's inputs
+    /// ([`structure_inputs`]); 0: the first layer reads every control input densely.
+    pub structure_width: usize,
 }
 
 impl Inputs {
@@ -50,6 +55,7 @@ impl Inputs {
                 styles: 0,
                 style_dim: 0,
                 paths: 0,
+                structure_width: 0,
             },
             Some(meta) => Self {
                 events: encoding.input_vocab(),
@@ -61,6 +67,7 @@ impl Inputs {
                 } else {
                     0
                 },
+                structure_width: meta.structure_width,
             },
         }
     }
@@ -68,6 +75,32 @@ impl Inputs {
     /// Whether the model reads controls.
     pub fn steerable(&self) -> bool {
         self.controls > 0
+    }
+
+    /// Whether the bar grid's and lookback's inputs enter through the sparse projection.
+    pub fn sparse_structure(&self) -> bool {
+        self.structure_width > 0
+    }
+
+    /// Control inputs the first layer reads directly: all of them, or with the sparse projection
+    /// only those before the bar grid's.
+    pub fn dense_controls(&self) -> usize {
+        if self.sparse_structure() {
+            CONTROL_INPUTS
+        } else {
+            self.controls
+        }
+    }
+
+    /// Control inputs read through the sparse projection (0 without it).
+    pub fn projected_controls(&self) -> usize {
+        self.controls - self.dense_controls()
+    }
+
+    /// Width of the first LSTM layer's input after an embedding of `embed`: the embedding, the
+    /// dense controls, the projection, the style vector.
+    pub fn first_layer_width(&self, embed: i64) -> i64 {
+        embed + (self.dense_controls() + self.structure_width + self.style_dim) as i64
     }
 }
 
@@ -226,6 +259,8 @@ pub struct EventLstm {
     embedding: nn::Embedding,
     /// The style embedding of a steerable model.
     style: Option<nn::Embedding>,
+    /// The sparse projection of the bar grid's and lookback's inputs, for a model that has it.
+    structure: Option<Tensor>,
     lstm_weights: Vec<Tensor>,
     head: nn::Linear,
     /// The gates of the learned structure paths, for a model that has them.
@@ -262,7 +297,7 @@ impl EventLstm {
         let mut lstm_weights = Vec::new();
         for layer in 0..config.layers {
             let input = if layer == 0 {
-                config.embed + (inputs.controls + inputs.style_dim) as i64
+                inputs.first_layer_width(config.embed)
             } else {
                 config.hidden
             };
@@ -282,7 +317,7 @@ impl EventLstm {
             let _ = Tensor::internal_cudnn_rnn_flatten_weight(
                 &lstm_weights,
                 4,
-                config.embed + (inputs.controls + inputs.style_dim) as i64,
+                inputs.first_layer_width(config.embed),
                 2, // LSTM, in libtorch's numbering
                 config.hidden,
                 0, // no projections
@@ -294,9 +329,16 @@ impl EventLstm {
         let head = nn::linear(root / "head", config.hidden, vocab, Default::default());
         let paths = (inputs.paths > 0)
             .then(|| structure_paths::gate_layer(&(root / STRUCTURE_PATHS_PATH), config.hidden));
+        let structure = inputs.sparse_structure().then(|| {
+            structure_inputs::table(
+                &(root / structure_inputs::STRUCTURE_TABLE_PATH),
+                inputs.structure_width,
+            )
+        });
         Self {
             embedding,
             style,
+            structure,
             lstm_weights,
             head,
             paths,
@@ -310,16 +352,11 @@ impl EventLstm {
     pub fn parameter_count(config: ModelConfig, inputs: Inputs) -> u64 {
         let [embed, hidden, layers] =
             [config.embed, config.hidden, config.layers].map(|v| v as u64);
-        let [events, controls, styles, style_dim, paths] = [
-            inputs.events,
-            inputs.controls,
-            inputs.styles,
-            inputs.style_dim,
-            inputs.paths,
-        ]
-        .map(|v| v as u64);
+        let [events, styles, style_dim, paths] =
+            [inputs.events, inputs.styles, inputs.style_dim, inputs.paths].map(|v| v as u64);
         let vocab = VOCAB_SIZE as u64;
-        let first_input = embed + controls + style_dim;
+        let first_input = inputs.first_layer_width(config.embed) as u64;
+        let structure = (inputs.projected_controls() * inputs.structure_width) as u64;
         let gates = 4 * hidden;
         let lstm = (0..layers)
             .map(|layer| {
@@ -332,7 +369,7 @@ impl EventLstm {
         } else {
             0
         };
-        events * embed + style + lstm + hidden * vocab + vocab + paths * (hidden + 1)
+        events * embed + style + structure + lstm + hidden * vocab + vocab + paths * (hidden + 1)
     }
 
     /// The network's shape.
@@ -454,7 +491,14 @@ impl EventLstm {
             .apply(style)
             .unsqueeze(1)
             .expand([batch, time, self.inputs.style_dim as i64], false);
-        Tensor::cat(&[embedded, controls, style_vectors], 2)
+        let dense = self.inputs.dense_controls() as i64;
+        let mut parts = vec![embedded, controls.narrow(2, 0, dense)];
+        if let Some(table) = &self.structure {
+            let projected = controls.narrow(2, dense, self.inputs.projected_controls() as i64);
+            parts.push(structure_inputs::project(&projected, table));
+        }
+        parts.push(style_vectors);
+        Tensor::cat(&parts, 2)
     }
 }
 
@@ -542,11 +586,19 @@ impl LstmStepper {
             .matmul(&first_input.narrow(1, 0, embed).transpose(0, 1))
             + double_cell_gate(&(&first[2] + &first[3]));
         let control_gates = model.style.as_ref().map(|style| {
-            let controls = model.inputs.controls as i64;
-            let control_part = first_input.narrow(1, embed, controls).transpose(0, 1);
+            let dense = model.inputs.dense_controls() as i64;
+            let width = model.inputs.structure_width as i64;
+            let mut control_part = first_input.narrow(1, embed, dense).transpose(0, 1);
+            if let Some(table) = &model.structure {
+                // The projection is linear: its table times its gate columns is what each
+                // projected input adds to the gates, as if the first layer read it densely.
+                let projected =
+                    table.matmul(&first_input.narrow(1, embed + dense, width).transpose(0, 1));
+                control_part = Tensor::cat(&[control_part, projected], 0);
+            }
             let style_part = style.ws.matmul(
                 &first_input
-                    .narrow(1, embed + controls, model.inputs.style_dim as i64)
+                    .narrow(1, embed + dense + width, model.inputs.style_dim as i64)
                     .transpose(0, 1),
             );
             let values = |t: &Tensor| tensor_values(t).unwrap_or_default();
