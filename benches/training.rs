@@ -134,9 +134,10 @@ fn plain(data: &Arc<TrainData>, exported: &Path, scratch: &Path, threads: usize)
 /// Training steps of the quick network (2 × 256, batch 32 × 128) on the same windows with the
 /// bar grid's and lookback's inputs read through the sparse projection (a new model's layout),
 /// read densely (the layout of models before it, the starter's), and without them (only the
-/// steering controls): the cost of the structure inputs, rounds interleaved.
+/// steering controls): the cost of the structure inputs, five rounds interleaved (one round of
+/// 40 steps varies by ±10 % on this machine).
 fn inputs(data: &Arc<TrainData>, threads: usize) {
-    use cadenza_core::controls::{CONTROL_INPUTS, ControlsMeta, KeyProfiles};
+    use cadenza_core::controls::{CONTROL_INPUTS, ControlsMeta, KeyProfiles, STRUCTURE_INPUTS};
     use cadenza_core::model::EventLstm;
     use tch::nn::OptimizerConfig;
     tch::set_num_threads(threads as i32);
@@ -157,11 +158,15 @@ fn inputs(data: &Arc<TrainData>, threads: usize) {
         ("dense grid and lookback (earlier models)", dense),
         ("without them", without),
     ];
-    let steps = env_number("CADENZA_BENCH_STEPS", 30.0) as usize;
+    let steps = env_number("CADENZA_BENCH_STEPS", 40.0) as usize;
     let warm_up = 3;
     let mut rates = vec![Vec::new(); layouts.len()];
-    for round in 1..=3 {
-        for (rate, (_, meta)) in rates.iter_mut().zip(&layouts) {
+    // Milliseconds per step spent building the batch (the windows and their control inputs).
+    let mut batch_ms = vec![Vec::new(); layouts.len()];
+    // Non-zero structure inputs per step, over round 1's windows (with the grid absent from 30 %).
+    let (mut non_zero, mut positions) = (0.0, 0.0);
+    for round in 1..=5 {
+        for (layout, (rate, (_, meta))) in rates.iter_mut().zip(&layouts).enumerate() {
             tch::manual_seed(round);
             let vars = tch::nn::VarStore::new(tch::Device::Cpu);
             let inputs = cadenza_core::model::Inputs::new(
@@ -175,12 +180,12 @@ fn inputs(data: &Arc<TrainData>, threads: usize) {
             let mut windows =
                 train::WindowSampler::new(data, settings.seq_len, round as u64, Some(meta))
                     .expect("windows");
-            let mut started = None;
+            let (mut batch_s, mut step_s) = (0.0, 0.0);
             for step in 0..warm_up + steps {
-                if step == warm_up {
-                    started = Some(std::time::Instant::now());
-                }
+                let timed = step >= warm_up;
+                let started = std::time::Instant::now();
                 let batch = windows.batch(data, settings.batch, settings.seq_len, tch::Device::Cpu);
+                let built = std::time::Instant::now();
                 let state = net.zero_state(settings.batch as i64, tch::Device::Cpu);
                 let (logits, _) =
                     net.forward(&batch.inputs, batch.conditioning.as_ref(), &state, true);
@@ -189,24 +194,50 @@ fn inputs(data: &Arc<TrainData>, threads: usize) {
                     .log_softmax(-1, tch::Kind::Float)
                     .nll_loss(&batch.targets.view([-1]));
                 adam.backward_step_clip_norm(&loss, settings.clip);
+                if timed {
+                    batch_s += (built - started).as_secs_f64();
+                    step_s += built.elapsed().as_secs_f64();
+                }
+                // Counted outside the timed work.
+                if let Some(conditioning) = batch
+                    .conditioning
+                    .as_ref()
+                    .filter(|c| round == 1 && c.controls.size()[2] > CONTROL_INPUTS as i64)
+                {
+                    let structure = conditioning.controls.narrow(
+                        2,
+                        CONTROL_INPUTS as i64,
+                        STRUCTURE_INPUTS as i64,
+                    );
+                    non_zero += structure.ne(0.0).sum(tch::Kind::Double).double_value(&[]);
+                    positions += (settings.batch * settings.seq_len) as f64;
+                }
             }
-            let seconds = started.expect("timed").elapsed().as_secs_f64();
-            rate.push((steps * settings.batch * settings.seq_len) as f64 / seconds);
+            let tokens = (steps * settings.batch * settings.seq_len) as f64;
+            rate.push(tokens / (batch_s + step_s));
+            batch_ms[layout].push(1e3 * batch_s / steps as f64);
         }
     }
-    let without = median(&rates[2]);
     println!(
-        "| 2 × 256, batch {} × {}, {threads} threads | tokens/s, rounds 1 · 2 · 3 | median | ÷ without |",
+        "non-zero grid and lookback inputs per step: {:.1} of {STRUCTURE_INPUTS} (round 1's windows)",
+        non_zero / positions
+    );
+    let without = &rates[2];
+    println!(
+        "| 2 × 256, batch {} × {}, {threads} threads | tokens/s, rounds 1–5 | median | ÷ without, round by round (median) | building the batch, ms per step |",
         settings.batch, settings.seq_len
     );
-    println!("|---|---|---|---|");
-    for ((name, _), rate) in layouts.iter().zip(&rates) {
+    println!("|---|---|---|---|---|");
+    for (((name, _), rate), batch_ms) in layouts.iter().zip(&rates).zip(&batch_ms) {
         let each: Vec<String> = rate.iter().map(|r| format!("{r:.0}")).collect();
+        // Round by round: the machine's speed drifts between rounds more than within one.
+        let ratios: Vec<f64> = rate.iter().zip(without).map(|(r, w)| r / w).collect();
         println!(
-            "| {name} | {} | {:.0} | {:.2} |",
+            "| {name} | {} | {:.0} | {:.2} | {:.1} |",
             each.join(" · "),
             median(rate),
-            median(rate) / without
+            median(&ratios),
+            median(batch_ms)
         );
     }
 }

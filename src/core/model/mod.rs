@@ -24,6 +24,7 @@ use crate::music::controls::ControlsMeta;
 use crate::music::encoding::{Encoding, VOCAB_SIZE};
 
 pub use cpu_step::{CpuState, CpuStepper, PackedMatrix};
+pub use structure_inputs::NonZeroInputs;
 pub use structure_paths::{ActiveLinks, PathGates};
 
 /// What the network reads at each step besides its state: an event, and for a steerable model
@@ -401,11 +402,12 @@ impl EventLstm {
         state: &LstmState,
         train: bool,
     ) -> (Tensor, LstmState) {
-        let (output, state) = self.run_lstm(events, conditioning, state, train);
+        let structure = self.non_zero_structure(conditioning);
+        let (output, state) = self.run_lstm(events, conditioning, structure.as_ref(), state, train);
         let logits = output.apply(&self.head);
-        let logits = match (&self.paths, conditioning) {
-            (Some(gates), Some(conditioning)) => {
-                logits + structure_paths::path_logits(&conditioning.controls, &output.apply(gates))
+        let logits = match (&self.paths, &structure) {
+            (Some(gates), Some(structure)) => {
+                structure_paths::with_path_logits(&logits, structure, &output.apply(gates))
             }
             _ => logits,
         };
@@ -422,11 +424,22 @@ impl EventLstm {
         state: &LstmState,
     ) -> Option<(Tensor, LstmState)> {
         let gates = self.paths.as_ref()?;
-        let (output, state) = self.run_lstm(events, conditioning, state, false);
+        let structure = self.non_zero_structure(conditioning);
+        let (output, state) = self.run_lstm(events, conditioning, structure.as_ref(), state, false);
         Some((
             output.apply(gates) * f64::from(structure_paths::GATE_SCALE),
             state,
         ))
+    }
+
+    /// The non-zero structure inputs of `conditioning`, for a model that reads them through the
+    /// sparse projection or has paths; found once for both.
+    fn non_zero_structure(&self, conditioning: Option<&Conditioning>) -> Option<NonZeroInputs> {
+        let conditioning = conditioning?;
+        let columns = self.inputs.controls.checked_sub(CONTROL_INPUTS)?;
+        let wanted = self.structure.is_some() || self.paths.is_some();
+        (wanted && columns > 0)
+            .then(|| NonZeroInputs::of_columns_from(&conditioning.controls, CONTROL_INPUTS))
     }
 
     /// The top LSTM layer's output `[batch, time, hidden]` and the state after.
@@ -434,10 +447,11 @@ impl EventLstm {
         &self,
         events: &Tensor,
         conditioning: Option<&Conditioning>,
+        structure: Option<&NonZeroInputs>,
         state: &LstmState,
         train: bool,
     ) -> (Tensor, LstmState) {
-        let input = self.lstm_input(events, conditioning);
+        let input = self.lstm_input(events, conditioning, structure);
         let weights: Vec<&Tensor> = self.lstm_weights.iter().collect();
         let (output, h, c) = input.lstm(
             &[&state.h, &state.c],
@@ -470,7 +484,12 @@ impl EventLstm {
     }
 
     /// The event embedding, with the controls and the style vector beside it for a steerable model.
-    fn lstm_input(&self, events: &Tensor, conditioning: Option<&Conditioning>) -> Tensor {
+    fn lstm_input(
+        &self,
+        events: &Tensor,
+        conditioning: Option<&Conditioning>,
+        structure: Option<&NonZeroInputs>,
+    ) -> Tensor {
         let embedded = events.apply(&self.embedding);
         let Some(style) = &self.style else {
             return embedded;
@@ -494,8 +513,13 @@ impl EventLstm {
         let dense = self.inputs.dense_controls() as i64;
         let mut parts = vec![embedded, controls.narrow(2, 0, dense)];
         if let Some(table) = &self.structure {
-            let projected = controls.narrow(2, dense, self.inputs.projected_controls() as i64);
-            parts.push(structure_inputs::project(&projected, table));
+            parts.push(match structure {
+                Some(structure) => structure.project(table),
+                None => Tensor::zeros(
+                    [batch, time, self.inputs.structure_width as i64],
+                    (Kind::Float, device),
+                ),
+            });
         }
         parts.push(style_vectors);
         Tensor::cat(&parts, 2)

@@ -28,21 +28,58 @@ pub fn table(root: &nn::Path, width: usize) -> Tensor {
     )
 }
 
-/// `inputs` `[batch, time, structure inputs]` through `table`: `[batch, time, width]`, the sum
-/// of the table's rows of each step's non-zero inputs scaled by their values.
-pub fn project(inputs: &Tensor, table: &Tensor) -> Tensor {
-    let size = inputs.size();
-    let (steps, columns) = (size[0] * size[1], size[2]);
-    let width = table.size()[1];
-    let flat = inputs.reshape([steps * columns]);
-    let nonzero = flat.nonzero().squeeze_dim(1);
-    let values = flat.index_select(0, &nonzero).unsqueeze(1);
-    let step = nonzero.divide_scalar_mode(columns, "floor");
-    let column = nonzero.remainder(columns);
-    let rows = table.index_select(0, &column) * values;
-    Tensor::zeros([steps, width], (Kind::Float, inputs.device()))
-        .index_add(0, &step, &rows)
-        .reshape([size[0], size[1], width])
+/// The non-zero structure inputs of a batch, found once and read by both the projection and the
+/// structure paths: one entry per non-zero input, in step order.
+#[derive(Debug)]
+pub struct NonZeroInputs {
+    /// Each entry's step, `batch index · time + time index`.
+    pub(super) step: Tensor,
+    /// Each entry's column among the structure inputs.
+    pub(super) column: Tensor,
+    /// Each entry's value.
+    pub(super) value: Tensor,
+    /// The batch's `[batch, time]`.
+    pub(super) shape: [i64; 2],
+}
+
+impl NonZeroInputs {
+    /// The non-zero entries of `inputs`, `[batch, time, structure inputs]`.
+    pub fn of(inputs: &Tensor) -> Self {
+        Self::of_columns_from(inputs, 0)
+    }
+
+    /// The non-zero entries of `controls` (`[batch, time, control inputs]`) from column `first`
+    /// on, numbered from there. The scan reads `controls` where it lies: a narrowed view of it
+    /// would first be copied whole.
+    pub fn of_columns_from(controls: &Tensor, first: usize) -> Self {
+        let size = controls.size();
+        let columns = size[2];
+        let flat = controls.contiguous().reshape([-1]);
+        let mut nonzero = flat.nonzero().squeeze_dim(1);
+        let mut column = nonzero.remainder(columns);
+        if first > 0 {
+            let kept = column.ge(first as i64).nonzero().squeeze_dim(1);
+            nonzero = nonzero.index_select(0, &kept);
+            column = column.index_select(0, &kept) - first as i64;
+        }
+        Self {
+            value: flat.index_select(0, &nonzero),
+            step: nonzero.divide_scalar_mode(columns, "floor"),
+            column,
+            shape: [size[0], size[1]],
+        }
+    }
+
+    /// The inputs through `table`: `[batch, time, width]`, the sum of the table's rows of each
+    /// step's non-zero inputs scaled by their values.
+    pub fn project(&self, table: &Tensor) -> Tensor {
+        let [batch, time] = self.shape;
+        let width = table.size()[1];
+        let rows = table.index_select(0, &self.column) * self.value.unsqueeze(1);
+        Tensor::zeros([batch * time, width], (Kind::Float, table.device()))
+            .index_add(0, &self.step, &rows)
+            .reshape([batch, time, width])
+    }
 }
 
 #[cfg(test)]
@@ -62,11 +99,22 @@ mod tests {
             [STRUCTURE_INPUTS as i64, 7],
             (Kind::Float, tch::Device::Cpu),
         );
-        let sparse = project(&inputs, &table);
+        let sparse = NonZeroInputs::of(&inputs).project(&table);
         let dense = inputs.matmul(&table);
         assert_eq!(sparse.size(), vec![2, 5, 7]);
         let gap = f64::try_from((sparse - dense).abs().max()).unwrap();
         assert!(gap < 1e-3, "largest difference {gap}");
+    }
+
+    #[test]
+    fn the_structure_columns_of_the_controls_read_as_the_structure_inputs_alone() {
+        tch::manual_seed(4);
+        let controls = Tensor::rand([2, 4, 30], (Kind::Float, tch::Device::Cpu));
+        let controls = controls.where_self(&controls.gt(0.7), &controls.zeros_like());
+        let table = Tensor::randn([20, 5], (Kind::Float, tch::Device::Cpu));
+        let from_columns = NonZeroInputs::of_columns_from(&controls, 10).project(&table);
+        let alone = NonZeroInputs::of(&controls.narrow(2, 10, 20)).project(&table);
+        assert!(from_columns.allclose(&alone, 1e-6, 1e-6, false));
     }
 
     #[test]
@@ -80,7 +128,10 @@ mod tests {
             (Kind::Float, tch::Device::Cpu),
         )
         .set_requires_grad(true);
-        project(&inputs, &table).sum(Kind::Float).backward();
+        NonZeroInputs::of(&inputs)
+            .project(&table)
+            .sum(Kind::Float)
+            .backward();
         let grad = table.grad().sum_dim_intlist(1, false, Kind::Float);
         let touched: Vec<i64> = Vec::<f32>::try_from(&grad)
             .unwrap()

@@ -21,7 +21,8 @@ use std::sync::LazyLock;
 
 use tch::{Kind, Tensor, nn};
 
-use crate::music::controls::{CONTROL_INPUTS, CONTROL_INPUTS_WITH_METER};
+use crate::model::structure_inputs::NonZeroInputs;
+use crate::music::controls::{CONTROL_INPUTS, CONTROL_INPUTS_WITH_METER, STRUCTURE_INPUTS};
 use crate::music::encoding::{Event, EventId, VOCAB_SIZE};
 use crate::music::lookback::{
     KEYS, LOWEST_PITCH, NEXT_ONSET_STEPS, lag_keys_column, lag_next_onset_column,
@@ -147,23 +148,63 @@ static LINKS: LazyLock<Links> = LazyLock::new(|| {
     links
 });
 
+/// Each structure input's link, by its column among the structure inputs (the control inputs
+/// after [`CONTROL_INPUTS`]): its event and gate, or −1 for an input no path reads. No input
+/// belongs to two paths.
+static COLUMN_LINKS: LazyLock<[Vec<i64>; 2]> = LazyLock::new(|| {
+    let mut events = vec![-1; STRUCTURE_INPUTS];
+    let mut gates = vec![-1; STRUCTURE_INPUTS];
+    for ((&column, &event), &gate) in LINKS.columns.iter().zip(&LINKS.events).zip(&LINKS.gates) {
+        let column = column as usize - CONTROL_INPUTS;
+        assert_eq!(events[column], -1, "one path per input");
+        events[column] = event;
+        gates[column] = gate;
+    }
+    [events, gates]
+});
+
 /// The paths' contribution to the logits during training and scoring: `controls`
 /// `[batch, time, control inputs]` (the lookback layout) and `gates` `[batch, time, paths]` give
 /// `[batch, time, vocab]`.
 pub fn path_logits(controls: &Tensor, gates: &Tensor) -> Tensor {
-    let device = controls.device();
-    let index = |values: &[i64]| Tensor::from_slice(values).to_device(device);
-    let features = controls
-        .index_select(2, &index(&LINKS.columns))
-        .gt(0.0)
-        .to_kind(Kind::Float);
-    let scaled = features * gates.index_select(2, &index(&LINKS.gates)) * f64::from(GATE_SCALE);
     let size = controls.size();
-    Tensor::zeros([size[0], size[1], VOCAB_SIZE as i64], (Kind::Float, device)).index_add(
-        2,
-        &index(&LINKS.events),
-        &scaled,
-    )
+    let zeros = Tensor::zeros(
+        [size[0], size[1], VOCAB_SIZE as i64],
+        (Kind::Float, controls.device()),
+    );
+    let structure = NonZeroInputs::of_columns_from(controls, CONTROL_INPUTS);
+    with_path_logits(&zeros, &structure, gates)
+}
+
+/// `logits` `[batch, time, vocab]` with the paths' contribution added, from a batch's non-zero
+/// structure inputs: each linked input that is on adds its path's gate to its event, visiting the
+/// few inputs that are on rather than every link.
+pub fn with_path_logits(logits: &Tensor, inputs: &NonZeroInputs, gates: &Tensor) -> Tensor {
+    let device = gates.device();
+    let [batch, time] = inputs.shape;
+    let [events, gate_of] = &*COLUMN_LINKS;
+    let lookup = |table: &[i64]| {
+        Tensor::from_slice(table)
+            .to_device(device)
+            .index_select(0, &inputs.column)
+    };
+    let (event, gate) = (lookup(events), lookup(gate_of));
+    let on = event
+        .ge(0)
+        .logical_and(&inputs.value.gt(0.0))
+        .nonzero()
+        .squeeze_dim(1);
+    let step = inputs.step.index_select(0, &on);
+    let paths = gates.size()[2];
+    let vocab = VOCAB_SIZE as i64;
+    let added = gates
+        .reshape([-1])
+        .index_select(0, &(&step * paths + gate.index_select(0, &on)))
+        * f64::from(GATE_SCALE);
+    logits
+        .reshape([-1])
+        .index_add(0, &(step * vocab + event.index_select(0, &on)), &added)
+        .reshape([batch, time, vocab])
 }
 
 /// The links in force at one step while sampling: `(event, gate)` for each feature that is 1.
@@ -334,6 +375,30 @@ mod tests {
             2.5,
             "rhythm 1 bar's gate"
         );
+    }
+
+    #[test]
+    fn the_sparse_path_logits_equal_every_link_visited_densely() {
+        tch::manual_seed(5);
+        let shape = [2, 3, CONTROL_INPUTS_WITH_LOOKBACK as i64];
+        let noise = Tensor::rand(shape, (Kind::Float, tch::Device::Cpu));
+        // A tenth of the inputs on, some negative (as the grid's offset input can be).
+        let controls =
+            noise.where_self(&noise.gt(0.9), &noise.zeros_like()) * 16.0 - noise.lt(0.02) * 4.0;
+        let gates = Tensor::randn(
+            [2, 3, STRUCTURE_PATHS as i64],
+            (Kind::Float, tch::Device::Cpu),
+        );
+        let index = |values: &[i64]| Tensor::from_slice(values);
+        let features = controls
+            .index_select(2, &index(&LINKS.columns))
+            .gt(0.0)
+            .to_kind(Kind::Float);
+        let scaled = features * gates.index_select(2, &index(&LINKS.gates)) * f64::from(GATE_SCALE);
+        let dense = Tensor::zeros([2, 3, VOCAB_SIZE as i64], (Kind::Float, tch::Device::Cpu))
+            .index_add(2, &index(&LINKS.events), &scaled);
+        let gap = f64::try_from((path_logits(&controls, &gates) - dense).abs().max()).unwrap();
+        assert!(gap < 1e-4, "largest difference {gap}");
     }
 
     #[test]
