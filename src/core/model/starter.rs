@@ -15,7 +15,7 @@ pub const STEM_NAME: &str = "starter";
 /// SHA-256 of the shipped `starter.safetensors`: a starter whose weights differ (a truncated
 /// download, a Git LFS pointer, a file edited by hand) is refused by name rather than loaded.
 pub const SHIPPED_WEIGHTS_SHA256: &str =
-    "90688511a8c78f60115b927dc31499ab5bdf8059ca137739be7949ad89272e23";
+    "8335f808e2f4185aeb3a24bd81767a3877906274e7eccb4ae4103a73b34d2ec2";
 
 /// Where the weights come from, wherever the starter is shown.
 pub const ATTRIBUTION: &str = "Starter model: trained by Cadenza on the piano-midi.de pieces by Bernd Krueger \

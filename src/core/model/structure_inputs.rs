@@ -2,8 +2,8 @@
 //! through a learned table, `[structure inputs, width]`, summing the rows of the inputs that are
 //! non-zero (each scaled by its value), instead of multiplying all of them by its gates.
 //!
-//! Most of those inputs are one-hots or few keys, so a step has about 15 non-zero of 453: the
-//! lookup costs what it carries. The sum is the product of the inputs with the table, so a
+//! Most of those inputs are one-hots or few keys, so a step has 11.4 non-zero of 453 on average
+//! over the training windows: the lookup costs what it carries. The sum is the product of the inputs with the table, so a
 //! model's first layer is still linear in them and sampling folds the table into the gates.
 
 use tch::{Kind, Tensor, nn};
@@ -14,7 +14,7 @@ use crate::music::controls::STRUCTURE_INPUTS;
 pub const STRUCTURE_TABLE_PATH: &str = "structure";
 
 /// A new table for `width` columns. The rows start uniform in ±1/√453, so a step's projection
-/// (about 15 rows, the grid's at [`METER_INPUT_SCALE`](crate::music::meter_inputs::METER_INPUT_SCALE))
+/// (about 11 rows, the grid's at [`METER_INPUT_SCALE`](crate::music::meter_inputs::METER_INPUT_SCALE))
 /// starts at about the size of the event embedding's entries.
 pub fn table(root: &nn::Path, width: usize) -> Tensor {
     let bound = 1.0 / (STRUCTURE_INPUTS as f64).sqrt();

@@ -50,9 +50,10 @@ pub const CONTROL_LAYOUTS: [usize; 3] = [
 /// Size of the learned style embedding.
 pub const STYLE_DIM: usize = 16;
 /// Width of the projection a new model reads the bar grid's and the lookback's inputs through
-/// (the [`STRUCTURE_INPUTS`]). About 15 of those 453 are non-zero at a step, so the projection
-/// visits 15 rows of 64 where a dense first layer multiplies all 453 by its `4·hidden` gates:
-/// a 2 × 256 network's first layer reads 234 numbers per step instead of 623 (170 without them).
+/// (the [`STRUCTURE_INPUTS`]). 11.4 of those 453 are non-zero at a step on average over the
+/// training windows (`cargo bench --bench training -- inputs`), so the projection sums 11 rows
+/// of 64 where a dense first layer multiplies all 453 by its `4·hidden` gates: a 2 × 256
+/// network's first layer reads 234 numbers per step instead of 623 (170 without them).
 pub const STRUCTURE_WIDTH: usize = 64;
 /// The bar grid's and the lookback's inputs, after the [`CONTROL_INPUTS`].
 pub const STRUCTURE_INPUTS: usize = CONTROL_INPUTS_WITH_LOOKBACK - CONTROL_INPUTS;
