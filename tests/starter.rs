@@ -51,6 +51,25 @@ fn fine_tune(from: &str, corpus: &Path, out: &Path, steps: &str) -> std::process
     ])
 }
 
+/// The tiny steerable model as an older Cadenza saved it, with `inputs` control inputs.
+fn older_tiny_model(dir: &Path, inputs: usize) -> PathBuf {
+    older_copy(&tiny_steerable_model(dir), &dir.join("old"), inputs)
+}
+
+/// `old` fine-tuned on `corpus` for no steps into `dir`/tuned (grown, converted, validated):
+/// its stem and description.
+fn tuned_at_step_zero(
+    old: &Path,
+    corpus: &Path,
+    dir: &Path,
+) -> (PathBuf, checkpoint::CheckpointMeta) {
+    let tuned = dir.join("tuned");
+    let output = fine_tune(old.to_str().expect("utf-8"), corpus, &tuned, "0");
+    assert!(output.status.success(), "{output:?}");
+    let meta = checkpoint::load_meta(&tuned).expect("meta");
+    (tuned, meta)
+}
+
 /// `cadenza generate` of 40 events in `style` on the CPU, seed 1, into `out`; asserts it worked.
 fn generate_take(checkpoint: &str, style: &str, out: &Path) {
     let generated = cadenza(&[
@@ -213,21 +232,14 @@ fn the_shipped_starter_is_the_pinned_model_and_generates() {
 fn a_model_from_before_the_lookback_keeps_time_and_grows_the_lookback_at_zero_when_tuned() {
     use cadenza_core::controls::{CONTROL_INPUTS_WITH_LOOKBACK, CONTROL_INPUTS_WITH_METER};
     let dir = tempfile::tempdir().expect("temp dir");
-    let old = older_copy(
-        &tiny_steerable_model(dir.path()),
-        &dir.path().join("old"),
-        CONTROL_INPUTS_WITH_METER,
-    );
+    let old = older_tiny_model(dir.path(), CONTROL_INPUTS_WITH_METER);
     let take = dir.path().join("take.mid");
     let in_time = generate_into(&old, &take, &["--seconds", "2", "--tempo", "90"]);
     assert!(in_time.status.success(), "{in_time:?}");
 
     let corpus = dir.path().join("corpus");
     pattern_corpus(&corpus, 2, 20);
-    let tuned = dir.path().join("tuned");
-    let output = fine_tune(old.to_str().expect("utf-8"), &corpus, &tuned, "0");
-    assert!(output.status.success(), "{output:?}");
-    let meta = checkpoint::load_meta(&tuned).expect("meta");
+    let (tuned, meta) = tuned_at_step_zero(&old, &corpus, dir.path());
     assert_eq!(
         meta.controls.expect("controls kept").inputs,
         CONTROL_INPUTS_WITH_LOOKBACK
@@ -255,21 +267,14 @@ fn a_model_from_before_the_lookback_keeps_time_and_grows_the_lookback_at_zero_wh
 fn a_model_from_before_the_structure_paths_scores_as_before_and_grows_them_at_zero_when_tuned() {
     use cadenza_core::controls::CONTROL_INPUTS_WITH_LOOKBACK;
     let dir = tempfile::tempdir().expect("temp dir");
-    let old = older_copy(
-        &tiny_steerable_model(dir.path()),
-        &dir.path().join("old"),
-        CONTROL_INPUTS_WITH_LOOKBACK,
-    );
+    let old = older_tiny_model(dir.path(), CONTROL_INPUTS_WITH_LOOKBACK);
     let take = dir.path().join("take.mid");
     let in_time = generate_into(&old, &take, &["--bars", "2", "--tempo", "90"]);
     assert!(in_time.status.success(), "{in_time:?}");
 
     let corpus = dir.path().join("corpus");
     eighths_corpus(&corpus);
-    let tuned = dir.path().join("tuned");
-    let output = fine_tune(old.to_str().expect("utf-8"), &corpus, &tuned, "0");
-    assert!(output.status.success(), "{output:?}");
-    let meta = checkpoint::load_meta(&tuned).expect("meta");
+    let (tuned, meta) = tuned_at_step_zero(&old, &corpus, dir.path());
     assert!(meta.controls.expect("controls kept").structure_paths);
     let (before, after) = (weights(&old), weights(&tuned));
     assert_eq!(after.len(), before.len() + 2, "the gates' weight and bias");
@@ -359,17 +364,10 @@ fn a_model_reading_the_grid_densely_converted_to_the_sparse_projection_at_its_ra
 fn a_model_from_before_the_grid_grows_the_sparse_projection_silent_when_tuned() {
     use cadenza_core::controls::{CONTROL_INPUTS, STRUCTURE_WIDTH};
     let dir = tempfile::tempdir().expect("temp dir");
-    let old = older_copy(
-        &tiny_steerable_model(dir.path()),
-        &dir.path().join("old"),
-        CONTROL_INPUTS,
-    );
+    let old = older_tiny_model(dir.path(), CONTROL_INPUTS);
     let corpus = dir.path().join("corpus");
     eighths_corpus(&corpus);
-    let tuned = dir.path().join("tuned");
-    let output = fine_tune(old.to_str().expect("utf-8"), &corpus, &tuned, "0");
-    assert!(output.status.success(), "{output:?}");
-    let meta = checkpoint::load_meta(&tuned).expect("meta");
+    let (tuned, meta) = tuned_at_step_zero(&old, &corpus, dir.path());
     assert_eq!(
         meta.controls.expect("controls").structure_width,
         STRUCTURE_WIDTH
