@@ -62,12 +62,16 @@ pub(super) fn load_trainable(
         return Ok(grown);
     };
     let (meta, vars, model, projected) = project_structure(grown, width)?;
-    if let Some(projected) = projected {
-        tracing::info!(
+    match projected {
+        Some(projected) => tracing::info!(
             width,
             kept_energy = projected.kept_energy,
             "the bar grid's inputs now enter through a sparse projection"
-        );
+        ),
+        None => tracing::warn!(
+            width,
+            "not converted: the model reads no bar grid, or already reads it through a projection"
+        ),
     }
     Ok((meta, vars, model))
 }
