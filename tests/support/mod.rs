@@ -433,7 +433,13 @@ pub fn older_copy(stem: &Path, out: &Path, inputs: usize) -> PathBuf {
     controls.structure_paths = false;
     controls.structure_width = 0;
     meta.weights_sha256 = checkpoint::sha256_file(&weights).expect("hashed");
-    let json = serde_json::to_vec_pretty(&meta).expect("serialises");
+    // Written as an older Cadenza wrote it: without the fields it did not know.
+    let mut json = serde_json::to_value(&meta).expect("serialises");
+    json["controls"]
+        .as_object_mut()
+        .expect("controls")
+        .remove("structure_width");
+    let json = serde_json::to_vec_pretty(&json).expect("serialises");
     std::fs::write(out.with_extension("json"), json).expect("description written");
     out.to_path_buf()
 }
