@@ -43,11 +43,6 @@ pub struct NonZeroInputs {
 }
 
 impl NonZeroInputs {
-    /// The non-zero entries of `inputs`, `[batch, time, structure inputs]`.
-    pub fn of(inputs: &Tensor) -> Self {
-        Self::of_columns_from(inputs, 0)
-    }
-
     /// The non-zero entries of `controls` (`[batch, time, control inputs]`) from column `first`
     /// on, numbered from there. The scan reads `controls` where it lies: a narrowed view of it
     /// would first be copied whole.
@@ -99,7 +94,7 @@ mod tests {
             [STRUCTURE_INPUTS as i64, 7],
             (Kind::Float, tch::Device::Cpu),
         );
-        let sparse = NonZeroInputs::of(&inputs).project(&table);
+        let sparse = NonZeroInputs::of_columns_from(&inputs, 0).project(&table);
         let dense = inputs.matmul(&table);
         assert_eq!(sparse.size(), vec![2, 5, 7]);
         let gap = f64::try_from((sparse - dense).abs().max()).unwrap();
@@ -113,7 +108,7 @@ mod tests {
         let controls = controls.where_self(&controls.gt(0.7), &controls.zeros_like());
         let table = Tensor::randn([20, 5], (Kind::Float, tch::Device::Cpu));
         let from_columns = NonZeroInputs::of_columns_from(&controls, 10).project(&table);
-        let alone = NonZeroInputs::of(&controls.narrow(2, 10, 20)).project(&table);
+        let alone = NonZeroInputs::of_columns_from(&controls.narrow(2, 10, 20), 0).project(&table);
         assert!(from_columns.allclose(&alone, 1e-6, 1e-6, false));
     }
 
@@ -128,7 +123,7 @@ mod tests {
             (Kind::Float, tch::Device::Cpu),
         )
         .set_requires_grad(true);
-        NonZeroInputs::of(&inputs)
+        NonZeroInputs::of_columns_from(&inputs, 0)
             .project(&table)
             .sum(Kind::Float)
             .backward();

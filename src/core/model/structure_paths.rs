@@ -19,7 +19,7 @@
 
 use std::sync::LazyLock;
 
-use tch::{Kind, Tensor, nn};
+use tch::{Tensor, nn};
 
 use crate::model::structure_inputs::NonZeroInputs;
 use crate::music::controls::{CONTROL_INPUTS, CONTROL_INPUTS_WITH_METER, STRUCTURE_INPUTS};
@@ -163,14 +163,15 @@ static COLUMN_LINKS: LazyLock<[Vec<i64>; 2]> = LazyLock::new(|| {
     [events, gates]
 });
 
-/// The paths' contribution to the logits during training and scoring: `controls`
-/// `[batch, time, control inputs]` (the lookback layout) and `gates` `[batch, time, paths]` give
-/// `[batch, time, vocab]`.
-pub fn path_logits(controls: &Tensor, gates: &Tensor) -> Tensor {
+/// The paths' contribution to the logits alone: `controls` `[batch, time, control inputs]` (the
+/// lookback layout) and `gates` `[batch, time, paths]` give `[batch, time, vocab]`. Training adds
+/// it to the logits in place ([`with_path_logits`]); the tests hold this form against sampling's.
+#[cfg(test)]
+fn path_logits(controls: &Tensor, gates: &Tensor) -> Tensor {
     let size = controls.size();
     let zeros = Tensor::zeros(
         [size[0], size[1], VOCAB_SIZE as i64],
-        (Kind::Float, controls.device()),
+        (tch::Kind::Float, controls.device()),
     );
     let structure = NonZeroInputs::of_columns_from(controls, CONTROL_INPUTS);
     with_path_logits(&zeros, &structure, gates)
@@ -307,6 +308,7 @@ mod tests {
     use crate::music::meter::Grid;
     use crate::music::meter_inputs::MeterValues;
     use crate::music::midi::Note;
+    use tch::Kind;
 
     fn note(pitch: u8, start_s: f64) -> Note {
         Note {
